@@ -1,0 +1,4 @@
+import { mainFor } from '@quarry/node-runtime';
+
+// The query service alone in its own process (the microservices shape).
+mainFor(() => ['query']);

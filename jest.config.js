@@ -1,0 +1,34 @@
+// One Jest project per kind of test, told apart by file name (see docs/testing.md):
+//   *.unit.spec.ts  pure logic, no I/O
+//   *.int.spec.ts   real PostgreSQL and Kafka
+//   *.e2e.spec.ts   node processes behind the balancer
+const { pathsToModuleNameMapper } = require('./tools/test/paths-to-module-name-mapper');
+
+const shared = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.ts$': [
+      '@swc/jest',
+      {
+        jsc: {
+          parser: { syntax: 'typescript', decorators: true },
+          transform: { legacyDecorator: true, decoratorMetadata: true },
+          target: 'es2022',
+        },
+        module: { type: 'commonjs' },
+      },
+    ],
+  },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleNameMapper: pathsToModuleNameMapper(),
+  roots: ['<rootDir>/libs', '<rootDir>/apps'],
+};
+
+module.exports = {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['**/*.unit.spec.ts'] },
+    { ...shared, displayName: 'int', testMatch: ['**/*.int.spec.ts'], testTimeout: 120_000, slowTestThreshold: 30 },
+    { ...shared, displayName: 'e2e', testMatch: ['**/*.e2e.spec.ts'], testTimeout: 240_000, slowTestThreshold: 60 },
+  ],
+};

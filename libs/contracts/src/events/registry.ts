@@ -1,0 +1,33 @@
+import { EventEnvelopeSchema, type EventEnvelope } from '../envelope';
+import type { EventDefinition, PayloadOf } from './define-event';
+import { NodeDown, NodeJoined, NodeLeft } from './node.events';
+import { QueryLaunched } from './query.events';
+import { JarAdded, SessionClosed, SessionOpened } from './session.events';
+
+export const EVENT_DEFINITIONS = [SessionOpened, JarAdded, SessionClosed, QueryLaunched, NodeJoined, NodeDown, NodeLeft] as const;
+
+type Definitions = (typeof EVENT_DEFINITIONS)[number];
+export type QuarryEventType = Definitions['type'];
+
+/** A validated envelope whose payload type follows from its `type`. */
+export type QuarryEvent = {
+  [D in Definitions as D['type']]: EventEnvelope<D['type'], PayloadOf<D>>;
+}[QuarryEventType];
+
+const byType = new Map<string, EventDefinition>(EVENT_DEFINITIONS.map((d) => [d.type, d]));
+
+export function definitionOf(type: string): EventDefinition {
+  const definition = byType.get(type);
+  if (!definition) throw new Error(`unknown event type "${type}"`);
+  return definition;
+}
+
+/** Checks an envelope read from the wire or the store: its frame, its type and its payload. */
+export function parseEvent(raw: unknown): QuarryEvent {
+  const envelope = EventEnvelopeSchema.parse(raw);
+  const definition = definitionOf(envelope.type);
+  if (envelope.schemaVersion !== definition.schemaVersion) {
+    throw new Error(`${envelope.type} schema version ${envelope.schemaVersion} is not ${definition.schemaVersion}`);
+  }
+  return { ...envelope, payload: definition.payload.parse(envelope.payload) } as QuarryEvent;
+}

@@ -1,0 +1,1 @@
+export { DriverBridgeModule } from './driver-bridge.module';

@@ -1,0 +1,52 @@
+import { STREAM_FAMILIES, topicFor } from '@quarry/contracts';
+import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import type { Logger } from 'pino';
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  topicPrefix: string;
+  partitions: number;
+}
+
+// kafkajs logs retriable trouble (a coordinator still loading, a broker restarting) as ERROR and
+// then retries; what finally fails reaches our code as an exception and is logged there.
+const LEVELS: Record<number, 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'warn',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose logs go through the node's pino logger instead of the console. */
+export function createKafka(settings: KafkaSettings, logger?: Logger): Kafka {
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 10000,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, namespace, log }: LogEntry) => {
+        const { message, ...extra } = log;
+        logger?.[LEVELS[level] ?? 'info']({ kafka: namespace, ...extra }, message);
+      },
+  });
+}
+
+export function eventTopics(prefix: string): string[] {
+  return STREAM_FAMILIES.map((family) => topicFor(family, prefix));
+}
+
+/** Creates the event topics when missing; an existing topic keeps its partition count. */
+export async function ensureTopics(admin: Admin, prefix: string, partitions: number): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = eventTopics(prefix).filter((t) => !existing.has(t));
+  if (missing.length === 0) return;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+  });
+}

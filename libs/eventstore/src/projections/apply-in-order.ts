@@ -1,0 +1,43 @@
+import { parseEvent, type EventEnvelope } from '@quarry/contracts';
+import type { Sql } from '../db/sql';
+import type { PgEventStore } from '../store/event-store';
+import type { Projection } from './projection';
+import { StreamPositions } from './stream-positions';
+
+export interface ApplyOutcome {
+  applied: number;
+  skipped: number;
+}
+
+/**
+ * Applies delivered events to a projection, each stream strictly in version order: a version
+ * already applied is skipped (redelivery, republish); a version past the next one means events
+ * are missing from what was delivered, and they are read from the event store first.
+ */
+export async function applyInOrder(
+  tx: Sql,
+  projection: Projection,
+  store: PgEventStore,
+  delivered: EventEnvelope[],
+): Promise<ApplyOutcome> {
+  const positions = await StreamPositions.lock(tx, projection.name, delivered.map((e) => e.streamId));
+  const outcome: ApplyOutcome = { applied: 0, skipped: 0 };
+  for (const envelope of delivered) {
+    const last = positions.versionOf(envelope.streamId);
+    if (envelope.streamVersion <= last) {
+      outcome.skipped++;
+      continue;
+    }
+    const missing =
+      envelope.streamVersion > last + 1
+        ? (await store.readStream(envelope.streamId, last + 1, tx)).filter((e) => e.streamVersion < envelope.streamVersion)
+        : [];
+    for (const event of [...missing, envelope]) {
+      await projection.apply(tx, parseEvent(event));
+      positions.advance(event.streamId, event.streamVersion);
+      outcome.applied++;
+    }
+  }
+  await positions.save(tx);
+  return outcome;
+}

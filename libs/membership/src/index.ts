@@ -1,0 +1,6 @@
+import { Nodes1764000000100 } from './projection/1764000000100-nodes';
+import { nodesProjection } from './projection/nodes.projection';
+
+export { MembershipModule } from './membership.module';
+export const MEMBERSHIP_MIGRATIONS = [Nodes1764000000100];
+export const MEMBERSHIP_PROJECTIONS = [nodesProjection];

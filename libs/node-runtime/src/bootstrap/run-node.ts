@@ -1,0 +1,65 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { createKafka, createPool, ensureTopics, runMigrations } from '@quarry/eventstore';
+import { createLogger, loadConfig, newIncarnation, PinoNestLogger, type ServiceName } from '@quarry/platform';
+import type { NodeContext } from '../core/node-context';
+import { ALL_MIGRATIONS, projectionsFor } from '../services/service-catalog';
+import { NodeModule } from './node.module';
+import { retryUntil } from './retry-until';
+
+const DEPENDENCY_DEADLINE_MS = 120_000;
+
+export interface RunningNode {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a node running the given services: schema first (migrations under a lock), then the
+ * topics, then the HTTP server. `stop()` closes it cleanly (NodeLeft, consumers, relay, pool).
+ */
+export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
+  const config = loadConfig();
+  const identity = newIncarnation(config.nodeId);
+  const logger = createLogger(identity, config.logLevel);
+  logger.info({ targets, http: `${config.httpHost}:${config.httpPort}` }, 'node starting');
+
+  const applied = await retryUntil('database migration', () => runMigrations(config.databaseUrl, ALL_MIGRATIONS), DEPENDENCY_DEADLINE_MS, logger);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'schema migrated');
+
+  const kafka = createKafka(
+    { brokers: config.kafkaBrokers, clientId: config.kafkaClientId, topicPrefix: config.topicPrefix, partitions: config.kafkaPartitions },
+    logger,
+  );
+  await retryUntil(
+    'kafka topic set-up',
+    async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, config.topicPrefix, config.kafkaPartitions);
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    DEPENDENCY_DEADLINE_MS,
+    logger,
+  );
+
+  const pool = createPool(config.databaseUrl, config.dbPoolSize, logger);
+  const ctx: NodeContext = { config, identity, logger, pool, kafka, targets, projections: projectionsFor(targets) };
+  const app = await NestFactory.create(NodeModule.forNode(ctx), { logger: new PinoNestLogger(logger), bufferLogs: true });
+  await app.listen(config.httpPort, config.httpHost);
+  const url = await app.getUrl();
+  logger.info({ url }, 'node ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('node stopping');
+      await app.close();
+      await pool.end().catch(() => undefined);
+      logger.info('node stopped');
+    })());
+  return { url, stop };
+}

@@ -1,0 +1,39 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { PgEventStore } from '@quarry/eventstore';
+import { DB_POOL, KAFKA, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
+import { HealthController } from '../health/health.controller';
+import { MetricsController } from '../metrics/metrics.controller';
+import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-host';
+import type { NodeContext } from './node-context';
+import { OutboxRelayHost } from './outbox-relay.host';
+
+/** The node's shared infrastructure, visible to every service module. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forNode(ctx: NodeContext): DynamicModule {
+    const metrics = new QuarryMetrics();
+    const store = new PgEventStore(
+      ctx.pool,
+      { nodeId: ctx.identity.nodeId, nodeIncarnation: ctx.identity.incarnation },
+      ctx.config.topicPrefix,
+      (events) => events.forEach((e) => metrics.eventsAppended.inc({ type: e.type })),
+    );
+    const shared = [
+      { provide: QUARRY_CONFIG, useValue: ctx.config },
+      { provide: NODE_IDENTITY, useValue: ctx.identity },
+      { provide: LOGGER, useValue: ctx.logger },
+      { provide: DB_POOL, useValue: ctx.pool },
+      { provide: KAFKA, useValue: ctx.kafka },
+      { provide: RUNNING_SERVICES, useValue: ctx.targets },
+      { provide: QuarryMetrics, useValue: metrics },
+      { provide: PgEventStore, useValue: store },
+    ];
+    return {
+      module: CoreModule,
+      controllers: [HealthController, MetricsController],
+      providers: [...shared, { provide: NODE_PROJECTION_LIST, useValue: ctx.projections }, ProjectionHost, OutboxRelayHost],
+      exports: shared.map((p) => p.provide),
+    };
+  }
+}

@@ -1,0 +1,46 @@
+import { Controller, Get, HttpStatus, Inject, Res, type OnModuleDestroy } from '@nestjs/common';
+import { KAFKA, NODE_IDENTITY, DB_POOL, RUNNING_SERVICES, type NodeIdentity } from '@quarry/platform';
+import type { Response } from 'express';
+import type { Admin, Kafka } from 'kafkajs';
+import type { Pool } from 'pg';
+import { checkReadiness } from './readiness';
+
+/** Liveness names the node; readiness says whether its database and broker answer. */
+@Controller()
+export class HealthController implements OnModuleDestroy {
+  private admin?: Admin;
+
+  constructor(
+    @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
+    @Inject(RUNNING_SERVICES) private readonly services: string[],
+    @Inject(DB_POOL) private readonly pool: Pool,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+  ) {}
+
+  @Get('health')
+  health() {
+    return {
+      status: 'up',
+      node: this.identity.nodeId,
+      incarnation: this.identity.incarnation,
+      services: this.services,
+      startedAt: this.identity.startedAt.toISOString(),
+    };
+  }
+
+  @Get('ready')
+  async ready(@Res() res: Response) {
+    const report = await checkReadiness(this.pool, this.healthAdmin());
+    res.status(report.ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json({ node: this.identity.nodeId, ...report });
+  }
+
+  async onModuleDestroy() {
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  private healthAdmin(): Admin {
+    // kafkajs connects lazily and reconnects on its own after a broker comes back.
+    this.admin ??= this.kafka.admin({ retry: { retries: 0 } });
+    return this.admin;
+  }
+}

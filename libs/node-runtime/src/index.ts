@@ -1,0 +1,4 @@
+export * from './bootstrap/run-node';
+export * from './bootstrap/main-for';
+export * from './bootstrap/target-argument';
+export * from './services/service-catalog';

@@ -1,0 +1,42 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { PgEventStore, ProjectionRunner, type Projection } from '@quarry/eventstore';
+import { DB_POOL, KAFKA, LOGGER, QUARRY_CONFIG, QuarryMetrics, type QuarryConfig } from '@quarry/platform';
+import type { Kafka } from 'kafkajs';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+
+export const NODE_PROJECTION_LIST = Symbol('NODE_PROJECTION_LIST');
+
+/** Runs a consumer for each projection this node's services keep current. */
+@Injectable()
+export class ProjectionHost implements OnApplicationBootstrap, OnApplicationShutdown {
+  private runners: ProjectionRunner[] = [];
+
+  constructor(
+    @Inject(NODE_PROJECTION_LIST) private readonly projections: Projection[],
+    @Inject(DB_POOL) private readonly pool: Pool,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly store: PgEventStore,
+    private readonly metrics: QuarryMetrics,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.runners = this.projections.map(
+      (projection) =>
+        new ProjectionRunner(projection, this.pool, this.store, this.kafka, this.config.topicPrefix, this.logger, {
+          applied: (name, outcome) => {
+            this.metrics.projectionApplied.inc({ projection: name }, outcome.applied);
+            this.metrics.projectionSkipped.inc({ projection: name }, outcome.skipped);
+          },
+        }),
+    );
+    await Promise.all(this.runners.map((runner) => runner.start()));
+    this.logger.info({ projections: this.projections.map((p) => p.name) }, 'projections running');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.stop()));
+  }
+}

@@ -1,0 +1,37 @@
+import type { Type } from '@nestjs/common';
+import { DriverBridgeModule } from '@quarry/driver-bridge';
+import { EVENT_STORE_MIGRATIONS, type Projection } from '@quarry/eventstore';
+import { GatewayModule } from '@quarry/gateway';
+import { MEMBERSHIP_MIGRATIONS, MEMBERSHIP_PROJECTIONS } from '@quarry/membership';
+import type { ServiceName } from '@quarry/platform';
+import { QueryModule } from '@quarry/query';
+import { ResultGatewayModule } from '@quarry/result-gateway';
+import { SESSION_MIGRATIONS, SESSION_PROJECTIONS, SessionModule } from '@quarry/session';
+
+interface ServiceParts {
+  module: Type;
+  projections: Projection[];
+}
+
+/** What each --target brings into a node: its Nest module and the projections it keeps current. */
+export const SERVICE_CATALOG: Record<ServiceName, ServiceParts> = {
+  gateway: { module: GatewayModule, projections: [] },
+  session: { module: SessionModule, projections: SESSION_PROJECTIONS },
+  query: { module: QueryModule, projections: [] },
+  driver: { module: DriverBridgeModule, projections: [] },
+  result: { module: ResultGatewayModule, projections: [] },
+};
+
+/** Projections every node runs, whatever its targets. */
+export const NODE_PROJECTIONS: Projection[] = MEMBERSHIP_PROJECTIONS;
+
+/** Every node applies the whole schema, so any node can serve any read once it is up. */
+export const ALL_MIGRATIONS = [...EVENT_STORE_MIGRATIONS, ...MEMBERSHIP_MIGRATIONS, ...SESSION_MIGRATIONS];
+
+export function allProjections(): Projection[] {
+  return [...NODE_PROJECTIONS, ...Object.values(SERVICE_CATALOG).flatMap((s) => s.projections)];
+}
+
+export function projectionsFor(targets: ServiceName[]): Projection[] {
+  return [...NODE_PROJECTIONS, ...targets.flatMap((t) => SERVICE_CATALOG[t].projections)];
+}

@@ -1,0 +1,64 @@
+import { readEnum, readInt, readString, type Env } from './env';
+
+export const SERVICE_NAMES = ['gateway', 'session', 'query', 'driver', 'result'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Every setting of a node, read once from the environment. The README's configuration table
+ * lists the same keys; keep the two together.
+ */
+export interface QuarryConfig {
+  nodeId: string;
+  httpHost: string;
+  httpPort: number;
+  /** The URL other nodes use to reach this one (forwarding, health probes). */
+  advertisedUrl: string;
+  databaseUrl: string;
+  dbPoolSize: number;
+  kafkaBrokers: string[];
+  kafkaClientId: string;
+  kafkaPartitions: number;
+  /** Prefix of topic and consumer-group names; `quarry` gives `quarry.session.events`. */
+  topicPrefix: string;
+  relayBatchSize: number;
+  relayIdleMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export function loadConfig(env: Env = process.env): QuarryConfig {
+  const httpPort = readInt(env, 'QUARRY_HTTP_PORT', 3000, 0, 65535);
+  const httpHost = readString(env, 'QUARRY_HTTP_HOST', '127.0.0.1');
+  const topicPrefix = readString(env, 'QUARRY_TOPIC_PREFIX', 'quarry');
+  if (!/^[a-zA-Z0-9_-]+$/.test(topicPrefix)) {
+    throw new Error(`QUARRY_TOPIC_PREFIX=${topicPrefix} may hold only letters, digits, _ and -`);
+  }
+  const nodeId = readString(env, 'QUARRY_NODE_ID', `node-${httpPort}`);
+  return {
+    nodeId,
+    httpHost,
+    httpPort,
+    advertisedUrl: readString(env, 'QUARRY_ADVERTISED_URL', `http://${httpHost}:${httpPort}`),
+    databaseUrl: readString(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/quarry'),
+    dbPoolSize: readInt(env, 'QUARRY_DB_POOL_SIZE', 10, 2, 200),
+    kafkaBrokers: readString(env, 'KAFKA_BROKERS', '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean),
+    kafkaClientId: readString(env, 'QUARRY_KAFKA_CLIENT_ID', `quarry-${nodeId}`),
+    kafkaPartitions: readInt(env, 'QUARRY_KAFKA_PARTITIONS', 6, 1, 1000),
+    topicPrefix,
+    relayBatchSize: readInt(env, 'QUARRY_RELAY_BATCH_SIZE', 500, 1, 10000),
+    relayIdleMs: readInt(env, 'QUARRY_RELAY_IDLE_MS', 500, 10, 60000),
+    logLevel: readEnum(env, 'QUARRY_LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+}
+
+/** `all`, or a comma list of service names; anything else is an error that names the choices. */
+export function parseTargets(raw: string | undefined): ServiceName[] {
+  if (!raw || raw === 'all') return [...SERVICE_NAMES];
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(SERVICE_NAMES as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new Error(`unknown target(s) ${unknown.join(', ') || '(none)'}; use all or a list of ${SERVICE_NAMES.join(', ')}`);
+  }
+  return [...new Set(names)] as ServiceName[];
+}

@@ -1,0 +1,43 @@
+import { loadConfig, parseTargets, SERVICE_NAMES } from './quarry-config';
+
+describe('configuration', () => {
+  it('has working defaults for a local node', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      httpPort: 3000,
+      nodeId: 'node-3000',
+      kafkaBrokers: ['127.0.0.1:9092'],
+      topicPrefix: 'quarry',
+      kafkaPartitions: 6,
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/quarry',
+    });
+    expect(config.advertisedUrl).toBe('http://127.0.0.1:3000');
+  });
+
+  it('reads every key from the environment', () => {
+    const config = loadConfig({
+      QUARRY_NODE_ID: 'L2',
+      QUARRY_HTTP_PORT: '3002',
+      KAFKA_BROKERS: 'a:1, b:2',
+      QUARRY_KAFKA_PARTITIONS: '12',
+      QUARRY_TOPIC_PREFIX: 'staging',
+      QUARRY_LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({ nodeId: 'L2', httpPort: 3002, kafkaBrokers: ['a:1', 'b:2'], kafkaPartitions: 12, topicPrefix: 'staging', logLevel: 'warn' });
+  });
+
+  it('names the key and the allowed range of a bad value', () => {
+    expect(() => loadConfig({ QUARRY_HTTP_PORT: 'eighty' })).toThrow('QUARRY_HTTP_PORT=eighty is not a whole number from 0 to 65535');
+    expect(() => loadConfig({ QUARRY_KAFKA_PARTITIONS: '0' })).toThrow('QUARRY_KAFKA_PARTITIONS=0');
+    expect(() => loadConfig({ QUARRY_LOG_LEVEL: 'loud' })).toThrow('QUARRY_LOG_LEVEL=loud is not one of');
+    expect(() => loadConfig({ QUARRY_TOPIC_PREFIX: 'a.b' })).toThrow('QUARRY_TOPIC_PREFIX');
+  });
+
+  it('parses targets: all, a list, and refuses unknown names', () => {
+    expect(parseTargets(undefined)).toEqual([...SERVICE_NAMES]);
+    expect(parseTargets('all')).toEqual([...SERVICE_NAMES]);
+    expect(parseTargets('session, query,session')).toEqual(['session', 'query']);
+    expect(() => parseTargets('session,billing')).toThrow('unknown target(s) billing');
+    expect(() => parseTargets(',')).toThrow('unknown target(s) (none)');
+  });
+});

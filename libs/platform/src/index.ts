@@ -1,0 +1,6 @@
+export * from './config/env';
+export * from './config/quarry-config';
+export * from './identity/node-identity';
+export * from './logging/logger';
+export * from './metrics/metrics';
+export * from './di/tokens';

@@ -1,0 +1,63 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** One registry per node process; every component registers its instruments here. */
+export class QuarryMetrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Histogram({
+    name: 'quarry_http_request_duration_seconds',
+    help: 'HTTP requests served by this node',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+
+  readonly eventsAppended = new Counter({
+    name: 'quarry_events_appended_total',
+    help: 'Events appended to the event store by this node',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly appendConflicts = new Counter({
+    name: 'quarry_event_append_conflicts_total',
+    help: 'Appends refused because the stream had moved past the expected version',
+    registers: [this.registry],
+  });
+
+  readonly relayPublished = new Counter({
+    name: 'quarry_outbox_published_total',
+    help: 'Outbox rows this node published to Kafka',
+    registers: [this.registry],
+  });
+
+  readonly relayFailures = new Counter({
+    name: 'quarry_outbox_publish_failures_total',
+    help: 'Outbox publish attempts that failed and will be retried',
+    registers: [this.registry],
+  });
+
+  readonly relayIsLeader = new Gauge({
+    name: 'quarry_outbox_relay_leader',
+    help: '1 while this node holds the outbox relay lock',
+    registers: [this.registry],
+  });
+
+  readonly projectionApplied = new Counter({
+    name: 'quarry_projection_events_applied_total',
+    help: 'Events a projection applied (duplicates skipped are not counted)',
+    labelNames: ['projection'] as const,
+    registers: [this.registry],
+  });
+
+  readonly projectionSkipped = new Counter({
+    name: 'quarry_projection_events_skipped_total',
+    help: 'Redelivered events a projection recognised as already applied',
+    labelNames: ['projection'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

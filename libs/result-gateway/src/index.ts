@@ -1,0 +1,1 @@
+export { ResultGatewayModule } from './result-gateway.module';

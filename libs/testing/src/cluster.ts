@@ -1,0 +1,48 @@
+import { OwnedProcess } from './child-process';
+import { freePort } from './free-port';
+import { getJson } from './http';
+import { NodeProcess, type NodeOptions } from './node-process';
+import { BALANCER_SCRIPT } from './repo-paths';
+import { waitFor } from './wait-for';
+
+export interface ClusterOptions extends Omit<NodeOptions, 'nodeId' | 'port'> {
+  size?: number;
+}
+
+/** N real node processes (L1, L2, ...) behind the round-robin balancer, itself a process. */
+export class Cluster {
+  private constructor(
+    readonly nodes: NodeProcess[],
+    readonly balancer: OwnedProcess,
+    readonly balancerUrl: string,
+  ) {}
+
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    const size = options.size ?? 3;
+    const nodes: NodeProcess[] = [];
+    try {
+      for (let i = 1; i <= size; i++) {
+        nodes.push(await NodeProcess.start({ ...options, nodeId: `L${i}`, port: await freePort() }));
+      }
+      const port = await freePort();
+      const balancer = new OwnedProcess('balancer', process.execPath, [BALANCER_SCRIPT, '--port', String(port), '--backends', nodes.map((n) => n.url).join(',')], process.env);
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor('the balancer to answer', async () => (await getJson(`${url}/health`)).status === 200, { timeoutMs: 15_000 });
+      return new Cluster(nodes, balancer, url);
+    } catch (error) {
+      await Promise.all(nodes.map((n) => n.stop()));
+      throw error;
+    }
+  }
+
+  node(id: string): NodeProcess {
+    const node = this.nodes.find((n) => n.options.nodeId === id);
+    if (!node) throw new Error(`no node ${id} in this cluster`);
+    return node;
+  }
+
+  async stop(): Promise<void> {
+    await this.balancer.stop();
+    await Promise.all(this.nodes.map((n) => n.stop()));
+  }
+}

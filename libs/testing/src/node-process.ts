@@ -1,0 +1,66 @@
+import { OwnedProcess } from './child-process';
+import { getJson } from './http';
+import { NODE_MAIN } from './repo-paths';
+import { waitFor } from './wait-for';
+
+export interface NodeOptions {
+  nodeId: string;
+  port: number;
+  databaseUrl: string;
+  kafkaBrokers: string[];
+  topicPrefix: string;
+  targets?: string;
+  env?: Record<string, string>;
+}
+
+/** A real node process (dist/apps/node), as `npm start` runs it. */
+export class NodeProcess {
+  readonly process: OwnedProcess;
+  readonly url: string;
+
+  private constructor(readonly options: NodeOptions) {
+    const args = [NODE_MAIN, ...(options.targets ? [`--target=${options.targets}`] : [])];
+    this.url = `http://127.0.0.1:${options.port}`;
+    this.process = new OwnedProcess(options.nodeId, process.execPath, args, {
+      ...process.env,
+      QUARRY_NODE_ID: options.nodeId,
+      QUARRY_HTTP_PORT: String(options.port),
+      DATABASE_URL: options.databaseUrl,
+      KAFKA_BROKERS: options.kafkaBrokers.join(','),
+      QUARRY_TOPIC_PREFIX: options.topicPrefix,
+      QUARRY_KAFKA_PARTITIONS: '3',
+      QUARRY_LOG_LEVEL: 'info',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      ...options.env,
+    });
+  }
+
+  /** Starts the process and waits until its /health names it. */
+  static async start(options: NodeOptions, timeoutMs = 60_000): Promise<NodeProcess> {
+    const node = new NodeProcess(options);
+    try {
+      await waitFor(
+        `${options.nodeId} to answer /health`,
+        async () => {
+          if (!node.process.running) throw new Error(`exited early:\n${node.process.output()}`);
+          const answer = await getJson<{ node: string }>(`${node.url}/health`);
+          return answer.status === 200 && answer.body.node === options.nodeId;
+        },
+        { timeoutMs, intervalMs: 100 },
+      );
+    } catch (error) {
+      node.process.kill('SIGKILL');
+      throw new Error(`${(error as Error).message}\n--- ${options.nodeId} output ---\n${node.process.output()}`);
+    }
+    return node;
+  }
+
+  sigkill(): Promise<unknown> {
+    this.process.kill('SIGKILL');
+    return this.process.exited;
+  }
+
+  stop(): Promise<void> {
+    return this.process.stop();
+  }
+}

@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Pool } from 'pg';
+import { runMigrations } from '@quarry/eventstore';
+import { ALL_MIGRATIONS } from '@quarry/node-runtime';
+import { testEnv } from './test-env';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: testEnv().adminUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A database of the test's own, migrated, dropped afterwards: tests never share rows. */
+export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const name = `quarry_t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(testEnv().adminUrl);
+  url.pathname = `/${name}`;
+  if (options.migrate !== false) await runMigrations(url.toString(), ALL_MIGRATIONS);
+  const pool = new Pool({ connectionString: url.toString(), max: 8 });
+  return {
+    name,
+    url: url.toString(),
+    pool,
+    async drop() {
+      await pool.end();
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/** A topic prefix of the test's own, so topics and consumer groups never collide. */
+export function uniqueTopicPrefix(): string {
+  return `t${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+}
