@@ -4,6 +4,8 @@
 //   *.e2e.spec.ts   node processes behind the balancer
 const { pathsToModuleNameMapper } = require('./tools/test/paths-to-module-name-mapper');
 
+const longTimeout = '<rootDir>/tools/test/long-timeout.js';
+
 const shared = {
   rootDir: __dirname,
   testEnvironment: 'node',
@@ -28,7 +30,7 @@ const shared = {
 module.exports = {
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['**/*.unit.spec.ts'] },
-    { ...shared, displayName: 'int', testMatch: ['**/*.int.spec.ts'], testTimeout: 120_000, slowTestThreshold: 30 },
-    { ...shared, displayName: 'e2e', testMatch: ['**/*.e2e.spec.ts'], testTimeout: 240_000, slowTestThreshold: 60 },
+    { ...shared, displayName: 'int', testMatch: ['**/*.int.spec.ts'], setupFilesAfterEnv: [longTimeout], slowTestThreshold: 30 },
+    { ...shared, displayName: 'e2e', testMatch: ['**/*.e2e.spec.ts'], setupFilesAfterEnv: [longTimeout], slowTestThreshold: 60 },
   ],
 };

@@ -9,3 +9,5 @@ export * from './free-port';
 export * from './cluster';
 export * from './tcp-proxy';
 export * from './kafka-reader';
+export * from './session-events';
+export * from './kafka-script';

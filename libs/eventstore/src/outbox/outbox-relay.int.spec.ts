@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { topicFor } from '@quarry/contracts';
-import { createTestDatabase, firstSeenVersions, readTopics, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import { appendSessions, createTestDatabase, firstSeenVersions, readTopics, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
 import type { Kafka } from 'kafkajs';
 import { Pool } from 'pg';
 import pino from 'pino';
 import { createKafka, ensureTopics } from '../kafka/kafka';
 import { PgEventStore } from '../store/event-store';
-import { appendSessions } from '../test-support/session-events';
+
 import { OutboxRelay } from './outbox-relay';
 
 const logger = pino({ level: 'silent' });

@@ -22,8 +22,8 @@ interface OutboxRow {
   envelope: unknown;
 }
 
-// Any constant shared by every node: the cluster-wide relay lock.
-const RELAY_LOCK = 7_041_998_002;
+/** The advisory-lock key of the cluster-wide relay lock (any constant shared by every node). */
+export const RELAY_LOCK = 7_041_998_002;
 
 /**
  * Drains the outbox into Kafka. Exactly one relay in the cluster publishes at a time (a session
@@ -58,7 +58,7 @@ export class OutboxRelay {
     this.wake?.();
     await this.loop;
     await this.releaseLeadership();
-    await this.producer?.disconnect().catch(() => undefined);
+    await this.resetProducer();
   }
 
   private async run(): Promise<void> {
@@ -73,6 +73,7 @@ export class OutboxRelay {
       } catch (error) {
         this.hooks.failed?.();
         this.logger.warn({ err: (error as Error).message }, 'outbox relay: publish failed, retrying');
+        await this.resetProducer();
         await this.releaseLeadershipIfBroken();
         await this.pause(500);
       }
@@ -120,6 +121,13 @@ export class OutboxRelay {
       }
     }
     return this.producer;
+  }
+
+  /** A producer that failed may hold a fenced id or a broken sequence; the next batch gets a new one. */
+  private async resetProducer(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.disconnect().catch(() => undefined);
   }
 
   private async holdLeadership(): Promise<boolean> {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { topicFor } from '@quarry/contracts';
-import { createTestDatabase, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import { appendSessions, createTestDatabase, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
 import type { Kafka } from 'kafkajs';
 import pino from 'pino';
 import { createKafka, ensureTopics } from '../kafka/kafka';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { PgEventStore } from '../store/event-store';
-import { appendSessions } from '../test-support/session-events';
+
 import { createTallyTable, tallyProjection, tallyRows } from '../test-support/tally-projection';
 import { ProjectionRunner } from './projection-runner';
 import { rebuildProjection } from './rebuild-projection';

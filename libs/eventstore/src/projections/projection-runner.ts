@@ -41,6 +41,9 @@ export class ProjectionRunner {
       sessionTimeout: 10000,
       heartbeatInterval: 1000,
       maxWaitTimeInMs: 100,
+      // kafkajs gives up on a consumer after its retries (a broker down for a minute); a
+      // projection must outlive any outage, so it always restarts.
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true },
     });
     this.consumer = consumer;
     await consumer.connect();

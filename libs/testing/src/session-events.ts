@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { JarAdded, SessionOpened, streamId } from '@quarry/contracts';
-import type { PgEventStore } from '../index';
+import type { PgEventStore } from '@quarry/eventstore';
 
 const sha = 'c'.repeat(64);
 

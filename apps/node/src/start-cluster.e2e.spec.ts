@@ -1,0 +1,39 @@
+import { createTestDatabase, freePort, getJson, OwnedProcess, REPO_ROOT, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import { join } from 'node:path';
+
+describe('npm start (tools/stack/start-cluster.mjs)', () => {
+  let db: TestDatabase;
+  let cluster: OwnedProcess | undefined;
+
+  afterAll(async () => {
+    await cluster?.stop(30_000);
+    await db?.drop();
+  });
+
+  it('answers /health through the balancer from L1, L2 and L3 in turn, and Ctrl-C stops it all', async () => {
+    db = await createTestDatabase({ migrate: false });
+    const balancerPort = await freePort();
+    const nodePorts = [await freePort(), await freePort(), await freePort()];
+    cluster = new OwnedProcess('npm-start', process.execPath, [join(REPO_ROOT, 'tools/stack/start-cluster.mjs'), '--no-build'], {
+      ...process.env,
+      QUARRY_PORT: String(balancerPort),
+      QUARRY_NODE_PORTS: nodePorts.join(','),
+      DATABASE_URL: db.url,
+      QUARRY_TOPIC_PREFIX: uniqueTopicPrefix(),
+    });
+    await waitFor('the cluster to say it is up', () => cluster!.allLines().some((l) => l.includes('Quarry is up.')), { timeoutMs: 120_000, intervalMs: 200 });
+
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) seen.push((await getJson<{ node: string }>(`http://127.0.0.1:${balancerPort}/health`)).body.node);
+    expect(new Set(seen)).toEqual(new Set(['L1', 'L2', 'L3']));
+    // Round robin: each answer comes from the node after the previous one.
+    for (let i = 1; i < seen.length; i++) expect(Number(seen[i].slice(1))).toBe((Number(seen[i - 1].slice(1)) % 3) + 1);
+
+    cluster.kill('SIGINT');
+    const { code } = await cluster.exited;
+    expect(code).toBe(0);
+    for (const port of [balancerPort, ...nodePorts]) {
+      await expect(getJson(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    }
+  });
+});

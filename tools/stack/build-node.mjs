@@ -1,0 +1,16 @@
+// Compiles apps/node (and the libs it imports) into dist/, the way `nx run node:build` does.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './paths.mjs';
+
+export const nodeMain = join(repoRoot, 'dist/apps/node/apps/node/src/main.js');
+
+export function buildNodeApp({ log = () => {} } = {}) {
+  const tsconfig = 'apps/node/tsconfig.app.json';
+  log('Building apps/node ...');
+  for (const [tool, ...args] of [['tsc', '-p', tsconfig], ['tsc-alias', '-p', tsconfig]]) {
+    const result = spawnSync(join(repoRoot, 'node_modules/.bin', tool), args, { cwd: repoRoot, stdio: 'inherit' });
+    if (result.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed`);
+  }
+  return nodeMain;
+}

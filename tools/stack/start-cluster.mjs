@@ -1,0 +1,92 @@
+// `npm start`: the local cluster. Kafka and PostgreSQL (reused or started), three nodes L1, L2
+// and L3 running every service, and a round-robin balancer in its own process in front of them.
+// Ctrl-C stops everything this script started.
+//
+//   QUARRY_PORT=8080            the balancer's port
+//   QUARRY_NODE_PORTS=3001,3002,3003   the nodes' ports (their count is the cluster's size)
+//   --no-build                  use the dist/ already built
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildNodeApp, nodeMain } from './build-node.mjs';
+import { cacheDir, repoRoot } from './paths.mjs';
+import { stackUp } from './stack.mjs';
+import { waitFor } from './lib/wait.mjs';
+
+const log = (line) => console.log(`[quarry] ${line}`);
+const balancerPort = Number(process.env.QUARRY_PORT ?? 8080);
+const nodePorts = (process.env.QUARRY_NODE_PORTS ?? '3001,3002,3003').split(',').map(Number);
+const logDir = join(cacheDir, 'logs');
+
+async function answersHealth(url) {
+  try {
+    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+function startProcess(name, args, env) {
+  const logFile = join(logDir, `${name}.log`);
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  return { name, child, logFile, exited: new Promise((resolve) => child.once('exit', resolve)) };
+}
+
+async function main() {
+  mkdirSync(logDir, { recursive: true });
+  const stack = await stackUp({ log });
+  const processes = [];
+  let stopping = false;
+  const stopAll = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    log('Stopping ...');
+    for (const p of [...processes].reverse()) p.child.kill('SIGTERM');
+    const timer = setTimeout(() => processes.forEach((p) => p.child.kill('SIGKILL')), 20_000);
+    await Promise.all(processes.map((p) => p.exited));
+    clearTimeout(timer);
+    await stack.down();
+    log('Stopped.');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    if (!process.argv.includes('--no-build')) buildNodeApp({ log });
+    const nodes = nodePorts.map((port, i) => ({ id: `L${i + 1}`, port, url: `http://127.0.0.1:${port}` }));
+    for (const node of nodes) {
+      const p = startProcess(node.id, [nodeMain, '--target=all'], {
+        QUARRY_NODE_ID: node.id,
+        QUARRY_HTTP_PORT: String(node.port),
+        DATABASE_URL: process.env.DATABASE_URL ?? stack.databaseUrl,
+        KAFKA_BROKERS: stack.brokers,
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      });
+      processes.push(p);
+      p.exited.then((code) => !stopping && log(`${node.id} exited (${code}); see ${p.logFile}`));
+    }
+    for (const node of nodes) {
+      await waitFor(() => answersHealth(node.url), { timeoutMs: 120_000, description: `${node.id} on ${node.url}` });
+    }
+    const balancer = startProcess('balancer', [join(repoRoot, 'tools/stack/balancer.mjs'), '--port', String(balancerPort), '--backends', nodes.map((n) => n.url).join(',')]);
+    processes.push(balancer);
+    await waitFor(() => answersHealth(`http://127.0.0.1:${balancerPort}`), { timeoutMs: 15_000, description: 'the balancer' });
+
+    log('Quarry is up.');
+    log(`  balancer   http://127.0.0.1:${balancerPort}   (round robin over the nodes)`);
+    for (const node of nodes) log(`  ${node.id.padEnd(10)} ${node.url}   log: ${join(logDir, `${node.id}.log`)}`);
+    log(`  Kafka      ${stack.brokers}`);
+    log(`  database   ${(process.env.DATABASE_URL ?? stack.databaseUrl).replace(/:[^:@/]*@/, ':***@')}`);
+    log(`Try: curl http://127.0.0.1:${balancerPort}/health   (Ctrl-C stops everything)`);
+  } catch (error) {
+    log(`Start failed: ${error.message}`);
+    await stopAll(1);
+  }
+}
+
+main();
