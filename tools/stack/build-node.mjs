@@ -14,3 +14,5 @@ export function buildNodeApp({ log = () => {} } = {}) {
   }
   return nodeMain;
 }
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) buildNodeApp({ log: (l) => console.error(l) });

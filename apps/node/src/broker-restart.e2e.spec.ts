@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { topicFor } from '@quarry/contracts';
-import { PgEventStore } from '@quarry/eventstore';
+import { PgEventStore, runMigrations } from '@quarry/eventstore';
 import {
   appendSessions,
   createTestDatabase,
@@ -16,6 +16,7 @@ import {
   waitFor,
   type TestDatabase,
 } from '@quarry/testing';
+import { ALL_MIGRATIONS } from '@quarry/node-runtime';
 
 /** Appends one stream of five events after another until told to stop; counts what it wrote. */
 function keepAppending(store: PgEventStore) {
@@ -52,7 +53,7 @@ describe('the broker stopped and restarted while events are appended', () => {
     const brokerArgs = ['--port', String(ports.port), '--controller-port', String(ports.controllerPort), '--data-dir', join(dataDir, 'data')];
     await runKafkaScript(['start', ...brokerArgs]);
 
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrate: (url) => runMigrations(url, ALL_MIGRATIONS) });
     const prefix = uniqueTopicPrefix();
     node = await NodeProcess.start({ nodeId: 'B1', port: await freePort(), databaseUrl: db.url, kafkaBrokers: broker, topicPrefix: prefix });
     const store = new PgEventStore(db.pool, { nodeId: 'writer', nodeIncarnation: randomUUID() }, prefix);

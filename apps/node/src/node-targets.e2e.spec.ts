@@ -17,7 +17,7 @@ describe('a node process', () => {
   const nodes: NodeProcess[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase({ migrate: false });
+    db = await createTestDatabase();
     const admin = new URL(testEnv().adminUrl);
     proxy = await TcpProxy.start({ host: admin.hostname, port: Number(admin.port || 5432) });
   });

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { topicFor } from '@quarry/contracts';
-import { PgEventStore, RELAY_LOCK } from '@quarry/eventstore';
+import { PgEventStore, RELAY_LOCK, runMigrations } from '@quarry/eventstore';
 import {
   appendSessions,
   createTestDatabase,
   firstSeenVersions,
   freePort,
   NodeProcess,
+  OwnedProcess,
+  REBUILD_SCRIPT,
   readTopics,
   testEnv,
   uniqueTopicPrefix,
@@ -14,6 +16,7 @@ import {
   type TestDatabase,
 } from '@quarry/testing';
 import type { PoolClient } from 'pg';
+import { ALL_MIGRATIONS } from '@quarry/node-runtime';
 
 const STREAMS = 100;
 const PER_STREAM = 100;
@@ -29,7 +32,7 @@ describe('a relay SIGKILLed with 10,000 events pending', () => {
   });
 
   it('loses nothing: every event reaches Kafka in stream order and the projection applies each once', async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrate: (url) => runMigrations(url, ALL_MIGRATIONS) });
     const prefix = uniqueTopicPrefix();
     const store = new PgEventStore(db.pool, { nodeId: 'writer', nodeIncarnation: randomUUID() }, prefix);
     const streams = await appendSessions(store, STREAMS, PER_STREAM);
@@ -73,5 +76,13 @@ describe('a relay SIGKILLed with 10,000 events pending', () => {
     expect(await applied()).toEqual({ sessions: STREAMS, resources: STREAMS * (PER_STREAM - 1) });
     const positions = await db.pool.query(`SELECT DISTINCT version FROM projection_streams WHERE projection = 'sessions'`);
     expect(positions.rows).toEqual([{ version: PER_STREAM }]);
+
+    // The rebuild command, run beside the live node, gives back the same rows from the store.
+    const snapshot = () => db.pool.query(`SELECT public_id, user_name, version, (SELECT array_agg(path ORDER BY version) FROM session_resources r WHERE r.public_id = s.public_id) AS paths FROM sessions s ORDER BY public_id`);
+    const before = (await snapshot()).rows;
+    const rebuild = new OwnedProcess('rebuild', process.execPath, [REBUILD_SCRIPT, 'sessions'], { ...process.env, DATABASE_URL: db.url, QUARRY_TOPIC_PREFIX: prefix });
+    expect((await rebuild.exited).code).toBe(0);
+    expect(rebuild.output()).toContain(`rebuilt sessions: ${TOTAL} events applied`);
+    expect((await snapshot()).rows).toEqual(before);
   });
 });

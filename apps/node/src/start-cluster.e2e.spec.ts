@@ -11,7 +11,7 @@ describe('npm start (tools/stack/start-cluster.mjs)', () => {
   });
 
   it('answers /health through the balancer from L1, L2 and L3 in turn, and Ctrl-C stops it all', async () => {
-    db = await createTestDatabase({ migrate: false });
+    db = await createTestDatabase();
     const balancerPort = await freePort();
     const nodePorts = [await freePort(), await freePort(), await freePort()];
     cluster = new OwnedProcess('npm-start', process.execPath, [join(REPO_ROOT, 'tools/stack/start-cluster.mjs'), '--no-build'], {

@@ -3,5 +3,7 @@ import { join, resolve } from 'node:path';
 export const REPO_ROOT = resolve(__dirname, '../../..');
 /** Where `tsc -p apps/node/tsconfig.app.json` puts the node's entry point. */
 export const NODE_MAIN = join(REPO_ROOT, 'dist/apps/node/apps/node/src/main.js');
+/** The projection rebuild command, built beside the node. */
+export const REBUILD_SCRIPT = join(REPO_ROOT, 'dist/apps/node/apps/node/src/rebuild-projection.js');
 export const BALANCER_SCRIPT = join(REPO_ROOT, 'tools/stack/balancer.mjs');
 export const KAFKA_SCRIPT = join(REPO_ROOT, 'tools/stack/kafka.mjs');

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { JarAdded, SessionOpened, streamId } from '@quarry/contracts';
-import type { PgEventStore } from '@quarry/eventstore';
+import type { NewEvent } from '@quarry/contracts';
 
 const sha = 'c'.repeat(64);
 
+/** The part of the event store this helper needs (kept structural: testing depends on no store). */
+export interface Appender {
+  append(stream: string, expectedVersion: 'no_stream', events: NewEvent[]): Promise<unknown>;
+}
+
 /** Appends `streams` sessions of `eventsPerStream` events each (SessionOpened, then JarAdded). */
-export async function appendSessions(store: PgEventStore, streams: number, eventsPerStream: number): Promise<string[]> {
+export async function appendSessions(store: Appender, streams: number, eventsPerStream: number): Promise<string[]> {
   const ids: string[] = [];
   for (let s = 0; s < streams; s++) {
     const publicId = randomUUID();

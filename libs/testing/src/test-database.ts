@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
-import { runMigrations } from '@quarry/eventstore';
-import { ALL_MIGRATIONS } from '@quarry/node-runtime';
 import { testEnv } from './test-env';
 
 export interface TestDatabase {
@@ -21,13 +19,18 @@ async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A database of the test's own, migrated, dropped afterwards: tests never share rows. */
-export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export interface TestDatabaseOptions {
+  /** Brings the schema in (e.g. runMigrations with the migrations under test); none when absent. */
+  migrate?: (url: string) => Promise<unknown>;
+}
+
+/** A database of the test's own, dropped afterwards: tests never share rows. */
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const name = `quarry_t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(testEnv().adminUrl);
   url.pathname = `/${name}`;
-  if (options.migrate !== false) await runMigrations(url.toString(), ALL_MIGRATIONS);
+  await options.migrate?.(url.toString());
   const pool = new Pool({ connectionString: url.toString(), max: 8 });
   return {
     name,

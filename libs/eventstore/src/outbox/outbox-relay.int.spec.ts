@@ -8,6 +8,8 @@ import { createKafka, ensureTopics } from '../kafka/kafka';
 import { PgEventStore } from '../store/event-store';
 
 import { OutboxRelay } from './outbox-relay';
+import { EVENT_STORE_MIGRATIONS } from '../migrations';
+import { runMigrations } from '../db/migrate';
 
 const logger = pino({ level: 'silent' });
 
@@ -17,7 +19,7 @@ describe('outbox relay (real Kafka and PostgreSQL)', () => {
   let prefix: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrate: (url) => runMigrations(url, EVENT_STORE_MIGRATIONS) });
     prefix = uniqueTopicPrefix();
     kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: 'relay-test', topicPrefix: prefix, partitions: 3 }, logger);
     const admin = kafka.admin();

@@ -10,6 +10,8 @@ import { PgEventStore } from '../store/event-store';
 import { createTallyTable, tallyProjection, tallyRows } from '../test-support/tally-projection';
 import { ProjectionRunner } from './projection-runner';
 import { rebuildProjection } from './rebuild-projection';
+import { EVENT_STORE_MIGRATIONS } from '../migrations';
+import { runMigrations } from '../db/migrate';
 
 const logger = pino({ level: 'silent' });
 
@@ -24,7 +26,7 @@ describe('projection runner (real Kafka and PostgreSQL)', () => {
   const totalApplied = async () => (await tallyRows(db.pool)).reduce((sum, r) => sum + r.applied, 0);
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrate: (url) => runMigrations(url, EVENT_STORE_MIGRATIONS) });
     await createTallyTable(db.pool);
     prefix = uniqueTopicPrefix();
     kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: 'runner-test', topicPrefix: prefix, partitions: 3 }, logger);

@@ -4,6 +4,8 @@ import { createTestDatabase, type TestDatabase } from '@quarry/testing';
 import { Pool } from 'pg';
 import { ConcurrencyError } from './concurrency-error';
 import { PgEventStore } from './event-store';
+import { EVENT_STORE_MIGRATIONS } from '../migrations';
+import { runMigrations } from '../db/migrate';
 
 const sha = 'b'.repeat(64);
 const writer = { nodeId: 'L1', nodeIncarnation: randomUUID() };
@@ -17,7 +19,7 @@ describe('PgEventStore (real PostgreSQL)', () => {
   let store: PgEventStore;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrate: (url) => runMigrations(url, EVENT_STORE_MIGRATIONS) });
     store = new PgEventStore(db.pool, writer, 'quarry');
   });
   afterAll(() => db.drop());
