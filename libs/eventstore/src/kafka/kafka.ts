@@ -31,7 +31,9 @@ export function createKafka(settings: KafkaSettings, logger?: Logger): Kafka {
       () =>
       ({ level, namespace, log }: LogEntry) => {
         const { message, ...extra } = log;
-        logger?.[LEVELS[level] ?? 'info']({ kafka: namespace, ...extra }, message);
+        // Per-request chatter (a heartbeat answered "rebalancing") is normal cluster life.
+        const pinoLevel = namespace === 'Connection' ? 'debug' : (LEVELS[level] ?? 'info');
+        logger?.[pinoLevel]({ kafka: namespace, ...extra }, message);
       },
   });
 }
