@@ -10,3 +10,4 @@ export * from './projections/projection';
 export * from './projections/projection-runner';
 export * from './projections/rebuild-projection';
 export * from './projections/apply-in-order';
+export * from './db/advisory-leadership';

@@ -1,5 +1,6 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { AdvisoryLeadership } from '../db/advisory-leadership';
 import type { Logger } from 'pino';
 import { OUTBOX_CHANNEL } from '../store/event-store';
 
@@ -26,16 +27,17 @@ interface OutboxRow {
 export const RELAY_LOCK = 7_041_998_002;
 
 /**
- * Drains the outbox into Kafka. Exactly one relay in the cluster publishes at a time (a session
- * advisory lock on a dedicated connection; PostgreSQL frees it when that connection dies, so a
- * killed relay hands over at once). Rows are read in id order and deleted only after Kafka has
+ * Drains the outbox into Kafka. Exactly one relay in the cluster publishes at a time
+ * (AdvisoryLeadership: a killed relay hands over at once). Rows are read in id order and deleted only after Kafka has
  * acknowledged them, so a crash or a broker outage republishes rather than loses, and each
  * stream keeps its order: consumers drop the republished copies by stream version.
  */
 export class OutboxRelay {
   private running = false;
-  private lockClient?: PoolClient;
+  private readonly leadership: AdvisoryLeadership;
   private wake?: () => void;
+  /** A NOTIFY that arrived while publishing: the next pause returns at once. */
+  private woken = false;
   private loop?: Promise<void>;
   private producer?: Producer;
 
@@ -45,7 +47,9 @@ export class OutboxRelay {
     private readonly settings: RelaySettings,
     private readonly logger: Logger,
     private readonly hooks: RelayHooks = {},
-  ) {}
+  ) {
+    this.leadership = new AdvisoryLeadership(pool, RELAY_LOCK, 'outbox relay', logger, hooks.leadership);
+  }
 
   start(): void {
     if (this.running) return;
@@ -55,9 +59,10 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    this.notify();
     await this.loop;
-    await this.releaseLeadership();
+    await this.leadership.client?.query(`UNLISTEN ${OUTBOX_CHANNEL}`).catch(() => undefined);
+    await this.leadership.release();
     await this.resetProducer();
   }
 
@@ -74,7 +79,7 @@ export class OutboxRelay {
         this.hooks.failed?.();
         this.logger.warn({ err: (error as Error).message }, 'outbox relay: publish failed, retrying');
         await this.resetProducer();
-        await this.releaseLeadershipIfBroken();
+        await this.leadership.verify();
         await this.pause(500);
       }
     }
@@ -82,7 +87,7 @@ export class OutboxRelay {
 
   /** Publishes up to one batch; returns how many rows it moved. */
   private async publishBatch(): Promise<number> {
-    const client = this.lockClient!;
+    const client = this.leadership.client!;
     const { rows } = await client.query<OutboxRow>(
       'SELECT id, topic, message_key, envelope FROM outbox ORDER BY id LIMIT $1',
       [this.settings.batchSize],
@@ -131,63 +136,32 @@ export class OutboxRelay {
   }
 
   private async holdLeadership(): Promise<boolean> {
-    if (this.lockClient) return true;
-    const client = await this.pool.connect();
-    let keep = false;
-    try {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [RELAY_LOCK]);
-      if (!rows[0].locked) return false;
-      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
-      client.on('notification', () => this.wake?.());
-      client.on('error', (error) => {
-        this.logger.warn({ err: error.message }, 'outbox relay: lock connection lost');
-        this.dropLockClient(error);
-      });
-      this.lockClient = client;
-      keep = true;
-      this.hooks.leadership?.(true);
-      this.logger.info('outbox relay: this node now publishes the outbox');
-      return true;
-    } finally {
-      if (!keep) client.release();
-    }
+    if (this.leadership.client) return true;
+    const client = await this.leadership.tryAcquire();
+    if (!client) return false;
+    client.on('notification', () => this.notify());
+    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    return true;
   }
 
-  private dropLockClient(error?: Error): void {
-    const client = this.lockClient;
-    if (!client) return;
-    this.lockClient = undefined;
-    this.hooks.leadership?.(false);
-    client.removeAllListeners('notification');
-    // A broken connection is destroyed, not returned to the pool (that would keep the lock).
-    client.release(error ?? true);
-  }
-
-  private async releaseLeadershipIfBroken(): Promise<void> {
-    const client = this.lockClient;
-    if (!client) return;
-    try {
-      await client.query('SELECT 1');
-    } catch (error) {
-      this.dropLockClient(error as Error);
-    }
-  }
-
-  private async releaseLeadership(): Promise<void> {
-    const client = this.lockClient;
-    if (!client) return;
-    await client.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
-    await client.query(`UNLISTEN ${OUTBOX_CHANNEL}`).catch(() => undefined);
-    this.dropLockClient();
+  private notify(): void {
+    this.woken = true;
+    this.wake?.();
   }
 
   private pause(ms: number): Promise<void> {
+    if (this.woken || !this.running) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.woken = false;
+        this.wake = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }

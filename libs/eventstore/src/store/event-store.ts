@@ -31,9 +31,22 @@ export class PgEventStore {
     private readonly onAppended?: (events: EventEnvelope[]) => void,
   ) {}
 
-  async append(streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[]): Promise<AppendResult> {
+  /**
+   * Appends atomically. `alsoInTransaction` runs in the same transaction after the events are
+   * written, for state that must commit or roll back with them (a reservation, a blob).
+   */
+  async append(
+    streamId: string,
+    expectedVersion: ExpectedVersion,
+    events: NewEvent[],
+    alsoInTransaction?: (tx: PoolClient, appended: EventEnvelope[]) => Promise<void>,
+  ): Promise<AppendResult> {
     if (events.length === 0) throw new Error('append needs at least one event');
-    const result = await inTransaction(this.pool, (tx) => this.appendIn(tx, streamId, expectedVersion, events));
+    const result = await inTransaction(this.pool, async (tx) => {
+      const appended = await this.appendIn(tx, streamId, expectedVersion, events);
+      await alsoInTransaction?.(tx, appended.events);
+      return appended;
+    });
     this.onAppended?.(result.events);
     return result;
   }

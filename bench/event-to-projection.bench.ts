@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import { JarAdded, SessionOpened, streamId, type NewEvent } from '@quarry/contracts';
+import { PgEventStore, runMigrations } from '@quarry/eventstore';
+import { ALL_MIGRATIONS } from '@quarry/node-runtime';
+import { Client, Pool } from 'pg';
+import type { BenchContext, BenchRow } from './lib/context';
+import { kafkaRoundTripBaseline } from './lib/kafka-roundtrip-baseline';
+import { withDeadline, type LoadResult, type LoadSettings } from './lib/load';
+import { pgInsertBaseline } from './lib/pg-insert-baseline';
+import { QuarryNode } from './lib/quarry-node';
+import { runConcurrently, sleep, summarize, type LatencySummary } from './lib/stats';
+
+/**
+ * An event appended on one node until it is visible in a projection read on another.
+ *
+ * L2 is a real node process (relay + projections). This process plays L1: it appends with
+ * PgEventStore as writer L1, and reads the `sessions` table through a connection of its own,
+ * the way any node serves a read. Path measured: append transaction → NOTIFY → relay → Kafka
+ * (acks -1) → L2's `sessions` consumer → projection transaction → visible to a reader.
+ */
+
+const NAME = 'event-to-projection';
+const PARTITIONS = 3;
+const EVENTS_PER_SESSION = 5; // SessionOpened, then 4 JarAdded, one append each
+const POLL_MS = 1;
+const sha = 'c'.repeat(64);
+
+function settings(quick: boolean): LoadSettings {
+  return quick
+    ? { warmup: 10, samples: 100, total: 1_000, concurrency: 8 }
+    : { warmup: 30, samples: 300, total: 5_000, concurrency: 8 };
+}
+
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const load = settings(ctx.quick);
+
+  ctx.log('migrating the bench database');
+  await runMigrations(ctx.databaseUrl, ALL_MIGRATIONS);
+  ctx.log('starting node L2 (relay + projections)');
+  const l2 = await QuarryNode.start(ctx, { nodeId: 'L2', partitions: PARTITIONS });
+
+  const pool = new Pool({ connectionString: ctx.databaseUrl, max: load.concurrency + 1 });
+  pool.on('error', () => undefined);
+  ctx.defer(() => pool.end());
+  const reader = new Client({ connectionString: ctx.databaseUrl });
+  reader.on('error', () => undefined);
+  await reader.connect();
+  ctx.defer(() => reader.end());
+  const store = new PgEventStore(pool, { nodeId: 'L1', nodeIncarnation: randomUUID() }, ctx.topicPrefix);
+
+  const alive = () => {
+    if (!l2.running) throw new Error(`node L2 exited during the bench:\n${l2.output()}`);
+  };
+
+  // --- Latency: one SessionOpened at a time, until its `sessions` row is readable. ---
+  const sessionVisible = async (publicId: string) =>
+    ((await reader.query({ name: 'bench-session-probe', text: 'SELECT 1 FROM sessions WHERE public_id = $1', values: [publicId] })).rowCount ?? 0) > 0;
+
+  const sample = async (timeoutMs: number) => {
+    const publicId = randomUUID();
+    const opened = SessionOpened.create({ publicId, secretIdSha256: sha, userName: 'bench', database: 'default', params: {} });
+    const t0 = performance.now();
+    await store.append(streamId('session', publicId), 'no_stream', [opened]);
+    const appendedMs = performance.now() - t0;
+    const deadline = t0 + timeoutMs;
+    while (!(await sessionVisible(publicId))) {
+      ctx.signal.throwIfAborted();
+      if (performance.now() > deadline) {
+        alive();
+        throw new Error(`session ${publicId} not visible in the projection after ${timeoutMs} ms`);
+      }
+      await sleep(POLL_MS);
+    }
+    return { totalMs: performance.now() - t0, appendedMs };
+  };
+
+  ctx.log(`latency: ${load.warmup} warm-up + ${load.samples} sequential events`);
+  // The first events also wait for L2's consumers to join their group and get partitions.
+  for (let i = 0; i < load.warmup; i++) await sample(60_000);
+  const totals: number[] = [];
+  const appends: number[] = [];
+  for (let i = 0; i < load.samples; i++) {
+    const { totalMs, appendedMs } = await sample(10_000);
+    totals.push(totalMs);
+    appends.push(appendedMs);
+  }
+  const latency = summarize(totals);
+  const appendLatency = summarize(appends);
+  alive();
+
+  // --- Sustained throughput: `total` events over `concurrency` appenders, until all are projected. ---
+  ctx.log(`throughput: ${load.total} events, ${load.concurrency} appenders, sessions of ${EVENTS_PER_SESSION} events`);
+  const appliedEvents = async () =>
+    Number(
+      (
+        await reader.query<{ n: string }>({
+          name: 'bench-applied-count',
+          text: `SELECT coalesce(sum(version), 0) AS n FROM projection_streams WHERE projection = 'sessions'`,
+        })
+      ).rows[0].n,
+    );
+  const sessions = Math.ceil(load.total / EVENTS_PER_SESSION);
+  const totalEvents = sessions * EVENTS_PER_SESSION;
+  const before = await appliedEvents();
+  const started = performance.now();
+  await runConcurrently(
+    sessions,
+    load.concurrency,
+    async (s) => {
+      const publicId = randomUUID();
+      const stream = streamId('session', publicId);
+      const events: NewEvent[] = [SessionOpened.create({ publicId, secretIdSha256: sha, userName: `user${s % 7}`, database: 'default', params: {} })];
+      for (let i = 1; i < EVENTS_PER_SESSION; i++) {
+        events.push(JarAdded.create({ publicId, resourceType: 'jar', path: `/jars/${s}/${i}.jar`, sha256: sha, sizeBytes: i }));
+      }
+      for (let v = 0; v < events.length; v++) await store.append(stream, v === 0 ? 'no_stream' : v, [events[v]]);
+    },
+    ctx.signal,
+  );
+  const appendedMs = performance.now() - started;
+  await withDeadline(
+    (async () => {
+      while ((await appliedEvents()) < before + totalEvents) {
+        ctx.signal.throwIfAborted();
+        alive();
+        await sleep(2);
+      }
+    })(),
+    90_000,
+    `projecting ${totalEvents} events`,
+  );
+  const projectedMs = performance.now() - started;
+  const quarryPerSecond = (totalEvents / projectedMs) * 1000;
+  const appendPerSecond = (totalEvents / appendedMs) * 1000;
+
+  // --- Baselines, same run, same machine, with L2 still up (same background). ---
+  ctx.log('baseline: pg single-row INSERT');
+  const pg = await pgInsertBaseline(ctx, load);
+  ctx.log('baseline: kafkajs produce → consume round trip');
+  const kafka = await kafkaRoundTripBaseline(ctx, load, PARTITIONS);
+  alive();
+
+  return rows({ latency, appendLatency, quarryPerSecond, appendPerSecond, projectedMs, appendedMs, totalEvents, load, pg, kafka });
+}
+
+interface Measured {
+  latency: LatencySummary;
+  appendLatency: LatencySummary;
+  quarryPerSecond: number;
+  appendPerSecond: number;
+  projectedMs: number;
+  appendedMs: number;
+  totalEvents: number;
+  load: LoadSettings;
+  pg: LoadResult;
+  kafka: LoadResult;
+}
+
+function rows(m: Measured): BenchRow[] {
+  const PG = 'baseline: pg insert';
+  const KAFKA = 'baseline: kafka round trip';
+  const ref = (name: string, metric: string, value: number, unit: string) => ({ name, metric, value, unit });
+  const pgP50 = ref(PG, 'latency p50', m.pg.latency.p50, 'ms');
+  const pgP99 = ref(PG, 'latency p99', m.pg.latency.p99, 'ms');
+  const pgRate = ref(PG, 'throughput', m.pg.perSecond, 'rows/s');
+  const kP50 = ref(KAFKA, 'latency p50', m.kafka.latency.p50, 'ms');
+  const kP99 = ref(KAFKA, 'latency p99', m.kafka.latency.p99, 'ms');
+  const kRate = ref(KAFKA, 'throughput', m.kafka.perSecond, 'msgs/s');
+  const latencyDetail = { samples: m.latency.count, warmup: m.load.warmup, min: m.latency.min, max: m.latency.max, pollMs: POLL_MS };
+  const throughputDetail = {
+    events: m.totalEvents,
+    appenders: m.load.concurrency,
+    eventsPerSession: EVENTS_PER_SESSION,
+    appendedMs: m.appendedMs,
+    projectedMs: m.projectedMs,
+  };
+  return [
+    { name: NAME, metric: 'latency p50', value: m.latency.p50, unit: 'ms', baseline: kP50, detail: latencyDetail },
+    { name: NAME, metric: 'latency p50', value: m.latency.p50, unit: 'ms', baseline: pgP50 },
+    { name: NAME, metric: 'latency p99', value: m.latency.p99, unit: 'ms', baseline: kP99 },
+    { name: NAME, metric: 'latency p99', value: m.latency.p99, unit: 'ms', baseline: pgP99 },
+    { name: NAME, metric: 'latency mean', value: m.latency.mean, unit: 'ms' },
+    { name: NAME, metric: 'append commit p50', value: m.appendLatency.p50, unit: 'ms', baseline: pgP50, detail: { ...m.appendLatency } },
+    { name: NAME, metric: 'sustained throughput', value: m.quarryPerSecond, unit: 'events/s', baseline: kRate, detail: throughputDetail },
+    { name: NAME, metric: 'sustained throughput', value: m.quarryPerSecond, unit: 'events/s', baseline: pgRate },
+    { name: NAME, metric: 'append throughput', value: m.appendPerSecond, unit: 'events/s', baseline: pgRate },
+    { ...pgP50, detail: { ...m.pg.latency } },
+    pgP99,
+    ref(PG, 'latency mean', m.pg.latency.mean, 'ms'),
+    { ...pgRate, detail: { rows: m.load.total, connections: m.load.concurrency, ms: m.pg.throughputMs } },
+    { ...kP50, detail: { ...m.kafka.latency } },
+    kP99,
+    ref(KAFKA, 'latency mean', m.kafka.latency.mean, 'ms'),
+    { ...kRate, detail: { messages: m.load.total, lanes: m.load.concurrency, partitions: PARTITIONS, ms: m.kafka.throughputMs } },
+  ];
+}

@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { BenchContext } from './context';
+import { sleep } from './stats';
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface QuarryNodeOptions {
+  nodeId: string;
+  /** Comma list of services, `all` by default (the relay and the node projections run on every node). */
+  targets?: string;
+  partitions?: number;
+  env?: Record<string, string>;
+  startTimeoutMs?: number;
+}
+
+/** A real node process (the built dist/apps/node), on a loopback port, against the bench database and topics. */
+export class QuarryNode {
+  private readonly lines: string[] = [];
+  private readonly exited: Promise<number | null>;
+  private stopping?: Promise<void>;
+
+  private constructor(
+    readonly nodeId: string,
+    readonly url: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    for (const stream of [child.stdout, child.stderr]) {
+      let partial = '';
+      stream?.on('data', (chunk: Buffer) => {
+        const text = partial + chunk.toString('utf8');
+        const parts = text.split('\n');
+        partial = parts.pop() ?? '';
+        for (const line of parts) this.keep(line);
+      });
+    }
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The last lines the node printed (pino JSON), for error messages. */
+  output(lines = 40): string {
+    return this.lines.slice(-lines).join('\n');
+  }
+
+  private keep(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > 400) this.lines.splice(0, this.lines.length - 400);
+  }
+
+  /** Starts the node, registers its stop with ctx.defer, and waits until GET /health names it. */
+  static async start(ctx: BenchContext, options: QuarryNodeOptions): Promise<QuarryNode> {
+    const port = await freePort();
+    const args = [ctx.nodeMain, ...(options.targets ? [`--target=${options.targets}`] : [])];
+    const child = spawn(process.execPath, args, {
+      cwd: ctx.repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        QUARRY_NODE_ID: options.nodeId,
+        QUARRY_HTTP_HOST: '127.0.0.1',
+        QUARRY_HTTP_PORT: String(port),
+        DATABASE_URL: ctx.databaseUrl,
+        KAFKA_BROKERS: ctx.brokers.join(','),
+        QUARRY_TOPIC_PREFIX: ctx.topicPrefix,
+        QUARRY_KAFKA_PARTITIONS: String(options.partitions ?? 3),
+        QUARRY_LOG_LEVEL: 'warn',
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        ...options.env,
+      },
+    });
+    const node = new QuarryNode(options.nodeId, `http://127.0.0.1:${port}`, child);
+    ctx.defer(() => node.stop());
+    const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+    for (;;) {
+      ctx.signal.throwIfAborted();
+      if (!node.running) throw new Error(`${options.nodeId} exited while starting:\n${node.output()}`);
+      try {
+        const res = await fetch(`${node.url}/health`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok && ((await res.json()) as { node?: string }).node === options.nodeId) return node;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`${options.nodeId} did not answer /health in time:\n${node.output()}`);
+      await sleep(100);
+    }
+  }
+
+  /** SIGTERM (the node closes its consumers, relay and pool), SIGKILL after `graceMs`. */
+  stop(graceMs = 15_000): Promise<void> {
+    return (this.stopping ??= (async () => {
+      if (!this.running) return;
+      this.child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const done = await Promise.race([
+        this.exited.then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+      ]);
+      clearTimeout(timer);
+      if (!done) {
+        this.child.kill('SIGKILL');
+        await this.exited;
+      }
+    })());
+  }
+}
