@@ -4,3 +4,4 @@ export * from './identity/node-identity';
 export * from './logging/logger';
 export * from './metrics/metrics';
 export * from './di/tokens';
+export * from './lens-http';

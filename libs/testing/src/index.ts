@@ -11,3 +11,4 @@ export * from './tcp-proxy';
 export * from './kafka-reader';
 export * from './session-events';
 export * from './kafka-script';
+export * from './lens-client';

@@ -5,5 +5,7 @@ export const REPO_ROOT = resolve(__dirname, '../../..');
 export const NODE_MAIN = join(REPO_ROOT, 'dist/apps/node/apps/node/src/main.js');
 /** The projection rebuild command, built beside the node. */
 export const REBUILD_SCRIPT = join(REPO_ROOT, 'dist/apps/node/apps/node/src/rebuild-projection.js');
+/** Prints a users-file line for a user whose password comes on stdin. */
+export const HASH_PASSWORD_SCRIPT = join(REPO_ROOT, 'dist/apps/node/apps/node/src/hash-password.js');
 export const BALANCER_SCRIPT = join(REPO_ROOT, 'tools/stack/balancer.mjs');
 export const KAFKA_SCRIPT = join(REPO_ROOT, 'tools/stack/kafka.mjs');

@@ -2,9 +2,21 @@ import { EventEnvelopeSchema, type EventEnvelope } from '../envelope';
 import type { EventDefinition, PayloadOf } from './define-event';
 import { NodeDown, NodeJoined, NodeLeft } from './node.events';
 import { QueryLaunched } from './query.events';
-import { JarAdded, SessionClosed, SessionOpened } from './session.events';
+import { DatabaseChanged, JarAdded, ResourceDeleted, SessionClosed, SessionExpired, SessionOpened, SessionParamSet } from './session.events';
 
-export const EVENT_DEFINITIONS = [SessionOpened, JarAdded, SessionClosed, QueryLaunched, NodeJoined, NodeDown, NodeLeft] as const;
+export const EVENT_DEFINITIONS = [
+  SessionOpened,
+  SessionParamSet,
+  DatabaseChanged,
+  JarAdded,
+  ResourceDeleted,
+  SessionClosed,
+  SessionExpired,
+  QueryLaunched,
+  NodeJoined,
+  NodeDown,
+  NodeLeft,
+] as const;
 
 type Definitions = (typeof EVENT_DEFINITIONS)[number];
 export type QuarryEventType = Definitions['type'];

@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { PgEventStore } from '@quarry/eventstore';
-import { DB_POOL, KAFKA, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
+import { DB_POOL, ErrorShapeInterceptor, KAFKA, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
 import { HealthController } from '../health/health.controller';
 import { MetricsController } from '../metrics/metrics.controller';
 import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-host';
@@ -32,7 +33,14 @@ export class CoreModule {
     return {
       module: CoreModule,
       controllers: [HealthController, MetricsController],
-      providers: [...shared, { provide: NODE_PROJECTION_LIST, useValue: ctx.projections }, ProjectionHost, OutboxRelayHost],
+      providers: [
+        ...shared,
+        { provide: NODE_PROJECTION_LIST, useValue: ctx.projections },
+        { provide: APP_FILTER, useClass: LensExceptionFilter },
+        { provide: APP_INTERCEPTOR, useClass: ErrorShapeInterceptor },
+        ProjectionHost,
+        OutboxRelayHost,
+      ],
       exports: shared.map((p) => p.provide),
     };
   }

@@ -25,6 +25,26 @@ export interface QuarryConfig {
   relayBatchSize: number;
   relayIdleMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  sessions: SessionSettings;
+  auth: AuthSettings;
+}
+
+export interface SessionSettings {
+  maxPerUser: number;
+  idleTimeoutMs: number;
+  expiryCheckMs: number;
+  defaultDatabase: string;
+  /** Folders resources may be read from; empty means adding resources is refused. */
+  resourceRoots: string[];
+  resourceMaxBytes: number;
+  paramValueMaxBytes: number;
+}
+
+export interface AuthSettings {
+  mode: 'none' | 'file';
+  usersFile?: string;
+  /** Presented as `Authorization: Bearer <token>`, lets a caller see every user's sessions. */
+  adminToken?: string;
 }
 
 export function loadConfig(env: Env = process.env): QuarryConfig {
@@ -49,7 +69,24 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
     relayBatchSize: readInt(env, 'QUARRY_RELAY_BATCH_SIZE', 500, 1, 10000),
     relayIdleMs: readInt(env, 'QUARRY_RELAY_IDLE_MS', 500, 10, 60000),
     logLevel: readEnum(env, 'QUARRY_LOG_LEVEL', LOG_LEVELS, 'info'),
+    sessions: {
+      maxPerUser: readInt(env, 'QUARRY_MAX_SESSIONS_PER_USER', 10, 1, 100_000),
+      idleTimeoutMs: readInt(env, 'QUARRY_SESSION_IDLE_TIMEOUT_MS', 86_400_000, 1000),
+      expiryCheckMs: readInt(env, 'QUARRY_SESSION_EXPIRY_CHECK_MS', 60_000, 50),
+      defaultDatabase: readString(env, 'QUARRY_DEFAULT_DATABASE', 'default'),
+      resourceRoots: readString(env, 'QUARRY_RESOURCE_ROOTS', '').split(',').map((r) => r.trim()).filter(Boolean),
+      resourceMaxBytes: readInt(env, 'QUARRY_RESOURCE_MAX_BYTES', 16 * 1024 * 1024, 1, 512 * 1024 * 1024),
+      paramValueMaxBytes: readInt(env, 'QUARRY_PARAM_VALUE_MAX_BYTES', 16 * 1024, 1, 65_536),
+    },
+    auth: readAuth(env),
   };
+}
+
+function readAuth(env: Env): AuthSettings {
+  const mode = readEnum(env, 'QUARRY_AUTH', ['none', 'file'] as const, 'none');
+  const usersFile = env['QUARRY_USERS_FILE'] || undefined;
+  if (mode === 'file' && !usersFile) throw new Error('QUARRY_AUTH=file needs QUARRY_USERS_FILE');
+  return { mode, usersFile, adminToken: env['QUARRY_ADMIN_TOKEN'] || undefined };
 }
 
 /** `all`, or a comma list of service names; anything else is an error that names the choices. */

@@ -12,7 +12,7 @@ export class Sessions1764000000200 implements MigrationInterface {
         user_name      text NOT NULL,
         database_name  text NOT NULL,
         params         jsonb NOT NULL,
-        state          text NOT NULL CHECK (state IN ('OPEN', 'CLOSED')),
+        state          text NOT NULL CHECK (state IN ('OPEN', 'CLOSED', 'EXPIRED')),
         opened_at      timestamptz NOT NULL,
         closed_at      timestamptz,
         version        integer NOT NULL

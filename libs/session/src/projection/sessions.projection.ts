@@ -1,54 +1,57 @@
 import type { QuarryEvent } from '@quarry/contracts';
 import type { Projection, Sql } from '@quarry/eventstore';
 
+/** The `sessions` read model: one row per session, and its resources. */
 export const sessionsProjection: Projection = {
   name: 'sessions',
   families: ['session'],
   tables: ['session_resources', 'sessions'],
   async apply(tx: Sql, event: QuarryEvent) {
     switch (event.type) {
-      case 'SessionOpened':
+      case 'SessionOpened': {
+        const p = event.payload;
         await tx.query(
           `INSERT INTO sessions (public_id, secret_sha256, user_name, database_name, params, state, opened_at, version)
            VALUES ($1, $2, $3, $4, $5, 'OPEN', $6, $7)`,
-          [
-            event.payload.publicId,
-            event.payload.secretIdSha256,
-            event.payload.userName,
-            event.payload.database,
-            JSON.stringify(event.payload.params),
-            event.occurredAt,
-            event.streamVersion,
-          ],
+          [p.publicId, p.secretIdSha256, p.userName, p.database, JSON.stringify(p.params), event.occurredAt, event.streamVersion],
         );
         return;
-      case 'JarAdded':
+      }
+      case 'SessionParamSet':
+        await update(tx, event, `params = params || jsonb_build_object($3::text, $4::text)`, [event.payload.key, event.payload.value]);
+        return;
+      case 'DatabaseChanged':
+        await update(tx, event, 'database_name = $3', [event.payload.database]);
+        return;
+      case 'JarAdded': {
+        const p = event.payload;
+        await tx.query('DELETE FROM session_resources WHERE public_id = $1 AND resource_type = $2 AND path = $3', [p.publicId, p.resourceType, p.path]);
         await tx.query(
           `INSERT INTO session_resources (public_id, version, resource_type, path, sha256, size_bytes, added_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [
-            event.payload.publicId,
-            event.streamVersion,
-            event.payload.resourceType,
-            event.payload.path,
-            event.payload.sha256,
-            event.payload.sizeBytes,
-            event.occurredAt,
-          ],
+          [p.publicId, event.streamVersion, p.resourceType, p.path, p.sha256, p.sizeBytes, event.occurredAt],
         );
-        await touch(tx, event.payload.publicId, event.streamVersion);
+        await update(tx, event);
         return;
+      }
+      case 'ResourceDeleted': {
+        const p = event.payload;
+        await tx.query('DELETE FROM session_resources WHERE public_id = $1 AND resource_type = $2 AND path = $3', [p.publicId, p.resourceType, p.path]);
+        await update(tx, event);
+        return;
+      }
       case 'SessionClosed':
-        await tx.query(`UPDATE sessions SET state = 'CLOSED', closed_at = $2, version = $3 WHERE public_id = $1`, [
-          event.payload.publicId,
-          event.occurredAt,
-          event.streamVersion,
-        ]);
+        await update(tx, event, `state = 'CLOSED', closed_at = $3`, [event.occurredAt]);
+        return;
+      case 'SessionExpired':
+        await update(tx, event, `state = 'EXPIRED', closed_at = $3`, [event.occurredAt]);
         return;
     }
   },
 };
 
-function touch(tx: Sql, publicId: string, version: number) {
-  return tx.query('UPDATE sessions SET version = $2 WHERE public_id = $1', [publicId, version]);
+/** Updates the session's row and records the version it now reflects. */
+function update(tx: Sql, event: QuarryEvent & { payload: { publicId: string } }, set = '', values: unknown[] = []) {
+  const assignments = set ? `${set}, version = $2` : 'version = $2';
+  return tx.query(`UPDATE sessions SET ${assignments} WHERE public_id = $1`, [event.payload.publicId, event.streamVersion, ...values]);
 }

@@ -1,0 +1,6 @@
+export * from './error-shape';
+export * from './lens-reply';
+export * from './render-lens-error';
+export * from './lens-exception.filter';
+export * from './multipart-fields';
+export * from './session-id';

@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import { LensError } from '@quarry/contracts';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { LOGGER } from '../di/tokens';
+import { errorShapeOf } from './error-shape';
+import { renderLensError } from './render-lens-error';
+
+/**
+ * The last word on any error: a LensError as it says; an HTTP error (unknown route, bad multipart)
+ * with its status and message; anything else is a 500 whose details go to the log, not the client.
+ */
+@Catch()
+export class LensExceptionFilter implements ExceptionFilter {
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const shape = errorShapeOf(host);
+    if (error instanceof LensError) return renderLensError(req, res, error, shape);
+    if (error instanceof HttpException) {
+      const status = error.getStatus();
+      const name = status === 404 ? 'RESOURCE_NOT_FOUND' : status < 500 ? 'INVALID_PARAMETER_VALUE' : 'INTERNAL_SERVER_ERROR';
+      return renderLensError(req, res, new LensError(name, error.message), shape, status);
+    }
+    const reference = randomUUID();
+    this.logger.error({ err: error, reference, method: req.method, url: req.originalUrl }, 'request failed');
+    renderLensError(req, res, new LensError('INTERNAL_SERVER_ERROR', `internal error (reference ${reference} in the node's log)`), shape);
+  }
+}

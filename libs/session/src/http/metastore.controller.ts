@@ -1,0 +1,47 @@
+import { Controller, Get, Put, Req, Res, UseFilters } from '@nestjs/common';
+import { LensError } from '@quarry/contracts';
+import { AnswersErrorsAs, reply, sessionIdFrom } from '@quarry/platform';
+import type { Request, Response } from 'express';
+import { SessionService } from '../application/session.service';
+import { SessionErrorsFilter } from './session-errors.filter';
+
+const MAX_NAME_BODY = 1024;
+
+/** The part of Lens's metastore API a session needs: its current database. */
+@Controller('lensapi/metastore')
+@UseFilters(SessionErrorsFilter)
+export class MetastoreController {
+  constructor(private readonly sessions: SessionService) {}
+
+  @Get('databases/current')
+  @AnswersErrorsAs('text')
+  async current(@Req() req: Request, @Res() res: Response) {
+    const state = await this.sessions.get(sessionIdFrom(req.query['sessionid']));
+    reply(req, res, 200, { kind: 'text', value: state.database! });
+  }
+
+  /** The body is the database name: plain text, a JSON string, or JSON already parsed by Nest. */
+  @Put('databases/current')
+  @AnswersErrorsAs('apiResult')
+  async change(@Req() req: Request, @Res() res: Response) {
+    const handle = sessionIdFrom(req.query['sessionid']);
+    const name = await databaseNameFrom(req);
+    await this.sessions.changeDatabase(handle, name);
+    reply(req, res, 200, { kind: 'apiResult', value: { status: 'SUCCEEDED', message: `current database is ${name}` } });
+  }
+}
+
+async function databaseNameFrom(req: Request): Promise<string> {
+  if (typeof req.body === 'string') return req.body;
+  if (req.body && typeof req.body === 'object' && Object.keys(req.body).length > 0) {
+    throw new LensError('INVALID_PARAMETER_VALUE', 'send the database name as the body, as text');
+  }
+  let text = '';
+  for await (const chunk of req) {
+    text += (chunk as Buffer).toString('utf8');
+    if (text.length > MAX_NAME_BODY) throw new LensError('INVALID_PARAMETER_VALUE', `a database name has at most ${MAX_NAME_BODY} bytes`);
+  }
+  const trimmed = text.trim();
+  if (!trimmed) throw new LensError('MISSING_PARAMETERS', 'the database name is required as the body');
+  return trimmed.startsWith('"') ? String(JSON.parse(trimmed)) : trimmed;
+}

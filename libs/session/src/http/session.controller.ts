@@ -1,0 +1,119 @@
+import { Controller, Delete, Get, Inject, Post, Put, Req, Res, UseFilters, UseInterceptors } from '@nestjs/common';
+import { LensError, parseLensConf } from '@quarry/contracts';
+import { AnswersErrorsAs, MultipartFields, QUARRY_CONFIG, reply, requiredField, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
+import type { Request, Response } from 'express';
+import { SessionService } from '../application/session.service';
+import { resourceTypeFrom } from './resource-type';
+import { SessionErrorsFilter } from './session-errors.filter';
+
+type Fields = Record<string, unknown>;
+const OK = (message: string) => ({ kind: 'apiResult' as const, value: { status: 'SUCCEEDED' as const, message } });
+
+/**
+ * The Lens session API: /lensapi/session. Every answer in XML or JSON, as the client asks. As in
+ * Lens, endpoints that answer APIResult report failure as FAILED; the others as plain text.
+ */
+@Controller('lensapi/session')
+@UseFilters(SessionErrorsFilter)
+@AnswersErrorsAs('text')
+export class SessionController {
+  constructor(
+    private readonly sessions: SessionService,
+    @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
+  ) {}
+
+  @Get()
+  up(@Req() req: Request, @Res() res: Response) {
+    reply(req, res, 200, { kind: 'text', value: 'session is up!' });
+  }
+
+  @Post()
+  @UseInterceptors(MultipartFields)
+  async open(@Req() req: Request, @Res() res: Response) {
+    const body = req.body as Fields;
+    const conf = parseLensConf(textField(body['sessionconf'], 'sessionconf'));
+    if (!conf.ok) throw new LensError('INVALID_PARAMETER_VALUE', `sessionconf cannot be read: ${conf.reason}`);
+    const handle = await this.sessions.open({
+      userName: requiredField(body['username'], 'username'),
+      password: textField(body['password'], 'password') ?? '',
+      database: textField(body['database'], 'database'),
+      conf: conf.conf,
+    });
+    reply(req, res, 200, { kind: 'lensSessionHandle', value: handle });
+  }
+
+  @Delete()
+  @AnswersErrorsAs('apiResult')
+  async close(@Req() req: Request, @Res() res: Response) {
+    const handle = sessionIdFrom(req.query['sessionid']);
+    await this.sessions.close(handle);
+    reply(req, res, 200, OK(`session ${handle.publicId} closed`));
+  }
+
+  @Get('params')
+  async params(@Req() req: Request, @Res() res: Response) {
+    const handle = sessionIdFrom(req.query['sessionid']);
+    const key = textField(req.query['key'], 'key') || undefined;
+    const verbose = textField(req.query['verbose'], 'verbose') === 'true';
+    reply(req, res, 200, { kind: 'stringList', value: { elements: await this.sessions.params(handle, key, verbose) } });
+  }
+
+  @Put('params')
+  @AnswersErrorsAs('apiResult')
+  @UseInterceptors(MultipartFields)
+  async setParam(@Req() req: Request, @Res() res: Response) {
+    const body = req.body as Fields;
+    const handle = sessionIdFrom(body['sessionid']);
+    const key = requiredField(body['key'], 'key');
+    await this.sessions.setParam(handle, key, textField(body['value'], 'value') ?? '');
+    reply(req, res, 200, OK(`${key} set`));
+  }
+
+  @Put('resources/add')
+  @AnswersErrorsAs('apiResult')
+  @UseInterceptors(MultipartFields)
+  async addResource(@Req() req: Request, @Res() res: Response) {
+    const body = req.body as Fields;
+    const handle = sessionIdFrom(body['sessionid']);
+    const path = requiredField(body['path'], 'path');
+    await this.sessions.addResource(handle, resourceTypeFrom(body['type'], true)!, path);
+    reply(req, res, 200, OK(`added ${path}`));
+  }
+
+  @Put('resources/delete')
+  @AnswersErrorsAs('apiResult')
+  @UseInterceptors(MultipartFields)
+  async deleteResource(@Req() req: Request, @Res() res: Response) {
+    const body = req.body as Fields;
+    const handle = sessionIdFrom(body['sessionid']);
+    const path = requiredField(body['path'], 'path');
+    await this.sessions.deleteResource(handle, resourceTypeFrom(body['type'], true)!, path);
+    reply(req, res, 200, OK(`deleted ${path}`));
+  }
+
+  @Get('resources/list')
+  async listResources(@Req() req: Request, @Res() res: Response) {
+    const handle = sessionIdFrom(req.query['sessionid']);
+    const elements = await this.sessions.listResources(handle, resourceTypeFrom(req.query['type'], false));
+    reply(req, res, 200, { kind: 'stringList', value: { elements } });
+  }
+
+  /** The caller's own sessions (by sessionid), or all of them with the admin token. */
+  @Get('sessions')
+  async list(@Req() req: Request, @Res() res: Response) {
+    const token = this.config.auth.adminToken;
+    const admin = token !== undefined && req.headers.authorization === `Bearer ${token}`;
+    const scope = admin ? ('all' as const) : { userName: (await this.sessions.get(sessionIdFrom(req.query['sessionid']))).userName! };
+    const sessions = await this.sessions.list(scope);
+    reply(req, res, 200, {
+      kind: 'userSessionInfoList',
+      value: sessions.map((s) => ({
+        handle: s.publicId,
+        userName: s.userName,
+        activeQueries: [],
+        creationTime: s.openedAt.getTime(),
+        lastAccessTime: s.lastAccess.getTime(),
+      })),
+    });
+  }
+}

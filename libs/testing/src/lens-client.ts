@@ -1,0 +1,84 @@
+import { waitFor } from './wait-for';
+
+export interface LensAnswer {
+  status: number;
+  text: string;
+  /** The Lens error code of a failed answer (header x-lens-error-code). */
+  errorCode?: number;
+  json<T = Record<string, unknown>>(): T;
+}
+
+export interface OpenedSession {
+  /** The raw XML of the handle, as the Python client keeps and sends it. */
+  xml: string;
+  publicId: string;
+  secretId: string;
+}
+
+type Fields = Record<string, string | { value: string; contentType?: string; filename?: string }>;
+
+/** A Lens client as the real ones behave on the wire: multipart forms, sessionid as XML text. */
+export class LensClient {
+  constructor(readonly baseUrl: string) {}
+
+  async request(method: string, path: string, options: { query?: Record<string, string>; form?: Fields; body?: string; accept?: string; headers?: Record<string, string> } = {}): Promise<LensAnswer> {
+    const url = new URL(`${this.baseUrl}/lensapi/${path}`);
+    for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
+    let body: FormData | string | undefined = options.body;
+    if (options.form) {
+      const form = new FormData();
+      for (const [name, field] of Object.entries(options.form)) {
+        if (typeof field === 'string') form.append(name, field);
+        else form.append(name, new Blob([field.value], { type: field.contentType ?? '' }), field.filename);
+      }
+      body = form;
+    }
+    const headers: Record<string, string> = { ...(options.accept ? { accept: options.accept } : {}), ...options.headers };
+    const response = await fetch(url, { method, body, headers, signal: AbortSignal.timeout(10_000) });
+    const text = await response.text();
+    const code = response.headers.get('x-lens-error-code');
+    return { status: response.status, text, errorCode: code ? Number(code) : undefined, json: () => JSON.parse(text) };
+  }
+
+  async open(userName: string, options: { password?: string; database?: string; conf?: string } = {}): Promise<OpenedSession> {
+    const form: Fields = { username: userName, password: options.password ?? '' };
+    if (options.database) form['database'] = options.database;
+    if (options.conf) form['sessionconf'] = { value: options.conf, contentType: 'application/xml' };
+    const answer = await this.request('POST', 'session', { form, accept: 'application/xml' });
+    if (answer.status !== 200) throw new Error(`open failed: ${answer.status} ${answer.text}`);
+    const publicId = /<publicId>([^<]+)<\/publicId>/.exec(answer.text)?.[1];
+    const secretId = /<secretId>([^<]+)<\/secretId>/.exec(answer.text)?.[1];
+    if (!publicId || !secretId) throw new Error(`no handle in ${answer.text}`);
+    return { xml: answer.text, publicId, secretId };
+  }
+
+  params(session: { xml: string }, key?: string, accept = 'application/json'): Promise<LensAnswer> {
+    return this.request('GET', 'session/params', { query: { sessionid: session.xml, ...(key ? { key } : {}) }, accept });
+  }
+
+  setParam(session: { xml: string }, key: string, value: string): Promise<LensAnswer> {
+    return this.request('PUT', 'session/params', { form: { sessionid: session.xml, key, value }, accept: 'application/json' });
+  }
+
+  addResource(session: { xml: string }, type: string, path: string): Promise<LensAnswer> {
+    return this.request('PUT', 'session/resources/add', { form: { sessionid: session.xml, type, path }, accept: 'application/json' });
+  }
+
+  listResources(session: { xml: string }): Promise<LensAnswer> {
+    return this.request('GET', 'session/resources/list', { query: { sessionid: session.xml }, accept: 'application/json' });
+  }
+
+  close(session: { xml: string }): Promise<LensAnswer> {
+    return this.request('DELETE', 'session', { query: { sessionid: session.xml }, accept: 'application/json' });
+  }
+
+  /** Waits until the node answers GET /lensapi/session. */
+  async ready(): Promise<void> {
+    await waitFor(`${this.baseUrl} to serve the session API`, async () => (await this.request('GET', 'session')).status === 200);
+  }
+}
+
+/** `elements` of a StringList answered in JSON (absent when empty, as in Lens). */
+export function elementsOf(answer: LensAnswer): string[] {
+  return answer.json<{ stringList: { elements?: string[] } }>().stringList.elements ?? [];
+}
