@@ -11,17 +11,27 @@ const typeRules = [
     sourceTag: 'type:runtime',
     onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contracts'],
   },
-  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:contracts'] },
+  // A feature may use another feature's exported access module, as its scope rule allows.
+  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contracts'] },
   { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:contracts'] },
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
   // The test kit depends on contracts only, so every lib's tests can use it without a cycle.
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts'] },
 ];
-const featureScopes = ['session', 'query', 'driver', 'result', 'gateway', 'membership'];
-const scopeRules = featureScopes.map((scope) => ({
+// Which service may use which: queries belong to sessions; the driver bridge runs queries on
+// drivers; results read queries. Nothing depends on the gateway or the driver bridge.
+const scopeUses = {
+  session: [],
+  query: ['session', 'driver'],
+  driver: ['query', 'session'],
+  result: ['query', 'session'],
+  gateway: ['session', 'query', 'result'],
+  membership: [],
+};
+const scopeRules = Object.entries(scopeUses).map(([scope, uses]) => ({
   sourceTag: `scope:${scope}`,
-  onlyDependOnLibsWithTags: ['scope:shared', `scope:${scope}`],
+  onlyDependOnLibsWithTags: ['scope:shared', `scope:${scope}`, ...uses.map((u) => `scope:${u}`)],
 }));
 
 export default [

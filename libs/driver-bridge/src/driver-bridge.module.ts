@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
+import { QueryAccessModule } from '@quarry/query';
+import { SessionAccessModule } from '@quarry/session';
+import { QueryExecutor } from './execution/query-executor';
 
 /**
- * The driver-bridge service. It executes launched queries on the pg and DuckDB drivers; the drivers land with the queries issue.
- * Running it today puts the service on this node's /health list and in its NodeJoined event.
+ * The driver-bridge service: executes queued queries on the drivers (pg, DuckDB), at most
+ * QUARRY_MAX_RUNNING_QUERIES at a time on this node, and stops them when canceled from any node.
  */
-@Module({})
+@Module({ imports: [QueryAccessModule, SessionAccessModule], providers: [QueryExecutor] })
 export class DriverBridgeModule {}

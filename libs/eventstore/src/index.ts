@@ -11,3 +11,4 @@ export * from './projections/projection-runner';
 export * from './projections/rebuild-projection';
 export * from './projections/apply-in-order';
 export * from './db/advisory-leadership';
+export * from './aggregate/aggregate-repository';

@@ -1,1 +1,14 @@
+import { Queries1764000000300 } from './projection/1764000000300-queries';
+import { queriesProjection } from './projection/queries.projection';
+
 export { QueryModule } from './query.module';
+export { QueryAccessModule } from './query-access.module';
+export { QueryRepository } from './infrastructure/query-repository';
+export { QueryResults } from './application/query-results';
+export { QueryService } from './application/query.service';
+export { driverSessionFor } from './application/driver-session';
+export { CANCEL_CHANNEL, QUEUE_CHANNEL, CONF } from './application/query-channels';
+export { QueryRefused } from './domain/query.errors';
+export { TRANSITIONS, canMove, QUERY_STATUSES, type QueryStatus } from './domain/query-status';
+export const QUERY_MIGRATIONS = [Queries1764000000300];
+export const QUERY_PROJECTIONS = [queriesProjection];

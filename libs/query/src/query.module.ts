@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
+import { QueryController } from './http/query.controller';
+import { QueryAccessModule } from './query-access.module';
+import { QueryRetentionService } from './retention/query-retention.service';
 
 /**
- * The query-lifecycle service. It owns the query aggregate and the Lens state machine; its API and projection land with the queries issue.
- * Running it today puts the service on this node's /health list and in its NodeJoined event.
+ * The query-lifecycle service: the Lens query API (/lensapi/queryapi), the query aggregate and
+ * its Lens state machine, retention, and the `queries` projection (QUERY_PROJECTIONS).
  */
-@Module({})
+@Module({ imports: [QueryAccessModule], controllers: [QueryController], providers: [QueryRetentionService] })
 export class QueryModule {}

@@ -1,17 +1,66 @@
 import { z } from 'zod';
 import { defineEvent } from './define-event';
 
-/**
- * A query handed to a driver. `attempt` grows on every re-launch (failover, retry) and fences
- * writes from an executor whose attempt is stale.
- */
+const QueryRef = { queryHandle: z.string().uuid() };
+/** Every launch of a query gets the next attempt; a write from an older attempt is refused (fencing). */
+const Attempt = { attempt: z.number().int().positive() };
+
+export const QuerySubmitted = defineEvent(
+  'QuerySubmitted',
+  'query',
+  z.object({
+    ...QueryRef,
+    sessionPublicId: z.string().uuid(),
+    userName: z.string().min(1),
+    userQuery: z.string().min(1),
+    driver: z.string().min(1),
+    driverQuery: z.string().min(1),
+    conf: z.record(z.string(), z.string()),
+    queryName: z.string().max(1024),
+    priority: z.enum(['VERY_HIGH', 'HIGH', 'NORMAL', 'LOW', 'VERY_LOW']),
+    persistent: z.boolean(),
+    clientRequestId: z.string().max(256).optional(),
+    /** Said, not ignored: session resources this driver cannot use (jars on SQL engines). */
+    warnings: z.array(z.string()),
+  }),
+);
+
+export const QueryConfUpdated = defineEvent('QueryConfUpdated', 'query', z.object({ ...QueryRef, conf: z.record(z.string(), z.string()) }));
+
+/** A node took the query: the executor is recorded before any work starts. */
 export const QueryLaunched = defineEvent(
   'QueryLaunched',
   'query',
   z.object({
-    queryHandle: z.string().uuid(),
+    ...QueryRef,
+    ...Attempt,
     sessionPublicId: z.string().uuid(),
     driver: z.string().min(1),
-    attempt: z.number().int().positive(),
+    executorNodeId: z.string().min(1),
+    executorIncarnation: z.string().uuid(),
   }),
 );
+
+export const QueryRunning = defineEvent(
+  'QueryRunning',
+  'query',
+  z.object({ ...QueryRef, ...Attempt, progress: z.number().min(0).max(1), progressMessage: z.string().max(4096) }),
+);
+
+export const QueryExecuted = defineEvent('QueryExecuted', 'query', z.object({ ...QueryRef, ...Attempt, rowCount: z.number().int().nonnegative() }));
+
+export const QuerySucceeded = defineEvent(
+  'QuerySucceeded',
+  'query',
+  z.object({ ...QueryRef, ...Attempt, resultAvailable: z.boolean(), rowCount: z.number().int().nonnegative() }),
+);
+
+export const QueryFailed = defineEvent(
+  'QueryFailed',
+  'query',
+  z.object({ ...QueryRef, attempt: z.number().int().nonnegative(), message: z.string().min(1).max(65_536) }),
+);
+
+export const QueryCanceled = defineEvent('QueryCanceled', 'query', z.object({ ...QueryRef, canceledBy: z.string().min(1) }));
+
+export const QueryClosed = defineEvent('QueryClosed', 'query', z.object({ ...QueryRef, reason: z.enum(['retention', 'client']) }));

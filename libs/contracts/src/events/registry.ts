@@ -1,7 +1,17 @@
 import { EventEnvelopeSchema, type EventEnvelope } from '../envelope';
 import type { EventDefinition, PayloadOf } from './define-event';
 import { NodeDown, NodeJoined, NodeLeft } from './node.events';
-import { QueryLaunched } from './query.events';
+import {
+  QueryCanceled,
+  QueryClosed,
+  QueryConfUpdated,
+  QueryExecuted,
+  QueryFailed,
+  QueryLaunched,
+  QueryRunning,
+  QuerySubmitted,
+  QuerySucceeded,
+} from './query.events';
 import { DatabaseChanged, JarAdded, ResourceDeleted, SessionClosed, SessionExpired, SessionOpened, SessionParamSet } from './session.events';
 
 export const EVENT_DEFINITIONS = [
@@ -12,7 +22,15 @@ export const EVENT_DEFINITIONS = [
   ResourceDeleted,
   SessionClosed,
   SessionExpired,
+  QuerySubmitted,
+  QueryConfUpdated,
   QueryLaunched,
+  QueryRunning,
+  QueryExecuted,
+  QuerySucceeded,
+  QueryFailed,
+  QueryCanceled,
+  QueryClosed,
   NodeJoined,
   NodeDown,
   NodeLeft,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { QueryHandleWithResultSet } from './result-types';
 
 /*
  * The Lens wire types, with field names and order as Lens 2.7/2.8 puts them on the wire (JAXB for
@@ -78,13 +79,14 @@ export interface QueryPlan {
 
 /**
  * What `data` may hold. Lens types it by xsi:type in XML and by a `type` key in JSON; `type` here
- * is that wire name. QueryHandleWithResultSet (EXECUTE_WITH_TIMEOUT) needs QueryStatus and the
- * result types and is not modelled yet.
+ * is that wire name (query/QuerySubmitResult.java lists the subtypes). queryHandleWithResultSet is
+ * the EXECUTE_WITH_TIMEOUT answer (result-types.ts).
  */
 export type LensAPIResultData =
   | ({ type: 'queryHandle' } & QueryHandle)
   | ({ type: 'queryCostTO' } & QueryCost)
-  | ({ type: 'queryPlan' } & QueryPlan);
+  | ({ type: 'queryPlan' } & QueryPlan)
+  | ({ type: 'queryHandleWithResultSet' } & QueryHandleWithResultSet);
 
 /** SupportedOperations.java, the payload of error 2003; Lens lower-cases the names. */
 export interface SupportedOperationsPayload {

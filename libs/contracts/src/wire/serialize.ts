@@ -9,6 +9,10 @@ import type {
   StringList,
   UserSessionInfo,
 } from './lens-types';
+import type { LensQuery } from './query-types';
+import type { InMemoryQueryResult, PersistentQueryResult, QueryResultSetMetadata } from './result-types';
+import { lensQueryWire, queryHandleWire } from './serialize-query';
+import { inMemoryResultWire, persistentResultWire, queryHandleWithResultSetWire, resultSetMetadataWire } from './serialize-result';
 import { toJson, toJsonList, toXml, toXmlList, type WireObject } from './wire-tree';
 
 export type WireMediaType = 'application/json' | 'application/xml';
@@ -21,6 +25,16 @@ export type WireRoot =
   | { kind: 'lensAPIResult'; value: LensAPIResult }
   /** GET queryapi/queries: List<QueryHandle>. */
   | { kind: 'queryHandleList'; value: QueryHandle[] }
+  /** GET queryapi/queries/{handle}. */
+  | { kind: 'lensQuery'; value: LensQuery }
+  /** GET queryapi/queries/detail: List<LensQuery>. */
+  | { kind: 'lensQueryList'; value: LensQuery[] }
+  /** GET queryapi/queries/{handle}/resultsetmetadata. */
+  | { kind: 'queryResultSetMetadata'; value: QueryResultSetMetadata }
+  /** GET queryapi/queries/{handle}/resultset, rows held by the server. */
+  | { kind: 'inMemoryQueryResult'; value: InMemoryQueryResult }
+  /** GET queryapi/queries/{handle}/resultset, rows in a file. */
+  | { kind: 'persistentQueryResult'; value: PersistentQueryResult }
   /** GET session/sessions: List<UserSessionInfo>. */
   | { kind: 'userSessionInfoList'; value: UserSessionInfo[] }
   /** text/plain answers such as GET session's `session is up!`; written as is. */
@@ -45,8 +59,6 @@ const apiResult = (r: APIResult): WireObject => ({
   ],
 });
 
-const queryHandle = (q: QueryHandle): WireObject => ({ fields: [{ name: 'handleId', value: q.handleId }] });
-
 const queryCost = (c: QueryCost): WireObject => ({
   fields: [
     { name: 'estimatedExecTimeMillis', value: c.estimatedExecTimeMillis },
@@ -59,7 +71,7 @@ const queryCost = (c: QueryCost): WireObject => ({
 function data(d: LensAPIResultData): WireObject {
   switch (d.type) {
     case 'queryHandle':
-      return { ...queryHandle(d), xsiType: d.type };
+      return { ...queryHandleWire(d), xsiType: d.type };
     case 'queryCostTO':
       return { ...queryCost(d), xsiType: d.type };
     case 'queryPlan':
@@ -74,6 +86,8 @@ function data(d: LensAPIResultData): WireObject {
           { name: 'queryCost', value: d.queryCost && queryCost(d.queryCost) },
         ],
       };
+    case 'queryHandleWithResultSet':
+      return { ...queryHandleWithResultSetWire(d), xsiType: d.type };
   }
 }
 
@@ -106,7 +120,7 @@ const userSessionInfo = (u: UserSessionInfo): WireObject => ({
   fields: [
     { name: 'handle', value: u.handle },
     { name: 'userName', value: u.userName },
-    { name: 'activeQueries', items: u.activeQueries.map(queryHandle) },
+    { name: 'activeQueries', items: u.activeQueries.map(queryHandleWire) },
     { name: 'creationTime', value: u.creationTime },
     { name: 'lastAccessTime', value: u.lastAccessTime },
   ],
@@ -134,7 +148,18 @@ export function serialize(root: WireRoot, mediaType: WireMediaType): string {
     case 'lensAPIResult':
       return one('lensAPIResult', lensAPIResult(root.value), mediaType);
     case 'queryHandleList':
-      return list('queryHandles', 'queryHandle', root.value.map(queryHandle), mediaType);
+      return list('queryHandles', 'queryHandle', root.value.map(queryHandleWire), mediaType);
+    case 'lensQuery':
+      return one('lensQuery', lensQueryWire(root.value), mediaType);
+    case 'lensQueryList':
+      // Jersey's plural of lensQuery (y after a consonant or "qu" becomes "ies").
+      return list('lensQueries', 'lensQuery', root.value.map(lensQueryWire), mediaType);
+    case 'queryResultSetMetadata':
+      return one('queryResultSetMetadata', resultSetMetadataWire(root.value), mediaType);
+    case 'inMemoryQueryResult':
+      return one('inMemoryQueryResult', inMemoryResultWire(root.value), mediaType);
+    case 'persistentQueryResult':
+      return one('persistentQueryResult', persistentResultWire(root.value), mediaType);
     case 'userSessionInfoList':
       return list('userSessionInfoes', 'userSessionInfo', root.value.map(userSessionInfo), mediaType);
     case 'text':

@@ -5,7 +5,16 @@
  * wrapper element's name used as the JSON array's key).
  */
 
-export type WireLeaf = string | number | boolean;
+/**
+ * A number kept as exact text: bare in JSON, as is in XML. For Java's number forms ("1.0",
+ * "1.0E10"), longs past 2^53 and decimals. Text that is not a JSON number ("NaN", "INF") is
+ * written as a JSON string instead, so the JSON stays valid.
+ */
+export interface WireNumber {
+  readonly numberText: string;
+}
+
+export type WireLeaf = string | number | boolean | WireNumber;
 
 export interface WireObject {
   /** A subtype written as xsi:type in XML and as a leading `type` key in JSON. */
@@ -13,15 +22,28 @@ export interface WireObject {
   fields: WireField[];
 }
 
-export type WireValue = WireLeaf | WireObject;
+/**
+ * A simple value in a slot declared as Object (ResultRow.values): in XML an element with
+ * xsi:type="xs:<xsdType>"; in JSON MOXy's {"type": "<xsdType>", "value": <value>}.
+ */
+export interface WireTypedValue {
+  readonly xsdType: string;
+  readonly value: WireLeaf;
+}
+
+export type WireValue = WireLeaf | WireObject | WireTypedValue;
+
+/** A list item; null is written as xsi:nil in XML and null in JSON. */
+export type WireItem = WireValue | null;
 
 export type WireField =
   /** One element, left out when undefined (JAXB and MOXy skip nulls). */
   | { name: string; value: WireValue | undefined }
   /** One element per item; `wrapper` is an @XmlElementWrapper around them. Left out when empty. */
-  | { name: string; items: readonly WireValue[]; wrapper?: string };
+  | { name: string; items: readonly WireItem[]; wrapper?: string };
 
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
+const XS = 'http://www.w3.org/2001/XMLSchema';
 export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
 
 // Characters XML 1.0 cannot carry at all, not even as references.
@@ -38,56 +60,86 @@ export function escapeXml(text: string): string {
     .replace(/"/g, '&quot;');
 }
 
-function isObject(value: WireValue): value is WireObject {
-  return typeof value === 'object';
+const isTyped = (value: WireValue): value is WireTypedValue => typeof value === 'object' && 'xsdType' in value;
+const isObject = (value: WireValue): value is WireObject => typeof value === 'object' && 'fields' in value;
+
+function leafText(leaf: WireLeaf): string {
+  return typeof leaf === 'object' ? leaf.numberText : String(leaf);
 }
 
-function xmlElement(name: string, value: WireValue): string {
-  if (!isObject(value)) return `<${name}>${escapeXml(String(value))}</${name}>`;
-  const attrs = value.xsiType ? ` xsi:type="${escapeXml(value.xsiType)}" xmlns:xsi="${XSI}"` : '';
-  const body = value.fields.map(xmlField).join('');
+/** Namespace prefixes an ancestor already declared; a serializer declares each where first needed. */
+interface XmlScope {
+  xsi: boolean;
+  xs: boolean;
+}
+const NOTHING_DECLARED: XmlScope = { xsi: false, xs: false };
+
+function declarations(scope: XmlScope, needXs: boolean): string {
+  return (needXs && !scope.xs ? ` xmlns:xs="${XS}"` : '') + (scope.xsi ? '' : ` xmlns:xsi="${XSI}"`);
+}
+
+function xmlElement(name: string, value: WireItem, scope: XmlScope): string {
+  if (value === null) return `<${name} xsi:nil="true"${declarations(scope, false)}/>`;
+  if (isTyped(value)) {
+    const text = escapeXml(leafText(value.value));
+    return `<${name} xsi:type="xs:${escapeXml(value.xsdType)}"${declarations(scope, true)}>${text}</${name}>`;
+  }
+  if (!isObject(value)) return `<${name}>${escapeXml(leafText(value))}</${name}>`;
+  const attrs = value.xsiType ? ` xsi:type="${escapeXml(value.xsiType)}"${declarations(scope, false)}` : '';
+  const inner = value.xsiType ? { ...scope, xsi: true } : scope;
+  const body = value.fields.map((field) => xmlField(field, inner)).join('');
   return body === '' ? `<${name}${attrs}/>` : `<${name}${attrs}>${body}</${name}>`;
 }
 
-function xmlField(field: WireField): string {
-  if ('value' in field) return field.value === undefined ? '' : xmlElement(field.name, field.value);
+function xmlField(field: WireField, scope: XmlScope): string {
+  if ('value' in field) return field.value === undefined ? '' : xmlElement(field.name, field.value, scope);
   if (field.items.length === 0) return '';
-  const items = field.items.map((item) => xmlElement(field.name, item)).join('');
+  const items = field.items.map((item) => xmlElement(field.name, item, scope)).join('');
   return field.wrapper ? `<${field.wrapper}>${items}</${field.wrapper}>` : items;
 }
 
 /** A whole document: the declaration JAXB writes, then the root, on one line. */
 export function toXml(rootName: string, root: WireObject): string {
-  return XML_DECLARATION + xmlElement(rootName, root);
+  return XML_DECLARATION + xmlElement(rootName, root, NOTHING_DECLARED);
 }
 
 /** A list answer: Jersey writes the declaration, a plural root, then each item as its own root. */
 export function toXmlList(listName: string, itemName: string, items: readonly WireObject[]): string {
-  return `${XML_DECLARATION}<${listName}>${items.map((item) => xmlElement(itemName, item)).join('')}</${listName}>`;
+  const body = items.map((item) => xmlElement(itemName, item, NOTHING_DECLARED)).join('');
+  return `${XML_DECLARATION}<${listName}>${body}</${listName}>`;
 }
 
-type Json = string | number | boolean | Json[] | { [key: string]: Json };
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
-function jsonValue(value: WireValue): Json {
-  if (!isObject(value)) return value;
-  const out: { [key: string]: Json } = {};
-  if (value.xsiType) out['type'] = value.xsiType;
+function jsonLeaf(leaf: WireLeaf): string {
+  if (typeof leaf === 'object') return JSON_NUMBER.test(leaf.numberText) ? leaf.numberText : JSON.stringify(leaf.numberText);
+  // JSON.stringify writes a number that is not finite as null.
+  return JSON.stringify(leaf);
+}
+
+function jsonText(value: WireItem): string {
+  if (value === null) return 'null';
+  if (isTyped(value)) return `{"type":${JSON.stringify(value.xsdType)},"value":${jsonLeaf(value.value)}}`;
+  if (!isObject(value)) return jsonLeaf(value);
+  // A Map keeps first-seen key order and lets a later field of the same name win, as object keys would.
+  const members = new Map<string, string>();
+  if (value.xsiType) members.set('type', JSON.stringify(value.xsiType));
   for (const field of value.fields) {
     if ('value' in field) {
-      if (field.value !== undefined) out[field.name] = jsonValue(field.value);
+      if (field.value !== undefined) members.set(field.name, jsonText(field.value));
     } else if (field.items.length > 0) {
-      out[field.wrapper ?? field.name] = field.items.map(jsonValue);
+      members.set(field.wrapper ?? field.name, `[${field.items.map(jsonText).join(',')}]`);
     }
   }
-  return out;
+  return `{${[...members].map(([key, text]) => `${JSON.stringify(key)}:${text}`).join(',')}}`;
 }
 
 /** MOXy with includeRoot: the object under its root name. */
 export function toJson(rootName: string, root: WireObject): string {
-  return JSON.stringify({ [rootName]: jsonValue(root) });
+  return `{${JSON.stringify(rootName)}:${jsonText(root)}}`;
 }
 
 /** MOXy writes a list as a bare array, each item under its own root name. */
 export function toJsonList(itemName: string, items: readonly WireObject[]): string {
-  return JSON.stringify(items.map((item) => ({ [itemName]: jsonValue(item) })));
+  return `[${items.map((item) => `{${JSON.stringify(itemName)}:${jsonText(item)}}`).join(',')}]`;
 }

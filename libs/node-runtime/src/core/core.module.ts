@@ -1,12 +1,13 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { PgEventStore } from '@quarry/eventstore';
-import { DB_POOL, ErrorShapeInterceptor, KAFKA, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
+import { DB_POOL, DRIVERS, ErrorShapeInterceptor, KAFKA, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
 import { HealthController } from '../health/health.controller';
 import { MetricsController } from '../metrics/metrics.controller';
 import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-host';
 import type { NodeContext } from './node-context';
 import { OutboxRelayHost } from './outbox-relay.host';
+import { DriversCloser, driversProvider } from './drivers.provider';
 
 /** The node's shared infrastructure, visible to every service module. */
 @Global()
@@ -40,8 +41,10 @@ export class CoreModule {
         { provide: APP_INTERCEPTOR, useClass: ErrorShapeInterceptor },
         ProjectionHost,
         OutboxRelayHost,
+        driversProvider,
+        DriversCloser,
       ],
-      exports: shared.map((p) => p.provide),
+      exports: [...shared.map((p) => p.provide), DRIVERS],
     };
   }
 }

@@ -4,7 +4,7 @@ import { EVENT_STORE_MIGRATIONS, type Projection } from '@quarry/eventstore';
 import { GatewayModule } from '@quarry/gateway';
 import { MEMBERSHIP_MIGRATIONS, MEMBERSHIP_PROJECTIONS } from '@quarry/membership';
 import type { ServiceName } from '@quarry/platform';
-import { QueryModule } from '@quarry/query';
+import { QUERY_MIGRATIONS, QUERY_PROJECTIONS, QueryModule } from '@quarry/query';
 import { ResultGatewayModule } from '@quarry/result-gateway';
 import { SESSION_MIGRATIONS, SESSION_PROJECTIONS, SessionModule } from '@quarry/session';
 
@@ -17,7 +17,7 @@ interface ServiceParts {
 export const SERVICE_CATALOG: Record<ServiceName, ServiceParts> = {
   gateway: { module: GatewayModule, projections: [] },
   session: { module: SessionModule, projections: SESSION_PROJECTIONS },
-  query: { module: QueryModule, projections: [] },
+  query: { module: QueryModule, projections: QUERY_PROJECTIONS },
   driver: { module: DriverBridgeModule, projections: [] },
   result: { module: ResultGatewayModule, projections: [] },
 };
@@ -26,7 +26,7 @@ export const SERVICE_CATALOG: Record<ServiceName, ServiceParts> = {
 export const NODE_PROJECTIONS: Projection[] = MEMBERSHIP_PROJECTIONS;
 
 /** Every node applies the whole schema, so any node can serve any read once it is up. */
-export const ALL_MIGRATIONS = [...EVENT_STORE_MIGRATIONS, ...MEMBERSHIP_MIGRATIONS, ...SESSION_MIGRATIONS];
+export const ALL_MIGRATIONS = [...EVENT_STORE_MIGRATIONS, ...MEMBERSHIP_MIGRATIONS, ...SESSION_MIGRATIONS, ...QUERY_MIGRATIONS];
 
 export function allProjections(): Projection[] {
   return [...NODE_PROJECTIONS, ...Object.values(SERVICE_CATALOG).flatMap((s) => s.projections)];

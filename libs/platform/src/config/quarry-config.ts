@@ -27,6 +27,25 @@ export interface QuarryConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   sessions: SessionSettings;
   auth: AuthSettings;
+  queries: QuerySettings;
+  drivers: DriverSettings;
+}
+
+export interface QuerySettings {
+  /** Queries one node runs at once; the rest wait QUEUED with a queue number. */
+  maxRunningPerNode: number;
+  /** Finished queries become CLOSED this long after they finished. */
+  retentionMs: number;
+  retentionCheckMs: number;
+  /** Rows a result may hold in the shared store; a larger result fails with a clear message. */
+  resultMaxRows: number;
+}
+
+export interface DriverSettings {
+  /** The warehouse PostgreSQL the `pg` driver queries (not Quarry's own database). */
+  pgWarehouseUrl: string;
+  /** The folder of Parquet and CSV files the `duckdb` driver reads (and may read only). */
+  duckdbWarehouseDir: string;
 }
 
 export interface SessionSettings {
@@ -79,6 +98,16 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
       paramValueMaxBytes: readInt(env, 'QUARRY_PARAM_VALUE_MAX_BYTES', 16 * 1024, 1, 65_536),
     },
     auth: readAuth(env),
+    queries: {
+      maxRunningPerNode: readInt(env, 'QUARRY_MAX_RUNNING_QUERIES', 8, 1, 1000),
+      retentionMs: readInt(env, 'QUARRY_QUERY_RETENTION_MS', 3_600_000, 1000),
+      retentionCheckMs: readInt(env, 'QUARRY_QUERY_RETENTION_CHECK_MS', 60_000, 50),
+      resultMaxRows: readInt(env, 'QUARRY_RESULT_MAX_ROWS', 100_000, 1, 10_000_000),
+    },
+    drivers: {
+      pgWarehouseUrl: readString(env, 'QUARRY_PG_WAREHOUSE_URL', 'postgres://postgres@127.0.0.1:5432/quarry_warehouse'),
+      duckdbWarehouseDir: readString(env, 'QUARRY_DUCKDB_WAREHOUSE', `${process.cwd()}/.cache/warehouse`),
+    },
   };
 }
 

@@ -5,3 +5,4 @@ export const LOGGER = Symbol('LOGGER');
 export const DB_POOL = Symbol('DB_POOL');
 export const KAFKA = Symbol('KAFKA');
 export const RUNNING_SERVICES = Symbol('RUNNING_SERVICES');
+export const DRIVERS = Symbol('DRIVERS');

@@ -5,6 +5,7 @@ import { DB_POOL, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
 import type { Pool, PoolClient } from 'pg';
 import { createAuthenticator, type Authenticator } from '../auth/authenticator';
 import { DEFAULT_SESSION_PARAMS } from '../domain/default-params';
+import type { SessionCommand } from '../domain/session.decider';
 import { SessionRefused } from '../domain/session.errors';
 import type { SessionState } from '../domain/session.state';
 import { ResourceReader } from '../infrastructure/resource-reader';
@@ -128,11 +129,8 @@ export class SessionService {
     return rows.map((r) => ({ publicId: r.public_id, userName: r.user_name, openedAt: r.opened_at, lastAccess: r.last_access }));
   }
 
-  private async run(handle: SessionHandle, command: Parameters<SessionRepository['execute']>[1], alsoInTransaction?: (tx: PoolClient) => Promise<unknown>) {
-    await this.repository.execute(handle.publicId, command, {
-      check: (state) => this.checkAccess(handle, state),
-      alsoInTransaction: alsoInTransaction && (async (tx) => void (await alsoInTransaction(tx))),
-    });
+  private async run(handle: SessionHandle, command: SessionCommand, alsoInTransaction?: (tx: PoolClient) => Promise<unknown>) {
+    await this.repository.execute(handle.publicId, command, { check: (state) => this.checkAccess(handle, state), alsoInTransaction });
     this.activity.touch(handle.publicId);
   }
 

@@ -50,7 +50,11 @@ export class SessionExpiryService implements OnApplicationBootstrap, OnApplicati
       const timeoutMs = this.config.sessions.idleTimeoutMs;
       const { rows } = await this.pool.query<{ public_id: string; last_access: Date }>(
         `SELECT public_id, last_access FROM open_sessions
-         WHERE last_access < now() - make_interval(secs => $1::double precision / 1000) ORDER BY last_access LIMIT $2`,
+         WHERE last_access < now() - make_interval(secs => $1::double precision / 1000)
+           -- A session with unfinished queries is not idle (read from the queries projection).
+           AND NOT EXISTS (SELECT 1 FROM queries q WHERE q.session_public_id = open_sessions.public_id
+                           AND q.status IN ('QUEUED', 'LAUNCHED', 'RUNNING', 'EXECUTED'))
+         ORDER BY last_access LIMIT $2`,
         [timeoutMs, BATCH],
       );
       for (const row of rows) await this.expire(row.public_id, row.last_access, timeoutMs);
@@ -66,7 +70,7 @@ export class SessionExpiryService implements OnApplicationBootstrap, OnApplicati
       await this.repository.execute(
         publicId,
         { type: 'ExpireSession', idleSince: lastAccess.toISOString(), idleTimeoutMs },
-        { alsoInTransaction: async (tx) => void (await tx.query('DELETE FROM open_sessions WHERE public_id = $1', [publicId])) },
+        { alsoInTransaction: (tx) => tx.query('DELETE FROM open_sessions WHERE public_id = $1', [publicId]) },
       );
       this.logger.info({ session: publicId, idleSince: lastAccess.toISOString() }, 'session expired');
     } catch (error) {

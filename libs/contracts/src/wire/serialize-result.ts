@@ -1,0 +1,92 @@
+import { integerText, javaDoubleText, javaFloatText } from './java-number';
+import type {
+  InMemoryQueryResult,
+  PersistentQueryResult,
+  QueryHandleWithResultSet,
+  QueryResult,
+  QueryResultSetMetadata,
+  ResultValue,
+} from './result-types';
+import { queryHandleWire, queryStatusWire } from './serialize-query';
+import type { WireItem, WireObject } from './wire-tree';
+
+/*
+ * Element trees for the result types. Every list here has an @XmlElementWrapper named like its
+ * items (rows/rows, values/values, columns/columns), which MOXy turns into one JSON array under
+ * that name. Lens's own XML: lens-api/src/test/resources/toString/org.apache.lens.api.query.
+ * InMemoryQueryResult.xml and ...QueryResultSetMetadata.xml.
+ */
+
+export const resultSetMetadataWire = (m: QueryResultSetMetadata): WireObject => ({
+  fields: [
+    {
+      name: 'columns',
+      wrapper: 'columns',
+      items: m.columns.map((c) => ({
+        fields: [
+          { name: 'name', value: c.name },
+          { name: 'type', value: c.type },
+        ],
+      })),
+    },
+  ],
+});
+
+function cellWire(cell: ResultValue | null): WireItem {
+  if (cell === null) return null;
+  switch (cell.type) {
+    case 'string':
+    case 'boolean':
+      return { xsdType: cell.type, value: cell.value };
+    case 'byte':
+    case 'short':
+    case 'int':
+    case 'long':
+    case 'integer':
+      return { xsdType: cell.type, value: { numberText: integerText(cell.value) } };
+    case 'float':
+      return { xsdType: cell.type, value: { numberText: javaFloatText(cell.value) } };
+    case 'double':
+      return { xsdType: cell.type, value: { numberText: javaDoubleText(cell.value) } };
+    case 'decimal':
+      return { xsdType: cell.type, value: { numberText: cell.value } };
+  }
+}
+
+export const inMemoryResultWire = (r: InMemoryQueryResult): WireObject => ({
+  fields: [
+    {
+      name: 'rows',
+      wrapper: 'rows',
+      items: r.rows.map((row) => ({ fields: [{ name: 'values', wrapper: 'values', items: row.values.map(cellWire) }] })),
+    },
+  ],
+});
+
+export const persistentResultWire = (r: PersistentQueryResult): WireObject => ({
+  fields: [
+    { name: 'persistedURI', value: r.persistedURI },
+    { name: 'numRows', value: r.numRows },
+    { name: 'fileSize', value: r.fileSize },
+    { name: 'httpResultUrl', value: r.httpResultUrl },
+  ],
+});
+
+/** A result where the declared type is the abstract QueryResult: the subtype named by xsi:type. */
+function queryResultWire(r: QueryResult): WireObject {
+  const tree = r.type === 'inMemoryQueryResult' ? inMemoryResultWire(r) : persistentResultWire(r);
+  return { ...tree, xsiType: r.type };
+}
+
+/**
+ * QueryHandleWithResultSet.java binds its annotated field (queryHandle) and then its getter/setter
+ * pairs in name order: result, resultMetadata, status.
+ */
+export const queryHandleWithResultSetWire = (q: QueryHandleWithResultSet): WireObject => ({
+  fields: [
+    { name: 'queryHandle', value: queryHandleWire(q.queryHandle) },
+    { name: 'result', value: q.result && queryResultWire(q.result) },
+    { name: 'resultMetadata', value: q.resultMetadata && resultSetMetadataWire(q.resultMetadata) },
+    { name: 'status', value: q.status && queryStatusWire(q.status) },
+  ],
+});

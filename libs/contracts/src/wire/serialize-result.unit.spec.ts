@@ -1,0 +1,264 @@
+import type { QueryStatus } from './query-types';
+import type { InMemoryQueryResult, QueryResultSetMetadata } from './result-types';
+import { serialize, type WireRoot } from './serialize';
+import { readXml } from './xml-read';
+
+const DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
+const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+const XS = 'xmlns:xs="http://www.w3.org/2001/XMLSchema"';
+const qh = '0f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a';
+
+const xml = (root: WireRoot) => serialize(root, 'application/xml');
+const json = (root: WireRoot) => JSON.parse(serialize(root, 'application/json'));
+
+const metadata: QueryResultSetMetadata = {
+  columns: [
+    { name: 'id', type: 'BIGINT' },
+    { name: 'city', type: 'STRING' },
+  ],
+};
+
+describe('serialize: QueryResultSetMetadata (GET .../resultsetmetadata)', () => {
+  it('writes columns under a columns wrapper, each a columns element', () => {
+    expect(xml({ kind: 'queryResultSetMetadata', value: metadata })).toBe(
+      `${DECL}<queryResultSetMetadata><columns>` +
+        '<columns><name>id</name><type>BIGINT</type></columns>' +
+        '<columns><name>city</name><type>STRING</type></columns>' +
+        '</columns></queryResultSetMetadata>',
+    );
+  });
+
+  it('gives JSON one columns array, which lens-ui reads as queryResultSetMetadata.columns', () => {
+    const body = json({ kind: 'queryResultSetMetadata', value: metadata });
+    expect(body).toEqual({ queryResultSetMetadata: { columns: [{ name: 'id', type: 'BIGINT' }, { name: 'city', type: 'STRING' }] } });
+    // The Python client reads header.columns[i].type to convert persisted CSV cells.
+    expect(body.queryResultSetMetadata.columns[1].type).toBe('STRING');
+  });
+});
+
+const result: InMemoryQueryResult = {
+  rows: [
+    {
+      values: [
+        { type: 'long', value: 9007199254740993n },
+        { type: 'string', value: 'Lisboa' },
+        { type: 'double', value: 3 },
+        { type: 'boolean', value: true },
+      ],
+    },
+    {
+      values: [
+        { type: 'long', value: 2 },
+        null,
+        { type: 'double', value: 0.5 },
+        { type: 'boolean', value: false },
+      ],
+    },
+  ],
+};
+
+describe('serialize: InMemoryQueryResult (GET .../resultset)', () => {
+  it('types each cell with xsi:type and declares xs and xsi on it, as JAXB wrote a List<Object>', () => {
+    expect(xml({ kind: 'inMemoryQueryResult', value: result })).toBe(
+      `${DECL}<inMemoryQueryResult><rows>` +
+        '<rows><values>' +
+        `<values xsi:type="xs:long" ${XS} ${XSI}>9007199254740993</values>` +
+        `<values xsi:type="xs:string" ${XS} ${XSI}>Lisboa</values>` +
+        `<values xsi:type="xs:double" ${XS} ${XSI}>3.0</values>` +
+        `<values xsi:type="xs:boolean" ${XS} ${XSI}>true</values>` +
+        '</values></rows>' +
+        '<rows><values>' +
+        `<values xsi:type="xs:long" ${XS} ${XSI}>2</values>` +
+        `<values xsi:nil="true" ${XSI}/>` +
+        `<values xsi:type="xs:double" ${XS} ${XSI}>0.5</values>` +
+        `<values xsi:type="xs:boolean" ${XS} ${XSI}>false</values>` +
+        '</values></rows>' +
+        '</rows></inMemoryQueryResult>',
+    );
+  });
+
+  it('writes MOXy\'s {type, value} cells in JSON, numbers bare and exact, NULL as null', () => {
+    const text = serialize({ kind: 'inMemoryQueryResult', value: result }, 'application/json');
+    expect(text).toBe(
+      '{"inMemoryQueryResult":{"rows":[' +
+        '{"values":[{"type":"long","value":9007199254740993},{"type":"string","value":"Lisboa"},{"type":"double","value":3.0},{"type":"boolean","value":true}]},' +
+        '{"values":[{"type":"long","value":2},null,{"type":"double","value":0.5},{"type":"boolean","value":false}]}' +
+        ']}}',
+    );
+  });
+
+  it('reads as lens-ui and the Python client read it: rows[i].values[j].value, a null cell as null', () => {
+    const rows = json({ kind: 'inMemoryQueryResult', value: result }).inMemoryQueryResult.rows;
+    // lens-ui: row.values.map(cell => cell && cell.value); Python: value.value if value else None
+    // (JavaScript's JSON.parse rounds the long past 2^53; Python's json and Java keep it exact.)
+    expect(rows.map((row: { values: ({ value: unknown } | null)[] }) => row.values.map((cell) => cell && cell.value))).toEqual([
+      [9007199254740992, 'Lisboa', 3, true],
+      [2, null, 0.5, false],
+    ]);
+  });
+
+  it('writes every cell type under its XML Schema name', () => {
+    const all: InMemoryQueryResult = {
+      rows: [
+        {
+          values: [
+            { type: 'byte', value: -8 },
+            { type: 'short', value: 300 },
+            { type: 'int', value: 70000 },
+            { type: 'integer', value: 123456789012345678901234567890n },
+            { type: 'float', value: 0.1 },
+            { type: 'double', value: 1e10 },
+            { type: 'decimal', value: '12.50' },
+            { type: 'string', value: '' },
+          ],
+        },
+      ],
+    };
+    const body = xml({ kind: 'inMemoryQueryResult', value: all });
+    for (const [type, text] of [
+      ['byte', '-8'],
+      ['short', '300'],
+      ['int', '70000'],
+      ['integer', '123456789012345678901234567890'],
+      ['float', '0.1'],
+      ['double', '1.0E10'],
+      ['decimal', '12.50'],
+      ['string', ''],
+    ]) {
+      expect(body).toContain(`<values xsi:type="xs:${type}" ${XS} ${XSI}>${text}</values>`);
+    }
+    expect(serialize({ kind: 'inMemoryQueryResult', value: all }, 'application/json')).toBe(
+      '{"inMemoryQueryResult":{"rows":[{"values":[' +
+        '{"type":"byte","value":-8},{"type":"short","value":300},{"type":"int","value":70000},' +
+        '{"type":"integer","value":123456789012345678901234567890},{"type":"float","value":0.1},' +
+        '{"type":"double","value":1.0E10},{"type":"decimal","value":12.50},{"type":"string","value":""}' +
+        ']}]}}',
+    );
+  });
+
+  it('writes doubles that are not finite as NaN, INF, -INF: as text in XML, as strings in JSON', () => {
+    const odd: InMemoryQueryResult = {
+      rows: [{ values: [{ type: 'double', value: NaN }, { type: 'double', value: Infinity }, { type: 'float', value: -Infinity }] }],
+    };
+    expect(xml({ kind: 'inMemoryQueryResult', value: odd })).toContain(`${XSI}>NaN</values><values xsi:type="xs:double" ${XS} ${XSI}>INF</values>`);
+    expect(json({ kind: 'inMemoryQueryResult', value: odd }).inMemoryQueryResult.rows[0].values).toEqual([
+      { type: 'double', value: 'NaN' },
+      { type: 'double', value: 'INF' },
+      { type: 'float', value: '-INF' },
+    ]);
+  });
+
+  it('escapes string cells and keeps the document well formed', () => {
+    const text: InMemoryQueryResult = { rows: [{ values: [{ type: 'string', value: '<a href="x">&</a>' }, null] }] };
+    const body = xml({ kind: 'inMemoryQueryResult', value: text });
+    expect(body).toContain('>&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;</values>');
+    expect(readXml(body).ok).toBe(true);
+    expect(json({ kind: 'inMemoryQueryResult', value: text }).inMemoryQueryResult.rows[0].values[0].value).toBe('<a href="x">&</a>');
+  });
+
+  it('leaves out empty lists: no rows at all, and a row without cells', () => {
+    expect(xml({ kind: 'inMemoryQueryResult', value: { rows: [] } })).toBe(`${DECL}<inMemoryQueryResult/>`);
+    expect(json({ kind: 'inMemoryQueryResult', value: { rows: [] } })).toEqual({ inMemoryQueryResult: {} });
+    expect(json({ kind: 'inMemoryQueryResult', value: { rows: [{ values: [] }] } })).toEqual({ inMemoryQueryResult: { rows: [{}] } });
+  });
+
+  it('refuses a whole-number cell that is not whole rather than write a wrong value', () => {
+    expect(() => xml({ kind: 'inMemoryQueryResult', value: { rows: [{ values: [{ type: 'int', value: 1.5 }] }] } })).toThrow(RangeError);
+  });
+});
+
+describe('serialize: PersistentQueryResult (GET .../resultset)', () => {
+  const persisted = { persistedURI: 'file:/results/q1.csv', numRows: 120, fileSize: 4096, httpResultUrl: 'http://node1/lensapi/queryapi/queries/x/httpresultset' };
+
+  it('writes its four fields in order under persistentQueryResult', () => {
+    expect(xml({ kind: 'persistentQueryResult', value: persisted })).toBe(
+      `${DECL}<persistentQueryResult><persistedURI>file:/results/q1.csv</persistedURI><numRows>120</numRows>` +
+        '<fileSize>4096</fileSize><httpResultUrl>http://node1/lensapi/queryapi/queries/x/httpresultset</httpResultUrl></persistentQueryResult>',
+    );
+    expect(json({ kind: 'persistentQueryResult', value: persisted })).toEqual({ persistentQueryResult: persisted });
+  });
+
+  it('leaves out the optional fields when unknown', () => {
+    expect(json({ kind: 'persistentQueryResult', value: { persistedURI: 'file:/r' } })).toEqual({ persistentQueryResult: { persistedURI: 'file:/r' } });
+  });
+});
+
+describe('serialize: QueryHandleWithResultSet in LensAPIResult.data (EXECUTE_WITH_TIMEOUT)', () => {
+  const status: QueryStatus = { progress: 1, status: 'SUCCESSFUL', statusMessage: 'Query is successful!', isResultSetAvailable: true };
+  const finished: WireRoot = {
+    kind: 'lensAPIResult',
+    value: {
+      id: 'req-9',
+      data: {
+        type: 'queryHandleWithResultSet',
+        queryHandle: { handleId: qh },
+        result: { type: 'inMemoryQueryResult', rows: [{ values: [{ type: 'int', value: 1 }, null] }] },
+        resultMetadata: { columns: [{ name: 'n', type: 'INT' }, { name: 'm', type: 'STRING' }] },
+        status,
+      },
+    },
+  };
+
+  it('names data and the result by xsi:type, declaring xsi once for the subtree', () => {
+    expect(xml(finished)).toBe(
+      `${DECL}<lensAPIResult><id>req-9</id><data xsi:type="queryHandleWithResultSet" ${XSI}>` +
+        `<queryHandle><handleId>${qh}</handleId></queryHandle>` +
+        '<result xsi:type="inMemoryQueryResult"><rows><rows><values>' +
+        `<values xsi:type="xs:int" ${XS}>1</values><values xsi:nil="true"/>` +
+        '</values></rows></rows></result>' +
+        '<resultMetadata><columns><columns><name>n</name><type>INT</type></columns><columns><name>m</name><type>STRING</type></columns></columns></resultMetadata>' +
+        '<status><progress>1.0</progress><status>SUCCESSFUL</status><statusMessage>Query is successful!</statusMessage>' +
+        '<isResultSetAvailable>true</isResultSetAvailable></status></data></lensAPIResult>',
+    );
+    expect(readXml(xml(finished)).ok).toBe(true);
+  });
+
+  it('types data and result by a type key in JSON', () => {
+    expect(json(finished)).toEqual({
+      lensAPIResult: {
+        id: 'req-9',
+        data: {
+          type: 'queryHandleWithResultSet',
+          queryHandle: { handleId: qh },
+          result: { type: 'inMemoryQueryResult', rows: [{ values: [{ type: 'int', value: 1 }, null] }] },
+          resultMetadata: { columns: [{ name: 'n', type: 'INT' }, { name: 'm', type: 'STRING' }] },
+          status: { progress: 1, status: 'SUCCESSFUL', statusMessage: 'Query is successful!', isResultSetAvailable: true },
+        },
+      },
+    });
+  });
+
+  it('has more than two keys in data, so the Python client hands it back whole', () => {
+    const data = json(finished).lensAPIResult.data;
+    expect(Object.keys(data).length).toBeGreaterThan(2);
+    expect(data.queryHandle.handleId).toBe(qh);
+  });
+
+  it('writes a persisted result by its own type name', () => {
+    const persisted: WireRoot = {
+      kind: 'lensAPIResult',
+      value: {
+        id: 'r',
+        data: { type: 'queryHandleWithResultSet', queryHandle: { handleId: qh }, result: { type: 'persistentQueryResult', persistedURI: 'file:/r', numRows: 3 }, status },
+      },
+    };
+    expect(xml(persisted)).toContain('<result xsi:type="persistentQueryResult"><persistedURI>file:/r</persistedURI><numRows>3</numRows></result>');
+    expect(json(persisted).lensAPIResult.data.result).toEqual({ type: 'persistentQueryResult', persistedURI: 'file:/r', numRows: 3 });
+  });
+
+  it('carries only the handle and status when the query did not finish in time', () => {
+    const pending: WireRoot = {
+      kind: 'lensAPIResult',
+      value: { id: 'r', data: { type: 'queryHandleWithResultSet', queryHandle: { handleId: qh }, status: { progress: 0.5, status: 'RUNNING', isResultSetAvailable: false } } },
+    };
+    expect(xml(pending)).toBe(
+      `${DECL}<lensAPIResult><id>r</id><data xsi:type="queryHandleWithResultSet" ${XSI}><queryHandle><handleId>${qh}</handleId></queryHandle>` +
+        '<status><progress>0.5</progress><status>RUNNING</status><isResultSetAvailable>false</isResultSetAvailable></status></data></lensAPIResult>',
+    );
+    expect(json(pending).lensAPIResult.data).toEqual({
+      type: 'queryHandleWithResultSet',
+      queryHandle: { handleId: qh },
+      status: { progress: 0.5, status: 'RUNNING', isResultSetAvailable: false },
+    });
+  });
+});

@@ -1,0 +1,157 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
+import { inTransaction } from '@quarry/eventstore';
+import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { CANCEL_CHANNEL, driverSessionFor, QueryRefused, QueryRepository, QueryResults, QUEUE_CHANNEL } from '@quarry/query';
+import { SessionRepository } from '@quarry/session';
+import type { Pool, PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import { ResultCollector } from './result-collector';
+
+interface Claimed {
+  queryHandle: string;
+  attempt: number;
+}
+
+/**
+ * Runs queued queries on this node, at most `maxRunningPerNode` at once. A free slot claims the
+ * next query from `query_queue` (SKIP LOCKED: nodes never take the same one, a busy node never
+ * holds one back) and records itself as executor (QueryLaunched) in the same transaction, before
+ * any work starts. NOTIFY wakes it on a new query and tells it which running query to cancel.
+ */
+@Injectable()
+export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly running = new Map<string, { execution?: Execution; canceled: boolean }>();
+  private listener?: PoolClient;
+  private stopping = false;
+  private filling?: Promise<void>;
+  private refill = false;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly queries: QueryRepository,
+    private readonly sessions: SessionRepository,
+    @Inject(DRIVERS) private readonly drivers: Driver[],
+    @Inject(DB_POOL) private readonly pool: Pool,
+    @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
+    @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listen();
+    // A missed NOTIFY (listener reconnecting) costs at most this long.
+    this.timer = setInterval(() => this.fill(), 1000);
+    this.timer.unref();
+    this.fill();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    await this.filling;
+    // Running queries are stopped; a later failover issue re-launches them elsewhere.
+    await Promise.all([...this.running.values()].map((r) => r.execution?.cancel().catch(() => undefined)));
+    this.listener?.release(true);
+  }
+
+  private async listen(): Promise<void> {
+    const client = await this.pool.connect();
+    client.on('notification', (message) => {
+      if (message.channel === QUEUE_CHANNEL) this.fill();
+      if (message.channel === CANCEL_CHANNEL && message.payload) void this.cancelLocal(message.payload);
+    });
+    client.on('error', (error) => {
+      this.logger.warn({ err: error.message }, 'query executor: listener lost; reconnecting');
+      this.listener = undefined;
+      client.release(error);
+      if (!this.stopping) setTimeout(() => void this.listen().catch(() => undefined), 500).unref();
+    });
+    await client.query(`LISTEN ${QUEUE_CHANNEL}`);
+    await client.query(`LISTEN ${CANCEL_CHANNEL}`);
+    this.listener = client;
+  }
+
+  /** Claims queries while there are free slots; concurrent calls fold into one pass. */
+  private fill(): void {
+    if (this.filling) {
+      this.refill = true;
+      return;
+    }
+    this.filling = (async () => {
+      do {
+        this.refill = false;
+        while (!this.stopping && this.running.size < this.config.queries.maxRunningPerNode) {
+          const claimed = await this.claim().catch((error: Error) => {
+            this.logger.warn({ err: error.message }, 'query executor: claim failed');
+            return undefined;
+          });
+          if (!claimed) break;
+          void this.run(claimed);
+        }
+      } while (this.refill && !this.stopping);
+    })().finally(() => (this.filling = undefined));
+  }
+
+  private claim(): Promise<Claimed | undefined> {
+    return inTransaction(this.pool, async (tx) => {
+      const { rows } = await tx.query<{ query_handle: string }>(
+        'SELECT query_handle FROM query_queue ORDER BY priority, seq FOR UPDATE SKIP LOCKED LIMIT 1',
+      );
+      if (rows.length === 0) return undefined;
+      const queryHandle = rows[0].query_handle;
+      await tx.query('DELETE FROM query_queue WHERE query_handle = $1', [queryHandle]);
+      const { state } = await this.queries.executeIn(tx, queryHandle, {
+        type: 'LaunchQuery',
+        executorNodeId: this.identity.nodeId,
+        executorIncarnation: this.identity.incarnation,
+      });
+      this.running.set(queryHandle, { canceled: false });
+      return { queryHandle, attempt: state.attempt };
+    });
+  }
+
+  private async run({ queryHandle, attempt }: Claimed): Promise<void> {
+    const slot = this.running.get(queryHandle) ?? { canceled: false };
+    try {
+      const { state } = await this.queries.load(queryHandle);
+      const driver = this.drivers.find((d) => d.name === state.driver);
+      if (!driver) throw new Error(`driver ${state.driver} is not available on node ${this.identity.nodeId}`);
+      const session = (await this.sessions.load(state.sessionPublicId!)).state;
+      const spec = await driverSessionFor(session, this.pool);
+      await this.queries.execute(queryHandle, { type: 'ReportProgress', attempt, progress: 0, progressMessage: `running on ${this.identity.nodeId}` });
+      const collector = new ResultCollector(this.config.queries.resultMaxRows);
+      slot.execution = driver.execute(spec, state.driverQuery!, collector);
+      if (slot.canceled) await slot.execution.cancel();
+      const { rowCount } = await slot.execution.done;
+      await this.queries.execute(queryHandle, { type: 'MarkExecuted', attempt, rowCount });
+      await this.queries.execute(
+        queryHandle,
+        { type: 'Succeed', attempt, resultAvailable: true, rowCount },
+        { alsoInTransaction: (tx) => QueryResults.save(tx, queryHandle, { columns: collector.columnsSeen, rows: collector.collected, rowCount }) },
+      );
+    } catch (error) {
+      await this.recordFailure(queryHandle, attempt, slot.canceled, error as Error);
+    } finally {
+      this.running.delete(queryHandle);
+      this.fill();
+    }
+  }
+
+  private async recordFailure(queryHandle: string, attempt: number, canceled: boolean, error: Error): Promise<void> {
+    // Canceled, or moved on by another writer (a newer attempt): the stream already says so.
+    if (canceled || error instanceof DriverCanceled || error instanceof QueryRefused) return;
+    try {
+      await this.queries.execute(queryHandle, { type: 'Fail', attempt, message: error.message });
+    } catch (failure) {
+      if (!(failure instanceof QueryRefused)) this.logger.error({ err: failure, query: queryHandle }, 'could not record a query failure');
+    }
+  }
+
+  private async cancelLocal(queryHandle: string): Promise<void> {
+    const slot = this.running.get(queryHandle);
+    if (!slot) return;
+    slot.canceled = true;
+    await slot.execution?.cancel().catch((error: Error) => this.logger.warn({ err: error.message, query: queryHandle }, 'cancel failed'));
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The port every SQL engine implements. Quarry's query service chooses a driver, the
+ * driver-bridge executes on it; nothing outside libs/drivers knows an engine's API.
+ */
+
+/** One resource of the session, as the driver session must apply it. */
+export interface SessionResourceRef {
+  type: 'jar' | 'file' | 'archive';
+  path: string;
+  sha256: string;
+  /** The bytes, for init scripts (`.sql`); loaded from the blob store by the caller. */
+  content?: Buffer;
+}
+
+/** What a driver needs to know about the Quarry session a query runs in. */
+export interface DriverSessionSpec {
+  sessionId: string;
+  /** Changes whenever the session's resources change, so a stale driver session is replaced. */
+  resourcesVersion: string;
+  database: string;
+  resources: SessionResourceRef[];
+}
+
+export interface ColumnMeta {
+  name: string;
+  /** Lens column type names: INT, BIGINT, DOUBLE, STRING, BOOLEAN, DATE, TIMESTAMP, DECIMAL, ... */
+  type: string;
+}
+
+export interface QueryPlanInfo {
+  planString: string;
+  tablesQueried: string[];
+}
+
+export interface CostEstimate {
+  /** In the driver's own units; lower is cheaper. Compared across drivers as Lens did. */
+  cost: number;
+  /** Lens's costType bucket. */
+  costType: 'VERY_LOW' | 'LOW' | 'MEDIUM' | 'HIGH';
+}
+
+/** Rows as they come, in order, so results stream in constant memory. */
+export interface RowSink {
+  columns(columns: ColumnMeta[]): Promise<void> | void;
+  rows(batch: unknown[][]): Promise<void> | void;
+}
+
+export interface Execution {
+  /** Resolves with the row count when every row went to the sink; rejects with the engine's message. */
+  done: Promise<{ rowCount: number }>;
+  /** Stops the running statement (pg: pg_cancel_backend). Resolves once the engine confirmed. */
+  cancel(): Promise<void>;
+}
+
+/** A refusal by the engine, with its own message (syntax error, unknown table, ...). */
+export class DriverQueryError extends Error {
+  constructor(
+    readonly driver: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DriverQueryError';
+  }
+}
+
+export interface Driver {
+  readonly name: string;
+  /** Warnings about session resources this driver cannot use (e.g. jars), said, not ignored. */
+  unsupportedResources(session: DriverSessionSpec): string[];
+  /** Parses and plans without running; throws DriverQueryError with the engine's message. */
+  explain(session: DriverSessionSpec, sql: string): Promise<QueryPlanInfo>;
+  estimate(session: DriverSessionSpec, sql: string): Promise<CostEstimate>;
+  /** Runs the statement on the driver session (init scripts applied first), streaming rows. */
+  execute(session: DriverSessionSpec, sql: string, sink: RowSink): Execution;
+  close(): Promise<void>;
+}
+
+/** The statement was stopped by `Execution.cancel()`: an outcome the caller asked for, not a failure. */
+export class DriverCanceled extends Error {
+  constructor(readonly driver: string) {
+    super(`${driver}: query canceled`);
+    this.name = 'DriverCanceled';
+  }
+}

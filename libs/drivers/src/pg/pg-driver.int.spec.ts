@@ -1,0 +1,190 @@
+import { createTestDatabase, waitFor, type TestDatabase } from '@quarry/testing';
+import { DriverCanceled, DriverQueryError } from '../driver';
+import { CollectingSink, gate, rowsOf, sessionSpec } from '../test-support/sessions';
+import { PgDriver } from './pg-driver';
+
+describe('PgDriver (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let driver: PgDriver;
+
+  /** Connections a driver holds on a test database (the test's own pool is not named quarry). */
+  const driverConnections = async (on = db) =>
+    (
+      await on.pool.query<{ pid: number; state: string; sleeping: boolean; name: string }>(
+        `SELECT pid, state, wait_event = 'PgSleep' AS sleeping, application_name AS name
+         FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'quarry %'`,
+        [on.name],
+      )
+    ).rows;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await db.pool.query(`
+      CREATE TABLE sales (id int PRIMARY KEY, region text, amount numeric(12, 2), sold_at date);
+      INSERT INTO sales SELECT i, 'r' || (i % 5), i * 1.25, DATE '2024-01-01' + i FROM generate_series(1, 1000) i`);
+    driver = new PgDriver('pg', { warehouseUrl: db.url });
+  });
+  afterAll(async () => {
+    await driver.close();
+    await db.drop();
+  });
+
+  it('reads rows with Lens column types and JSON-friendly values', async () => {
+    const sink = new CollectingSink();
+    const sql = `SELECT 7::int AS i, 9007199254740993::bigint AS b, 3::smallint AS s, 1.5::float8 AS d, 2.5::float4 AS f,
+      12345678901234567890.12::numeric AS n, 'x'::text AS t, true AS ok, DATE '2024-02-03' AS day,
+      TIMESTAMP '2024-02-03 04:05:06.789' AS ts, TIMESTAMPTZ '2024-02-03 04:05:06.5+02' AS tz, '\\xaa01'::bytea AS bin,
+      '{"a": 1}'::json AS j, 'NaN'::float8 AS nan, NULL::int AS nothing`;
+    const { rowCount } = await driver.execute(sessionSpec('types'), sql, sink).done;
+    expect(rowCount).toBe(1);
+    expect(sink.columnsSeen.map((c) => `${c.name}:${c.type}`)).toEqual([
+      'i:INT', 'b:BIGINT', 's:SMALLINT', 'd:DOUBLE', 'f:FLOAT', 'n:DECIMAL', 't:STRING', 'ok:BOOLEAN', 'day:DATE',
+      'ts:TIMESTAMP', 'tz:TIMESTAMP', 'bin:BINARY', 'j:STRING', 'nan:DOUBLE', 'nothing:INT',
+    ]);
+    expect(sink.rowsSeen[0]).toEqual([
+      7, '9007199254740993', 3, 1.5, 2.5, '12345678901234567890.12', 'x', true, '2024-02-03',
+      '2024-02-03T04:05:06.789', '2024-02-03T02:05:06.5Z', '\\xaa01', '{"a": 1}', 'NaN', null,
+    ]);
+    expect(await rowsOf(driver, sessionSpec('types'), 'SELECT id, region, amount, sold_at FROM sales ORDER BY id LIMIT 2')).toEqual([
+      [1, 'r1', '1.25', '2024-01-02'],
+      [2, 'r2', '2.50', '2024-01-03'],
+    ]);
+  });
+
+  it('streams 200,000 rows in batches from a cursor, never all at once', async () => {
+    const sink = new CollectingSink(false);
+    const { rowCount } = await driver.execute(sessionSpec('big'), 'SELECT i, md5(i::text) FROM generate_series(1, 200000) i', sink).done;
+    expect(rowCount).toBe(200_000);
+    expect(sink.rowCount).toBe(200_000);
+    expect(sink.batchSizes.length).toBeGreaterThanOrEqual(200);
+    expect(Math.max(...sink.batchSizes)).toBeLessThanOrEqual(1000);
+  });
+
+  it('runs .sql init scripts on the session connection first; another session does not see them', async () => {
+    const withScript = sessionSpec('scripted', 'v1', {
+      'twice.sql': 'CREATE FUNCTION pg_temp.twice(x int) RETURNS int AS $$ SELECT x * 2 $$ LANGUAGE sql; CREATE TEMP TABLE marker (n int);',
+      'notes.txt': 'not a script',
+    });
+    expect(await rowsOf(driver, withScript, 'SELECT pg_temp.twice(21)')).toEqual([[42]]);
+    const [[pid]] = await rowsOf(driver, withScript, 'SELECT pg_backend_pid()');
+    expect(await rowsOf(driver, withScript, 'SELECT pg_backend_pid(), count(*) FROM marker')).toEqual([[pid, '0']]);
+
+    const other = sessionSpec('plain');
+    await expect(driver.execute(other, 'SELECT pg_temp.twice(21)', new CollectingSink()).done).rejects.toThrow(/does not exist/);
+    await expect(driver.explain(other, 'SELECT * FROM marker')).rejects.toThrow('relation "marker" does not exist');
+  });
+
+  it('opens a fresh connection when the resourcesVersion changes, and closes the old one', async () => {
+    const v1 = sessionSpec('versioned', 'v1', { 'f.sql': 'CREATE FUNCTION pg_temp.f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql' });
+    const v2 = sessionSpec('versioned', 'v2', { 'f.sql': 'CREATE FUNCTION pg_temp.f() RETURNS int AS $$ SELECT 2 $$ LANGUAGE sql' });
+    const [[pid1, f1]] = await rowsOf(driver, v1, 'SELECT pg_backend_pid(), pg_temp.f()');
+    const [[pid2, f2]] = await rowsOf(driver, v2, 'SELECT pg_backend_pid(), pg_temp.f()');
+    expect([f1, f2]).toEqual([1, 2]);
+    expect(pid2).not.toBe(pid1);
+    await waitFor('the v1 connection to close', async () => !(await driverConnections()).some((c) => c.pid === pid1));
+  });
+
+  it('cancels pg_sleep(30): the execution ends with DriverCanceled and the backend stops running it', async () => {
+    const session = sessionSpec('sleepy');
+    const execution = driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink());
+    // The backend of this session, running pg_sleep (the statement is the cursor's FETCH).
+    const sleeping = () => driverConnections().then((rows) => rows.some((r) => r.name === 'quarry sleepy' && r.state === 'active' && r.sleeping));
+    await waitFor('pg_sleep(30) to run', sleeping);
+
+    await execution.cancel();
+    const deadline = new Promise((_, reject) => setTimeout(() => reject(new Error('still running after 5 s')), 5000).unref());
+    await expect(Promise.race([execution.done, deadline])).rejects.toBeInstanceOf(DriverCanceled);
+    await waitFor('pg_sleep(30) to stop', async () => !(await sleeping()));
+    // The session's connection is left clean for its next statement.
+    expect(await rowsOf(driver, session, 'SELECT 1')).toEqual([[1]]);
+  });
+
+  it('cancels between batches while the sink is busy', async () => {
+    const held = gate();
+    const sink = new CollectingSink(false);
+    const rows = sink.rows.bind(sink);
+    sink.rows = (batch) => (rows(batch), held.opened);
+    const execution = driver.execute(sessionSpec('held'), 'SELECT i FROM generate_series(1, 100000) i', sink);
+    await waitFor('the first batch', () => sink.batchSizes.length > 0);
+    const canceled = execution.cancel();
+    held.open();
+    await canceled;
+    await expect(execution.done).rejects.toBeInstanceOf(DriverCanceled);
+    expect(sink.rowCount).toBeLessThan(100_000);
+  });
+
+  it('a runtime error rejects with PostgreSQL message, and the session goes on', async () => {
+    const session = sessionSpec('failing');
+    const failed = driver.execute(session, 'SELECT 1 / (id - 500) FROM sales ORDER BY id', new CollectingSink()).done;
+    await expect(failed).rejects.toBeInstanceOf(DriverQueryError);
+    await expect(failed).rejects.toThrow('division by zero');
+    expect(await rowsOf(driver, session, 'SELECT count(*) FROM sales')).toEqual([['1000']]);
+  });
+
+  it('refuses a syntax error or an unknown table at explain, with PostgreSQL message', async () => {
+    const session = sessionSpec('planner');
+    await expect(driver.explain(session, 'SELEC 1')).rejects.toThrow(new DriverQueryError('pg', 'syntax error at or near "SELEC"'));
+    await expect(driver.estimate(session, 'SELECT * FROM nowhere')).rejects.toThrow('relation "nowhere" does not exist');
+  });
+
+  it('explains with the JSON plan and the tables read; estimates from the total cost', async () => {
+    const session = sessionSpec('planner');
+    const plan = await driver.explain(session, 'SELECT s.region, count(*) FROM sales s JOIN sales t ON t.id = s.id GROUP BY 1');
+    expect(plan.tablesQueried).toEqual(['sales']);
+    expect(JSON.parse(plan.planString)[0].Plan['Node Type']).toBeDefined();
+    const small = await driver.estimate(session, 'SELECT 1');
+    const large = await driver.estimate(session, 'SELECT * FROM sales a, sales b');
+    expect(small.costType).toBe('VERY_LOW');
+    expect(large.cost).toBeGreaterThan(small.cost);
+  });
+
+  it('runs only the one statement of the query text', async () => {
+    const session = sessionSpec('injection');
+    await expect(driver.execute(session, 'SELECT 1; DROP TABLE sales', new CollectingSink()).done).rejects.toThrow('cannot insert multiple commands');
+    await expect(driver.explain(session, 'SELECT 1; DROP TABLE sales')).rejects.toThrow('cannot insert multiple commands');
+    expect(await rowsOf(driver, session, 'SELECT count(*) FROM sales')).toEqual([['1000']]);
+  });
+
+  it('runs the statements of one session one at a time, in order', async () => {
+    const session = sessionSpec('ordered');
+    const finished: string[] = [];
+    const first = driver.execute(session, 'SELECT pg_sleep(0.3), pg_backend_pid()', new CollectingSink()).done.then(() => finished.push('first'));
+    const second = driver.execute(session, 'SELECT 2', new CollectingSink()).done.then(() => finished.push('second'));
+    await Promise.all([first, second]);
+    expect(finished).toEqual(['first', 'second']);
+  });
+
+  it('warns about jar and archive resources it cannot load', () => {
+    const session = sessionSpec('jars', 'v1', { 'init.sql': 'SELECT 1' }, ['udfs.jar']);
+    session.resources.push({ type: 'archive', path: 'libs.tgz', sha256: 'x' });
+    expect(driver.unsupportedResources(session)).toEqual(['pg cannot load jar resources: udfs.jar', 'pg cannot load archive resources: libs.tgz']);
+  });
+
+  it('fails a statement whose init script fails, naming the script', async () => {
+    const session = sessionSpec('broken-script', 'v1', { 'bad.sql': 'CREATE FUNCTON nope()' });
+    await expect(driver.execute(session, 'SELECT 1', new CollectingSink()).done).rejects.toThrow(/init script bad.sql: syntax error/);
+  });
+
+  it('close() ends every connection it opened, a running statement\'s too', async () => {
+    const own = await createTestDatabase();
+    try {
+      const closing = new PgDriver('pg', { warehouseUrl: own.url });
+      await Promise.all(['a', 'b', 'c'].map((id) => rowsOf(closing, sessionSpec(id), 'SELECT 1')));
+      const canceled = closing.execute(sessionSpec('a'), 'SELECT pg_sleep(30)', new CollectingSink());
+      await waitFor('pg_sleep to run', async () => (await driverConnections(own)).some((c) => c.sleeping));
+      await canceled.cancel();
+      await expect(canceled.done).rejects.toBeInstanceOf(DriverCanceled);
+      const running = closing.execute(sessionSpec('d'), 'SELECT pg_sleep(30)', new CollectingSink());
+      await waitFor('pg_sleep to run', async () => (await driverConnections(own)).some((c) => c.sleeping));
+      // Three idle sessions, one running, and the connection pg_cancel_backend went through.
+      expect((await driverConnections(own)).length).toBe(5);
+
+      await closing.close();
+      await expect(running.done).rejects.toThrow();
+      await waitFor('every driver connection to close', async () => (await driverConnections(own)).length === 0);
+      await expect(closing.execute(sessionSpec('a'), 'SELECT 1', new CollectingSink()).done).rejects.toThrow('driver is closed');
+    } finally {
+      await own.drop();
+    }
+  });
+});

@@ -1,0 +1,163 @@
+import { Client, DatabaseError, Pool, type QueryConfig } from 'pg';
+import { costEstimate } from '../cost';
+import { DriverQueryError, type CostEstimate, type Driver, type DriverSessionSpec, type Execution, type QueryPlanInfo, type RowSink } from '../driver';
+import { RunningExecutions, startExecution, type ExecutionControl } from '../execution';
+import { initScripts, unsupportedResourceWarnings } from '../resources';
+import { SessionPool } from '../session-pool';
+import { readPgPlan, type PgPlan } from './pg-plan';
+import { lensTypeForOid, PG_VALUE_TYPES } from './pg-types';
+
+export interface PgDriverOptions {
+  /** The warehouse database queried (not Quarry's own); best reached as a read-only role. */
+  warehouseUrl: string;
+  maxSessions?: number;
+  /** A driver session unused this long is closed (its init scripts run again on next use). */
+  idleMs?: number;
+  /** Rows per FETCH from the server-side cursor: what is held in memory at once. */
+  fetchRows?: number;
+}
+
+interface PgConn {
+  client: Client;
+  pid: number;
+}
+
+/** node-pg's extended protocol: one statement per query, so the query text cannot add more. */
+type SingleStatement = QueryConfig & { queryMode: 'extended'; rowMode?: 'array' };
+
+const CURSOR = 'quarry_rows';
+// Fixed output formats, so values read the same whatever the server's defaults are.
+const SESSION_OPTIONS = '-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres';
+
+/** SQL on a warehouse PostgreSQL database, one connection per Quarry session. */
+export class PgDriver implements Driver {
+  private readonly running = new RunningExecutions();
+  private readonly sessions: SessionPool<PgConn>;
+  /** For pg_cancel_backend: a busy session connection cannot cancel itself. */
+  private readonly control: Pool;
+  private readonly fetchRows: number;
+
+  constructor(
+    readonly name = 'pg',
+    private readonly options: PgDriverOptions,
+  ) {
+    this.fetchRows = options.fetchRows ?? 1000;
+    this.sessions = new SessionPool({
+      maxSessions: options.maxSessions ?? 50,
+      idleMs: options.idleMs ?? 300_000,
+      open: (session) => this.open(session),
+      close: (conn) => conn.client.end(),
+    });
+    this.control = new Pool({
+      connectionString: options.warehouseUrl,
+      application_name: 'quarry cancel',
+      max: 2,
+      idleTimeoutMillis: 10_000,
+      allowExitOnIdle: true,
+    });
+  }
+
+  unsupportedResources(session: DriverSessionSpec): string[] {
+    return unsupportedResourceWarnings(this.name, session);
+  }
+
+  async explain(session: DriverSessionSpec, sql: string): Promise<QueryPlanInfo> {
+    const plan = await this.plan(session, sql);
+    return { planString: plan.json, tablesQueried: plan.tables };
+  }
+
+  async estimate(session: DriverSessionSpec, sql: string): Promise<CostEstimate> {
+    return costEstimate((await this.plan(session, sql)).totalCost);
+  }
+
+  execute(session: DriverSessionSpec, sql: string, sink: RowSink): Execution {
+    return this.running.track(startExecution(this.name, (control) => this.sessions.run(session, (conn) => this.stream(conn, sql, sink, control))));
+  }
+
+  /** Stops running statements first: a connection cannot close while its statement runs on. */
+  async close(): Promise<void> {
+    await this.running.cancelAll();
+    await this.sessions.close();
+    await this.control.end();
+  }
+
+  private async open(session: DriverSessionSpec): Promise<PgConn> {
+    const scripts = initScripts(this.name, session);
+    const client = new Client({
+      connectionString: this.options.warehouseUrl,
+      options: SESSION_OPTIONS,
+      types: PG_VALUE_TYPES,
+      application_name: `quarry ${session.sessionId}`.slice(0, 63),
+    });
+    const conn: PgConn = { client, pid: 0 };
+    // A connection that dropped is not reused: the session's next statement opens a new one.
+    client.on('error', () => this.sessions.discard((c) => c === conn));
+    await client.connect();
+    try {
+      conn.pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      for (const script of scripts) {
+        // Init scripts may hold several statements, so the simple protocol.
+        await client.query(script.sql).catch((error: Error) => {
+          throw new DriverQueryError(this.name, `init script ${script.path}: ${error.message}`);
+        });
+      }
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    return conn;
+  }
+
+  private plan(session: DriverSessionSpec, sql: string): Promise<PgPlan & { json: string }> {
+    return this.sessions.runNow(session, async ({ client }) => {
+      const query: SingleStatement = { text: `EXPLAIN (FORMAT JSON) ${sql}`, queryMode: 'extended', rowMode: 'array' };
+      const result = await client.query(query).catch((error) => this.rethrow(error));
+      const json = String(result.rows[0][0]);
+      return { json, ...readPgPlan(json) };
+    });
+  }
+
+  /** A server-side cursor read in batches: memory stays at one batch whatever the result size. */
+  private async stream(conn: PgConn, sql: string, sink: RowSink, control: ExecutionControl): Promise<number> {
+    const { client } = conn;
+    control.begin(() => this.cancelBackend(conn.pid));
+    let rowCount = 0;
+    let failure: unknown;
+    try {
+      await client.query('BEGIN');
+      const declare: SingleStatement = { text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`, queryMode: 'extended' };
+      await client.query(declare);
+      for (let first = true; ; first = false) {
+        const batch = await client.query({ text: `FETCH ${this.fetchRows} FROM ${CURSOR}`, rowMode: 'array' });
+        if (first) await sink.columns(batch.fields.map((f) => ({ name: f.name, type: lensTypeForOid(f.dataTypeID) })));
+        if (batch.rows.length > 0) await sink.rows(batch.rows);
+        rowCount += batch.rows.length;
+        if (batch.rows.length < this.fetchRows) break;
+        control.check();
+      }
+    } catch (error) {
+      failure = error;
+    } finally {
+      control.end();
+    }
+    try {
+      await client.query(failure ? 'ROLLBACK' : 'COMMIT');
+    } catch (error) {
+      // Left inside a transaction, the connection would fail the session's next statements.
+      this.sessions.discard((c) => c === conn);
+      failure ??= error;
+    }
+    if (failure) this.rethrow(failure);
+    return rowCount;
+  }
+
+  private async cancelBackend(pid: number): Promise<void> {
+    await this.control.query('SELECT pg_cancel_backend($1)', [pid]);
+  }
+
+  /** PostgreSQL's refusals (syntax, unknown table, runtime errors) keep its message. */
+  private rethrow(error: unknown): never {
+    if (error instanceof DatabaseError) throw new DriverQueryError(this.name, error.message);
+    throw error;
+  }
+}

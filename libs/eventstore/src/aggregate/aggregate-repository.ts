@@ -1,0 +1,109 @@
+import { parseEvent, streamId, type NewEvent, type QuarryEvent, type StreamFamily } from '@quarry/contracts';
+import type { PoolClient } from 'pg';
+import { ConcurrencyError } from '../store/concurrency-error';
+import type { PgEventStore } from '../store/event-store';
+import { BoundedCache } from './bounded-cache';
+
+export interface Decider<S, C> {
+  family: StreamFamily;
+  initial: S;
+  decide(command: C, state: S): NewEvent[];
+  evolve(state: S, event: QuarryEvent): S;
+}
+
+export interface Loaded<S> {
+  state: S;
+  version: number;
+}
+
+export interface ExecuteOptions<S> {
+  /** Runs on every attempt before deciding (who may do this). */
+  check?: (state: S) => void;
+  /** Commits with the events: reservations, queue rows, blobs. Gets the state after them. */
+  alsoInTransaction?: (tx: PoolClient, state: S) => Promise<unknown>;
+}
+
+const ATTEMPTS = 5;
+
+/**
+ * Aggregates read from their own event stream, so a write acknowledged by any node is seen by the
+ * next request on every node. The node's cache keeps the folded state; a load asks the store only
+ * for events past the cached version (one indexed query, usually empty).
+ */
+export class AggregateRepository<S, C> {
+  private readonly cache: BoundedCache<string, Loaded<S>>;
+
+  constructor(
+    private readonly store: PgEventStore,
+    private readonly decider: Decider<S, C>,
+    cacheCapacity = 10_000,
+  ) {
+    this.cache = new BoundedCache(cacheCapacity);
+  }
+
+  async load(id: string): Promise<Loaded<S>> {
+    const cached = this.cache.get(id);
+    const newer = await this.store.readStream(streamId(this.decider.family, id), (cached?.version ?? 0) + 1);
+    const start = cached ?? { state: this.decider.initial, version: 0 };
+    if (newer.length === 0) return start;
+    const loaded = newer.reduce<Loaded<S>>((acc, raw) => ({ state: this.decider.evolve(acc.state, parseEvent(raw)), version: raw.streamVersion }), start);
+    this.cache.set(id, loaded);
+    return loaded;
+  }
+
+  /** Read, decide, append; on a concurrent write, read again and decide again. */
+  async execute(id: string, command: C, options: ExecuteOptions<S> = {}): Promise<{ state: S; events: NewEvent[] }> {
+    for (let attempt = 1; ; attempt++) {
+      const loaded = await this.load(id);
+      options.check?.(loaded.state);
+      const events = this.decider.decide(command, loaded.state);
+      if (events.length === 0) return { state: loaded.state, events };
+      try {
+        const fold = (appended: { streamVersion: number }[] & object[]) =>
+          appended.reduce((s, e) => this.decider.evolve(s, parseEvent(e)), loaded.state);
+        const result = await this.store.append(
+          streamId(this.decider.family, id),
+          loaded.version === 0 ? 'no_stream' : loaded.version,
+          events,
+          options.alsoInTransaction && (async (tx, appended) => void (await options.alsoInTransaction!(tx, fold(appended)))),
+        );
+        const state = fold(result.events);
+        this.cache.set(id, { state, version: result.nextExpectedVersion });
+        return { state, events };
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || attempt >= ATTEMPTS) throw error;
+        this.cache.delete(id);
+      }
+    }
+  }
+
+  /**
+   * The same inside a caller's transaction, for work that must lock something first (a queue
+   * row) and commit together. The cache is left alone until a later load, as the caller may
+   * still roll back.
+   */
+  async executeIn(tx: PoolClient, id: string, command: C, options: Pick<ExecuteOptions<S>, 'check'> = {}): Promise<{ state: S; events: NewEvent[] }> {
+    this.cache.delete(id);
+    const stream = streamId(this.decider.family, id);
+    for (let attempt = 1; ; attempt++) {
+      const raw = await this.store.readStream(stream, 1, tx);
+      const version = raw.length === 0 ? 0 : raw[raw.length - 1].streamVersion;
+      const state = raw.reduce((s, e) => this.decider.evolve(s, parseEvent(e)), this.decider.initial);
+      options.check?.(state);
+      const events = this.decider.decide(command, state);
+      if (events.length === 0) return { state, events };
+      try {
+        const result = await this.store.appendIn(tx, stream, version === 0 ? 'no_stream' : version, events);
+        return { state: result.events.reduce((s, e) => this.decider.evolve(s, parseEvent(e)), state), events };
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || attempt >= ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** Drops a cached aggregate that an event from elsewhere shows to be behind. */
+  forgetIfOlder(id: string, version: number): void {
+    const cached = this.cache.get(id);
+    if (cached && cached.version < version) this.cache.delete(id);
+  }
+}

@@ -1,0 +1,23 @@
+import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { DuckDbDriver, PgDriver, type Driver } from '@quarry/drivers';
+import { DRIVERS, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
+
+/** The SQL engines of this node, shared by the query service (plans, costs) and the executor. */
+export const driversProvider: Provider = {
+  provide: DRIVERS,
+  inject: [QUARRY_CONFIG],
+  useFactory: (config: QuarryConfig): Driver[] => [
+    new PgDriver('pg', { warehouseUrl: config.drivers.pgWarehouseUrl }),
+    new DuckDbDriver('duckdb', { warehouseDir: config.drivers.duckdbWarehouseDir }),
+  ],
+};
+
+/** Closes every driver connection when the node stops. */
+@Injectable()
+export class DriversCloser implements OnApplicationShutdown {
+  constructor(@Inject(DRIVERS) private readonly drivers: Driver[]) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.drivers.map((d) => d.close().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { chooseDriver, type Driver } from '@quarry/drivers';
+import { inTransaction } from '@quarry/eventstore';
+import { DB_POOL, DRIVERS } from '@quarry/platform';
+import { SessionService, type SessionHandle, type SessionState } from '@quarry/session';
+import type { Pool } from 'pg';
+import { QueryRefused } from '../domain/query.errors';
+import { isFinished } from '../domain/query-status';
+import type { QueryPriority, QueryState } from '../domain/query.state';
+import { QueryRepository } from '../infrastructure/query-repository';
+import { driverSessionFor } from './driver-session';
+import { CANCEL_CHANNEL, CONF, QUEUE_CHANNEL } from './query-channels';
+
+const PRIORITIES: readonly QueryPriority[] = ['VERY_HIGH', 'HIGH', 'NORMAL', 'LOW', 'VERY_LOW'];
+
+export interface SubmitInput {
+  query: string;
+  conf: Record<string, string>;
+  queryName: string;
+}
+
+export interface QueryView {
+  state: QueryState;
+  /** 1-based position among waiting queries while QUEUED. */
+  queueNumber?: number;
+}
+
+/** The query use cases on the submitting side: submit, read, cancel, change, plan and cost. */
+@Injectable()
+export class QueryService {
+  constructor(
+    private readonly repository: QueryRepository,
+    private readonly sessions: SessionService,
+    @Inject(DRIVERS) private readonly drivers: Driver[],
+    @Inject(DB_POOL) private readonly pool: Pool,
+  ) {}
+
+  async submit(handle: SessionHandle, input: SubmitInput): Promise<string> {
+    const session = await this.sessions.get(handle);
+    const conf = { ...session.params, ...input.conf };
+    const requestId = conf[CONF.requestId];
+    if (requestId) {
+      const earlier = await this.earlierSubmit(session.userName!, requestId);
+      if (earlier) return earlier;
+    }
+    const spec = await driverSessionFor(session, this.pool);
+    const { driver } = await chooseDriver(this.drivers, spec, input.query, conf[CONF.driver]);
+    const queryHandle = randomUUID();
+    try {
+      await inTransaction(this.pool, async (tx) => {
+        if (requestId) {
+          // Two retries racing: the second waits on this key, then finds it taken and rolls back.
+          await tx.query('INSERT INTO query_requests (user_name, request_id, query_handle) VALUES ($1, $2, $3)', [session.userName, requestId, queryHandle]);
+        }
+        await this.repository.executeIn(tx, queryHandle, {
+          type: 'SubmitQuery',
+          queryHandle,
+          sessionPublicId: session.publicId!,
+          userName: session.userName!,
+          userQuery: input.query,
+          driver: driver.name,
+          driverQuery: input.query,
+          conf,
+          queryName: input.queryName,
+          priority: priorityOf(conf[CONF.priority]),
+          persistent: conf[CONF.persistent] === 'true',
+          clientRequestId: requestId,
+          warnings: driver.unsupportedResources(spec),
+        });
+        await tx.query('INSERT INTO query_queue (query_handle, priority) VALUES ($1, $2)', [queryHandle, PRIORITIES.indexOf(priorityOf(conf[CONF.priority]))]);
+        await tx.query('SELECT pg_notify($1, $2)', [QUEUE_CHANNEL, queryHandle]);
+      });
+    } catch (error) {
+      const earlier = requestId && isUniqueViolation(error) ? await this.earlierSubmit(session.userName!, requestId) : undefined;
+      if (earlier) return earlier;
+      throw error;
+    }
+    return queryHandle;
+  }
+
+  /** The user behind a session handle (checked). */
+  async owner(handle: SessionHandle): Promise<{ userName: string }> {
+    return { userName: (await this.sessions.get(handle)).userName! };
+  }
+
+  /** A query of the caller's own; someone else's reads exactly like an unknown one. */
+  async get(handle: SessionHandle, queryHandle: string): Promise<QueryView> {
+    const session = await this.sessions.get(handle);
+    return this.view(session, queryHandle);
+  }
+
+  async cancel(handle: SessionHandle, queryHandle: string): Promise<QueryState> {
+    const session = await this.sessions.get(handle);
+    await this.view(session, queryHandle);
+    return inTransaction(this.pool, async (tx) => {
+      // The queue row first, as a claiming executor does, so the two never deadlock.
+      await tx.query('DELETE FROM query_queue WHERE query_handle = $1', [queryHandle]);
+      const { state } = await this.repository.executeIn(tx, queryHandle, { type: 'Cancel', canceledBy: session.userName! });
+      await tx.query('SELECT pg_notify($1, $2)', [CANCEL_CHANNEL, queryHandle]);
+      return state;
+    });
+  }
+
+  async updateConf(handle: SessionHandle, queryHandle: string, conf: Record<string, string>): Promise<void> {
+    const session = await this.sessions.get(handle);
+    const { state } = await this.view(session, queryHandle);
+    await this.repository.execute(queryHandle, { type: 'UpdateConf', conf: { ...state.conf, ...conf } });
+  }
+
+  async plan(handle: SessionHandle, query: string, conf: Record<string, string>) {
+    const session = await this.sessions.get(handle);
+    const spec = await driverSessionFor(session, this.pool);
+    const merged = { ...session.params, ...conf };
+    const { driver, estimate } = await chooseDriver(this.drivers, spec, query, merged[CONF.driver]);
+    return { driver: driver.name, estimate, plan: await driver.explain(spec, query) };
+  }
+
+  /** Waits until the query finished or the deadline passed; returns what it is then. */
+  async waitUntilFinished(handle: SessionHandle, queryHandle: string, timeoutMs: number): Promise<QueryView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const view = await this.get(handle, queryHandle);
+      if (isFinished(view.state.status) || Date.now() >= deadline) return view;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(20, Math.max(1, deadline - Date.now()))));
+    }
+  }
+
+  private async view(session: SessionState, queryHandle: string): Promise<QueryView> {
+    const { state } = await this.repository.load(queryHandle);
+    if (state.status === 'NEW' || state.userName !== session.userName) throw new QueryRefused({ kind: 'not-found' });
+    if (state.status !== 'QUEUED') return { state };
+    const { rows } = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM query_queue q, query_queue me
+       WHERE me.query_handle = $1 AND (q.priority, q.seq) <= (me.priority, me.seq)`,
+      [queryHandle],
+    );
+    return { state, queueNumber: rows[0].n || undefined };
+  }
+
+  private async earlierSubmit(userName: string, requestId: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ query_handle: string }>('SELECT query_handle FROM query_requests WHERE user_name = $1 AND request_id = $2', [
+      userName,
+      requestId,
+    ]);
+    return rows[0]?.query_handle;
+  }
+}
+
+function priorityOf(raw: string | undefined): QueryPriority {
+  const upper = raw?.toUpperCase();
+  return (PRIORITIES as readonly string[]).includes(upper ?? '') ? (upper as QueryPriority) : 'NORMAL';
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string }).code === '23505';
+}

@@ -1,0 +1,139 @@
+import {
+  QueryCanceled,
+  QueryClosed,
+  QueryConfUpdated,
+  QueryExecuted,
+  QueryFailed,
+  QueryLaunched,
+  QueryRunning,
+  QuerySubmitted,
+  QuerySucceeded,
+  type NewEvent,
+  type PayloadOf,
+  type QuarryEvent,
+} from '@quarry/contracts';
+import { QueryRefused } from './query.errors';
+import { canMove, type QueryStatus } from './query-status';
+import { INITIAL_QUERY, type QueryState } from './query.state';
+
+export type QueryCommand =
+  | ({ type: 'SubmitQuery' } & PayloadOf<typeof QuerySubmitted>)
+  | { type: 'UpdateConf'; conf: Record<string, string> }
+  | { type: 'LaunchQuery'; executorNodeId: string; executorIncarnation: string }
+  | { type: 'ReportProgress'; attempt: number; progress: number; progressMessage: string }
+  | { type: 'MarkExecuted'; attempt: number; rowCount: number }
+  | { type: 'Succeed'; attempt: number; resultAvailable: boolean; rowCount: number }
+  | { type: 'Fail'; attempt?: number; message: string }
+  | { type: 'Cancel'; canceledBy: string }
+  | { type: 'Close'; reason: 'retention' | 'client' };
+
+function move(state: QueryState, to: QueryStatus): void {
+  if (state.status === 'NEW' && to !== 'QUEUED') throw new QueryRefused({ kind: 'not-found' });
+  if (!canMove(state.status, to)) throw new QueryRefused({ kind: 'transition', from: state.status, to });
+}
+
+/** A write from an executor whose attempt is not the query's current one is refused (fencing). */
+function fence(state: QueryState, attempt: number): void {
+  if (attempt !== state.attempt) throw new QueryRefused({ kind: 'stale-attempt', attempt, current: state.attempt });
+}
+
+/** decide(command, state) -> events, following Lens's transition table exactly. */
+export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
+  const queryHandle = state.handle!;
+  switch (command.type) {
+    case 'SubmitQuery': {
+      move(state, 'QUEUED');
+      const { type: _type, ...payload } = command;
+      return [QuerySubmitted.create(payload)];
+    }
+    case 'UpdateConf':
+      if (state.status !== 'QUEUED') throw new QueryRefused({ kind: 'transition', from: state.status, to: 'QUEUED' });
+      return [QueryConfUpdated.create({ queryHandle, conf: command.conf })];
+    case 'LaunchQuery':
+      move(state, 'LAUNCHED');
+      return [
+        QueryLaunched.create({
+          queryHandle,
+          attempt: state.attempt + 1,
+          sessionPublicId: state.sessionPublicId!,
+          driver: state.driver!,
+          executorNodeId: command.executorNodeId,
+          executorIncarnation: command.executorIncarnation,
+        }),
+      ];
+    case 'ReportProgress':
+      fence(state, command.attempt);
+      move(state, 'RUNNING');
+      return [QueryRunning.create({ queryHandle, attempt: command.attempt, progress: command.progress, progressMessage: command.progressMessage })];
+    case 'MarkExecuted':
+      fence(state, command.attempt);
+      move(state, 'EXECUTED');
+      return [QueryExecuted.create({ queryHandle, attempt: command.attempt, rowCount: command.rowCount })];
+    case 'Succeed':
+      fence(state, command.attempt);
+      move(state, 'SUCCESSFUL');
+      return [QuerySucceeded.create({ queryHandle, attempt: command.attempt, resultAvailable: command.resultAvailable, rowCount: command.rowCount })];
+    case 'Fail':
+      if (command.attempt !== undefined) fence(state, command.attempt);
+      // Lens passes through FAILING (where a retry could re-queue); Quarry does not retry yet.
+      move(state, 'FAILING');
+      return [QueryFailed.create({ queryHandle, attempt: state.attempt, message: command.message })];
+    case 'Cancel':
+      if (state.status === 'NEW') throw new QueryRefused({ kind: 'not-found' });
+      if (!canMove(state.status, 'CANCELED')) throw new QueryRefused({ kind: 'not-running', status: state.status });
+      return [QueryCanceled.create({ queryHandle, canceledBy: command.canceledBy })];
+    case 'Close':
+      move(state, 'CLOSED');
+      return [QueryClosed.create({ queryHandle, reason: command.reason })];
+  }
+}
+
+/** evolve(state, event) -> state. */
+export function evolve(state: QueryState, event: QuarryEvent): QueryState {
+  const at = event.occurredAt;
+  switch (event.type) {
+    case 'QuerySubmitted': {
+      const p = event.payload;
+      return {
+        ...INITIAL_QUERY,
+        status: 'QUEUED',
+        handle: p.queryHandle,
+        sessionPublicId: p.sessionPublicId,
+        userName: p.userName,
+        userQuery: p.userQuery,
+        driver: p.driver,
+        driverQuery: p.driverQuery,
+        conf: p.conf,
+        queryName: p.queryName,
+        priority: p.priority,
+        persistent: p.persistent,
+        warnings: p.warnings,
+        submissionTime: at,
+      };
+    }
+    case 'QueryConfUpdated':
+      return { ...state, conf: event.payload.conf };
+    case 'QueryLaunched':
+      return { ...state, status: 'LAUNCHED', attempt: event.payload.attempt, executorNodeId: event.payload.executorNodeId, launchTime: at };
+    case 'QueryRunning':
+      return {
+        ...state,
+        status: 'RUNNING',
+        progress: event.payload.progress,
+        progressMessage: event.payload.progressMessage,
+        driverStartTime: state.driverStartTime ?? at,
+      };
+    case 'QueryExecuted':
+      return { ...state, status: 'EXECUTED', progress: 1, rowCount: event.payload.rowCount, driverFinishTime: at };
+    case 'QuerySucceeded':
+      return { ...state, status: 'SUCCESSFUL', resultAvailable: event.payload.resultAvailable, rowCount: event.payload.rowCount, finishTime: at };
+    case 'QueryFailed':
+      return { ...state, status: 'FAILED', errorMessage: event.payload.message, finishTime: at, driverFinishTime: state.driverFinishTime ?? at };
+    case 'QueryCanceled':
+      return { ...state, status: 'CANCELED', finishTime: at };
+    case 'QueryClosed':
+      return { ...state, status: 'CLOSED', closedTime: at };
+    default:
+      return state;
+  }
+}

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type { NewEvent, QuarryEvent } from '@quarry/contracts';
+import { decide, evolve, type QueryCommand } from './query.decider';
+import { QueryRefused } from './query.errors';
+import { INITIAL_QUERY, type QueryState } from './query.state';
+
+const queryHandle = randomUUID();
+let version = 0;
+
+function apply(state: QueryState, events: NewEvent[]): QueryState {
+  return events.reduce(
+    (s, e) =>
+      evolve(s, {
+        ...e,
+        eventId: randomUUID(),
+        streamId: `query-${queryHandle}`,
+        streamVersion: ++version,
+        schemaVersion: 1,
+        nodeId: 'L1',
+        nodeIncarnation: randomUUID(),
+        occurredAt: new Date().toISOString(),
+      } as QuarryEvent),
+    state,
+  );
+}
+
+const given = (...commands: QueryCommand[]) => commands.reduce((s, c) => apply(s, decide(c, s)), INITIAL_QUERY);
+
+const submit: QueryCommand = {
+  type: 'SubmitQuery',
+  queryHandle,
+  sessionPublicId: randomUUID(),
+  userName: 'ana',
+  userQuery: 'select 1',
+  driver: 'pg',
+  driverQuery: 'select 1',
+  conf: {},
+  queryName: 'q',
+  priority: 'NORMAL',
+  persistent: false,
+  warnings: [],
+};
+const launch: QueryCommand = { type: 'LaunchQuery', executorNodeId: 'L2', executorIncarnation: randomUUID() };
+
+function refusal(command: QueryCommand, state: QueryState) {
+  try {
+    decide(command, state);
+  } catch (error) {
+    if (error instanceof QueryRefused) return error.refusal;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('query decider', () => {
+  it('walks the happy path QUEUED, LAUNCHED, RUNNING, EXECUTED, SUCCESSFUL, CLOSED with every time', () => {
+    const done = given(
+      submit,
+      launch,
+      { type: 'ReportProgress', attempt: 1, progress: 0.5, progressMessage: 'half' },
+      { type: 'MarkExecuted', attempt: 1, rowCount: 3 },
+      { type: 'Succeed', attempt: 1, resultAvailable: true, rowCount: 3 },
+      { type: 'Close', reason: 'retention' },
+    );
+    expect(done).toMatchObject({ status: 'CLOSED', attempt: 1, executorNodeId: 'L2', rowCount: 3, resultAvailable: true, progress: 1 });
+    for (const time of ['submissionTime', 'launchTime', 'driverStartTime', 'driverFinishTime', 'finishTime', 'closedTime'] as const) {
+      expect(done[time]).toEqual(expect.any(String));
+    }
+  });
+
+  it('fences writes from a stale attempt', () => {
+    const running = given(submit, launch);
+    expect(refusal({ type: 'MarkExecuted', attempt: 0, rowCount: 1 }, running)).toEqual({ kind: 'stale-attempt', attempt: 0, current: 1 });
+    expect(refusal({ type: 'Fail', attempt: 2, message: 'x' }, running)).toEqual({ kind: 'stale-attempt', attempt: 2, current: 1 });
+  });
+
+  it('fails through FAILING to FAILED with the driver message, and cannot succeed afterwards', () => {
+    const failed = given(submit, launch, { type: 'Fail', attempt: 1, message: 'division by zero' });
+    expect(failed).toMatchObject({ status: 'FAILED', errorMessage: 'division by zero' });
+    expect(refusal({ type: 'Succeed', attempt: 1, resultAvailable: false, rowCount: 0 }, failed)).toEqual({ kind: 'transition', from: 'FAILED', to: 'SUCCESSFUL' });
+  });
+
+  it('cancels a queued, launched, running or executed query, and says a finished one was not running', () => {
+    for (const steps of [[submit], [submit, launch], [submit, launch, { type: 'MarkExecuted', attempt: 1, rowCount: 0 } as QueryCommand]]) {
+      expect(given(...steps, { type: 'Cancel', canceledBy: 'ana' }).status).toBe('CANCELED');
+    }
+    const succeeded = given(submit, launch, { type: 'MarkExecuted', attempt: 1, rowCount: 0 }, { type: 'Succeed', attempt: 1, resultAvailable: true, rowCount: 0 });
+    expect(refusal({ type: 'Cancel', canceledBy: 'ana' }, succeeded)).toEqual({ kind: 'not-running', status: 'SUCCESSFUL' });
+    expect(refusal({ type: 'Cancel', canceledBy: 'ana' }, INITIAL_QUERY)).toEqual({ kind: 'not-found' });
+  });
+
+  it('changes conf only before launch', () => {
+    const queued = given(submit, { type: 'UpdateConf', conf: { k: 'v' } });
+    expect(queued.conf).toEqual({ k: 'v' });
+    expect(refusal({ type: 'UpdateConf', conf: {} }, given(submit, launch))).toEqual({ kind: 'transition', from: 'LAUNCHED', to: 'QUEUED' });
+  });
+
+  it('re-launches (LAUNCHED -> LAUNCHED) with a new attempt that fences the old executor', () => {
+    const relaunched = given(submit, launch, { ...launch, executorNodeId: 'L3' } as QueryCommand);
+    expect(relaunched).toMatchObject({ status: 'LAUNCHED', attempt: 2, executorNodeId: 'L3' });
+    expect(refusal({ type: 'MarkExecuted', attempt: 1, rowCount: 0 }, relaunched)).toEqual({ kind: 'stale-attempt', attempt: 1, current: 2 });
+  });
+
+  it('refuses to run before launch, and anything on an unknown query', () => {
+    expect(refusal({ type: 'ReportProgress', attempt: 0, progress: 0, progressMessage: '' }, given(submit))).toEqual({ kind: 'transition', from: 'QUEUED', to: 'RUNNING' });
+    expect(refusal(launch, INITIAL_QUERY)).toEqual({ kind: 'not-found' });
+    expect(refusal(submit, given(submit))).toEqual({ kind: 'transition', from: 'QUEUED', to: 'QUEUED' });
+  });
+});

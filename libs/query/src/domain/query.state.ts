@@ -1,0 +1,44 @@
+import type { QueryStatus } from './query-status';
+
+export type QueryPriority = 'VERY_HIGH' | 'HIGH' | 'NORMAL' | 'LOW' | 'VERY_LOW';
+
+/** A query as its events make it: everything LensQuery reports. */
+export interface QueryState {
+  status: QueryStatus;
+  handle?: string;
+  sessionPublicId?: string;
+  userName?: string;
+  userQuery?: string;
+  driver?: string;
+  driverQuery?: string;
+  conf: Record<string, string>;
+  queryName: string;
+  priority: QueryPriority;
+  persistent: boolean;
+  warnings: string[];
+  attempt: number;
+  executorNodeId?: string;
+  progress: number;
+  progressMessage?: string;
+  errorMessage?: string;
+  rowCount?: number;
+  resultAvailable: boolean;
+  submissionTime?: string;
+  launchTime?: string;
+  driverStartTime?: string;
+  driverFinishTime?: string;
+  finishTime?: string;
+  closedTime?: string;
+}
+
+export const INITIAL_QUERY: QueryState = {
+  status: 'NEW',
+  conf: {},
+  queryName: '',
+  priority: 'NORMAL',
+  persistent: false,
+  warnings: [],
+  attempt: 0,
+  progress: 0,
+  resultAvailable: false,
+};

@@ -1,0 +1,255 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runMigrations } from '@quarry/eventstore';
+import { ALL_MIGRATIONS } from '@quarry/node-runtime';
+import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { canMove, type QueryStatus } from '../domain/query-status';
+
+interface LensQueryJson {
+  lensQuery: {
+    queryHandle: { handleId: string };
+    selectedDriverName?: string;
+    status: { status: QueryStatus; queueNumber?: number; errorMessage?: string; isResultSetAvailable?: boolean };
+  };
+}
+
+/** True when `seen` could be what a poller saw of one legal run of Lens's state machine. */
+function isLensPath(seen: QueryStatus[]): boolean {
+  const reachable = (from: QueryStatus, to: QueryStatus): boolean => {
+    const frontier = [from];
+    const visited = new Set<QueryStatus>();
+    while (frontier.length) {
+      const at = frontier.pop()!;
+      for (const next of ['QUEUED', 'LAUNCHED', 'RUNNING', 'EXECUTED', 'FAILING', 'SUCCESSFUL', 'FAILED', 'CANCELED', 'CLOSED'] as QueryStatus[]) {
+        if (!canMove(at, next) || visited.has(next)) continue;
+        if (next === to) return true;
+        visited.add(next);
+        frontier.push(next);
+      }
+    }
+    return false;
+  };
+  return seen.every((s, i) => i === 0 || s === seen[i - 1] || reachable(seen[i - 1], s));
+}
+
+describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
+  let db: TestDatabase;
+  let warehouse: TestDatabase;
+  let cluster: Cluster;
+  let lens: LensClient;
+  let nodes: LensClient[];
+  let session: OpenedSession;
+  const duckdbDir = mkdtempSync(join(tmpdir(), 'quarry-duck-'));
+  const roots = mkdtempSync(join(tmpdir(), 'quarry-roots-'));
+
+  const submit = (client: LensClient, s: OpenedSession, query: string, extra: Record<string, string> = {}) =>
+    client.request('POST', 'queryapi/queries', { form: { sessionid: s.xml, query, operation: 'EXECUTE', ...extra }, accept: 'application/json' });
+  const handleOf = (answer: { json: <T>() => T }) => answer.json<{ lensAPIResult: { data: { handleId: string } } }>().lensAPIResult.data.handleId;
+  const status = async (client: LensClient, s: OpenedSession, handle: string) =>
+    (await client.request('GET', `queryapi/queries/${handle}`, { query: { sessionid: s.xml }, accept: 'application/json' })).json<LensQueryJson>().lensQuery;
+  const rowsOf = async (client: LensClient, s: OpenedSession, handle: string) =>
+    (await client.request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: s.xml }, accept: 'application/json' }))
+      .json<{ inMemoryQueryResult: { rows?: { values?: ({ value: unknown } | null)[] }[] } }>()
+      .inMemoryQueryResult.rows?.map((r) => (r.values ?? []).map((cell) => cell?.value ?? null)) ?? [];
+  const launchedOn = async (handle: string) =>
+    (await db.pool.query<{ node: string }>(`SELECT payload->>'executorNodeId' AS node FROM events WHERE stream_id = $1 AND type = 'QueryLaunched'`, [`query-${handle}`])).rows.map((r) => r.node);
+  const finished = (handle: string, client = lens, s = session) =>
+    waitFor(`query ${handle} to finish`, async () => {
+      const q = await status(client, s, handle);
+      return ['SUCCESSFUL', 'FAILED', 'CANCELED', 'CLOSED'].includes(q.status.status) ? q : undefined;
+    });
+
+  beforeAll(async () => {
+    warehouse = await createTestDatabase();
+    await warehouse.pool.query(`CREATE TABLE sales AS SELECT g AS id, (ARRAY['north','south','east'])[1 + g % 3] AS region, (g * 1.5)::numeric(10,2) AS amount FROM generate_series(1, 300) g`);
+    writeFileSync(join(duckdbDir, 'trips.csv'), 'id,city\n1,Oslo\n2,Lima\n3,Oslo\n');
+    writeFileSync(join(roots, 'init.sql'), 'CREATE FUNCTION pg_temp.twice(x int) RETURNS int AS $$ SELECT 2 * x $$ LANGUAGE sql;');
+    db = await createTestDatabase({ migrate: (url) => runMigrations(url, ALL_MIGRATIONS) });
+    cluster = await Cluster.start({
+      databaseUrl: db.url,
+      kafkaBrokers: testEnv().kafkaBrokers,
+      topicPrefix: uniqueTopicPrefix(),
+      env: {
+        QUARRY_PG_WAREHOUSE_URL: warehouse.url,
+        QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
+        QUARRY_RESOURCE_ROOTS: roots,
+        QUARRY_MAX_RUNNING_QUERIES: '2',
+        QUARRY_MAX_SESSIONS_PER_USER: '50',
+      },
+    });
+    lens = new LensClient(cluster.balancerUrl);
+    nodes = cluster.nodes.map((n) => new LensClient(n.url));
+    session = await lens.open('ana');
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await db?.drop();
+    await warehouse?.drop();
+    rmSync(duckdbDir, { recursive: true, force: true });
+    rmSync(roots, { recursive: true, force: true });
+  });
+
+  it('runs a query submitted through the balancer; every node reports a valid Lens path to SUCCESSFUL; the rows are right', async () => {
+    const answer = await submit(lens, session, 'SELECT region, sum(amount) AS total FROM sales GROUP BY region ORDER BY region');
+    expect(answer.status).toBe(200);
+    const handle = handleOf(answer);
+    const seen: QueryStatus[] = [];
+    const last = await waitFor('SUCCESSFUL', async () => {
+      for (const node of nodes) seen.push((await status(node, session, handle)).status.status);
+      return seen[seen.length - 1] === 'SUCCESSFUL' ? seen : undefined;
+    }, { intervalMs: 5 });
+    expect(isLensPath(last)).toBe(true);
+    expect(last[0]).toMatch(/QUEUED|LAUNCHED|RUNNING|EXECUTED|SUCCESSFUL/);
+
+    const expected = (await warehouse.pool.query(`SELECT region, sum(amount)::text AS total FROM sales GROUP BY region ORDER BY region`)).rows.map((r) => [r.region, Number(r.total)]);
+    // A decimal travels as a JSON number (MOXy's form), so compare values, not digits.
+    for (const node of nodes) expect((await rowsOf(node, session, handle)).map(([r, t]) => [r, Number(t)])).toEqual(expected);
+    const lensQuery = await status(nodes[2], session, handle);
+    expect(lensQuery.selectedDriverName).toBe('pg');
+    expect(lensQuery.status.isResultSetAvailable).toBe(true);
+  });
+
+  it('chooses DuckDB for a query over a warehouse file', async () => {
+    const handle = handleOf(await submit(lens, session, `SELECT city, count(*) AS n FROM 'trips.csv' GROUP BY city ORDER BY city`));
+    const done = await finished(handle);
+    expect([done.status.status, done.selectedDriverName]).toEqual(['SUCCESSFUL', 'duckdb']);
+    expect((await rowsOf(lens, session, handle)).map((r) => r.map(String))).toEqual([['Lima', '1'], ['Oslo', '2']]);
+  });
+
+  it('cancels a pg_sleep through a node other than its executor: CANCELED within a second, backend gone', async () => {
+    const handle = handleOf(await submit(lens, session, 'SELECT pg_sleep(30)'));
+    await waitFor('the sleep to run', async () => (await status(lens, session, handle)).status.status === 'RUNNING');
+    const [executor] = await launchedOn(handle);
+    const other = nodes[cluster.nodes.findIndex((n) => n.options.nodeId !== executor)];
+    const cancel = await other.request('DELETE', `queryapi/queries/${handle}`, { query: { sessionid: session.xml }, accept: 'application/json' });
+    expect(cancel.json()).toEqual({ apiResult: { status: 'SUCCEEDED', message: expect.any(String) } });
+    await waitFor('CANCELED', async () => (await status(other, session, handle)).status.status === 'CANCELED', { timeoutMs: 1000, intervalMs: 20 });
+    await waitFor('the backend to leave pg_stat_activity', async () => {
+      const { rows } = await warehouse.pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()`, [warehouse.name]);
+      return rows.length === 0;
+    }, { timeoutMs: 1000, intervalMs: 20 });
+
+    const again = await lens.request('DELETE', `queryapi/queries/${handle}`, { query: { sessionid: session.xml }, accept: 'application/json' });
+    expect(again.json()).toEqual({ apiResult: { status: 'FAILED', message: 'the query was not running: it is CANCELED' } });
+  });
+
+  it('fails a query that errors at run time with the driver message, and refuses a syntax error at submit', async () => {
+    const handle = handleOf(await submit(lens, session, 'SELECT 1 / (x - 1) FROM generate_series(1, 3) x'));
+    const done = await finished(handle);
+    expect(done.status.status).toBe('FAILED');
+    expect(done.status.errorMessage).toContain('division by zero');
+
+    const refused = await submit(lens, session, 'SELEC 1');
+    expect(refused.status).toBe(400);
+    expect(refused.json<{ lensAPIResult: { error: { code: number; message: string } } }>().lensAPIResult.error).toMatchObject({ message: expect.stringContaining('syntax error') });
+  });
+
+  it('answers bad submits with Lens codes: empty query 2002, unknown operation 2003 with the supported list', async () => {
+    const empty = await lens.request('POST', 'queryapi/queries', { form: { sessionid: session.xml, query: '  ', operation: 'EXECUTE' }, accept: 'application/json' });
+    expect([empty.status, empty.errorCode]).toEqual([400, 2002]);
+    const unknown = await lens.request('POST', 'queryapi/queries', { form: { sessionid: session.xml, query: 'SELECT 1', operation: 'FLY' }, accept: 'application/json' });
+    expect([unknown.status, unknown.errorCode]).toEqual([400, 2003]);
+    expect(unknown.text).toContain('execute_with_timeout');
+    const noSession = await lens.request('POST', 'queryapi/queries', { form: { query: 'SELECT 1', operation: 'EXECUTE' }, accept: 'application/json' });
+    expect([noSession.status, noSession.errorCode]).toEqual([400, 2001]);
+    const missing = await lens.request('GET', `queryapi/queries/00000000-0000-4000-8000-000000000000`, { query: { sessionid: session.xml } });
+    expect(missing.status).toBe(404);
+    const notAHandle = await lens.request('GET', `queryapi/queries/not-a-handle`, { query: { sessionid: session.xml } });
+    expect([notAHandle.status, notAHandle.errorCode]).toEqual([400, 2006]);
+  });
+
+  it('EXECUTE_WITH_TIMEOUT returns the rows inline; EXPLAIN and ESTIMATE answer plan and cost', async () => {
+    const answer = await lens.request('POST', 'queryapi/queries', {
+      form: { sessionid: session.xml, query: 'SELECT count(*) AS n FROM sales', operation: 'execute_with_timeout', timeoutmillis: '20000' },
+      accept: 'application/json',
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.stringify(answer.json())).toContain('300');
+    const explain = await lens.request('POST', 'queryapi/queries', { form: { sessionid: session.xml, query: 'SELECT * FROM sales', operation: 'EXPLAIN' }, accept: 'application/json' });
+    expect(explain.status).toBe(200);
+    expect(explain.text).toContain('Seq Scan');
+    const estimate = await lens.request('POST', 'queryapi/queries', { form: { sessionid: session.xml, query: 'SELECT * FROM sales', operation: 'ESTIMATE' }, accept: 'application/json' });
+    expect(estimate.status).toBe(200);
+    expect(estimate.text).toContain('costType');
+  });
+
+  it('uses a function from a .sql resource added on L1 in queries that execute on L2 and on L3', async () => {
+    const s = await nodes[0].open('ana');
+    expect((await nodes[0].addResource(s, 'file', join(roots, 'init.sql'))).status).toBe(200);
+    const executors = new Set<string>();
+    await waitFor('executions on L2 and L3', async () => {
+      const handle = handleOf(await submit(lens, s, 'SELECT pg_temp.twice(21) AS v'));
+      const done = await finished(handle, lens, s);
+      expect([done.status.status, (await rowsOf(lens, s, handle))[0]?.[0]]).toEqual(['SUCCESSFUL', 42]);
+      (await launchedOn(handle)).forEach((n) => executors.add(n));
+      return executors.has('L2') && executors.has('L3');
+    }, { timeoutMs: 60_000, intervalMs: 1 });
+  });
+
+  it('keeps at most two queries running per node; the rest wait QUEUED with queue numbers', async () => {
+    const s = await lens.open('bob');
+    const handles = [];
+    for (let i = 0; i < 8; i++) handles.push(handleOf(await submit(lens, s, `SELECT pg_sleep(20), ${i}`)));
+    const queued = await waitFor('six running and two queued', async () => {
+      const all = await Promise.all(handles.map((h) => status(lens, s, h)));
+      const running = all.filter((q) => ['LAUNCHED', 'RUNNING'].includes(q.status.status));
+      const waiting = all.filter((q) => q.status.status === 'QUEUED');
+      return running.length === 6 && waiting.length === 2 ? waiting : undefined;
+    });
+    expect(queued.map((q) => q.status.queueNumber).sort()).toEqual([1, 2]);
+    const perNode = (await db.pool.query(`SELECT executor_node_id, count(*)::int AS n FROM queries WHERE user_name = 'bob' AND status IN ('LAUNCHED', 'RUNNING') GROUP BY 1`)).rows;
+    expect(perNode.every((r) => r.n <= 2)).toBe(true);
+    for (const h of handles) await lens.request('DELETE', `queryapi/queries/${h}`, { query: { sessionid: s.xml } });
+    for (const h of handles) expect((await finished(h, lens, s)).status.status).toBe('CANCELED');
+  });
+
+  it('returns the first handle for a retried submit with the same request id, on any node', async () => {
+    const conf = '<conf><properties><entry><key>quarry.query.request.id</key><value>retry-42</value></entry></properties></conf>';
+    const first = handleOf(await submit(nodes[0], session, 'SELECT 42', { conf }));
+    const retried = await Promise.all([submit(nodes[1], session, 'SELECT 42', { conf }), submit(nodes[2], session, 'SELECT 42', { conf })]);
+    expect(retried.map(handleOf)).toEqual([first, first]);
+    const submitted = await db.pool.query(`SELECT count(*)::int AS n FROM events WHERE type = 'QuerySubmitted' AND payload->>'clientRequestId' = 'retry-42'`);
+    expect(submitted.rows[0].n).toBe(1);
+  });
+
+  it('takes 200 concurrent submits from several clients to a terminal state, each exactly once', async () => {
+    const clients = await Promise.all(['c1', 'c2', 'c3', 'c4'].map((u) => lens.open(u)));
+    const submitted = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const client = clients[i % clients.length];
+        const answer = await submit(nodes[i % 3], client, `SELECT ${i} AS v`);
+        expect(answer.status).toBe(200);
+        return { handle: handleOf(answer), client, i };
+      }),
+    );
+    await waitFor('all 200 to finish', async () => {
+      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM events WHERE type IN ('QuerySucceeded', 'QueryFailed', 'QueryCanceled') AND stream_id = ANY($1)`, [
+        submitted.map((s) => `query-${s.handle}`),
+      ]);
+      return rows[0].n === 200;
+    }, { timeoutMs: 120_000, intervalMs: 200 });
+    const terminal = await db.pool.query(
+      `SELECT stream_id, count(*)::int AS n, min(type) AS type FROM events WHERE type IN ('QuerySucceeded', 'QueryFailed', 'QueryCanceled') AND stream_id = ANY($1) GROUP BY stream_id`,
+      [submitted.map((s) => `query-${s.handle}`)],
+    );
+    expect(terminal.rows).toHaveLength(200);
+    expect(terminal.rows.every((r) => r.n === 1 && r.type === 'QuerySucceeded')).toBe(true);
+    const launches = await db.pool.query(`SELECT count(*)::int AS n FROM events WHERE type = 'QueryLaunched' AND stream_id = ANY($1)`, [submitted.map((s) => `query-${s.handle}`)]);
+    expect(launches.rows[0].n).toBe(200);
+    for (const { handle, client, i } of submitted.filter((_, k) => k % 20 === 0)) expect(await rowsOf(lens, client, handle)).toEqual([[i]]);
+  });
+
+  it('lists the caller own queries with filters, never another user', async () => {
+    const answer = await lens.request('GET', 'queryapi/queries', { query: { sessionid: session.xml, state: 'SUCCESSFUL,FAILED' }, accept: 'application/json' });
+    expect(answer.status).toBe(200);
+    const handles = answer.json<{ queryHandle: { handleId: string } }[]>().map((q) => q.queryHandle.handleId);
+    expect(handles.length).toBeGreaterThan(0);
+    const owners = await db.pool.query(`SELECT DISTINCT user_name FROM queries WHERE query_handle = ANY($1::uuid[])`, [handles]);
+    expect(owners.rows).toEqual([{ user_name: 'ana' }]);
+    const bob = await lens.open('bob');
+    const someoneElses = await lens.request('GET', `queryapi/queries/${handles[0]}`, { query: { sessionid: bob.xml } });
+    expect(someoneElses.status).toBe(404);
+  });
+});

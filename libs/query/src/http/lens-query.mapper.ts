@@ -1,0 +1,74 @@
+import type { LensQuery, QueryResultSetMetadata, ResultColumnType, ResultRow, ResultValue } from '@quarry/contracts';
+import { RESULT_COLUMN_TYPES } from '@quarry/contracts';
+import type { ColumnMeta } from '@quarry/drivers';
+import type { QueryView } from '../application/query.service';
+
+const millis = (iso?: string) => (iso ? Date.parse(iso) : 0);
+
+/** A query's state as Lens's LensQuery, with every time Lens reports. */
+export function toLensQuery({ state, queueNumber }: QueryView): LensQuery {
+  const statusMessage = [state.status === 'QUEUED' && queueNumber ? `queued at position ${queueNumber}` : undefined, ...state.warnings]
+    .filter(Boolean)
+    .join('; ');
+  return {
+    queryHandle: { handleId: state.handle! },
+    userQuery: state.userQuery!,
+    submittedUser: state.userName!,
+    priority: state.priority,
+    isPersistent: state.persistent,
+    selectedDriverName: state.driver,
+    driverQuery: state.driverQuery,
+    status: {
+      progress: state.progress,
+      status: state.status,
+      statusMessage: statusMessage || undefined,
+      isResultSetAvailable: state.resultAvailable && state.status === 'SUCCESSFUL',
+      errorMessage: state.errorMessage,
+      progressMessage: state.progressMessage,
+      queueNumber,
+    },
+    queryConf: state.conf,
+    submissionTime: millis(state.submissionTime),
+    launchTime: millis(state.launchTime),
+    driverStartTime: millis(state.driverStartTime),
+    driverFinishTime: millis(state.driverFinishTime),
+    finishTime: millis(state.finishTime),
+    closedTime: millis(state.closedTime),
+    queryName: state.queryName || undefined,
+  };
+}
+
+function columnType(type: string): ResultColumnType {
+  return (RESULT_COLUMN_TYPES as readonly string[]).includes(type) ? (type as ResultColumnType) : 'STRING';
+}
+
+export function toMetadata(columns: ColumnMeta[]): QueryResultSetMetadata {
+  return { columns: columns.map((c) => ({ name: c.name, type: columnType(c.type) })) };
+}
+
+/** A cell typed as Lens's drivers typed it, so XML carries xsi:type and JSON {type, value}. */
+function cell(value: unknown, type: ResultColumnType): ResultValue | null {
+  if (value === null || value === undefined) return null;
+  switch (type) {
+    case 'BOOLEAN':
+      return { type: 'boolean', value: Boolean(value) };
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'INT':
+      return { type: 'int', value: Number(value) };
+    case 'BIGINT':
+      return { type: 'long', value: typeof value === 'number' ? value : BigInt(String(value)) };
+    case 'FLOAT':
+    case 'DOUBLE':
+      return { type: 'double', value: Number(value) };
+    case 'DECIMAL':
+      return { type: 'decimal', value: String(value) };
+    default:
+      return { type: 'string', value: typeof value === 'string' ? value : JSON.stringify(value) };
+  }
+}
+
+export function toRows(rows: unknown[][], columns: ColumnMeta[]): ResultRow[] {
+  const types = columns.map((c) => columnType(c.type));
+  return rows.map((row) => ({ values: row.map((v, i) => cell(v, types[i] ?? 'STRING')) }));
+}

@@ -1,0 +1,27 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
+import { LensError } from '@quarry/contracts';
+import { DriverQueryError } from '@quarry/drivers';
+import { errorShapeOf, renderLensError } from '@quarry/platform';
+import { lensErrorForSession, SessionRefused } from '@quarry/session';
+import type { Request, Response } from 'express';
+import { QueryRefused } from '../domain/query.errors';
+
+/** Query refusals in Lens's words; the engine's own message for SQL it refuses. */
+function lensErrorFor(error: QueryRefused | SessionRefused | DriverQueryError): LensError {
+  if (error instanceof SessionRefused) return lensErrorForSession(error.refusal, error.message);
+  if (error instanceof DriverQueryError) return new LensError('INVALID_PARAMETER_VALUE', `${error.driver}: ${error.message}`);
+  switch (error.refusal.kind) {
+    case 'not-found':
+      return new LensError('RESOURCE_NOT_FOUND', 'no such query');
+    default:
+      return new LensError('INVALID_PARAMETER_VALUE', error.message);
+  }
+}
+
+@Catch(QueryRefused, SessionRefused, DriverQueryError)
+export class QueryErrorsFilter implements ExceptionFilter {
+  catch(error: QueryRefused | SessionRefused | DriverQueryError, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    renderLensError(http.getRequest<Request>(), http.getResponse<Response>(), lensErrorFor(error), errorShapeOf(host));
+  }
+}

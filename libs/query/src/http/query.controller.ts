@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { Controller, Delete, Get, Param, Post, Put, Req, Res, UseFilters, UseInterceptors } from '@nestjs/common';
+import { LensError, parseLensConf, unsupportedOperation, type LensAPIResultData } from '@quarry/contracts';
+import { AnswersErrorsAs, MultipartFields, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
+import type { Request, Response } from 'express';
+import { QueryListing } from '../application/query-listing';
+import { QueryResults } from '../application/query-results';
+import { QueryService } from '../application/query.service';
+import { CONF } from '../application/query-channels';
+import { QUERY_STATUSES } from '../domain/query-status';
+import { toLensQuery, toMetadata, toRows } from './lens-query.mapper';
+import { QueryErrorsFilter } from './query-errors.filter';
+
+const OPERATIONS = ['EXECUTE', 'EXECUTE_WITH_TIMEOUT', 'EXPLAIN', 'ESTIMATE'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_FETCH = 10_000;
+type Fields = Record<string, unknown>;
+
+function queryHandleFrom(raw: string): string {
+  if (!UUID.test(raw)) throw new LensError('INVALID_HANDLE', `${JSON.stringify(raw.slice(0, 64))} is not a query handle`);
+  return raw.toLowerCase();
+}
+
+function confFrom(raw: unknown): Record<string, string> {
+  const parsed = parseLensConf(textField(raw, 'conf'));
+  if (!parsed.ok) throw new LensError('INVALID_PARAMETER_VALUE', `conf cannot be read: ${parsed.reason}`);
+  return parsed.conf;
+}
+
+function wholeNumber(raw: unknown, name: string, fallback: number, min: number, max: number): number {
+  const text = textField(raw, name);
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new LensError('INVALID_PARAMETER_VALUE', `${name} must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+/** The Lens query API: /lensapi/queryapi/queries. */
+@Controller('lensapi/queryapi/queries')
+@UseFilters(QueryErrorsFilter)
+@AnswersErrorsAs('text')
+export class QueryController {
+  constructor(
+    private readonly queries: QueryService,
+    private readonly listing: QueryListing,
+    private readonly results: QueryResults,
+  ) {}
+
+  @Post()
+  @UseInterceptors(MultipartFields)
+  @AnswersErrorsAs('lensAPIResult')
+  async submit(@Req() req: Request, @Res() res: Response) {
+    const body = req.body as Fields;
+    const handle = sessionIdFrom(body['sessionid']);
+    const query = textField(body['query'], 'query')?.trim();
+    if (!query) throw new LensError('NULL_OR_EMPTY_OR_BLANK_QUERY', 'the query is empty');
+    const operation = (textField(body['operation'], 'operation') ?? 'EXECUTE').toUpperCase();
+    if (!(OPERATIONS as readonly string[]).includes(operation)) throw unsupportedOperation(OPERATIONS);
+    const conf = confFrom(body['conf']);
+    const data = await this.run(operation as (typeof OPERATIONS)[number], handle, query, conf, body);
+    reply(req, res, 200, { kind: 'lensAPIResult', value: { id: randomUUID(), data } });
+  }
+
+  private async run(operation: (typeof OPERATIONS)[number], handle: ReturnType<typeof sessionIdFrom>, query: string, conf: Record<string, string>, body: Fields): Promise<LensAPIResultData> {
+    if (operation === 'EXPLAIN' || operation === 'ESTIMATE') {
+      const { plan, estimate } = await this.queries.plan(handle, query, conf);
+      const queryCost = { estimatedResourceUsage: estimate.cost, costType: estimate.costType };
+      if (operation === 'ESTIMATE') return { type: 'queryCostTO', ...queryCost };
+      return { type: 'queryPlan', tablesQueried: plan.tablesQueried, hasSubQuery: false, planString: plan.planString, queryCost };
+    }
+    const queryName = textField(body['queryName'], 'queryName') ?? '';
+    const queryHandle = await this.queries.submit(handle, { query, conf, queryName });
+    if (operation === 'EXECUTE') return { type: 'queryHandle', handleId: queryHandle };
+    const timeoutMs = wholeNumber(body['timeoutmillis'], 'timeoutmillis', 30_000, 0, 3_600_000);
+    let view = await this.queries.waitUntilFinished(handle, queryHandle, timeoutMs);
+    if (view.state.status !== 'SUCCESSFUL' && ['QUEUED', 'LAUNCHED', 'RUNNING', 'EXECUTED'].includes(view.state.status)) {
+      if ((conf[CONF.cancelOnTimeout] ?? view.state.conf[CONF.cancelOnTimeout]) === 'true') {
+        await this.queries.cancel(handle, queryHandle).catch(() => undefined);
+        view = await this.queries.get(handle, queryHandle);
+      }
+    }
+    const result = view.state.status === 'SUCCESSFUL' ? await this.results.page(queryHandle, 0, MAX_FETCH) : undefined;
+    return {
+      type: 'queryHandleWithResultSet',
+      queryHandle: { handleId: queryHandle },
+      status: toLensQuery(view).status,
+      ...(result && { result: { type: 'inMemoryQueryResult', rows: toRows(result.rows, result.columns) }, resultMetadata: toMetadata(result.columns) }),
+    };
+  }
+
+  /** The caller's queries, filtered as Lens allowed. */
+  @Get()
+  async list(@Req() req: Request, @Res() res: Response) {
+    const handle = sessionIdFrom(req.query['sessionid']);
+    const states = textField(req.query['state'], 'state')?.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+    const unknown = states?.filter((s) => !(QUERY_STATUSES as readonly string[]).includes(s));
+    if (unknown?.length) throw new LensError('INVALID_PARAMETER_VALUE', `unknown state ${unknown.join(', ')}`);
+    const date = (name: string) => {
+      const value = wholeNumber(req.query[name], name, -1, 0, Number.MAX_SAFE_INTEGER);
+      return value < 0 ? undefined : new Date(value);
+    };
+    const { userName } = await this.queries.owner(handle);
+    const handles = await this.listing.handles({
+      userName,
+      states,
+      queryName: textField(req.query['queryName'], 'queryName') || undefined,
+      driver: textField(req.query['driver'], 'driver') || undefined,
+      fromDate: date('fromDate'),
+      toDate: date('toDate'),
+    });
+    reply(req, res, 200, { kind: 'queryHandleList', value: handles.map((handleId) => ({ handleId })) });
+  }
+
+  @Get(':handle')
+  async get(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
+    const view = await this.queries.get(sessionIdFrom(req.query['sessionid']), queryHandleFrom(raw));
+    reply(req, res, 200, { kind: 'lensQuery', value: toLensQuery(view) });
+  }
+
+  @Delete(':handle')
+  @AnswersErrorsAs('apiResult')
+  async cancel(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
+    const queryHandle = queryHandleFrom(raw);
+    await this.queries.cancel(sessionIdFrom(req.query['sessionid']), queryHandle);
+    reply(req, res, 200, { kind: 'apiResult', value: { status: 'SUCCEEDED', message: `query ${queryHandle} canceled` } });
+  }
+
+  @Put(':handle')
+  @UseInterceptors(MultipartFields)
+  @AnswersErrorsAs('apiResult')
+  async updateConf(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
+    const body = req.body as Fields;
+    const queryHandle = queryHandleFrom(raw);
+    await this.queries.updateConf(sessionIdFrom(body['sessionid']), queryHandle, confFrom(requiredField(body['conf'], 'conf')));
+    reply(req, res, 200, { kind: 'apiResult', value: { status: 'SUCCEEDED', message: `conf of ${queryHandle} updated` } });
+  }
+
+  @Get(':handle/resultsetmetadata')
+  async metadata(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
+    const queryHandle = queryHandleFrom(raw);
+    await this.requireResult(req, queryHandle);
+    const columns = await this.results.columns(queryHandle);
+    reply(req, res, 200, { kind: 'queryResultSetMetadata', value: toMetadata(columns ?? []) });
+  }
+
+  /** `fromindex` and `fetchsize` page the rows (Lens ignored them). */
+  @Get(':handle/resultset')
+  async resultset(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
+    const queryHandle = queryHandleFrom(raw);
+    await this.requireResult(req, queryHandle);
+    const from = wholeNumber(req.query['fromindex'], 'fromindex', 0, 0, Number.MAX_SAFE_INTEGER);
+    const size = wholeNumber(req.query['fetchsize'], 'fetchsize', MAX_FETCH, 1, MAX_FETCH);
+    const page = await this.results.page(queryHandle, from, size);
+    reply(req, res, 200, { kind: 'inMemoryQueryResult', value: { rows: page ? toRows(page.rows, page.columns) : [] } });
+  }
+
+  private async requireResult(req: Request, queryHandle: string) {
+    const view = await this.queries.get(sessionIdFrom(req.query['sessionid']), queryHandle);
+    if (!view.state.resultAvailable || view.state.status !== 'SUCCESSFUL') {
+      throw new LensError('INVALID_PARAMETER_VALUE', `query ${queryHandle} has no result: it is ${view.state.status}${view.state.errorMessage ? ` (${view.state.errorMessage})` : ''}`);
+    }
+  }
+}
