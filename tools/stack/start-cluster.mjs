@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { buildNodeApp, nodeMain } from './build-node.mjs';
 import { cacheDir, repoRoot } from './paths.mjs';
 import { stackUp } from './stack.mjs';
+import { seedWarehouse } from '../warehouse/seed.mjs';
 import { waitFor } from './lib/wait.mjs';
 
 const log = (line) => console.log(`[quarry] ${line}`);
@@ -58,6 +59,11 @@ async function main() {
 
   try {
     if (!process.argv.includes('--no-build')) buildNodeApp({ log });
+    // The demo warehouse, so the first query a new user types returns rows.
+    const warehouseUrl = new URL(process.env.QUARRY_PG_WAREHOUSE_URL ?? stack.adminUrl);
+    if (!process.env.QUARRY_PG_WAREHOUSE_URL) warehouseUrl.pathname = '/quarry_warehouse';
+    const duckdbDir = process.env.QUARRY_DUCKDB_WAREHOUSE ?? join(cacheDir, 'warehouse');
+    await seedWarehouse({ pgAdminUrl: stack.adminUrl, pgDatabase: warehouseUrl.pathname.slice(1), duckdbDir, log });
     const nodes = nodePorts.map((port, i) => ({ id: `L${i + 1}`, port, url: `http://127.0.0.1:${port}` }));
     for (const node of nodes) {
       const p = startProcess(node.id, [nodeMain, '--target=all'], {
@@ -66,6 +72,9 @@ async function main() {
         DATABASE_URL: process.env.DATABASE_URL ?? stack.databaseUrl,
         KAFKA_BROKERS: stack.brokers,
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        QUARRY_PG_WAREHOUSE_URL: warehouseUrl.toString(),
+        QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
+        QUARRY_RESOURCE_ROOTS: process.env.QUARRY_RESOURCE_ROOTS ?? join(repoRoot, 'examples/resources'),
       });
       processes.push(p);
       p.exited.then((code) => !stopping && log(`${node.id} exited (${code}); see ${p.logFile}`));
@@ -82,7 +91,8 @@ async function main() {
     for (const node of nodes) log(`  ${node.id.padEnd(10)} ${node.url}   log: ${join(logDir, `${node.id}.log`)}`);
     log(`  Kafka      ${stack.brokers}`);
     log(`  database   ${(process.env.DATABASE_URL ?? stack.databaseUrl).replace(/:[^:@/]*@/, ':***@')}`);
-    log(`Try: curl http://127.0.0.1:${balancerPort}/health   (Ctrl-C stops everything)`);
+    log(`  warehouse  pg: ${warehouseUrl.pathname.slice(1)} (tables sales, regions); duckdb: ${duckdbDir} (sales.parquet, regions.csv)`);
+    log(`Try: curl http://127.0.0.1:${balancerPort}/health   (Ctrl-C stops everything; README shows a first query)`);
   } catch (error) {
     log(`Start failed: ${error.message}`);
     await stopAll(1);

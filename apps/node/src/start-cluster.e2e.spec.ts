@@ -1,17 +1,25 @@
-import { createTestDatabase, freePort, getJson, OwnedProcess, REPO_ROOT, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTestDatabase, freePort, getJson, LensClient, OwnedProcess, REPO_ROOT, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
 
 describe('npm start (tools/stack/start-cluster.mjs)', () => {
   let db: TestDatabase;
+  let warehouse: TestDatabase;
   let cluster: OwnedProcess | undefined;
+  const duckdbDir = mkdtempSync(join(tmpdir(), 'quarry-start-'));
 
   afterAll(async () => {
     await cluster?.stop(30_000);
     await db?.drop();
+    await warehouse?.drop();
+    rmSync(duckdbDir, { recursive: true, force: true });
   });
 
   it('answers /health through the balancer from L1, L2 and L3 in turn, and Ctrl-C stops it all', async () => {
     db = await createTestDatabase();
+    // npm start seeds its demo warehouse; here into a database and folder of the test's own.
+    warehouse = await createTestDatabase();
     const balancerPort = await freePort();
     const nodePorts = [await freePort(), await freePort(), await freePort()];
     cluster = new OwnedProcess('npm-start', process.execPath, [join(REPO_ROOT, 'tools/stack/start-cluster.mjs'), '--no-build'], {
@@ -20,6 +28,8 @@ describe('npm start (tools/stack/start-cluster.mjs)', () => {
       QUARRY_NODE_PORTS: nodePorts.join(','),
       DATABASE_URL: db.url,
       QUARRY_TOPIC_PREFIX: uniqueTopicPrefix(),
+      QUARRY_PG_WAREHOUSE_URL: warehouse.url,
+      QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
     });
     await waitFor('the cluster to say it is up', () => cluster!.allLines().some((l) => l.includes('Quarry is up.')), { timeoutMs: 120_000, intervalMs: 200 });
 
@@ -28,6 +38,18 @@ describe('npm start (tools/stack/start-cluster.mjs)', () => {
     expect(new Set(seen)).toEqual(new Set(['L1', 'L2', 'L3']));
     // Round robin: each answer comes from the node after the previous one.
     for (let i = 1; i < seen.length; i++) expect(Number(seen[i].slice(1))).toBe((Number(seen[i - 1].slice(1)) % 3) + 1);
+
+    // The first query a new user types returns rows, on either driver.
+    const lens = new LensClient(`http://127.0.0.1:${balancerPort}`);
+    const session = await lens.open('newcomer');
+    for (const query of ['SELECT count(*) FROM sales', `SELECT count(*) FROM 'sales.parquet'`]) {
+      const answer = await lens.request('POST', 'queryapi/queries', {
+        form: { sessionid: session.xml, query, operation: 'EXECUTE_WITH_TIMEOUT', timeoutmillis: '30000' },
+        accept: 'application/json',
+      });
+      expect([query, answer.status]).toEqual([query, 200]);
+      expect(JSON.stringify(answer.json())).toContain('"value":1000');
+    }
 
     cluster.kill('SIGINT');
     const { code } = await cluster.exited;
