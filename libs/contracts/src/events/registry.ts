@@ -61,3 +61,12 @@ export function parseEvent(raw: unknown): QuarryEvent {
   }
   return { ...envelope, payload: definition.payload.parse(envelope.payload) } as QuarryEvent;
 }
+
+/**
+ * An envelope read back from Quarry's own event store, whose payload was checked when it was
+ * appended: only its type is checked again, which keeps per-request loads cheap.
+ */
+export function storedEvent(envelope: EventEnvelope): QuarryEvent {
+  definitionOf(envelope.type);
+  return envelope as QuarryEvent;
+}

@@ -1,4 +1,4 @@
-import { parseEvent, streamId, type NewEvent, type QuarryEvent, type StreamFamily } from '@quarry/contracts';
+import { storedEvent, streamId, type EventEnvelope, type NewEvent, type QuarryEvent, type StreamFamily } from '@quarry/contracts';
 import type { PoolClient } from 'pg';
 import { ConcurrencyError } from '../store/concurrency-error';
 import type { PgEventStore } from '../store/event-store';
@@ -46,7 +46,7 @@ export class AggregateRepository<S, C> {
     const newer = await this.store.readStream(streamId(this.decider.family, id), (cached?.version ?? 0) + 1);
     const start = cached ?? { state: this.decider.initial, version: 0 };
     if (newer.length === 0) return start;
-    const loaded = newer.reduce<Loaded<S>>((acc, raw) => ({ state: this.decider.evolve(acc.state, parseEvent(raw)), version: raw.streamVersion }), start);
+    const loaded = newer.reduce<Loaded<S>>((acc, raw) => ({ state: this.decider.evolve(acc.state, storedEvent(raw)), version: raw.streamVersion }), start);
     this.cache.set(id, loaded);
     return loaded;
   }
@@ -59,8 +59,8 @@ export class AggregateRepository<S, C> {
       const events = this.decider.decide(command, loaded.state);
       if (events.length === 0) return { state: loaded.state, events };
       try {
-        const fold = (appended: { streamVersion: number }[] & object[]) =>
-          appended.reduce((s, e) => this.decider.evolve(s, parseEvent(e)), loaded.state);
+        const fold = (appended: EventEnvelope[]) =>
+          appended.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), loaded.state);
         const result = await this.store.append(
           streamId(this.decider.family, id),
           loaded.version === 0 ? 'no_stream' : loaded.version,
@@ -88,13 +88,13 @@ export class AggregateRepository<S, C> {
     for (let attempt = 1; ; attempt++) {
       const raw = await this.store.readStream(stream, 1, tx);
       const version = raw.length === 0 ? 0 : raw[raw.length - 1].streamVersion;
-      const state = raw.reduce((s, e) => this.decider.evolve(s, parseEvent(e)), this.decider.initial);
+      const state = raw.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), this.decider.initial);
       options.check?.(state);
       const events = this.decider.decide(command, state);
       if (events.length === 0) return { state, events };
       try {
         const result = await this.store.appendIn(tx, stream, version === 0 ? 'no_stream' : version, events);
-        return { state: result.events.reduce((s, e) => this.decider.evolve(s, parseEvent(e)), state), events };
+        return { state: result.events.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), state), events };
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= ATTEMPTS) throw error;
       }

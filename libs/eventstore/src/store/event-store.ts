@@ -134,10 +134,12 @@ export class PgEventStore {
 
   /** The stream's events from `fromVersion` on, in order. */
   async readStream(streamId: string, fromVersion = 1, sql: Sql = this.pool): Promise<EventEnvelope[]> {
-    const rows = await sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version`,
-      [streamId, fromVersion],
-    );
+    // A named statement: parsed and planned once per connection, as this runs on every request.
+    const rows = await sql.query<EventRow>({
+      name: 'quarry-read-stream',
+      text: `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version`,
+      values: [streamId, fromVersion],
+    });
     return rows.rows.map(envelopeFromRow);
   }
 

@@ -1,0 +1,231 @@
+import { runMigrations } from '@quarry/eventstore';
+import { ALL_MIGRATIONS } from '@quarry/node-runtime';
+import { BalancerProcess } from './lib/balancer-process';
+import type { BaselineRef, BenchContext, BenchRow } from './lib/context';
+import { closedLoop, KeepAliveClient, multipartForm, type HttpAnswer, type LoadRun } from './lib/http-client';
+import { QuarryNode } from './lib/quarry-node';
+import { sleep, summarize, type LatencySummary } from './lib/stats';
+
+/**
+ * The Lens session API on a cluster: three real node processes (L1, L2, L3), each on its own
+ * loopback port, and tools/stack/balancer.mjs (strict round robin) as a fourth process.
+ *
+ * 1. First use on a new node: a session opened on one node, then at once GET session/params on
+ *    another node that never saw it (cold: no cached state), then the same GET again on that node
+ *    (warm). Opener and server rotate over all six ordered pairs.
+ * 2. Session calls through the balancer: GET session/params (keep-alive, fixed concurrency, fixed
+ *    duration) against GET /health through the same balancer, the same way, alternating the two.
+ * 3. Opening a session (POST) through the balancer.
+ */
+
+const NAME = 'sessions';
+const PARTITIONS = 3;
+const PARAM_KEY = 'lens.query.output.write.header';
+
+interface Settings {
+  /** Part 1: sessions opened before the measured ones, then the measured ones. */
+  firstUseWarmup: number;
+  firstUseSamples: number;
+  /** Part 3: sequential opens through the balancer; the sessions are then the pool part 2 reads. */
+  openWarmup: number;
+  openSamples: number;
+  /** Part 2: lanes, the length of each run, and how many health/params pairs. */
+  concurrency: number;
+  warmupMs: number;
+  runMs: number;
+  rounds: number;
+}
+
+function settings(quick: boolean): Settings {
+  return quick
+    ? { firstUseWarmup: 12, firstUseSamples: 96, openWarmup: 10, openSamples: 60, concurrency: 32, warmupMs: 750, runMs: 1_500, rounds: 3 }
+    : { firstUseWarmup: 30, firstUseSamples: 300, openWarmup: 15, openSamples: 150, concurrency: 32, warmupMs: 2_000, runMs: 5_000, rounds: 3 };
+}
+
+interface OpenedSession {
+  xml: string;
+  publicId: string;
+}
+
+const openRequest = (userName: string) => {
+  const form = multipartForm({ username: userName, password: '' });
+  return { method: 'POST', path: '/lensapi/session', headers: { 'content-type': form.contentType, accept: 'application/xml' }, body: form.body };
+};
+
+const paramsRequest = (session: OpenedSession) => ({
+  path: `/lensapi/session/params?sessionid=${encodeURIComponent(session.xml)}&key=${PARAM_KEY}`,
+  headers: { accept: 'application/json' },
+});
+
+const healthRequest = { path: '/health', headers: { accept: 'application/json' } };
+
+const paramsOk = (answer: HttpAnswer) => answer.status === 200 && answer.body.includes(`${PARAM_KEY}=`);
+const healthOk = (answer: HttpAnswer) => answer.status === 200;
+
+/** POST /lensapi/session; the handle is kept as the raw XML answer, the way Lens clients send it back. */
+async function open(client: KeepAliveClient, userName: string): Promise<OpenedSession & { ms: number }> {
+  const answer = await client.request(openRequest(userName));
+  const publicId = /<publicId>([^<]+)<\/publicId>/.exec(answer.body)?.[1];
+  if (answer.status !== 200 || !publicId) throw new Error(`opening a session on ${client.baseUrl} failed: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
+  return { xml: answer.body, publicId, ms: answer.ms };
+}
+
+async function params(client: KeepAliveClient, session: OpenedSession): Promise<number> {
+  const answer = await client.request(paramsRequest(session));
+  if (!paramsOk(answer)) throw new Error(`GET session/params on ${client.baseUrl} failed: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
+  return answer.ms;
+}
+
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const s = settings(ctx.quick);
+
+  ctx.log('migrating the bench database');
+  await runMigrations(ctx.databaseUrl, ALL_MIGRATIONS);
+  ctx.log('starting nodes L1, L2, L3 and the balancer');
+  const env = { QUARRY_MAX_SESSIONS_PER_USER: '100000' };
+  const nodes = await Promise.all(['L1', 'L2', 'L3'].map((nodeId) => QuarryNode.start(ctx, { nodeId, partitions: PARTITIONS, env })));
+  const balancer = await BalancerProcess.start(ctx, nodes.map((n) => n.url));
+  const direct = nodes.map((n) => new KeepAliveClient(n.url, 4));
+  const viaBalancer = new KeepAliveClient(balancer.url, s.concurrency);
+  ctx.defer(() => [...direct, viaBalancer].forEach((c) => c.close()));
+
+  const alive = () => {
+    for (const node of nodes) if (!node.running) throw new Error(`node ${node.nodeId} exited during the bench:\n${node.output()}`);
+    if (!balancer.running) throw new Error(`the balancer exited during the bench:\n${balancer.output()}`);
+  };
+  for (const client of direct) {
+    const deadline = Date.now() + 30_000;
+    while ((await client.request({ path: '/lensapi/session' }).catch(() => undefined))?.status !== 200) {
+      ctx.signal.throwIfAborted();
+      alive();
+      if (Date.now() > deadline) throw new Error(`${client.baseUrl} does not serve the session API`);
+      await sleep(100);
+    }
+  }
+
+  // --- 1. First use on a new node: cold GET on a node that never saw the session, then warm. ---
+  ctx.log(`first use on a new node: ${s.firstUseWarmup} warm-up + ${s.firstUseSamples} sessions, opener and server rotating`);
+  const cold: number[] = [];
+  const warm: number[] = [];
+  const pairs = [
+    [0, 1],
+    [1, 2],
+    [2, 0],
+    [0, 2],
+    [1, 0],
+    [2, 1],
+  ];
+  const pairCounts = new Map<string, number>();
+  for (let i = 0; i < s.firstUseWarmup + s.firstUseSamples; i++) {
+    ctx.signal.throwIfAborted();
+    const [opener, server] = pairs[i % pairs.length];
+    const session = await open(direct[opener], `first-use-${i}`);
+    const coldMs = await params(direct[server], session);
+    const warmMs = await params(direct[server], session);
+    if (i < s.firstUseWarmup) continue;
+    cold.push(coldMs);
+    warm.push(warmMs);
+    const pair = `${nodes[opener].nodeId}->${nodes[server].nodeId}`;
+    pairCounts.set(pair, (pairCounts.get(pair) ?? 0) + 1);
+  }
+  const firstUse = { cold: summarize(cold), warm: summarize(warm), pairs: Object.fromEntries(pairCounts) };
+  alive();
+
+  // --- 3. Opening through the balancer (sequential); these sessions feed the params load. ---
+  ctx.log(`open through the balancer: ${s.openWarmup} warm-up + ${s.openSamples} sequential POSTs`);
+  const pool: OpenedSession[] = [];
+  const openMs: number[] = [];
+  for (let i = 0; i < s.openWarmup + s.openSamples; i++) {
+    ctx.signal.throwIfAborted();
+    const session = await open(viaBalancer, `via-balancer-${i}`);
+    pool.push(session);
+    if (i >= s.openWarmup) openMs.push(session.ms);
+  }
+  const opening = summarize(openMs);
+  alive();
+
+  // --- 2. GET params vs GET /health through the balancer, alternating, same lanes and length. ---
+  const paramsPaths = pool.map(paramsRequest);
+  const loads = {
+    health: (durationMs: number) => closedLoop({ client: viaBalancer, concurrency: s.concurrency, durationMs, request: () => healthRequest, ok: healthOk, signal: ctx.signal }),
+    params: (durationMs: number) =>
+      closedLoop({ client: viaBalancer, concurrency: s.concurrency, durationMs, request: (i) => paramsPaths[i % paramsPaths.length], ok: paramsOk, signal: ctx.signal }),
+  };
+  const checked = (kind: string, result: LoadRun) => {
+    if (result.errors > 0) throw new Error(`${kind} through the balancer: ${result.errors} of ${result.requests + result.errors} requests failed, first: ${result.firstError}`);
+    return result;
+  };
+  ctx.log(`through the balancer: warm-up, then ${s.rounds} × (health, params) runs of ${s.runMs / 1000} s, ${s.concurrency} lanes, keep-alive`);
+  checked('health warm-up', await loads.health(s.warmupMs));
+  checked('params warm-up', await loads.params(s.warmupMs));
+  const runs: Record<'health' | 'params', LoadRun[]> = { health: [], params: [] };
+  for (let round = 0; round < s.rounds; round++) {
+    const order = round % 2 === 0 ? (['health', 'params'] as const) : (['params', 'health'] as const);
+    for (const kind of order) {
+      alive();
+      const result = checked(kind, await loads[kind](s.runMs));
+      runs[kind].push(result);
+      ctx.log(`  ${kind}: ${Math.round(result.perSecond)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms, client CPU ${(result.clientCpuShare * 100).toFixed(0)}%`);
+    }
+  }
+  alive();
+
+  return rows({ s, firstUse, opening, health: medianOf(runs.health), params: medianOf(runs.params), runs, poolSize: pool.length });
+}
+
+interface MedianRun {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** Each figure is the median over the runs, taken separately (requests/s, p50, p99). */
+function medianOf(runs: LoadRun[]): MedianRun {
+  return { perSecond: median(runs.map((r) => r.perSecond)), p50: median(runs.map((r) => r.latency.p50)), p99: median(runs.map((r) => r.latency.p99)) };
+}
+
+interface Measured {
+  s: Settings;
+  firstUse: { cold: LatencySummary; warm: LatencySummary; pairs: Record<string, number> };
+  opening: LatencySummary;
+  health: MedianRun;
+  params: MedianRun;
+  runs: Record<'health' | 'params', LoadRun[]>;
+  poolSize: number;
+}
+
+function rows(m: Measured): BenchRow[] {
+  const WARM = 'baseline: GET params, warm node';
+  const HEALTH = 'baseline: GET /health via balancer';
+  const ref = (name: string, metric: string, value: number, unit: string): BaselineRef => ({ name, metric, value, unit });
+  const warmP50 = ref(WARM, 'latency p50', m.firstUse.warm.p50, 'ms');
+  const warmP99 = ref(WARM, 'latency p99', m.firstUse.warm.p99, 'ms');
+  const healthRate = ref(HEALTH, 'throughput', m.health.perSecond, 'req/s');
+  const healthP50 = ref(HEALTH, 'latency p50', m.health.p50, 'ms');
+  const healthP99 = ref(HEALTH, 'latency p99', m.health.p99, 'ms');
+  const perRun = (runs: LoadRun[]) => runs.map((r) => ({ perSecond: r.perSecond, requests: r.requests, elapsedMs: r.elapsedMs, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, clientCpuShare: r.clientCpuShare }));
+  // Each round's params req/s over its own health req/s: how steady the ratio is from run to run.
+  const roundRatios = m.runs.params.map((p, i) => p.perSecond / m.runs.health[i].perSecond);
+  const loadDetail = { lanes: m.s.concurrency, runMs: m.s.runMs, rounds: m.s.rounds, statistic: 'median of the runs', sessions: m.poolSize };
+  return [
+    { name: NAME, metric: 'first GET on a new node p50', value: m.firstUse.cold.p50, unit: 'ms', baseline: warmP50, detail: { ...m.firstUse.cold, warmup: m.s.firstUseWarmup, pairs: m.firstUse.pairs } },
+    { name: NAME, metric: 'first GET on a new node p99', value: m.firstUse.cold.p99, unit: 'ms', baseline: warmP99 },
+    { name: NAME, metric: 'first GET extra p50 (new - warm)', value: m.firstUse.cold.p50 - m.firstUse.warm.p50, unit: 'ms', detail: { goalMs: 2 } },
+    { name: NAME, metric: 'params via balancer', value: m.params.perSecond, unit: 'req/s', baseline: healthRate, detail: { ...loadDetail, goalRatio: 0.7, roundRatios, runs: perRun(m.runs.params) } },
+    { name: NAME, metric: 'params via balancer p50', value: m.params.p50, unit: 'ms', baseline: healthP50 },
+    { name: NAME, metric: 'params via balancer p99', value: m.params.p99, unit: 'ms', baseline: healthP99 },
+    { name: NAME, metric: 'open via balancer p50', value: m.opening.p50, unit: 'ms', detail: { ...m.opening, warmup: m.s.openWarmup } },
+    { name: NAME, metric: 'open via balancer p99', value: m.opening.p99, unit: 'ms' },
+    { ...warmP50, detail: { ...m.firstUse.warm } },
+    warmP99,
+    { ...healthRate, detail: { ...loadDetail, runs: perRun(m.runs.health) } },
+    healthP50,
+    healthP99,
+  ];
+}
