@@ -64,6 +64,7 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     warehouse = await createTestDatabase();
     await warehouse.pool.query(`CREATE TABLE sales AS SELECT g AS id, (ARRAY['north','south','east'])[1 + g % 3] AS region, (g * 1.5)::numeric(10,2) AS amount FROM generate_series(1, 300) g`);
     writeFileSync(join(duckdbDir, 'trips.csv'), 'id,city\n1,Oslo\n2,Lima\n3,Oslo\n');
+    writeFileSync(join(roots, 'udf.jar'), 'a Hive UDF jar');
     writeFileSync(join(roots, 'init.sql'), 'CREATE FUNCTION pg_temp.twice(x int) RETURNS int AS $$ SELECT 2 * x $$ LANGUAGE sql;');
     db = await createTestDatabase({ migrate: (url) => runMigrations(url, ALL_MIGRATIONS) });
     cluster = await Cluster.start({
@@ -186,6 +187,15 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
       (await launchedOn(handle)).forEach((n) => executors.add(n));
       return executors.has('L2') && executors.has('L3');
     }, { timeoutMs: 60_000, intervalMs: 1 });
+  });
+
+  it('says, in the status, that a jar resource is not used by the driver rather than ignoring it', async () => {
+    const s = await lens.open('jarred');
+    expect((await lens.addResource(s, 'jar', join(roots, 'udf.jar'))).status).toBe(200);
+    const handle = handleOf(await submit(lens, s, 'SELECT 1'));
+    const done = await finished(handle, lens, s);
+    expect(done.status.status).toBe('SUCCESSFUL');
+    expect((done.status as { statusMessage?: string }).statusMessage).toBe(`pg cannot load jar resources: ${join(roots, 'udf.jar')}`);
   });
 
   it('keeps at most two queries running per node; the rest wait QUEUED with queue numbers', async () => {
