@@ -12,3 +12,4 @@ export * from './kafka-reader';
 export * from './session-events';
 export * from './kafka-script';
 export * from './lens-client';
+export * from './fold-events';

@@ -37,6 +37,7 @@ export class DuckDbDriver implements Driver {
   private readonly sessions: SessionPool<DuckConn>;
   private host?: Promise<DuckDbHost>;
   private nextConn = 1;
+  private closing = false;
 
   constructor(
     readonly name = 'duckdb',
@@ -47,7 +48,8 @@ export class DuckDbDriver implements Driver {
       maxSessions: options.maxSessions ?? 50,
       idleMs: options.idleMs ?? 300_000,
       open: (session) => this.open(session),
-      close: ({ host, id }) => host.request({ op: 'drop', conn: id }),
+      // Closing the driver stops the host, which ends every connection at once.
+      close: ({ host, id }) => (this.closing ? Promise.resolve() : host.request({ op: 'drop', conn: id })),
     });
   }
 
@@ -72,6 +74,7 @@ export class DuckDbDriver implements Driver {
   /** Stops running statements first: a connection cannot close while its statement runs on. */
   async close(): Promise<void> {
     await this.running.cancelAll();
+    this.closing = true;
     await this.sessions.close();
     const host = await this.host?.catch(() => undefined);
     await host?.stop();

@@ -77,7 +77,8 @@ export class DuckDbHost {
     return new Promise<T>((resolve, reject) => {
       if (this.pending.size === 0) this.child.channel?.ref();
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.child.send({ ...message, id });
+      // A host that died meanwhile: its exit rejects the request (a send error would go unheard).
+      this.child.send({ ...message, id }, () => undefined);
     });
   }
 

@@ -61,17 +61,26 @@ export function fixRows(rows: unknown[][], fixes: (Fix | undefined)[]): unknown[
 }
 
 interface PlanOperator {
+  name?: string;
   extra_info?: { 'Estimated Cardinality'?: string };
   children?: PlanOperator[];
 }
 
 /**
  * The DuckDB cost: estimated rows summed over every operator of `EXPLAIN (FORMAT JSON)`, i.e.
- * the rows the plan expects to move. The root's own estimate would call a scan-everything
- * aggregate cheap.
+ * the rows the plan expects to move (the root's own estimate would call a scan-everything
+ * aggregate cheap). An operator without an estimate (a cross product, an ungrouped aggregate)
+ * counts its inputs' rows: their product for a cross product, else the largest.
  */
 export function estimatedRows(json: string): number {
-  const sum = (op: PlanOperator): number =>
-    (Number(op.extra_info?.['Estimated Cardinality']) || 0) + (op.children ?? []).reduce((total, child) => total + sum(child), 0);
-  return (JSON.parse(json) as PlanOperator[]).reduce((total, op) => total + sum(op), 0);
+  let total = 0;
+  const rowsOut = (op: PlanOperator): number => {
+    const inputs = (op.children ?? []).map(rowsOut);
+    const own = Number(op.extra_info?.['Estimated Cardinality']);
+    const rows = Number.isFinite(own) ? own : op.name === 'CROSS_PRODUCT' ? inputs.reduce((a, b) => a * b, 1) : Math.max(0, ...inputs);
+    total += rows;
+    return rows;
+  };
+  (JSON.parse(json) as PlanOperator[]).forEach(rowsOut);
+  return total;
 }

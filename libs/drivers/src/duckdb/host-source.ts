@@ -17,10 +17,46 @@ const conns = new Map();
 const streams = new Map();
 let instance;
 
+// Table functions that change instance-wide state although the configuration is locked (DuckDB
+// 1.5): enable_logging to a path outside the folder leaves every later query of every session
+// failing, and to memory it records other sessions' SQL. Statements are refused by their bound
+// plan (macros and query() are expanded there); init scripts, which cannot be planned one
+// statement at a time here, by their text, conservatively.
+const REFUSED_IN_PLANS = ['ENABLE_LOGGING', 'DISABLE_LOGGING', 'TRUNCATE_DUCKDB_LOGS', 'JSON_EXECUTE_SERIALIZED_SQL'];
+const REFUSED_IN_SCRIPTS = /\b(enable_logging|disable_logging|truncate_duckdb_logs|json_execute_serialized_sql|query|query_table)\b/i;
+
 function connection(id) {
   const conn = conns.get(id);
   if (!conn) throw new Error('driver session ' + id + ' is not open');
   return conn;
+}
+
+/** Plans the query text's one statement (prepare refuses several) and refuses what it must not run. */
+async function plan(c, sql) {
+  const prepared = await c.prepare('EXPLAIN (FORMAT JSON) ' + sql);
+  let json;
+  try {
+    json = (await prepared.runAndReadAll()).getRowsJson()[0][1];
+  } finally {
+    prepared.destroySync();
+  }
+  const refused = REFUSED_IN_PLANS.find((name) => json.includes('"' + name + '"'));
+  if (refused) throw new Error(refused.toLowerCase() + ' is not allowed on this server');
+  return json;
+}
+
+/** After a failure: if DuckDB no longer answers at all, exit so the driver starts a fresh host. */
+async function checkHealth() {
+  try {
+    const probe = await instance.connect();
+    try {
+      await probe.run('SELECT 1');
+    } finally {
+      probe.closeSync();
+    }
+  } catch {
+    process.exit(70);
+  }
 }
 
 async function start() {
@@ -39,6 +75,8 @@ const handlers = {
     const c = await instance.connect();
     try {
       for (const script of scripts) {
+        const word = REFUSED_IN_SCRIPTS.exec(script.sql);
+        if (word) throw new Error('init script ' + script.path + ': ' + word[1] + ' is not allowed in init scripts on this server');
         await c.run(script.sql).catch((e) => { throw new Error('init script ' + script.path + ': ' + e.message); });
       }
     } catch (e) {
@@ -54,19 +92,14 @@ const handlers = {
   },
   async explain({ conn, sql }) {
     const c = connection(conn);
-    // prepare() refuses several statements: only the query text's one statement is planned.
-    const prepared = await c.prepare('EXPLAIN (FORMAT JSON) ' + sql);
-    try {
-      const rows = (await prepared.runAndReadAll()).getRowsJson();
-      let tables = [];
-      try { tables = c.getTableNames(sql, false); } catch { /* planned fine; names are a nicety */ }
-      return { json: rows[0][1], tables };
-    } finally {
-      prepared.destroySync();
-    }
+    const json = await plan(c, sql);
+    let tables = [];
+    try { tables = c.getTableNames(sql, false); } catch { /* planned fine; names are a nicety */ }
+    return { json, tables };
   },
   async run({ conn, sql }) {
     const c = connection(conn);
+    await plan(c, sql);
     const prepared = await c.prepare(sql);
     let result;
     try {
@@ -103,7 +136,7 @@ const handlers = {
   },
 };
 
-const send = (message) => process.connected && process.send(message);
+const send = (message) => new Promise((resolve) => (process.connected ? process.send(message, resolve) : resolve()));
 process.on('message', (message) => {
   const handler = handlers[message.op];
   Promise.resolve()
@@ -113,7 +146,10 @@ process.on('message', (message) => {
     })
     .then(
       (value) => send({ id: message.id, value }),
-      (error) => send({ id: message.id, error: String(error && error.message ? error.message : error) }),
+      async (error) => {
+        await send({ id: message.id, error: String(error && error.message ? error.message : error) });
+        if (instance) await checkHealth();
+      },
     );
 });
 // The driver's process is gone: nothing is left to answer to.

@@ -99,6 +99,15 @@ describe('PgDriver (real PostgreSQL)', () => {
     expect(await rowsOf(driver, session, 'SELECT 1')).toEqual([[1]]);
   });
 
+  it('plans while the session runs a long statement, on a short-lived connection with its init scripts', async () => {
+    const session = sessionSpec('busy', 'v1', { 'twice.sql': 'CREATE FUNCTION pg_temp.twice(x int) RETURNS int AS $$ SELECT x * 2 $$ LANGUAGE sql' });
+    const execution = driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink());
+    await waitFor('pg_sleep(30) to run', () => driverConnections().then((rows) => rows.some((r) => r.name === 'quarry busy' && r.sleeping)));
+    expect((await driver.explain(session, 'SELECT pg_temp.twice(id) FROM sales')).tablesQueried).toEqual(['sales']);
+    await execution.cancel();
+    await expect(execution.done).rejects.toBeInstanceOf(DriverCanceled);
+  });
+
   it('cancels between batches while the sink is busy', async () => {
     const held = gate();
     const sink = new CollectingSink(false);

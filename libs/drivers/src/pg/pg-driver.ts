@@ -55,6 +55,8 @@ export class PgDriver implements Driver {
       idleTimeoutMillis: 10_000,
       allowExitOnIdle: true,
     });
+    // An idle cancel connection that drops is replaced on next use; unhandled, it would crash the process.
+    this.control.on('error', () => undefined);
   }
 
   unsupportedResources(session: DriverSessionSpec): string[] {

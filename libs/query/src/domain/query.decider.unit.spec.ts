@@ -1,28 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { NewEvent, QuarryEvent } from '@quarry/contracts';
+import { folder } from '@quarry/testing';
 import { decide, evolve, type QueryCommand } from './query.decider';
 import { QueryRefused } from './query.errors';
 import { INITIAL_QUERY, type QueryState } from './query.state';
 
 const queryHandle = randomUUID();
-let version = 0;
-
-function apply(state: QueryState, events: NewEvent[]): QueryState {
-  return events.reduce(
-    (s, e) =>
-      evolve(s, {
-        ...e,
-        eventId: randomUUID(),
-        streamId: `query-${queryHandle}`,
-        streamVersion: ++version,
-        schemaVersion: 1,
-        nodeId: 'L1',
-        nodeIncarnation: randomUUID(),
-        occurredAt: new Date().toISOString(),
-      } as QuarryEvent),
-    state,
-  );
-}
+const apply = folder(`query-${queryHandle}`, evolve);
 
 const given = (...commands: QueryCommand[]) => commands.reduce((s, c) => apply(s, decide(c, s)), INITIAL_QUERY);
 

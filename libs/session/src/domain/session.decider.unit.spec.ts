@@ -1,30 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { NewEvent, QuarryEvent } from '@quarry/contracts';
+import { folder } from '@quarry/testing';
 import { decide, evolve, type SessionCommand } from './session.decider';
 import { SessionRefused } from './session.errors';
 import { INITIAL_SESSION, isInitScript, type SessionState } from './session.state';
 
 const publicId = randomUUID();
 const sha = 'd'.repeat(64);
-let version = 0;
-
-/** Folds new events into a state the way the store would deliver them. */
-function apply(state: SessionState, events: NewEvent[]): SessionState {
-  return events.reduce(
-    (s, e) =>
-      evolve(s, {
-        ...e,
-        eventId: randomUUID(),
-        streamId: `session-${publicId}`,
-        streamVersion: ++version,
-        schemaVersion: 1,
-        nodeId: 'L1',
-        nodeIncarnation: randomUUID(),
-        occurredAt: new Date().toISOString(),
-      } as QuarryEvent),
-    state,
-  );
-}
+const apply = folder(`session-${publicId}`, evolve);
 
 function given(...commands: SessionCommand[]): SessionState {
   return commands.reduce((s, c) => apply(s, decide(c, s)), INITIAL_SESSION);

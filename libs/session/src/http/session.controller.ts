@@ -1,7 +1,8 @@
 import { Controller, Delete, Get, Inject, Post, Put, Req, Res, UseFilters, UseInterceptors } from '@nestjs/common';
-import { LensError, parseLensConf } from '@quarry/contracts';
+import { LensError, parseLensConf, type ResourceType } from '@quarry/contracts';
 import { AnswersErrorsAs, MultipartFields, QUARRY_CONFIG, reply, requiredField, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
 import type { Request, Response } from 'express';
+import type { SessionHandle } from '../application/session-handle';
 import { SessionService } from '../application/session.service';
 import { resourceTypeFrom } from './resource-type';
 import { SessionErrorsFilter } from './session-errors.filter';
@@ -70,25 +71,25 @@ export class SessionController {
   }
 
   @Put('resources/add')
-  @AnswersErrorsAs('apiResult')
   @UseInterceptors(MultipartFields)
-  async addResource(@Req() req: Request, @Res() res: Response) {
-    const body = req.body as Fields;
-    const handle = sessionIdFrom(body['sessionid']);
-    const path = requiredField(body['path'], 'path');
-    await this.sessions.addResource(handle, resourceTypeFrom(body['type'], true)!, path);
-    reply(req, res, 200, OK(`added ${path}`));
+  @AnswersErrorsAs('apiResult')
+  addResource(@Req() req: Request, @Res() res: Response) {
+    return this.changeResource(req, res, 'added', (handle, type, path) => this.sessions.addResource(handle, type, path));
   }
 
   @Put('resources/delete')
-  @AnswersErrorsAs('apiResult')
   @UseInterceptors(MultipartFields)
-  async deleteResource(@Req() req: Request, @Res() res: Response) {
+  @AnswersErrorsAs('apiResult')
+  deleteResource(@Req() req: Request, @Res() res: Response) {
+    return this.changeResource(req, res, 'deleted', (handle, type, path) => this.sessions.deleteResource(handle, type, path));
+  }
+
+  private async changeResource(req: Request, res: Response, done: string, change: (handle: SessionHandle, type: ResourceType, path: string) => Promise<void>) {
     const body = req.body as Fields;
     const handle = sessionIdFrom(body['sessionid']);
     const path = requiredField(body['path'], 'path');
-    await this.sessions.deleteResource(handle, resourceTypeFrom(body['type'], true)!, path);
-    reply(req, res, 200, OK(`deleted ${path}`));
+    await change(handle, resourceTypeFrom(body['type'], true)!, path);
+    reply(req, res, 200, OK(`${done} ${path}`));
   }
 
   @Get('resources/list')
