@@ -1,6 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@quarry/testing';
@@ -21,8 +21,8 @@ function hostProcesses(): number[] {
   }
 }
 
-/** Scans a trillion rows before its first chunk: minutes, unless interrupted. */
-const LONG_SCAN = 'SELECT range FROM range(1000000000000) WHERE hash(range) = 42';
+/** Scans 100 billion rows before its first chunk: minutes, unless interrupted. */
+const LONG_SCAN = 'SELECT range FROM range(100000000000) WHERE hash(range) = 42';
 
 /**
  * On a session whose connection is open, a statement is sent to DuckDB within the microtasks
@@ -142,6 +142,18 @@ describe('DuckDbDriver (real DuckDB, real files)', () => {
     expect(await rowsOf(driver, session, "SELECT count(*) FROM 'sales.parquet'")).toEqual([['1000']]);
   });
 
+  it('refuses to write files, even inside the warehouse folder', async () => {
+    const session = sessionSpec('writer');
+    for (const sql of ["COPY (SELECT 1 AS x) TO 'sales.parquet' (FORMAT parquet)", "COPY (SELECT 1) TO 'new.csv'", "ATTACH 'new.db'", "EXPORT DATABASE 'dump'"]) {
+      await expect(driver.execute(session, sql, new CollectingSink()).done).rejects.toThrow(DriverQueryError);
+    }
+    await expect(driver.explain(session, "COPY (SELECT 1) TO 'new.csv'")).rejects.toThrow('writing files (COPY ... TO) is not allowed on this server');
+    const script = sessionSpec('writer-script', 'v1', { 'dump.sql': "COPY (SELECT 1) TO 'new.csv'" });
+    await expect(driver.execute(script, 'SELECT 1', new CollectingSink()).done).rejects.toThrow(/init script dump.sql: COPY is not allowed/);
+    expect(readdirSync(warehouse).sort()).toEqual(['nested', 'regions.csv', 'sales.parquet']);
+    expect(await rowsOf(driver, session, "SELECT count(*) FROM 'sales.parquet'")).toEqual([['1000']]);
+  });
+
   it('a runtime error rejects with DuckDB message, and the session goes on', async () => {
     const session = sessionSpec('failing');
     const failed = driver.execute(session, "SELECT CAST(name AS INTEGER) FROM 'regions.csv'", new CollectingSink()).done;
@@ -226,15 +238,20 @@ describe('DuckDbDriver (real DuckDB, real files)', () => {
   });
 
   it('close() stops running statements and the host process', async () => {
+    const before = hostProcesses();
     const closing = new DuckDbDriver('duckdb', { warehouseDir: warehouse });
-    await rowsOf(closing, sessionSpec('a'), 'SELECT 1');
-    const before = hostProcesses().length;
-    await rowsOf(closing, sessionSpec('b'), 'SELECT 1');
-    const running = closing.execute(sessionSpec('b'), LONG_SCAN, new CollectingSink());
-    await started();
-    await closing.close();
-    await expect(running.done).rejects.toBeInstanceOf(DriverCanceled);
-    expect(hostProcesses().length).toBe(before - 1);
-    await expect(closing.execute(sessionSpec('a'), 'SELECT 1', new CollectingSink()).done).rejects.toThrow('driver is closed');
+    try {
+      await rowsOf(closing, sessionSpec('a'), 'SELECT 1');
+      await rowsOf(closing, sessionSpec('b'), 'SELECT 1');
+      expect(hostProcesses().filter((pid) => !before.includes(pid))).toHaveLength(1);
+      const running = closing.execute(sessionSpec('b'), LONG_SCAN, new CollectingSink());
+      await started();
+      await closing.close();
+      await expect(running.done).rejects.toBeInstanceOf(DriverCanceled);
+      expect(hostProcesses().filter((pid) => !before.includes(pid))).toEqual([]);
+      await expect(closing.execute(sessionSpec('a'), 'SELECT 1', new CollectingSink()).done).rejects.toThrow('driver is closed');
+    } finally {
+      await closing.close(); // again, when an expectation failed first: no host outlives the test
+    }
   });
 });

@@ -13,17 +13,28 @@ export const HOST_SOURCE = String.raw`
 'use strict';
 const { DuckDBInstance, DuckDBTypeId, JsonDuckDBValueConverter } = require(process.env.QUARRY_DUCKDB_MODULE);
 const { tempDir } = JSON.parse(process.argv[1]);
+// Spill files go with the host, also when the driver's process went first.
+process.on('exit', () => require('node:fs').rmSync(tempDir, { recursive: true, force: true }));
 const conns = new Map();
 const streams = new Map();
 let instance;
 
-// Table functions that change instance-wide state although the configuration is locked (DuckDB
-// 1.5): enable_logging to a path outside the folder leaves every later query of every session
-// failing, and to memory it records other sessions' SQL. Statements are refused by their bound
-// plan (macros and query() are expanded there); init scripts, which cannot be planned one
-// statement at a time here, by their text, conservatively.
-const REFUSED_IN_PLANS = ['ENABLE_LOGGING', 'DISABLE_LOGGING', 'TRUNCATE_DUCKDB_LOGS', 'JSON_EXECUTE_SERIALIZED_SQL'];
-const REFUSED_IN_SCRIPTS = /\b(enable_logging|disable_logging|truncate_duckdb_logs|json_execute_serialized_sql|query|query_table)\b/i;
+// What a query must not do although DuckDB would let it. Writing files: inside the warehouse
+// folder DuckDB allows it, and COPY ... TO 'sales.parquet' would overwrite the data. Logging:
+// enable_logging changes instance-wide state although the configuration is locked (DuckDB 1.5);
+// to a path outside the folder it leaves every later query of every session failing, to memory
+// it records other sessions' SQL. Statements are judged by their bound plan (macros and query()
+// are expanded there; ATTACH, EXPORT and IMPORT cannot be planned, so they never run); init
+// scripts, which cannot be planned one statement at a time here, by their words, conservatively.
+const REFUSED_IN_PLANS = {
+  COPY_TO_FILE: 'writing files (COPY ... TO)',
+  BATCH_COPY_TO_FILE: 'writing files (COPY ... TO)',
+  ENABLE_LOGGING: 'enable_logging',
+  DISABLE_LOGGING: 'disable_logging',
+  TRUNCATE_DUCKDB_LOGS: 'truncate_duckdb_logs',
+  JSON_EXECUTE_SERIALIZED_SQL: 'json_execute_serialized_sql',
+};
+const REFUSED_IN_SCRIPTS = /\b(enable_logging|disable_logging|truncate_duckdb_logs|json_execute_serialized_sql|query|query_table|copy|export|attach)\b/i;
 
 function connection(id) {
   const conn = conns.get(id);
@@ -40,8 +51,8 @@ async function plan(c, sql) {
   } finally {
     prepared.destroySync();
   }
-  const refused = REFUSED_IN_PLANS.find((name) => json.includes('"' + name + '"'));
-  if (refused) throw new Error(refused.toLowerCase() + ' is not allowed on this server');
+  const refused = Object.keys(REFUSED_IN_PLANS).find((name) => json.includes('"' + name + '"'));
+  if (refused) throw new Error(REFUSED_IN_PLANS[refused] + ' is not allowed on this server');
   return json;
 }
 

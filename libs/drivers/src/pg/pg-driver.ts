@@ -42,6 +42,7 @@ export class PgDriver implements Driver {
     private readonly options: PgDriverOptions,
   ) {
     this.fetchRows = options.fetchRows ?? 1000;
+    if (!Number.isInteger(this.fetchRows) || this.fetchRows < 1) throw new Error(`fetchRows must be a positive integer, not ${this.fetchRows}`);
     this.sessions = new SessionPool({
       maxSessions: options.maxSessions ?? 50,
       idleMs: options.idleMs ?? 300_000,
