@@ -26,3 +26,12 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** `work`, or a rejection naming `what` when it has not settled within `timeoutMs`. */
+export function settlesWithin<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const overdue = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([work, overdue]).finally(() => clearTimeout(timer));
+}
