@@ -1,8 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runMigrations } from '@quarry/eventstore';
-import { ALL_MIGRATIONS } from '@quarry/node-runtime';
 import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import { canMove, type QueryStatus } from '../domain/query-status';
 
@@ -66,7 +64,7 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     writeFileSync(join(duckdbDir, 'trips.csv'), 'id,city\n1,Oslo\n2,Lima\n3,Oslo\n');
     writeFileSync(join(roots, 'udf.jar'), 'a Hive UDF jar');
     writeFileSync(join(roots, 'init.sql'), 'CREATE FUNCTION pg_temp.twice(x int) RETURNS int AS $$ SELECT 2 * x $$ LANGUAGE sql;');
-    db = await createTestDatabase({ migrate: (url) => runMigrations(url, ALL_MIGRATIONS) });
+    db = await createTestDatabase();
     cluster = await Cluster.start({
       databaseUrl: db.url,
       kafkaBrokers: testEnv().kafkaBrokers,

@@ -1,5 +1,3 @@
-import { runMigrations } from '@quarry/eventstore';
-import { ALL_MIGRATIONS } from '@quarry/node-runtime';
 import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
 
 interface LensQueryJson {
@@ -14,7 +12,7 @@ describe('query retention and conf changes (one node, short retention)', () => {
 
   beforeAll(async () => {
     warehouse = await createTestDatabase();
-    db = await createTestDatabase({ migrate: (url) => runMigrations(url, ALL_MIGRATIONS) });
+    db = await createTestDatabase();
     cluster = await Cluster.start({
       size: 1,
       databaseUrl: db.url,
