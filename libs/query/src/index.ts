@@ -7,7 +7,7 @@ export { QueryRepository } from './infrastructure/query-repository';
 export { QueryResults } from './application/query-results';
 export { QueryService } from './application/query.service';
 export { driverSessionFor } from './application/driver-session';
-export { CANCEL_CHANNEL, QUEUE_CHANNEL, CONF } from './application/query-channels';
+export { CANCEL_CHANNEL, FINISHED_CHANNEL, QUEUE_CHANNEL, CONF } from './application/query-channels';
 export { QueryRefused } from './domain/query.errors';
 export { TRANSITIONS, canMove, QUERY_STATUSES, type QueryStatus } from './domain/query-status';
 export const QUERY_MIGRATIONS = [Queries1764000000300];

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
 import { inTransaction } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
-import { CANCEL_CHANNEL, driverSessionFor, QueryRefused, QueryRepository, QueryResults, QUEUE_CHANNEL } from '@quarry/query';
+import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, QueryRefused, QueryRepository, QueryResults, QUEUE_CHANNEL } from '@quarry/query';
 import { SessionRepository } from '@quarry/session';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
@@ -105,6 +105,7 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
         type: 'LaunchQuery',
         executorNodeId: this.identity.nodeId,
         executorIncarnation: this.identity.incarnation,
+        startRunning: true,
       });
       this.running.set(queryHandle, { canceled: false });
       return { queryHandle, attempt: state.attempt };
@@ -119,16 +120,19 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
       if (!driver) throw new Error(`driver ${state.driver} is not available on node ${this.identity.nodeId}`);
       const session = (await this.sessions.load(state.sessionPublicId!)).state;
       const spec = await driverSessionFor(session, this.pool);
-      await this.queries.execute(queryHandle, { type: 'ReportProgress', attempt, progress: 0, progressMessage: `running on ${this.identity.nodeId}` });
       const collector = new ResultCollector(this.config.queries.resultMaxRows);
       slot.execution = driver.execute(spec, state.driverQuery!, collector);
       if (slot.canceled) await slot.execution.cancel();
       const { rowCount } = await slot.execution.done;
-      await this.queries.execute(queryHandle, { type: 'MarkExecuted', attempt, rowCount });
       await this.queries.execute(
         queryHandle,
-        { type: 'Succeed', attempt, resultAvailable: true, rowCount },
-        { alsoInTransaction: (tx) => QueryResults.save(tx, queryHandle, { columns: collector.columnsSeen, rows: collector.collected, rowCount }) },
+        { type: 'Complete', attempt, resultAvailable: true, rowCount },
+        {
+          alsoInTransaction: async (tx) => {
+            await QueryResults.save(tx, queryHandle, { columns: collector.columnsSeen, rows: collector.collected, rowCount });
+            await tx.query('SELECT pg_notify($1, $2)', [FINISHED_CHANNEL, queryHandle]);
+          },
+        },
       );
     } catch (error) {
       await this.recordFailure(queryHandle, attempt, slot.canceled, error as Error);
@@ -142,7 +146,11 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     // Canceled, or moved on by another writer (a newer attempt): the stream already says so.
     if (canceled || error instanceof DriverCanceled || error instanceof QueryRefused) return;
     try {
-      await this.queries.execute(queryHandle, { type: 'Fail', attempt, message: error.message });
+      await this.queries.execute(
+        queryHandle,
+        { type: 'Fail', attempt, message: error.message },
+        { alsoInTransaction: (tx) => tx.query('SELECT pg_notify($1, $2)', [FINISHED_CHANNEL, queryHandle]) },
+      );
     } catch (failure) {
       if (!(failure instanceof QueryRefused)) this.logger.error({ err: failure, query: queryHandle }, 'could not record a query failure');
     }

@@ -10,7 +10,8 @@ import { isFinished } from '../domain/query-status';
 import type { QueryPriority, QueryState } from '../domain/query.state';
 import { QueryRepository } from '../infrastructure/query-repository';
 import { driverSessionFor } from './driver-session';
-import { CANCEL_CHANNEL, CONF, QUEUE_CHANNEL } from './query-channels';
+import { CANCEL_CHANNEL, CONF, FINISHED_CHANNEL, QUEUE_CHANNEL } from './query-channels';
+import { QueryFinishListener } from './query-finish-listener';
 
 const PRIORITIES: readonly QueryPriority[] = ['VERY_HIGH', 'HIGH', 'NORMAL', 'LOW', 'VERY_LOW'];
 
@@ -34,6 +35,7 @@ export class QueryService {
     private readonly sessions: SessionService,
     @Inject(DRIVERS) private readonly drivers: Driver[],
     @Inject(DB_POOL) private readonly pool: Pool,
+    private readonly finishes: QueryFinishListener,
   ) {}
 
   async submit(handle: SessionHandle, input: SubmitInput): Promise<string> {
@@ -97,7 +99,7 @@ export class QueryService {
       // The queue row first, as a claiming executor does, so the two never deadlock.
       await tx.query('DELETE FROM query_queue WHERE query_handle = $1', [queryHandle]);
       const { state } = await this.repository.executeIn(tx, queryHandle, { type: 'Cancel', canceledBy: session.userName! });
-      await tx.query('SELECT pg_notify($1, $2)', [CANCEL_CHANNEL, queryHandle]);
+      await tx.query('SELECT pg_notify($1, $3), pg_notify($2, $3)', [CANCEL_CHANNEL, FINISHED_CHANNEL, queryHandle]);
       return state;
     });
   }
@@ -120,9 +122,11 @@ export class QueryService {
   async waitUntilFinished(handle: SessionHandle, queryHandle: string, timeoutMs: number): Promise<QueryView> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      // Listen before looking, so an end between the look and the wait is not missed.
+      const woken = this.finishes.next(queryHandle, Math.min(500, Math.max(1, deadline - Date.now())));
       const view = await this.get(handle, queryHandle);
       if (isFinished(view.state.status) || Date.now() >= deadline) return view;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(20, Math.max(1, deadline - Date.now()))));
+      await woken;
     }
   }
 

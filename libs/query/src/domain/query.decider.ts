@@ -19,10 +19,12 @@ import { INITIAL_QUERY, type QueryState } from './query.state';
 export type QueryCommand =
   | ({ type: 'SubmitQuery' } & PayloadOf<typeof QuerySubmitted>)
   | { type: 'UpdateConf'; conf: Record<string, string> }
-  | { type: 'LaunchQuery'; executorNodeId: string; executorIncarnation: string }
+  | { type: 'LaunchQuery'; executorNodeId: string; executorIncarnation: string; startRunning?: boolean }
   | { type: 'ReportProgress'; attempt: number; progress: number; progressMessage: string }
   | { type: 'MarkExecuted'; attempt: number; rowCount: number }
   | { type: 'Succeed'; attempt: number; resultAvailable: boolean; rowCount: number }
+  /** EXECUTED then SUCCESSFUL in one append, for a driver whose result is complete when it ends. */
+  | { type: 'Complete'; attempt: number; resultAvailable: boolean; rowCount: number }
   | { type: 'Fail'; attempt?: number; message: string }
   | { type: 'Cancel'; canceledBy: string }
   | { type: 'Close'; reason: 'retention' | 'client' };
@@ -49,18 +51,21 @@ export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
     case 'UpdateConf':
       if (state.status !== 'QUEUED') throw new QueryRefused({ kind: 'transition', from: state.status, to: 'QUEUED' });
       return [QueryConfUpdated.create({ queryHandle, conf: command.conf })];
-    case 'LaunchQuery':
+    case 'LaunchQuery': {
       move(state, 'LAUNCHED');
-      return [
-        QueryLaunched.create({
-          queryHandle,
-          attempt: state.attempt + 1,
-          sessionPublicId: state.sessionPublicId!,
-          driver: state.driver!,
-          executorNodeId: command.executorNodeId,
-          executorIncarnation: command.executorIncarnation,
-        }),
-      ];
+      const attempt = state.attempt + 1;
+      const launched = QueryLaunched.create({
+        queryHandle,
+        attempt,
+        sessionPublicId: state.sessionPublicId!,
+        driver: state.driver!,
+        executorNodeId: command.executorNodeId,
+        executorIncarnation: command.executorIncarnation,
+      });
+      // An executor that starts the driver at once says so in the same append (LAUNCHED -> RUNNING).
+      if (!command.startRunning) return [launched];
+      return [launched, QueryRunning.create({ queryHandle, attempt, progress: 0, progressMessage: `running on ${command.executorNodeId}` })];
+    }
     case 'ReportProgress':
       fence(state, command.attempt);
       move(state, 'RUNNING');
@@ -73,6 +78,14 @@ export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
       fence(state, command.attempt);
       move(state, 'SUCCESSFUL');
       return [QuerySucceeded.create({ queryHandle, attempt: command.attempt, resultAvailable: command.resultAvailable, rowCount: command.rowCount })];
+    case 'Complete':
+      fence(state, command.attempt);
+      move(state, 'EXECUTED');
+      if (!canMove('EXECUTED', 'SUCCESSFUL')) throw new QueryRefused({ kind: 'transition', from: 'EXECUTED', to: 'SUCCESSFUL' });
+      return [
+        QueryExecuted.create({ queryHandle, attempt: command.attempt, rowCount: command.rowCount }),
+        QuerySucceeded.create({ queryHandle, attempt: command.attempt, resultAvailable: command.resultAvailable, rowCount: command.rowCount }),
+      ];
     case 'Fail':
       if (command.attempt !== undefined) fence(state, command.attempt);
       // Lens passes through FAILING (where a retry could re-queue); Quarry does not retry yet.

@@ -51,6 +51,16 @@ describe('query decider', () => {
     }
   });
 
+  it('launches and starts running in one append, and completes (EXECUTED, SUCCESSFUL) in one', () => {
+    const launched = decide({ ...launch, startRunning: true } as QueryCommand, given(submit));
+    expect(launched.map((e) => e.type)).toEqual(['QueryLaunched', 'QueryRunning']);
+    const running = given(submit, { ...launch, startRunning: true } as QueryCommand);
+    expect(running).toMatchObject({ status: 'RUNNING', attempt: 1 });
+    const completed = decide({ type: 'Complete', attempt: 1, resultAvailable: true, rowCount: 1 }, running);
+    expect(completed.map((e) => e.type)).toEqual(['QueryExecuted', 'QuerySucceeded']);
+    expect(refusal({ type: 'Complete', attempt: 0, resultAvailable: true, rowCount: 1 }, given(submit))).toEqual({ kind: 'transition', from: 'QUEUED', to: 'EXECUTED' });
+  });
+
   it('fences writes from a stale attempt', () => {
     const running = given(submit, launch);
     expect(refusal({ type: 'MarkExecuted', attempt: 0, rowCount: 1 }, running)).toEqual({ kind: 'stale-attempt', attempt: 0, current: 1 });
