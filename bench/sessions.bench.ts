@@ -1,10 +1,10 @@
 import { runMigrations } from '@quarry/eventstore';
 import { ALL_MIGRATIONS } from '@quarry/node-runtime';
-import { BalancerProcess } from './lib/balancer-process';
+import { startCluster } from './lib/cluster';
 import type { BaselineRef, BenchContext, BenchRow } from './lib/context';
-import { closedLoop, KeepAliveClient, multipartForm, type HttpAnswer, type LoadRun } from './lib/http-client';
-import { QuarryNode } from './lib/quarry-node';
-import { sleep, summarize, type LatencySummary } from './lib/stats';
+import { closedLoop, KeepAliveClient, type HttpAnswer, type LoadRun } from './lib/http-client';
+import { openSession as open, type OpenedSession } from './lib/lens-api';
+import { summarize, type LatencySummary } from './lib/stats';
 
 /**
  * The Lens session API on a cluster: three real node processes (L1, L2, L3), each on its own
@@ -42,16 +42,6 @@ function settings(quick: boolean): Settings {
     : { firstUseWarmup: 30, firstUseSamples: 300, openWarmup: 15, openSamples: 150, concurrency: 32, warmupMs: 2_000, runMs: 5_000, rounds: 3 };
 }
 
-interface OpenedSession {
-  xml: string;
-  publicId: string;
-}
-
-const openRequest = (userName: string) => {
-  const form = multipartForm({ username: userName, password: '' });
-  return { method: 'POST', path: '/lensapi/session', headers: { 'content-type': form.contentType, accept: 'application/xml' }, body: form.body };
-};
-
 const paramsRequest = (session: OpenedSession) => ({
   path: `/lensapi/session/params?sessionid=${encodeURIComponent(session.xml)}&key=${PARAM_KEY}`,
   headers: { accept: 'application/json' },
@@ -61,14 +51,6 @@ const healthRequest = { path: '/health', headers: { accept: 'application/json' }
 
 const paramsOk = (answer: HttpAnswer) => answer.status === 200 && answer.body.includes(`${PARAM_KEY}=`);
 const healthOk = (answer: HttpAnswer) => answer.status === 200;
-
-/** POST /lensapi/session; the handle is kept as the raw XML answer, the way Lens clients send it back. */
-async function open(client: KeepAliveClient, userName: string): Promise<OpenedSession & { ms: number }> {
-  const answer = await client.request(openRequest(userName));
-  const publicId = /<publicId>([^<]+)<\/publicId>/.exec(answer.body)?.[1];
-  if (answer.status !== 200 || !publicId) throw new Error(`opening a session on ${client.baseUrl} failed: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
-  return { xml: answer.body, publicId, ms: answer.ms };
-}
 
 async function params(client: KeepAliveClient, session: OpenedSession): Promise<number> {
   const answer = await client.request(paramsRequest(session));
@@ -83,25 +65,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   await runMigrations(ctx.databaseUrl, ALL_MIGRATIONS);
   ctx.log('starting nodes L1, L2, L3 and the balancer');
   const env = { QUARRY_MAX_SESSIONS_PER_USER: '100000' };
-  const nodes = await Promise.all(['L1', 'L2', 'L3'].map((nodeId) => QuarryNode.start(ctx, { nodeId, partitions: PARTITIONS, env })));
-  const balancer = await BalancerProcess.start(ctx, nodes.map((n) => n.url));
-  const direct = nodes.map((n) => new KeepAliveClient(n.url, 4));
-  const viaBalancer = new KeepAliveClient(balancer.url, s.concurrency);
-  ctx.defer(() => [...direct, viaBalancer].forEach((c) => c.close()));
-
-  const alive = () => {
-    for (const node of nodes) if (!node.running) throw new Error(`node ${node.nodeId} exited during the bench:\n${node.output()}`);
-    if (!balancer.running) throw new Error(`the balancer exited during the bench:\n${balancer.output()}`);
-  };
-  for (const client of direct) {
-    const deadline = Date.now() + 30_000;
-    while ((await client.request({ path: '/lensapi/session' }).catch(() => undefined))?.status !== 200) {
-      ctx.signal.throwIfAborted();
-      alive();
-      if (Date.now() > deadline) throw new Error(`${client.baseUrl} does not serve the session API`);
-      await sleep(100);
-    }
-  }
+  const { nodes, direct, viaBalancer, alive } = await startCluster(ctx, { partitions: PARTITIONS, env, balancerSockets: s.concurrency });
 
   // --- 1. First use on a new node: cold GET on a node that never saw the session, then warm. ---
   ctx.log(`first use on a new node: ${s.firstUseWarmup} warm-up + ${s.firstUseSamples} sessions, opener and server rotating`);

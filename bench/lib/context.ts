@@ -19,6 +19,13 @@ export interface BenchContext {
   log(message: string): void;
   /** Registers clean-up that runs after the bench (last registered first), whether it passed, failed or timed out. */
   defer(cleanup: () => unknown): void;
+  /**
+   * Creates an empty database `quarry_bench_<label>_<random>` (label: lower-case letters and
+   * digits) on the same server, e.g. a warehouse for the nodes to query. It is dropped by a
+   * clean-up registered now (so after whatever is deferred later, such as the nodes using it),
+   * and by the runner at the end if that failed.
+   */
+  createDatabase(label: string): Promise<{ name: string; url: string }>;
   /** Aborted on Ctrl-C or when the bench overruns its time; long loops should check it. */
   signal: AbortSignal;
 }

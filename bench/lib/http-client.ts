@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { summarize, type LatencySummary } from './stats';
+import { closedLoopOf, type LoadRun } from './stats';
 
 /** One answer, read to its end; `ms` runs from sending the request to the last body byte. */
 export interface HttpAnswer {
@@ -13,6 +13,8 @@ export interface HttpRequest {
   path: string;
   headers?: http.OutgoingHttpHeaders;
   body?: string | Buffer;
+  /** No answer within this long fails the request (default 10 s). */
+  timeoutMs?: number;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -47,7 +49,8 @@ export class KeepAliveClient {
         res.once('error', reject);
         res.once('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }));
       });
-      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`${request.method ?? 'GET'} ${this.baseUrl}${request.path.slice(0, 60)} got no answer in ${REQUEST_TIMEOUT_MS} ms`)));
+      const timeoutMs = request.timeoutMs ?? REQUEST_TIMEOUT_MS;
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`${request.method ?? 'GET'} ${this.baseUrl}${request.path.slice(0, 60)} got no answer in ${timeoutMs} ms`)));
       req.once('error', reject);
       req.end(request.body);
     });
@@ -65,17 +68,7 @@ export function multipartForm(fields: Record<string, string>): { body: string; c
   return { body: `${parts.join('')}--${boundary}--\r\n`, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-/** What one closed-loop run achieved. */
-export interface LoadRun {
-  requests: number;
-  errors: number;
-  firstError?: string;
-  elapsedMs: number;
-  perSecond: number;
-  latency: LatencySummary;
-  /** CPU time this (client) process used during the run / the run's wall time: 1 = one core busy. */
-  clientCpuShare: number;
-}
+export type { LoadRun } from './stats';
 
 export interface ClosedLoopOptions {
   client: KeepAliveClient;
@@ -90,43 +83,18 @@ export interface ClosedLoopOptions {
 
 /**
  * `concurrency` lanes, each sending its next request as soon as the previous answer is read, until
- * `durationMs` has passed; requests in flight then finish. requests/s = answers / the time until the
- * last one. A wrong answer or a failed request counts as an error (and is not in the latencies).
+ * `durationMs` has passed; requests in flight then finish (see closedLoopOf). requests/s = answers /
+ * the time until the last one. A wrong answer or a failed request counts as an error (and is not in
+ * the latencies).
  */
-export async function closedLoop(options: ClosedLoopOptions): Promise<LoadRun> {
-  const latencies: number[] = [];
-  let next = 0;
-  let errors = 0;
-  let firstError: string | undefined;
-  const cpu0 = process.cpuUsage();
-  const started = performance.now();
-  const deadline = started + options.durationMs;
-  const lane = async () => {
-    while (performance.now() < deadline) {
-      options.signal?.throwIfAborted();
-      try {
-        const answer = await options.client.request(options.request(next++));
-        if (options.ok(answer)) latencies.push(answer.ms);
-        else {
-          errors++;
-          firstError ??= `HTTP ${answer.status}: ${answer.body.slice(0, 200)}`;
-        }
-      } catch (error) {
-        errors++;
-        firstError ??= (error as Error).message;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: options.concurrency }, lane));
-  const elapsedMs = performance.now() - started;
-  const cpu = process.cpuUsage(cpu0);
-  return {
-    requests: latencies.length,
-    errors,
-    firstError,
-    elapsedMs,
-    perSecond: (latencies.length / elapsedMs) * 1000,
-    latency: summarize(latencies),
-    clientCpuShare: (cpu.user + cpu.system) / 1000 / elapsedMs,
-  };
+export function closedLoop(options: ClosedLoopOptions): Promise<LoadRun> {
+  return closedLoopOf({
+    concurrency: options.concurrency,
+    durationMs: options.durationMs,
+    signal: options.signal,
+    op: async (i) => {
+      const answer = await options.client.request(options.request(i));
+      return options.ok(answer) ? { ok: true, ms: answer.ms } : { ok: false, ms: answer.ms, error: `HTTP ${answer.status}: ${answer.body.slice(0, 200)}` };
+    },
+  });
 }

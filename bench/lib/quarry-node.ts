@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { BenchContext } from './context';
-import { sleep } from './stats';
+import { processCpuMs, sleep } from './stats';
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -51,6 +51,16 @@ export class QuarryNode {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /**
+   * CPU time (user + system, ms) the node process has used so far, from /proc/<pid>/stat; undefined
+   * where there is no /proc (not Linux) or the process is gone. Child processes (the DuckDB host)
+   * are not included.
+   */
+  cpuMs(): number | undefined {
+    if (this.child.pid === undefined || !this.running) return undefined;
+    return processCpuMs(this.child.pid);
+  }
+
   /** The last lines the node printed (pino JSON), for error messages. */
   output(lines = 40): string {
     return this.lines.slice(-lines).join('\n');
@@ -64,7 +74,9 @@ export class QuarryNode {
   /** Starts the node, registers its stop with ctx.defer, and waits until GET /health names it. */
   static async start(ctx: BenchContext, options: QuarryNodeOptions): Promise<QuarryNode> {
     const port = await freePort();
-    const args = [ctx.nodeMain, ...(options.targets ? [`--target=${options.targets}`] : [])];
+    // QUARRY_BENCH_NODE_ARGS: extra node flags for every node process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+    const nodeFlags = (process.env.QUARRY_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const args = [...nodeFlags, ctx.nodeMain, ...(options.targets ? [`--target=${options.targets}`] : [])];
     const child = spawn(process.execPath, args, {
       cwd: ctx.repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],

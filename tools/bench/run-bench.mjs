@@ -4,7 +4,8 @@
 //   node tools/bench/run-bench.mjs [--quick] [--filter=<part of a bench file name>]
 //
 // Reuses a running Kafka broker / PostgreSQL (tools/stack/stack.mjs) and stops only what it
-// started; the bench database, topics and consumer groups are removed at the end, even on failure.
+// started; the bench database, any database a bench asked for (ctx.createDatabase), topics and
+// consumer groups are removed at the end, even on failure.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,8 +55,35 @@ function compileBenches() {
     .map((f) => join(compiledBenchDir, f));
 }
 
+/**
+ * Extra databases a bench asks for (`ctx.createDatabase`), e.g. a warehouse for its nodes to query:
+ * `quarry_bench_<label>_<random>`. Each is dropped by the bench's own clean-up; whatever is still
+ * there when the run ends (a clean-up that failed or timed out) is dropped then.
+ */
+function scratchDatabases(adminUrl) {
+  const live = new Set();
+  return {
+    async create(label) {
+      if (!/^[a-z][a-z0-9]{0,15}$/.test(String(label))) throw new Error(`database label ${JSON.stringify(label)}: use up to 16 lower-case letters and digits`);
+      const name = `quarry_bench_${label}_${randomBytes(6).toString('hex')}`;
+      live.add(name); // before creating, so a half-done create is still dropped
+      await createDatabase(adminUrl, name);
+      log(`created database ${name}`);
+      return { name, url: withDatabase(adminUrl, name) };
+    },
+    async drop(name) {
+      await dropDatabase(adminUrl, name);
+      live.delete(name);
+      log(`dropped database ${name}`);
+    },
+    async dropAll() {
+      for (const name of [...live]) await this.drop(name).catch((error) => log(`could not drop database ${name}: ${error.message}`));
+    },
+  };
+}
+
 /** Runs `fn` with a context whose deferred clean-ups always run, last registered first. */
-async function runOne(file, baseCtx, stopSignal) {
+async function runOne(file, baseCtx, stopSignal, scratch) {
   const cleanups = [];
   const controller = new AbortController();
   const onStop = () => controller.abort(stopSignal.reason);
@@ -65,6 +93,12 @@ async function runOne(file, baseCtx, stopSignal) {
     ...baseCtx,
     log: (line) => log(`${name}: ${line}`),
     defer: (cleanup) => cleanups.push(cleanup),
+    createDatabase: async (label) => {
+      controller.signal.throwIfAborted();
+      const created = await scratch.create(label);
+      cleanups.push(() => scratch.drop(created.name));
+      return created;
+    },
     signal: controller.signal,
   };
   const started = Date.now();
@@ -121,6 +155,11 @@ function formatNumber(value) {
   return value.toFixed(2);
 }
 
+/** Two decimals, or two significant digits for a ratio too small to show that way (0.0032x, not 0.00x). */
+function formatRatio(ratio) {
+  return Math.abs(ratio) > 0 && Math.abs(ratio) < 0.1 ? ratio.toPrecision(2) : ratio.toFixed(2);
+}
+
 function printTable(rows) {
   const header = ['name', 'metric', 'value', 'unit', 'baseline', 'ratio'];
   const body = rows.map((r) => [
@@ -129,7 +168,7 @@ function printTable(rows) {
     formatNumber(r.value),
     r.unit,
     r.baseline ? `${r.baseline.name.replace(/^baseline: /, '')} ${r.baseline.metric} (${formatNumber(r.baseline.value)} ${r.baseline.unit})` : '',
-    r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`,
+    r.ratio === undefined ? '' : `${formatRatio(r.ratio)}x`,
   ]);
   const numeric = new Set([2, 5]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -185,6 +224,13 @@ async function main() {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // An error nobody listened for (e.g. a pg client of a bench losing its connection when a
+  // database is dropped at clean-up) must not kill the runner before the clean-up is done.
+  const uncaught = [];
+  process.on('uncaughtException', (error) => {
+    uncaught.push(error);
+    log(`uncaught error (cleaning up all the same; the run fails): ${error?.stack ?? error}`);
+  });
 
   const startedAt = new Date();
   const t0 = Date.now();
@@ -194,6 +240,7 @@ async function main() {
   const databaseName = `quarry_bench_${suffix}`;
   const topicPrefix = `bench${suffix}`;
   let databaseCreated = false;
+  const scratch = scratchDatabases(stack.adminUrl);
   let postgres;
   const results = [];
   let failed = false;
@@ -214,7 +261,7 @@ async function main() {
     for (const file of files) {
       if (stop.signal.aborted) break;
       log(`running ${relative(compiledBenchDir, file)}`);
-      const result = await runOne(file, baseCtx, stop.signal);
+      const result = await runOne(file, baseCtx, stop.signal, scratch);
       log(`${result.name}: ${result.ok ? 'done' : 'failed'} in ${(result.durationMs / 1000).toFixed(1)} s`);
       results.push(result);
     }
@@ -224,6 +271,7 @@ async function main() {
     log(`error: ${error.message}`);
   } finally {
     await deleteKafkaLeftovers(brokers, topicPrefix).catch((error) => log(`Kafka clean-up failed: ${error.message}`));
+    await scratch.dropAll();
     if (databaseCreated) {
       await dropDatabase(stack.adminUrl, databaseName).then(
         () => log(`dropped database ${databaseName}`),
@@ -264,7 +312,8 @@ async function main() {
     console.log(`\nwritten ${relative(repoRoot, file)} (${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
     if (rows.length > 0) console.log('Figures depend on the machine and its load: compare ratios within one run, not values across machines.');
   }
-  return failed ? 1 : 0;
+  for (const error of uncaught) console.log(`\nUNCAUGHT ERROR: ${error?.message ?? error}`);
+  return failed || uncaught.length > 0 ? 1 : 0;
 }
 
 main().then(

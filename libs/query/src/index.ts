@@ -9,6 +9,7 @@ export { QueryService } from './application/query.service';
 export { driverSessionFor } from './application/driver-session';
 export { CANCEL_CHANNEL, FINISHED_CHANNEL, QUEUE_CHANNEL, CONF } from './application/query-channels';
 export { QueryRefused } from './domain/query.errors';
+export type { QueryState } from './domain/query.state';
 export { TRANSITIONS, canMove, QUERY_STATUSES, type QueryStatus } from './domain/query-status';
 export const QUERY_MIGRATIONS = [Queries1764000000300];
 export const QUERY_PROJECTIONS = [queriesProjection];

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
 import { inTransaction } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
-import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, QueryRefused, QueryRepository, QueryResults, QUEUE_CHANNEL } from '@quarry/query';
+import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, QueryRefused, QueryRepository, QueryResults, QUEUE_CHANNEL, type QueryState } from '@quarry/query';
 import { SessionRepository } from '@quarry/session';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
@@ -11,6 +11,8 @@ import { ResultCollector } from './result-collector';
 interface Claimed {
   queryHandle: string;
   attempt: number;
+  /** The query as the claim left it: no second read before running. */
+  state: QueryState;
 }
 
 /**
@@ -81,41 +83,55 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     this.filling = (async () => {
       do {
         this.refill = false;
-        while (!this.stopping && this.running.size < this.config.queries.maxRunningPerNode) {
-          const claimed = await this.claim().catch((error: Error) => {
+        while (!this.stopping) {
+          const free = this.config.queries.maxRunningPerNode - this.running.size;
+          if (free <= 0) break;
+          const claimed = await this.claim(free).catch((error: Error) => {
             this.logger.warn({ err: error.message }, 'query executor: claim failed');
-            return undefined;
+            return [];
           });
-          if (!claimed) break;
-          void this.run(claimed);
+          for (const query of claimed) void this.run(query);
+          if (claimed.length < free) break;
         }
       } while (this.refill && !this.stopping);
     })().finally(() => (this.filling = undefined));
   }
 
-  private claim(): Promise<Claimed | undefined> {
-    return inTransaction(this.pool, async (tx) => {
-      const { rows } = await tx.query<{ query_handle: string }>(
-        'SELECT query_handle FROM query_queue ORDER BY priority, seq FOR UPDATE SKIP LOCKED LIMIT 1',
-      );
-      if (rows.length === 0) return undefined;
-      const queryHandle = rows[0].query_handle;
-      await tx.query('DELETE FROM query_queue WHERE query_handle = $1', [queryHandle]);
-      const { state } = await this.queries.executeIn(tx, queryHandle, {
-        type: 'LaunchQuery',
-        executorNodeId: this.identity.nodeId,
-        executorIncarnation: this.identity.incarnation,
-        startRunning: true,
+  /** Up to `slots` queries in one transaction, each recorded as launched here before it runs. */
+  private async claim(slots: number): Promise<Claimed[]> {
+    const taken: string[] = [];
+    try {
+      return await inTransaction(this.pool, async (tx) => {
+        const { rows } = await tx.query<{ query_handle: string }>(
+          `DELETE FROM query_queue WHERE query_handle IN
+             (SELECT query_handle FROM query_queue ORDER BY priority, seq FOR UPDATE SKIP LOCKED LIMIT $1)
+           RETURNING query_handle`,
+          [slots],
+        );
+        const launched: Claimed[] = [];
+        for (const { query_handle: queryHandle } of rows) {
+          const { state } = await this.queries.executeIn(tx, queryHandle, {
+            type: 'LaunchQuery',
+            executorNodeId: this.identity.nodeId,
+            executorIncarnation: this.identity.incarnation,
+            startRunning: true,
+          });
+          launched.push({ queryHandle, attempt: state.attempt, state });
+          // Registered before the commit, so a cancel notice right after it finds the query here.
+          this.running.set(queryHandle, { canceled: false });
+          taken.push(queryHandle);
+        }
+        return launched;
       });
-      this.running.set(queryHandle, { canceled: false });
-      return { queryHandle, attempt: state.attempt };
-    });
+    } catch (error) {
+      taken.forEach((handle) => this.running.delete(handle));
+      throw error;
+    }
   }
 
-  private async run({ queryHandle, attempt }: Claimed): Promise<void> {
+  private async run({ queryHandle, attempt, state }: Claimed): Promise<void> {
     const slot = this.running.get(queryHandle) ?? { canceled: false };
     try {
-      const { state } = await this.queries.load(queryHandle);
       const driver = this.drivers.find((d) => d.name === state.driver);
       if (!driver) throw new Error(`driver ${state.driver} is not available on node ${this.identity.nodeId}`);
       const session = (await this.sessions.load(state.sessionPublicId!)).state;

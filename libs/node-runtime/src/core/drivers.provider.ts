@@ -7,7 +7,7 @@ export const driversProvider: Provider = {
   provide: DRIVERS,
   inject: [QUARRY_CONFIG],
   useFactory: (config: QuarryConfig): Driver[] => [
-    new PgDriver('pg', { warehouseUrl: config.drivers.pgWarehouseUrl }),
+    new PgDriver('pg', { warehouseUrl: config.drivers.pgWarehouseUrl, maxSessions: config.drivers.pgMaxSessions }),
     new DuckDbDriver('duckdb', { warehouseDir: config.drivers.duckdbWarehouseDir }),
   ],
 };

@@ -46,6 +46,11 @@ export interface DriverSettings {
   pgWarehouseUrl: string;
   /** The folder of Parquet and CSV files the `duckdb` driver reads (and may read only). */
   duckdbWarehouseDir: string;
+  /**
+   * Warehouse connections one node keeps (one per recently used session, least recent closed
+   * first). Every node holds its own, so nodes x this must stay below the warehouse's limit.
+   */
+  pgMaxSessions: number;
 }
 
 export interface SessionSettings {
@@ -107,6 +112,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
     drivers: {
       pgWarehouseUrl: readString(env, 'QUARRY_PG_WAREHOUSE_URL', 'postgres://postgres@127.0.0.1:5432/quarry_warehouse'),
       duckdbWarehouseDir: readString(env, 'QUARRY_DUCKDB_WAREHOUSE', `${process.cwd()}/.cache/warehouse`),
+      pgMaxSessions: readInt(env, 'QUARRY_PG_MAX_SESSIONS', 16, 1, 1000),
     },
   };
 }
