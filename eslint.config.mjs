@@ -24,8 +24,8 @@ const typeRules = [
 const scopeUses = {
   session: [],
   query: ['session', 'driver'],
-  driver: ['query', 'session'],
-  result: ['query', 'session'],
+  driver: ['query', 'session', 'result'],
+  result: ['query', 'session', 'driver'],
   gateway: ['session', 'query', 'result'],
   membership: [],
 };

@@ -13,3 +13,7 @@ export type { QueryState } from './domain/query.state';
 export { TRANSITIONS, canMove, QUERY_STATUSES, type QueryStatus } from './domain/query-status';
 export const QUERY_MIGRATIONS = [Queries1764000000300];
 export const QUERY_PROJECTIONS = [queriesProjection];
+export { QueryErrorsFilter } from './http/query-errors.filter';
+export { MAX_FETCH, queryHandleFrom, wholeNumber } from './http/request-fields';
+export { persistentResultOf, toMetadata, toRows } from './http/lens-query.mapper';
+export type { QueryView } from './application/query.service';

@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
+import { QueryAccessModule } from '@quarry/query';
+import { ResultController } from './http/result.controller';
 
 /**
- * The result-gateway service. It serves result sets from the shared store or the holding node; it lands with the results issue.
- * Running it today puts the service on this node's /health list and in its NodeJoined event.
+ * The result-gateway service: result sets and their metadata from any node, persisted results
+ * from the shared result store (QUARRY_RESULT_DIR) with their streamed download.
  */
-@Module({})
+@Module({ imports: [QueryAccessModule], controllers: [ResultController] })
 export class ResultGatewayModule {}

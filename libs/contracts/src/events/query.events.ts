@@ -49,10 +49,28 @@ export const QueryRunning = defineEvent(
 
 export const QueryExecuted = defineEvent('QueryExecuted', 'query', z.object({ ...QueryRef, ...Attempt, rowCount: z.number().int().nonnegative() }));
 
+/** Where a persisted result lies in the shared result store, and what it holds. */
+export const PersistedResult = z.object({
+  /** Relative to the store's root, so every node finds it under its own mount. */
+  path: z.string().min(1).max(1024),
+  rows: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  gzip: z.boolean(),
+  columns: z.array(z.object({ name: z.string(), type: z.string() })),
+});
+
+export type PersistedResultInfo = z.infer<typeof PersistedResult>;
+
 export const QuerySucceeded = defineEvent(
   'QuerySucceeded',
   'query',
-  z.object({ ...QueryRef, ...Attempt, resultAvailable: z.boolean(), rowCount: z.number().int().nonnegative() }),
+  z.object({
+    ...QueryRef,
+    ...Attempt,
+    resultAvailable: z.boolean(),
+    rowCount: z.number().int().nonnegative(),
+    persisted: PersistedResult.optional(),
+  }),
 );
 
 export const QueryFailed = defineEvent(

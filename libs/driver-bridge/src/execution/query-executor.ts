@@ -1,12 +1,26 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
+import type { PersistedResultInfo } from '@quarry/contracts';
+import { DriverCanceled, type Driver, type DriverSessionSpec, type Execution } from '@quarry/drivers';
 import { inTransaction } from '@quarry/eventstore';
-import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { CsvResultSink, type ResultStore } from '@quarry/result-gateway';
 import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, QueryRefused, QueryRepository, QueryResults, QUEUE_CHANNEL, type QueryState } from '@quarry/query';
 import { SessionRepository } from '@quarry/session';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { ResultCollector } from './result-collector';
+
+interface Slot {
+  execution?: Execution;
+  canceled: boolean;
+}
+
+interface Outcome {
+  rowCount: number;
+  persisted?: PersistedResultInfo;
+  /** What commits with QuerySucceeded (inline rows). */
+  save?: (tx: PoolClient) => Promise<void>;
+}
 
 interface Claimed {
   queryHandle: string;
@@ -23,7 +37,7 @@ interface Claimed {
  */
 @Injectable()
 export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly running = new Map<string, { execution?: Execution; canceled: boolean }>();
+  private readonly running = new Map<string, Slot>();
   private listener?: PoolClient;
   private stopping = false;
   private filling?: Promise<void>;
@@ -38,6 +52,7 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(RESULT_STORE) private readonly results: ResultStore,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -136,16 +151,14 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
       if (!driver) throw new Error(`driver ${state.driver} is not available on node ${this.identity.nodeId}`);
       const session = (await this.sessions.load(state.sessionPublicId!)).state;
       const spec = await driverSessionFor(session, this.pool);
-      const collector = new ResultCollector(this.config.queries.resultMaxRows);
-      slot.execution = driver.execute(spec, state.driverQuery!, collector);
-      if (slot.canceled) await slot.execution.cancel();
-      const { rowCount } = await slot.execution.done;
+      const persist = state.persistent || this.config.results.persistByDefault;
+      const outcome = persist ? await this.runPersisted(queryHandle, state, driver, spec, slot) : await this.runInline(queryHandle, driver, spec, state, slot);
       await this.queries.execute(
         queryHandle,
-        { type: 'Complete', attempt, resultAvailable: true, rowCount },
+        { type: 'Complete', attempt, resultAvailable: true, rowCount: outcome.rowCount, persisted: outcome.persisted },
         {
           alsoInTransaction: async (tx) => {
-            await QueryResults.save(tx, queryHandle, { columns: collector.columnsSeen, rows: collector.collected, rowCount });
+            await outcome.save?.(tx);
             await tx.query('SELECT pg_notify($1, $2)', [FINISHED_CHANNEL, queryHandle]);
           },
         },
@@ -156,6 +169,34 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
       this.running.delete(queryHandle);
       this.fill();
     }
+  }
+
+  /** Rows gathered in memory (up to the limit) and saved to PostgreSQL with QuerySucceeded. */
+  private async runInline(queryHandle: string, driver: Driver, spec: DriverSessionSpec, state: QueryState, slot: Slot): Promise<Outcome> {
+    const collector = new ResultCollector(this.config.queries.resultMaxRows);
+    const { rowCount } = await this.start(slot, driver.execute(spec, state.driverQuery!, collector));
+    return { rowCount, save: (tx) => QueryResults.save(tx, queryHandle, { columns: collector.columnsSeen, rows: collector.collected, rowCount }) };
+  }
+
+  /** Rows streamed as CSV into the shared result store, in constant memory, whatever their number. */
+  private async runPersisted(queryHandle: string, state: QueryState, driver: Driver, spec: DriverSessionSpec, slot: Slot): Promise<Outcome> {
+    const gzip = state.conf['lens.query.output.compression.codec'] === 'gzip';
+    const writer = await this.results.create(queryHandle, { gzip });
+    const sink = new CsvResultSink(writer, state.conf['lens.query.output.write.header'] === 'true');
+    try {
+      const { rowCount } = await this.start(slot, driver.execute(spec, state.driverQuery!, sink));
+      const { path, bytes } = await writer.commit();
+      return { rowCount, persisted: { path, rows: rowCount, bytes, gzip, columns: sink.columnsSeen } };
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+  }
+
+  private async start(slot: Slot, execution: Execution): Promise<{ rowCount: number }> {
+    slot.execution = execution;
+    if (slot.canceled) await execution.cancel();
+    return execution.done;
   }
 
   private async recordFailure(queryHandle: string, attempt: number, canceled: boolean, error: Error): Promise<void> {

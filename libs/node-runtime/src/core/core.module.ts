@@ -1,13 +1,13 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { PgEventStore } from '@quarry/eventstore';
-import { DB_POOL, DRIVERS, ErrorShapeInterceptor, KAFKA, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
+import { DB_POOL, DRIVERS, RESULT_STORE, ErrorShapeInterceptor, KAFKA, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
 import { HealthController } from '../health/health.controller';
 import { MetricsController } from '../metrics/metrics.controller';
 import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-host';
 import type { NodeContext } from './node-context';
 import { OutboxRelayHost } from './outbox-relay.host';
-import { DriversCloser, driversProvider } from './drivers.provider';
+import { DriversCloser, driversProvider, resultStoreProvider } from './drivers.provider';
 
 /** The node's shared infrastructure, visible to every service module. */
 @Global()
@@ -42,9 +42,10 @@ export class CoreModule {
         ProjectionHost,
         OutboxRelayHost,
         driversProvider,
+        resultStoreProvider,
         DriversCloser,
       ],
-      exports: [...shared.map((p) => p.provide), DRIVERS],
+      exports: [...shared.map((p) => p.provide), DRIVERS, RESULT_STORE],
     };
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { DuckDbDriver, PgDriver, type Driver } from '@quarry/drivers';
-import { DRIVERS, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
+import { DRIVERS, QUARRY_CONFIG, RESULT_STORE, type QuarryConfig } from '@quarry/platform';
+import { FolderResultStore } from '@quarry/result-gateway';
 
 /** The SQL engines of this node, shared by the query service (plans, costs) and the executor. */
 export const driversProvider: Provider = {
@@ -10,6 +11,13 @@ export const driversProvider: Provider = {
     new PgDriver('pg', { warehouseUrl: config.drivers.pgWarehouseUrl, maxSessions: config.drivers.pgMaxSessions }),
     new DuckDbDriver('duckdb', { warehouseDir: config.drivers.duckdbWarehouseDir }),
   ],
+};
+
+/** The shared result store every node writes persisted results to and serves them from. */
+export const resultStoreProvider: Provider = {
+  provide: RESULT_STORE,
+  inject: [QUARRY_CONFIG],
+  useFactory: (config: QuarryConfig) => new FolderResultStore(config.results.dir),
 };
 
 /** Closes every driver connection when the node stops. */

@@ -29,6 +29,14 @@ export interface QuarryConfig {
   auth: AuthSettings;
   queries: QuerySettings;
   drivers: DriverSettings;
+  results: ResultSettings;
+}
+
+export interface ResultSettings {
+  /** The shared result store's folder (a shared mount when nodes are on several hosts). */
+  dir: string;
+  /** Persist results unless the query says otherwise (lens.query.enable.persistent.resultset). */
+  persistByDefault: boolean;
 }
 
 export interface QuerySettings {
@@ -113,6 +121,10 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
       pgWarehouseUrl: readString(env, 'QUARRY_PG_WAREHOUSE_URL', 'postgres://postgres@127.0.0.1:5432/quarry_warehouse'),
       duckdbWarehouseDir: readString(env, 'QUARRY_DUCKDB_WAREHOUSE', `${process.cwd()}/.cache/warehouse`),
       pgMaxSessions: readInt(env, 'QUARRY_PG_MAX_SESSIONS', 16, 1, 1000),
+    },
+    results: {
+      dir: readString(env, 'QUARRY_RESULT_DIR', `${process.cwd()}/.cache/results`),
+      persistByDefault: readEnum(env, 'QUARRY_PERSIST_RESULTS', ['true', 'false'] as const, 'false') === 'true',
     },
   };
 }

@@ -6,3 +6,4 @@ export const DB_POOL = Symbol('DB_POOL');
 export const KAFKA = Symbol('KAFKA');
 export const RUNNING_SERVICES = Symbol('RUNNING_SERVICES');
 export const DRIVERS = Symbol('DRIVERS');
+export const RESULT_STORE = Symbol('RESULT_STORE');

@@ -14,7 +14,7 @@ import {
 } from '@quarry/contracts';
 import { QueryRefused } from './query.errors';
 import { canMove, type QueryStatus } from './query-status';
-import { INITIAL_QUERY, type QueryState } from './query.state';
+import { INITIAL_QUERY, type PersistedResultInfo, type QueryState } from './query.state';
 
 export type QueryCommand =
   | ({ type: 'SubmitQuery' } & PayloadOf<typeof QuerySubmitted>)
@@ -24,7 +24,7 @@ export type QueryCommand =
   | { type: 'MarkExecuted'; attempt: number; rowCount: number }
   | { type: 'Succeed'; attempt: number; resultAvailable: boolean; rowCount: number }
   /** EXECUTED then SUCCESSFUL in one append, for a driver whose result is complete when it ends. */
-  | { type: 'Complete'; attempt: number; resultAvailable: boolean; rowCount: number }
+  | { type: 'Complete'; attempt: number; resultAvailable: boolean; rowCount: number; persisted?: PersistedResultInfo }
   | { type: 'Fail'; attempt?: number; message: string }
   | { type: 'Cancel'; canceledBy: string }
   | { type: 'Close'; reason: 'retention' | 'client' };
@@ -84,7 +84,13 @@ export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
       if (!canMove('EXECUTED', 'SUCCESSFUL')) throw new QueryRefused({ kind: 'transition', from: 'EXECUTED', to: 'SUCCESSFUL' });
       return [
         QueryExecuted.create({ queryHandle, attempt: command.attempt, rowCount: command.rowCount }),
-        QuerySucceeded.create({ queryHandle, attempt: command.attempt, resultAvailable: command.resultAvailable, rowCount: command.rowCount }),
+        QuerySucceeded.create({
+          queryHandle,
+          attempt: command.attempt,
+          resultAvailable: command.resultAvailable,
+          rowCount: command.rowCount,
+          ...(command.persisted && { persisted: command.persisted }),
+        }),
       ];
     case 'Fail':
       if (command.attempt !== undefined) fence(state, command.attempt);
@@ -139,7 +145,14 @@ export function evolve(state: QueryState, event: QuarryEvent): QueryState {
     case 'QueryExecuted':
       return { ...state, status: 'EXECUTED', progress: 1, rowCount: event.payload.rowCount, driverFinishTime: at };
     case 'QuerySucceeded':
-      return { ...state, status: 'SUCCESSFUL', resultAvailable: event.payload.resultAvailable, rowCount: event.payload.rowCount, finishTime: at };
+      return {
+        ...state,
+        status: 'SUCCESSFUL',
+        resultAvailable: event.payload.resultAvailable,
+        rowCount: event.payload.rowCount,
+        persistedResult: event.payload.persisted,
+        finishTime: at,
+      };
     case 'QueryFailed':
       return { ...state, status: 'FAILED', errorMessage: event.payload.message, finishTime: at, driverFinishTime: state.driverFinishTime ?? at };
     case 'QueryCanceled':

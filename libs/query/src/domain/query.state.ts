@@ -1,5 +1,9 @@
 import type { QueryStatus } from './query-status';
 
+import type { PersistedResultInfo } from '@quarry/contracts';
+
+export type { PersistedResultInfo };
+
 export type QueryPriority = 'VERY_HIGH' | 'HIGH' | 'NORMAL' | 'LOW' | 'VERY_LOW';
 
 /** A query as its events make it: everything LensQuery reports. */
@@ -23,6 +27,8 @@ export interface QueryState {
   errorMessage?: string;
   rowCount?: number;
   resultAvailable: boolean;
+  /** Set when the result went to the shared result store rather than to PostgreSQL. */
+  persistedResult?: PersistedResultInfo;
   submissionTime?: string;
   launchTime?: string;
   driverStartTime?: string;

@@ -1,4 +1,4 @@
-import type { LensQuery, QueryResultSetMetadata, ResultColumnType, ResultRow, ResultValue } from '@quarry/contracts';
+import type { LensQuery, PersistedResultInfo, PersistentQueryResult, QueryResultSetMetadata, ResultColumnType, ResultRow, ResultValue } from '@quarry/contracts';
 import { RESULT_COLUMN_TYPES } from '@quarry/contracts';
 import type { ColumnMeta } from '@quarry/drivers';
 import type { QueryView } from '../application/query.service';
@@ -71,4 +71,14 @@ function cell(value: unknown, type: ResultColumnType): ResultValue | null {
 export function toRows(rows: unknown[][], columns: ColumnMeta[]): ResultRow[] {
   const types = columns.map((c) => columnType(c.type));
   return rows.map((row) => ({ values: row.map((v, i) => cell(v, types[i] ?? 'STRING')) }));
+}
+
+/** Lens's answer for a persisted result: where it is, how big, and where any node serves it. */
+export function persistentResultOf(queryHandle: string, persisted: PersistedResultInfo): PersistentQueryResult {
+  return {
+    persistedURI: persisted.path,
+    numRows: persisted.rows,
+    fileSize: persisted.bytes,
+    httpResultUrl: `/lensapi/queryapi/queries/${queryHandle}/httpresultset`,
+  };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Controller, Delete, Get, Param, Post, Put, Req, Res, UseFilters, UseInterceptors } from '@nestjs/common';
-import { LensError, parseLensConf, unsupportedOperation, type LensAPIResultData } from '@quarry/contracts';
+import { LensError, unsupportedOperation, type LensAPIResultData } from '@quarry/contracts';
 import { AnswersErrorsAs, MultipartFields, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
 import type { Request, Response } from 'express';
 import { QueryListing } from '../application/query-listing';
@@ -8,33 +8,12 @@ import { QueryResults } from '../application/query-results';
 import { QueryService } from '../application/query.service';
 import { CONF } from '../application/query-channels';
 import { QUERY_STATUSES } from '../domain/query-status';
-import { toLensQuery, toMetadata, toRows } from './lens-query.mapper';
+import { persistentResultOf, toLensQuery, toMetadata, toRows } from './lens-query.mapper';
+import { confFrom, MAX_FETCH, queryHandleFrom, wholeNumber } from './request-fields';
 import { QueryErrorsFilter } from './query-errors.filter';
 
 const OPERATIONS = ['EXECUTE', 'EXECUTE_WITH_TIMEOUT', 'EXPLAIN', 'ESTIMATE'] as const;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAX_FETCH = 10_000;
 type Fields = Record<string, unknown>;
-
-function queryHandleFrom(raw: string): string {
-  if (!UUID.test(raw)) throw new LensError('INVALID_HANDLE', `${JSON.stringify(raw.slice(0, 64))} is not a query handle`);
-  return raw.toLowerCase();
-}
-
-function confFrom(raw: unknown): Record<string, string> {
-  const parsed = parseLensConf(textField(raw, 'conf'));
-  if (!parsed.ok) throw new LensError('INVALID_PARAMETER_VALUE', `conf cannot be read: ${parsed.reason}`);
-  return parsed.conf;
-}
-
-function wholeNumber(raw: unknown, name: string, fallback: number, min: number, max: number): number {
-  const text = textField(raw, name);
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new LensError('INVALID_PARAMETER_VALUE', `${name} must be a whole number from ${min} to ${max}`);
-  return value;
-}
-
 /** The Lens query API: /lensapi/queryapi/queries. */
 @Controller('lensapi/queryapi/queries')
 @UseFilters(QueryErrorsFilter)
@@ -79,13 +58,13 @@ export class QueryController {
         view = await this.queries.get(handle, queryHandle);
       }
     }
-    const result = view.state.status === 'SUCCESSFUL' ? await this.results.page(queryHandle, 0, MAX_FETCH) : undefined;
-    return {
-      type: 'queryHandleWithResultSet',
-      queryHandle: { handleId: queryHandle },
-      status: toLensQuery(view).status,
-      ...(result && { result: { type: 'inMemoryQueryResult', rows: toRows(result.rows, result.columns) }, resultMetadata: toMetadata(result.columns) }),
-    };
+    const answer = { type: 'queryHandleWithResultSet' as const, queryHandle: { handleId: queryHandle }, status: toLensQuery(view).status };
+    if (view.state.status !== 'SUCCESSFUL') return answer;
+    const persisted = view.state.persistedResult;
+    if (persisted) return { ...answer, result: { type: 'persistentQueryResult', ...persistentResultOf(queryHandle, persisted) }, resultMetadata: toMetadata(persisted.columns) };
+    const result = await this.results.page(queryHandle, 0, MAX_FETCH);
+    if (!result) return answer;
+    return { ...answer, result: { type: 'inMemoryQueryResult', rows: toRows(result.rows, result.columns) }, resultMetadata: toMetadata(result.columns) };
   }
 
   /** The caller's queries, filtered as Lens allowed. */
@@ -135,29 +114,4 @@ export class QueryController {
     reply(req, res, 200, { kind: 'apiResult', value: { status: 'SUCCEEDED', message: `conf of ${queryHandle} updated` } });
   }
 
-  @Get(':handle/resultsetmetadata')
-  async metadata(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
-    const queryHandle = queryHandleFrom(raw);
-    await this.requireResult(req, queryHandle);
-    const columns = await this.results.columns(queryHandle);
-    reply(req, res, 200, { kind: 'queryResultSetMetadata', value: toMetadata(columns ?? []) });
-  }
-
-  /** `fromindex` and `fetchsize` page the rows (Lens ignored them). */
-  @Get(':handle/resultset')
-  async resultset(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
-    const queryHandle = queryHandleFrom(raw);
-    await this.requireResult(req, queryHandle);
-    const from = wholeNumber(req.query['fromindex'], 'fromindex', 0, 0, Number.MAX_SAFE_INTEGER);
-    const size = wholeNumber(req.query['fetchsize'], 'fetchsize', MAX_FETCH, 1, MAX_FETCH);
-    const page = await this.results.page(queryHandle, from, size);
-    reply(req, res, 200, { kind: 'inMemoryQueryResult', value: { rows: page ? toRows(page.rows, page.columns) : [] } });
-  }
-
-  private async requireResult(req: Request, queryHandle: string) {
-    const view = await this.queries.get(sessionIdFrom(req.query['sessionid']), queryHandle);
-    if (!view.state.resultAvailable || view.state.status !== 'SUCCESSFUL') {
-      throw new LensError('INVALID_PARAMETER_VALUE', `query ${queryHandle} has no result: it is ${view.state.status}${view.state.errorMessage ? ` (${view.state.errorMessage})` : ''}`);
-    }
-  }
 }

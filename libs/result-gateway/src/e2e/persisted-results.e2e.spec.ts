@@ -1,0 +1,127 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
+
+const conf = (entries: Record<string, string>) =>
+  `<conf><properties>${Object.entries(entries).map(([k, v]) => `<entry><key>${k}</key><value>${v}</value></entry>`).join('')}</properties></conf>`;
+
+/** Resident memory of a process, from /proc (kB -> bytes). */
+function rssOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  return Number(line.replace(/\D/g, '')) * 1024;
+}
+
+describe('persisted results across a three-node cluster', () => {
+  let db: TestDatabase;
+  let warehouse: TestDatabase;
+  let cluster: Cluster;
+  let lens: LensClient;
+  const resultDir = mkdtempSync(join(tmpdir(), 'quarry-results-'));
+
+  const submit = async (session: OpenedSession, query: string, extra: Record<string, string>) => {
+    const answer = await lens.request('POST', 'queryapi/queries', {
+      form: { sessionid: session.xml, query, operation: 'EXECUTE', conf: conf(extra) },
+      accept: 'application/json',
+    });
+    return answer.json<{ lensAPIResult: { data: { handleId: string } } }>().lensAPIResult.data.handleId;
+  };
+  const succeeded = (session: OpenedSession, handle: string) =>
+    waitFor(`${handle} to succeed`, async () => {
+      const q = await lens.request('GET', `queryapi/queries/${handle}`, { query: { sessionid: session.xml }, accept: 'application/json' });
+      const status = q.json<{ lensQuery: { status: { status: string } } }>().lensQuery.status.status;
+      if (status === 'FAILED') throw new Error(q.text);
+      return status === 'SUCCESSFUL';
+    }, { timeoutMs: 120_000, intervalMs: 100 });
+  const executorOf = async (handle: string) =>
+    (await db.pool.query(`SELECT payload->>'executorNodeId' AS node FROM events WHERE stream_id = $1 AND type = 'QueryLaunched'`, [`query-${handle}`])).rows[0].node as string;
+
+  beforeAll(async () => {
+    warehouse = await createTestDatabase();
+    db = await createTestDatabase();
+    cluster = await Cluster.start({
+      databaseUrl: db.url,
+      kafkaBrokers: testEnv().kafkaBrokers,
+      topicPrefix: uniqueTopicPrefix(),
+      env: { QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_RESULT_DIR: resultDir },
+    });
+    lens = new LensClient(cluster.balancerUrl);
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await db?.drop();
+    await warehouse?.drop();
+    rmSync(resultDir, { recursive: true, force: true });
+  });
+
+  it('streams a 1,000,000-row result to the store and downloads it through another node in constant memory', async () => {
+    const session = await lens.open('ana');
+    const handle = await submit(session, `SELECT g AS id, 'row ' || g AS label FROM generate_series(1, 1000000) g`, {
+      'lens.query.enable.persistent.resultset': 'true',
+      'lens.query.output.write.header': 'true',
+    });
+    await succeeded(session, handle);
+    const executor = await executorOf(handle);
+    const server = cluster.nodes.find((n) => n.options.nodeId !== executor)!;
+    const client = new LensClient(server.url);
+
+    const answer = await client.request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' });
+    expect(answer.json()).toEqual({
+      persistentQueryResult: {
+        persistedURI: `${handle}.csv`,
+        numRows: 1_000_000,
+        fileSize: expect.any(Number),
+        httpResultUrl: `/lensapi/queryapi/queries/${handle}/httpresultset`,
+      },
+    });
+
+    const before = rssOf(server.process.pid);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(server.process.pid))), 20);
+    const url = new URL(`${server.url}/lensapi/queryapi/queries/${handle}/httpresultset`);
+    url.searchParams.set('sessionid', session.xml);
+    const response = await fetch(url);
+    expect(response.headers.get('content-disposition')).toBe(`attachment; filename="${handle}.csv"`);
+    let lines = 0;
+    let bytes = 0;
+    let first = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      bytes += chunk.length;
+      const text = decoder.decode(chunk, { stream: true });
+      if (!first) first = text.slice(0, text.indexOf('\n'));
+      for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lines++;
+    }
+    clearInterval(sampler);
+    expect(first).toBe('id,label');
+    expect(lines).toBe(1_000_001);
+    expect(bytes).toBe(answer.json<{ persistentQueryResult: { fileSize: number } }>().persistentQueryResult.fileSize);
+    expect(peak - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('keeps a persisted result readable through every node after its executor is SIGKILLed; gzip when asked', async () => {
+    const session = await lens.open('bob');
+    const handle = await submit(session, 'SELECT g, g * g AS square FROM generate_series(1, 5) g', {
+      'lens.query.enable.persistent.resultset': 'true',
+      'lens.query.output.compression.codec': 'gzip',
+    });
+    await succeeded(session, handle);
+    await cluster.node(await executorOf(handle)).sigkill();
+
+    for (const node of cluster.nodes.filter((n) => n.process.running)) {
+      const url = new URL(`${node.url}/lensapi/queryapi/queries/${handle}/httpresultset`);
+      url.searchParams.set('sessionid', session.xml);
+      const response = await fetch(url);
+      expect([node.options.nodeId, response.status]).toEqual([node.options.nodeId, 200]);
+      const csv = gunzipSync(Buffer.from(await response.arrayBuffer())).toString();
+      expect(csv).toBe('1,1\n2,4\n3,9\n4,16\n5,25\n');
+    }
+    const metadata = await lens.request('GET', `queryapi/queries/${handle}/resultsetmetadata`, { query: { sessionid: session.xml }, accept: 'application/json' });
+    expect(metadata.json()).toEqual({ queryResultSetMetadata: { columns: [{ name: 'g', type: 'INT' }, { name: 'square', type: 'INT' }] } });
+    const someoneElse = await lens.open('eve');
+    const refused = await lens.request('GET', `queryapi/queries/${handle}/httpresultset`, { query: { sessionid: someoneElse.xml } });
+    expect(refused.status).toBe(404);
+  });
+});

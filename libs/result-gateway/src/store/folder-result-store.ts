@@ -1,0 +1,62 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join, normalize, sep } from 'node:path';
+import { once } from 'node:events';
+import { createGzip, type Gzip } from 'node:zlib';
+import type { Writable } from 'node:stream';
+import type { ResultStore, ResultWriter } from './result-store';
+
+/** Results as files under one folder (QUARRY_RESULT_DIR); written to a temp name, then renamed. */
+export class FolderResultStore implements ResultStore {
+  constructor(private readonly root: string) {}
+
+  async create(queryHandle: string, options: { gzip: boolean }): Promise<ResultWriter> {
+    if (!/^[0-9a-f-]{36}$/.test(queryHandle)) throw new Error(`not a query handle: ${queryHandle}`);
+    await mkdir(this.root, { recursive: true });
+    const path = `${queryHandle}.csv${options.gzip ? '.gz' : ''}`;
+    const temp = join(this.root, `.${path}.part`);
+    const file = createWriteStream(temp);
+    const gzip: Gzip | undefined = options.gzip ? createGzip() : undefined;
+    if (gzip) gzip.pipe(file);
+    const sink: Writable = gzip ?? file;
+    let failure: Error | undefined;
+    const fail = (error: Error) => (failure ??= error);
+    file.on('error', fail);
+    gzip?.on('error', fail);
+    return {
+      write: async (chunk) => {
+        if (failure) throw failure;
+        if (!sink.write(chunk)) await once(sink, 'drain');
+      },
+      commit: async () => {
+        sink.end();
+        await once(file, 'close');
+        if (failure) throw failure;
+        await rename(temp, join(this.root, path));
+        return { path, bytes: (await stat(join(this.root, path))).size };
+      },
+      abort: async () => {
+        sink.destroy();
+        file.destroy();
+        await rm(temp, { force: true });
+      },
+    };
+  }
+
+  async open(path: string) {
+    const full = this.resolve(path);
+    const { size } = await stat(full);
+    return { stream: createReadStream(full), bytes: size };
+  }
+
+  async remove(path: string): Promise<void> {
+    await rm(this.resolve(path), { force: true });
+  }
+
+  /** Only names this store made: no separators, no way out of the folder. */
+  private resolve(path: string): string {
+    const clean = normalize(path);
+    if (clean.includes(sep) || clean.startsWith('.')) throw new Error(`not a result of this store: ${path}`);
+    return join(this.root, clean);
+  }
+}

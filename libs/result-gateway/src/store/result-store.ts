@@ -1,0 +1,21 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The shared result store: where persisted results live so that every node can serve them. The
+ * folder implementation needs a shared mount when nodes are on several hosts; an object store
+ * can implement the same port.
+ */
+export interface ResultStore {
+  /** A writer for one query's result; nothing is visible until `commit`. */
+  create(queryHandle: string, options: { gzip: boolean }): Promise<ResultWriter>;
+  open(path: string): Promise<{ stream: Readable; bytes: number }>;
+  remove(path: string): Promise<void>;
+}
+
+export interface ResultWriter {
+  /** Resolves once the chunk is accepted (back-pressure: the producer waits for the disk). */
+  write(chunk: string): Promise<void>;
+  /** Makes the result visible under its final path; returns it and its size. */
+  commit(): Promise<{ path: string; bytes: number }>;
+  abort(): Promise<void>;
+}
