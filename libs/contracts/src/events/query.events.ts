@@ -82,3 +82,6 @@ export const QueryFailed = defineEvent(
 export const QueryCanceled = defineEvent('QueryCanceled', 'query', z.object({ ...QueryRef, canceledBy: z.string().min(1) }));
 
 export const QueryClosed = defineEvent('QueryClosed', 'query', z.object({ ...QueryRef, reason: z.enum(['retention', 'client']) }));
+
+/** A finished query's result was deleted (DELETE .../resultset): gone on every node. */
+export const ResultDeleted = defineEvent('ResultDeleted', 'query', z.object({ ...QueryRef, deletedBy: z.string().min(1) }));

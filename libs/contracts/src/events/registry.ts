@@ -11,6 +11,7 @@ import {
   QueryRunning,
   QuerySubmitted,
   QuerySucceeded,
+  ResultDeleted,
 } from './query.events';
 import { DatabaseChanged, JarAdded, ResourceDeleted, SessionClosed, SessionExpired, SessionOpened, SessionParamSet } from './session.events';
 
@@ -31,6 +32,7 @@ export const EVENT_DEFINITIONS = [
   QueryFailed,
   QueryCanceled,
   QueryClosed,
+  ResultDeleted,
   NodeJoined,
   NodeDown,
   NodeLeft,

@@ -8,6 +8,7 @@ import {
   QueryRunning,
   QuerySubmitted,
   QuerySucceeded,
+  ResultDeleted,
   type NewEvent,
   type PayloadOf,
   type QuarryEvent,
@@ -27,7 +28,8 @@ export type QueryCommand =
   | { type: 'Complete'; attempt: number; resultAvailable: boolean; rowCount: number; persisted?: PersistedResultInfo }
   | { type: 'Fail'; attempt?: number; message: string }
   | { type: 'Cancel'; canceledBy: string }
-  | { type: 'Close'; reason: 'retention' | 'client' };
+  | { type: 'Close'; reason: 'retention' | 'client' }
+  | { type: 'DeleteResult'; deletedBy: string };
 
 function move(state: QueryState, to: QueryStatus): void {
   if (state.status === 'NEW' && to !== 'QUEUED') throw new QueryRefused({ kind: 'not-found' });
@@ -101,6 +103,9 @@ export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
       if (state.status === 'NEW') throw new QueryRefused({ kind: 'not-found' });
       if (!canMove(state.status, 'CANCELED')) throw new QueryRefused({ kind: 'not-running', status: state.status });
       return [QueryCanceled.create({ queryHandle, canceledBy: command.canceledBy })];
+    case 'DeleteResult':
+      if (!state.resultAvailable) throw new QueryRefused({ kind: 'no-result', status: state.status });
+      return [ResultDeleted.create({ queryHandle, deletedBy: command.deletedBy })];
     case 'Close':
       move(state, 'CLOSED');
       return [QueryClosed.create({ queryHandle, reason: command.reason })];
@@ -159,6 +164,8 @@ export function evolve(state: QueryState, event: QuarryEvent): QueryState {
       return { ...state, status: 'CANCELED', finishTime: at };
     case 'QueryClosed':
       return { ...state, status: 'CLOSED', closedTime: at };
+    case 'ResultDeleted':
+      return { ...state, resultAvailable: false };
     default:
       return state;
   }

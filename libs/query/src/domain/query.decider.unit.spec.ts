@@ -61,6 +61,15 @@ describe('query decider', () => {
     expect(refusal({ type: 'Complete', attempt: 0, resultAvailable: true, rowCount: 1 }, given(submit))).toEqual({ kind: 'transition', from: 'QUEUED', to: 'EXECUTED' });
   });
 
+  it('deletes a result once; the query stays SUCCESSFUL without one', () => {
+    const done = given(submit, { ...launch, startRunning: true } as QueryCommand, { type: 'Complete', attempt: 1, resultAvailable: true, rowCount: 1 });
+    const deleted = given(submit, { ...launch, startRunning: true } as QueryCommand, { type: 'Complete', attempt: 1, resultAvailable: true, rowCount: 1 }, { type: 'DeleteResult', deletedBy: 'ana' });
+    expect(done.resultAvailable).toBe(true);
+    expect(deleted).toMatchObject({ status: 'SUCCESSFUL', resultAvailable: false });
+    expect(refusal({ type: 'DeleteResult', deletedBy: 'ana' }, deleted)).toEqual({ kind: 'no-result', status: 'SUCCESSFUL' });
+    expect(refusal({ type: 'DeleteResult', deletedBy: 'ana' }, given(submit))).toEqual({ kind: 'no-result', status: 'QUEUED' });
+  });
+
   it('fences writes from a stale attempt', () => {
     const running = given(submit, launch);
     expect(refusal({ type: 'MarkExecuted', attempt: 0, rowCount: 1 }, running)).toEqual({ kind: 'stale-attempt', attempt: 0, current: 1 });

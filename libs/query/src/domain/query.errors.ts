@@ -4,7 +4,8 @@ export type QueryRefusal =
   | { kind: 'not-found' }
   | { kind: 'transition'; from: QueryStatus; to: QueryStatus }
   | { kind: 'not-running'; status: QueryStatus }
-  | { kind: 'stale-attempt'; attempt: number; current: number };
+  | { kind: 'stale-attempt'; attempt: number; current: number }
+  | { kind: 'no-result'; status: QueryStatus };
 
 export class QueryRefused extends Error {
   constructor(readonly refusal: QueryRefusal) {
@@ -21,6 +22,8 @@ function describe(r: QueryRefusal): string {
       return `a ${r.from} query cannot become ${r.to}`;
     case 'not-running':
       return `the query was not running: it is ${r.status}`;
+    case 'no-result':
+      return `the query has no result to delete: it is ${r.status}`;
     case 'stale-attempt':
       return `attempt ${r.attempt} is no longer the query's attempt (${r.current})`;
   }

@@ -13,6 +13,8 @@ function lensErrorFor(error: QueryRefused | SessionRefused | DriverQueryError): 
   switch (error.refusal.kind) {
     case 'not-found':
       return new LensError('RESOURCE_NOT_FOUND', 'no such query');
+    case 'no-result':
+      return new LensError('RESOURCE_NOT_FOUND', error.message);
     default:
       return new LensError('INVALID_PARAMETER_VALUE', error.message);
   }

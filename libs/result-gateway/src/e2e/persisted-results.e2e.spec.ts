@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -123,5 +123,26 @@ describe('persisted results across a three-node cluster', () => {
     const someoneElse = await lens.open('eve');
     const refused = await lens.request('GET', `queryapi/queries/${handle}/httpresultset`, { query: { sessionid: someoneElse.xml } });
     expect(refused.status).toBe(404);
+    expect((await lens.request('DELETE', `queryapi/queries/${handle}/resultset`, { query: { sessionid: someoneElse.xml } })).status).toBe(404);
+  });
+
+  it('deletes a result everywhere: file gone, every node says no result, status says so', async () => {
+    const session = await lens.open('carol');
+    const handle = await submit(session, 'SELECT 1 AS one', { 'lens.query.enable.persistent.resultset': 'true' });
+    await succeeded(session, handle);
+    const live = cluster.nodes.filter((n) => n.process.running);
+    const deleted = await new LensClient(live[0].url).request('DELETE', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' });
+    expect(deleted.json()).toEqual({ apiResult: { status: 'SUCCEEDED', message: `result of ${handle} deleted` } });
+    expect(readdirSync(resultDir).filter((f) => f.startsWith(handle))).toEqual([]);
+    for (const node of live) {
+      const client = new LensClient(node.url);
+      const gone = await client.request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml } });
+      expect([node.options.nodeId, gone.status]).toEqual([node.options.nodeId, 400]);
+      expect(gone.text).toContain('has no result');
+      const status = await client.request('GET', `queryapi/queries/${handle}`, { query: { sessionid: session.xml }, accept: 'application/json' });
+      expect(status.json<{ lensQuery: { status: { isResultSetAvailable: boolean; status: string } } }>().lensQuery.status).toMatchObject({ status: 'SUCCESSFUL', isResultSetAvailable: false });
+    }
+    const again = await lens.request('DELETE', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' });
+    expect([again.status, again.json()]).toEqual([404, { apiResult: { status: 'FAILED', message: 'the query has no result to delete: it is SUCCESSFUL' } }]);
   });
 });

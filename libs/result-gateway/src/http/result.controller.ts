@@ -1,8 +1,20 @@
 import { pipeline } from 'node:stream/promises';
-import { Controller, Get, Inject, Param, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Param, Req, Res, UseFilters } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
 import { AnswersErrorsAs, reply, RESULT_STORE, sessionIdFrom } from '@quarry/platform';
-import { MAX_FETCH, persistentResultOf, QueryErrorsFilter, QueryResults, QueryService, queryHandleFrom, toMetadata, toRows, wholeNumber, type QueryView } from '@quarry/query';
+import {
+  MAX_FETCH,
+  persistentResultOf,
+  QueryErrorsFilter,
+  QueryRepository,
+  QueryResults,
+  QueryService,
+  queryHandleFrom,
+  toMetadata,
+  toRows,
+  wholeNumber,
+  type QueryView,
+} from '@quarry/query';
 import type { Request, Response } from 'express';
 import type { ResultStore } from '../store/result-store';
 
@@ -17,8 +29,24 @@ export class ResultController {
   constructor(
     private readonly queries: QueryService,
     private readonly results: QueryResults,
+    private readonly repository: QueryRepository,
     @Inject(RESULT_STORE) private readonly store: ResultStore,
   ) {}
+
+  /** Removes the result everywhere: the event first (every node then says it is gone), then the bytes. */
+  @Delete('resultset')
+  @AnswersErrorsAs('apiResult')
+  async remove(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
+    const queryHandle = queryHandleFrom(raw);
+    const { state } = await this.queries.get(sessionIdFrom(req.query['sessionid']), queryHandle);
+    await this.repository.execute(
+      queryHandle,
+      { type: 'DeleteResult', deletedBy: state.userName! },
+      { alsoInTransaction: (tx) => tx.query('DELETE FROM query_results WHERE query_handle = $1', [queryHandle]) },
+    );
+    if (state.persistedResult) await this.store.remove(state.persistedResult.path);
+    reply(req, res, 200, { kind: 'apiResult', value: { status: 'SUCCEEDED', message: `result of ${queryHandle} deleted` } });
+  }
 
   @Get('resultsetmetadata')
   async metadata(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
