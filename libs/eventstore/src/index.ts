@@ -12,3 +12,5 @@ export * from './projections/rebuild-projection';
 export * from './projections/apply-in-order';
 export * from './db/advisory-leadership';
 export * from './aggregate/aggregate-repository';
+export * from './db/leader-sweep';
+export * from './db/pg-listener';

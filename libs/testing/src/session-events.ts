@@ -16,7 +16,7 @@ export async function appendSessions(store: Appender, streams: number, eventsPer
     const publicId = randomUUID();
     const stream = streamId('session', publicId);
     ids.push(stream);
-    const events = [SessionOpened.create({ publicId, secretIdSha256: sha, userName: `user${s % 7}`, database: 'default', params: {} })];
+    const events: NewEvent[] = [SessionOpened.create({ publicId, secretIdSha256: sha, userName: `user${s % 7}`, database: 'default', params: {} })];
     for (let i = 1; i < eventsPerStream; i++) {
       events.push(JarAdded.create({ publicId, resourceType: 'jar', path: `/jars/${i}.jar`, sha256: sha, sizeBytes: i }));
     }

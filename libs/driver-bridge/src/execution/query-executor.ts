@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { PersistedResultInfo } from '@quarry/contracts';
 import { DriverCanceled, type Driver, type DriverSessionSpec, type Execution } from '@quarry/drivers';
-import { inTransaction } from '@quarry/eventstore';
+import { inTransaction, PgListener } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import { CsvResultSink, type ResultStore } from '@quarry/result-gateway';
 import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, QueryRefused, QueryRepository, QueryResults, QUEUE_CHANNEL, type QueryState } from '@quarry/query';
@@ -38,7 +38,7 @@ interface Claimed {
 @Injectable()
 export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly running = new Map<string, Slot>();
-  private listener?: PoolClient;
+  private listener?: PgListener;
   private stopping = false;
   private filling?: Promise<void>;
   private refill = false;
@@ -56,7 +56,8 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.listen();
+    this.listener = new PgListener(this.pool, [QUEUE_CHANNEL, CANCEL_CHANNEL], (channel, payload) => this.onNotice(channel, payload), 'query executor', this.logger);
+    await this.listener.start();
     // A missed NOTIFY (listener reconnecting) costs at most this long.
     this.timer = setInterval(() => this.fill(), 1000);
     this.timer.unref();
@@ -69,24 +70,12 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     await this.filling;
     // Running queries are stopped; a later failover issue re-launches them elsewhere.
     await Promise.all([...this.running.values()].map((r) => r.execution?.cancel().catch(() => undefined)));
-    this.listener?.release(true);
+    this.listener?.stop();
   }
 
-  private async listen(): Promise<void> {
-    const client = await this.pool.connect();
-    client.on('notification', (message) => {
-      if (message.channel === QUEUE_CHANNEL) this.fill();
-      if (message.channel === CANCEL_CHANNEL && message.payload) void this.cancelLocal(message.payload);
-    });
-    client.on('error', (error) => {
-      this.logger.warn({ err: error.message }, 'query executor: listener lost; reconnecting');
-      this.listener = undefined;
-      client.release(error);
-      if (!this.stopping) setTimeout(() => void this.listen().catch(() => undefined), 500).unref();
-    });
-    await client.query(`LISTEN ${QUEUE_CHANNEL}`);
-    await client.query(`LISTEN ${CANCEL_CHANNEL}`);
-    this.listener = client;
+  private onNotice(channel: string, payload: string | undefined): void {
+    if (channel === QUEUE_CHANNEL) this.fill();
+    if (channel === CANCEL_CHANNEL && payload) void this.cancelLocal(payload);
   }
 
   /** Claims queries while there are free slots; concurrent calls fold into one pass. */

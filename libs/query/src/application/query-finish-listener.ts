@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DB_POOL, LOGGER } from '@quarry/platform';
-import type { Pool, PoolClient } from 'pg';
+import { PgListener } from '@quarry/eventstore';
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { FINISHED_CHANNEL } from './query-channels';
 
@@ -12,22 +13,23 @@ import { FINISHED_CHANNEL } from './query-channels';
 @Injectable()
 export class QueryFinishListener implements OnModuleInit, OnApplicationShutdown {
   private readonly waiters = new Map<string, Set<() => void>>();
-  private client?: PoolClient;
-  private stopping = false;
+  private readonly listener: PgListener;
 
-  constructor(
-    @Inject(DB_POOL) private readonly pool: Pool,
-    @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  constructor(@Inject(DB_POOL) pool: Pool, @Inject(LOGGER) logger: Logger) {
+    this.listener = new PgListener(pool, [FINISHED_CHANNEL], (_, payload) => payload && this.wake(payload), 'query finish listener', logger);
+  }
 
-  async onModuleInit(): Promise<void> {
-    await this.listen();
+  onModuleInit(): Promise<void> {
+    return this.listener.start();
   }
 
   onApplicationShutdown(): void {
-    this.stopping = true;
-    this.client?.release(true);
+    this.listener.stop();
     for (const set of this.waiters.values()) set.forEach((wake) => wake());
+  }
+
+  private wake(queryHandle: string): void {
+    this.waiters.get(queryHandle)?.forEach((wake) => wake());
   }
 
   /** Resolves when `queryHandle` is said to have ended, or after `ms`, whichever comes first. */
@@ -44,20 +46,5 @@ export class QueryFinishListener implements OnModuleInit, OnApplicationShutdown 
       set.add(wake);
       this.waiters.set(queryHandle, set);
     });
-  }
-
-  private async listen(): Promise<void> {
-    const client = await this.pool.connect();
-    client.on('notification', (message) => {
-      if (message.payload) this.waiters.get(message.payload)?.forEach((wake) => wake());
-    });
-    client.on('error', (error) => {
-      this.logger.warn({ err: error.message }, 'query finish listener lost; reconnecting');
-      this.client = undefined;
-      client.release(error);
-      if (!this.stopping) setTimeout(() => void this.listen().catch(() => undefined), 500).unref();
-    });
-    await client.query(`LISTEN ${FINISHED_CHANNEL}`);
-    this.client = client;
   }
 }

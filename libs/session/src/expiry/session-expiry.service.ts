@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { AdvisoryLeadership } from '@quarry/eventstore';
+import { LeaderSweep } from '@quarry/eventstore';
 import { DB_POOL, LOGGER, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -10,15 +10,13 @@ const EXPIRY_LOCK = 7_041_998_003;
 const BATCH = 500;
 
 /**
- * Expires idle sessions. Every node runs it, one leads (AdvisoryLeadership), so sessions are
- * expired once by one node rather than by all at once; the expected-version append would refuse
- * a second SessionExpired anyway.
+ * Expires idle sessions. Every node runs it, one leads (LeaderSweep), so sessions are expired
+ * once by one node rather than by all at once; the expected-version append would refuse a
+ * second SessionExpired anyway.
  */
 @Injectable()
 export class SessionExpiryService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly leadership: AdvisoryLeadership;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<number>;
+  private readonly sweep: LeaderSweep;
 
   constructor(
     private readonly repository: SessionRepository,
@@ -26,43 +24,30 @@ export class SessionExpiryService implements OnApplicationBootstrap, OnApplicati
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.leadership = new AdvisoryLeadership(pool, EXPIRY_LOCK, 'session expiry', logger);
+    this.sweep = new LeaderSweep(pool, EXPIRY_LOCK, 'session expiry', logger, () => this.expireIdle());
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep().finally(() => (this.running = undefined));
-    }, this.config.sessions.expiryCheckMs);
-    this.timer.unref();
+    this.sweep.start(this.config.sessions.expiryCheckMs);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-    await this.leadership.release();
+  onApplicationShutdown(): Promise<void> {
+    return this.sweep.stop();
   }
 
-  /** One pass: if this node leads, expire every session idle past the timeout. */
-  async sweep(): Promise<number> {
-    try {
-      await this.leadership.verify();
-      if (!(await this.leadership.tryAcquire())) return 0;
-      const timeoutMs = this.config.sessions.idleTimeoutMs;
-      const { rows } = await this.pool.query<{ public_id: string; last_access: Date }>(
-        `SELECT public_id, last_access FROM open_sessions
-         WHERE last_access < now() - make_interval(secs => $1::double precision / 1000)
-           -- A session with unfinished queries is not idle (read from the queries projection).
-           AND NOT EXISTS (SELECT 1 FROM queries q WHERE q.session_public_id = open_sessions.public_id
-                           AND q.status IN ('QUEUED', 'LAUNCHED', 'RUNNING', 'EXECUTED'))
-         ORDER BY last_access LIMIT $2`,
-        [timeoutMs, BATCH],
-      );
-      for (const row of rows) await this.expire(row.public_id, row.last_access, timeoutMs);
-      return rows.length;
-    } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'session expiry pass failed; next pass retries');
-      return 0;
-    }
+  /** Expires every session idle past the timeout. */
+  private async expireIdle(): Promise<void> {
+    const timeoutMs = this.config.sessions.idleTimeoutMs;
+    const { rows } = await this.pool.query<{ public_id: string; last_access: Date }>(
+      `SELECT public_id, last_access FROM open_sessions
+       WHERE last_access < now() - make_interval(secs => $1::double precision / 1000)
+         -- A session with unfinished queries is not idle (read from the queries projection).
+         AND NOT EXISTS (SELECT 1 FROM queries q WHERE q.session_public_id = open_sessions.public_id
+                         AND q.status IN ('QUEUED', 'LAUNCHED', 'RUNNING', 'EXECUTED'))
+       ORDER BY last_access LIMIT $2`,
+      [timeoutMs, BATCH],
+    );
+    for (const row of rows) await this.expire(row.public_id, row.last_access, timeoutMs);
   }
 
   private async expire(publicId: string, lastAccess: Date, idleTimeoutMs: number): Promise<void> {
@@ -74,8 +59,8 @@ export class SessionExpiryService implements OnApplicationBootstrap, OnApplicati
       );
       this.logger.info({ session: publicId, idleSince: lastAccess.toISOString() }, 'session expired');
     } catch (error) {
-      if (!(error instanceof SessionRefused)) throw error;
       // Closed meanwhile: its reservation row is gone with the close.
+      if (!(error instanceof SessionRefused)) throw error;
     }
   }
 }

@@ -1,0 +1,46 @@
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { AdvisoryLeadership } from './advisory-leadership';
+
+/**
+ * A periodic pass that every node schedules and only the leader runs (expiry, retention, ...):
+ * one pass at a time, a failed pass logged and retried at the next tick, the lock given back on
+ * stop.
+ */
+export class LeaderSweep {
+  private readonly leadership: AdvisoryLeadership;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    pool: Pool,
+    lockKey: number,
+    private readonly what: string,
+    private readonly logger: Logger,
+    private readonly pass: () => Promise<void>,
+  ) {
+    this.leadership = new AdvisoryLeadership(pool, lockKey, what, logger);
+  }
+
+  start(everyMs: number): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.runOnce().finally(() => (this.running = undefined));
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    await this.leadership.release();
+  }
+
+  private async runOnce(): Promise<void> {
+    try {
+      await this.leadership.verify();
+      if (await this.leadership.tryAcquire()) await this.pass();
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, `${this.what} pass failed; the next pass retries`);
+    }
+  }
+}
