@@ -56,6 +56,8 @@ export const PersistedResult = z.object({
   rows: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
   gzip: z.boolean(),
+  /** Whether the first line holds the column names (lens.query.output.write.header). */
+  header: z.boolean().default(false),
   columns: z.array(z.object({ name: z.string(), type: z.string() })),
 });
 

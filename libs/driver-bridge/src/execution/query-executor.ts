@@ -171,11 +171,12 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
   private async runPersisted(queryHandle: string, state: QueryState, driver: Driver, spec: DriverSessionSpec, slot: Slot): Promise<Outcome> {
     const gzip = state.conf['lens.query.output.compression.codec'] === 'gzip';
     const writer = await this.results.create(queryHandle, { gzip });
-    const sink = new CsvResultSink(writer, state.conf['lens.query.output.write.header'] === 'true');
+    const header = state.conf['lens.query.output.write.header'] === 'true';
+    const sink = new CsvResultSink(writer, header);
     try {
       const { rowCount } = await this.start(slot, driver.execute(spec, state.driverQuery!, sink));
       const { path, bytes } = await writer.commit();
-      return { rowCount, persisted: { path, rows: rowCount, bytes, gzip, columns: sink.columnsSeen } };
+      return { rowCount, persisted: { path, rows: rowCount, bytes, gzip, header, columns: sink.columnsSeen } };
     } catch (error) {
       await writer.abort();
       throw error;
