@@ -1,11 +1,14 @@
 import type { ColumnMeta, RowSink } from '@quarry/drivers';
 import type { ResultWriter } from './result-store';
 
-/** RFC 4180: quote a field that holds a comma, a quote or a line break; double inner quotes. */
+/**
+ * RFC 4180: quote a field that holds a comma, a quote or a line break; double inner quotes. The
+ * empty string is quoted too, so that it reads back apart from null, which is an empty field.
+ */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return text === '' || /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** Streams a result into the store as CSV, batch by batch: memory holds one batch, not the result. */
