@@ -56,9 +56,60 @@ export class KeepAliveClient {
     });
   }
 
+  /**
+   * Sends `request` and hands each body chunk to `onChunk` as it arrives, keeping none of it: for
+   * answers too big to hold (a result download). Times run from sending the request; the status
+   * and headers are known before the first chunk.
+   */
+  stream(request: HttpRequest, onChunk: (chunk: Buffer) => void): Promise<StreamedAnswer> {
+    return new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const headers = { ...request.headers };
+      if (request.body !== undefined) headers['content-length'] = Buffer.byteLength(request.body);
+      const req = http.request({ agent: this.agent, hostname: this.hostname, port: this.port, method: request.method ?? 'GET', path: request.path, headers }, (res) => {
+        let bytes = 0;
+        let firstByteMs = Number.NaN;
+        res.on('data', (chunk: Buffer) => {
+          if (bytes === 0) firstByteMs = performance.now() - t0;
+          bytes += chunk.length;
+          try {
+            onChunk(chunk);
+          } catch (error) {
+            res.destroy(error as Error);
+          }
+        });
+        res.once('error', reject);
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes, firstByteMs, ms: performance.now() - t0 }));
+      });
+      const timeoutMs = request.timeoutMs ?? REQUEST_TIMEOUT_MS;
+      // An idle socket for this long fails it (a slow but moving download does not).
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`${request.method ?? 'GET'} ${this.baseUrl}${request.path.slice(0, 60)} went quiet for ${timeoutMs} ms`)));
+      req.once('error', reject);
+      req.end(request.body);
+    });
+  }
+
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** A streamed answer: its body went to the caller chunk by chunk; `bytes` counts it. */
+export interface StreamedAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  bytes: number;
+  /** From sending the request to the first body byte (NaN for an empty body). */
+  firstByteMs: number;
+  /** From sending the request to the last body byte. */
+  ms: number;
+}
+
+/** Newline bytes (\n) in a chunk: lines of a CSV or COPY stream counted as they arrive, never decoded. */
+export function countNewlines(chunk: Buffer): number {
+  let lines = 0;
+  for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+  return lines;
 }
 
 /** A multipart/form-data body of plain text fields, as the Lens clients send them. */

@@ -1,4 +1,5 @@
 import { multipartForm, type HttpAnswer, type HttpRequest, type KeepAliveClient } from './http-client';
+import { sleep } from './stats';
 
 /**
  * The Lens REST calls the benches make, built and checked the way Lens clients do: the session
@@ -88,4 +89,67 @@ export function inlineResultFrom(answer: HttpAnswer): { handle?: string; status:
     errorMessage: data.status.errorMessage,
     rows: data.result?.rows?.map((r) => (r.values ?? []).map((cell) => cell?.value ?? null)),
   };
+}
+
+/** A Lens conf document (the multipart `conf` field of a submit): `<conf><properties><entry>…`. */
+export function lensConf(entries: Record<string, string>): string {
+  const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return `<conf><properties>${Object.entries(entries)
+    .map(([key, value]) => `<entry><key>${xml(key)}</key><value>${xml(value)}</value></entry>`)
+    .join('')}</properties></conf>`;
+}
+
+/**
+ * GET queries/{handle} on `client` every `intervalMs` until the query is SUCCESSFUL; throws if it
+ * ends otherwise, outlives `deadlineMs` or `signal` is aborted. Resolves with the status and the polls made.
+ */
+export async function awaitSuccess(
+  client: KeepAliveClient,
+  session: OpenedSession,
+  queryHandle: string,
+  options: { intervalMs: number; deadlineMs: number; signal?: AbortSignal },
+): Promise<{ status: LensQueryStatus; selectedDriverName?: string; polls: number }> {
+  const t0 = performance.now();
+  for (let polls = 1; ; polls++) {
+    const { status, selectedDriverName } = lensQueryFrom(await client.request(queryStatusRequest(session, queryHandle)));
+    if (status.status === 'SUCCESSFUL') return { status, selectedDriverName, polls };
+    if (FINISHED_STATUSES.includes(status.status)) throw new Error(`query ${queryHandle} ended ${status.status}: ${status.errorMessage ?? ''}`);
+    if (performance.now() - t0 > options.deadlineMs) throw new Error(`query ${queryHandle} is still ${status.status} after ${options.deadlineMs} ms`);
+    options.signal?.throwIfAborted();
+    await sleep(options.intervalMs);
+  }
+}
+
+/** GET queries/{handle}/resultset?sessionid=…[&fromindex=…&fetchsize=…], JSON answer. */
+export function resultSetRequest(session: OpenedSession, queryHandle: string, page?: { fromIndex: number; fetchSize: number }): HttpRequest {
+  const paging = page ? `&fromindex=${page.fromIndex}&fetchsize=${page.fetchSize}` : '';
+  return { path: `/lensapi/queryapi/queries/${queryHandle}/resultset?sessionid=${encodeURIComponent(session.xml)}${paging}`, headers: { accept: 'application/json' } };
+}
+
+/** GET queries/{handle}/httpresultset?sessionid=…: the persisted result as a download. */
+export function httpResultSetRequest(session: OpenedSession, queryHandle: string): HttpRequest {
+  return { path: `/lensapi/queryapi/queries/${queryHandle}/httpresultset?sessionid=${encodeURIComponent(session.xml)}` };
+}
+
+/** DELETE queries/{handle}/resultset?sessionid=…: removes the result everywhere. */
+export function deleteResultSetRequest(session: OpenedSession, queryHandle: string): HttpRequest {
+  return { method: 'DELETE', path: `/lensapi/queryapi/queries/${queryHandle}/resultset?sessionid=${encodeURIComponent(session.xml)}`, headers: { accept: 'application/json' } };
+}
+
+/** What GET resultset answered for a persisted result: `{"persistentQueryResult":{persistedURI, numRows, fileSize, httpResultUrl}}`. */
+export function persistentResultFrom(answer: HttpAnswer): { persistedURI: string; numRows: number; fileSize: number; httpResultUrl: string } {
+  const result = json<{ persistentQueryResult?: { persistedURI: string; numRows: number; fileSize: number; httpResultUrl: string } }>(answer, 'reading a persisted result set')
+    .persistentQueryResult;
+  if (!result) throw new Error(`reading a persisted result set: no persistentQueryResult in ${answer.body.slice(0, 300)}`);
+  return result;
+}
+
+/**
+ * The rows of a GET resultset answer for an in-memory result (`{"inMemoryQueryResult":{"rows":[{"values":[…]}]}}`),
+ * as plain values. A page past the last row is `{"inMemoryQueryResult":{}}` (no `rows`, as Lens writes empty lists).
+ */
+export function inMemoryRowsFrom(answer: HttpAnswer): unknown[][] {
+  const result = json<{ inMemoryQueryResult?: { rows?: { values?: (ResultCell | null)[] }[] } }>(answer, 'reading a result set page').inMemoryQueryResult;
+  if (!result) throw new Error(`reading a result set page: no inMemoryQueryResult in ${answer.body.slice(0, 300)}`);
+  return (result.rows ?? []).map((r) => (r.values ?? []).map((cell) => cell?.value ?? null));
 }
