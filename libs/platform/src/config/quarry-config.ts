@@ -25,6 +25,7 @@ export interface QuarryConfig {
   relayBatchSize: number;
   relayIdleMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  membership: MembershipSettings;
   sessions: SessionSettings;
   auth: AuthSettings;
   queries: QuerySettings;
@@ -72,6 +73,13 @@ export interface SessionSettings {
   paramValueMaxBytes: number;
 }
 
+export interface MembershipSettings {
+  /** How often every node records in `node_heartbeats` that it is alive. */
+  heartbeatMs: number;
+  /** A node whose heartbeat is older than this is declared down (NodeDown). */
+  downAfterMs: number;
+}
+
 export interface AuthSettings {
   mode: 'none' | 'file';
   usersFile?: string;
@@ -101,6 +109,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
     relayBatchSize: readInt(env, 'QUARRY_RELAY_BATCH_SIZE', 500, 1, 10000),
     relayIdleMs: readInt(env, 'QUARRY_RELAY_IDLE_MS', 500, 10, 60000),
     logLevel: readEnum(env, 'QUARRY_LOG_LEVEL', LOG_LEVELS, 'info'),
+    membership: readMembership(env),
     sessions: {
       maxPerUser: readInt(env, 'QUARRY_MAX_SESSIONS_PER_USER', 10, 1, 100_000),
       idleTimeoutMs: readInt(env, 'QUARRY_SESSION_IDLE_TIMEOUT_MS', 86_400_000, 1000),
@@ -127,6 +136,16 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
       persistByDefault: readEnum(env, 'QUARRY_PERSIST_RESULTS', ['true', 'false'] as const, 'false') === 'true',
     },
   };
+}
+
+function readMembership(env: Env): MembershipSettings {
+  const heartbeatMs = readInt(env, 'QUARRY_HEARTBEAT_MS', 1000, 100);
+  const downAfterMs = readInt(env, 'QUARRY_NODE_DOWN_AFTER_MS', 10_000, 1);
+  // One late or lost beat must not make a live node look down.
+  if (downAfterMs <= 2 * heartbeatMs) {
+    throw new Error(`QUARRY_NODE_DOWN_AFTER_MS=${downAfterMs} must be more than twice QUARRY_HEARTBEAT_MS (${heartbeatMs})`);
+  }
+  return { heartbeatMs, downAfterMs };
 }
 
 function readAuth(env: Env): AuthSettings {

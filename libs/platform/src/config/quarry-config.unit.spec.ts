@@ -12,6 +12,7 @@ describe('configuration', () => {
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/quarry',
     });
     expect(config.advertisedUrl).toBe('http://127.0.0.1:3000');
+    expect(config.membership).toEqual({ heartbeatMs: 1000, downAfterMs: 10_000 });
   });
 
   it('reads every key from the environment', () => {
@@ -22,8 +23,11 @@ describe('configuration', () => {
       QUARRY_KAFKA_PARTITIONS: '12',
       QUARRY_TOPIC_PREFIX: 'staging',
       QUARRY_LOG_LEVEL: 'warn',
+      QUARRY_HEARTBEAT_MS: '200',
+      QUARRY_NODE_DOWN_AFTER_MS: '1500',
     });
     expect(config).toMatchObject({ nodeId: 'L2', httpPort: 3002, kafkaBrokers: ['a:1', 'b:2'], kafkaPartitions: 12, topicPrefix: 'staging', logLevel: 'warn' });
+    expect(config.membership).toEqual({ heartbeatMs: 200, downAfterMs: 1500 });
   });
 
   it('names the key and the allowed range of a bad value', () => {
@@ -31,6 +35,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ QUARRY_KAFKA_PARTITIONS: '0' })).toThrow('QUARRY_KAFKA_PARTITIONS=0');
     expect(() => loadConfig({ QUARRY_LOG_LEVEL: 'loud' })).toThrow('QUARRY_LOG_LEVEL=loud is not one of');
     expect(() => loadConfig({ QUARRY_TOPIC_PREFIX: 'a.b' })).toThrow('QUARRY_TOPIC_PREFIX');
+  });
+
+  it('refuses a heartbeat under 100 ms and a down-after of two heartbeats or less', () => {
+    expect(() => loadConfig({ QUARRY_HEARTBEAT_MS: '99' })).toThrow('QUARRY_HEARTBEAT_MS=99 is not a whole number from 100');
+    expect(() => loadConfig({ QUARRY_HEARTBEAT_MS: '500', QUARRY_NODE_DOWN_AFTER_MS: '1000' })).toThrow(
+      'QUARRY_NODE_DOWN_AFTER_MS=1000 must be more than twice QUARRY_HEARTBEAT_MS (500)',
+    );
+    expect(() => loadConfig({ QUARRY_HEARTBEAT_MS: '5000' })).toThrow('QUARRY_NODE_DOWN_AFTER_MS=10000 must be more than twice');
+    expect(loadConfig({ QUARRY_HEARTBEAT_MS: '500', QUARRY_NODE_DOWN_AFTER_MS: '1001' }).membership.downAfterMs).toBe(1001);
   });
 
   it('parses targets: all, a list, and refuses unknown names', () => {

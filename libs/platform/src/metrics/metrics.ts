@@ -57,6 +57,12 @@ export class QuarryMetrics {
     registers: [this.registry],
   });
 
+  readonly nodesDeclaredDown = new Counter({
+    name: 'quarry_nodes_declared_down_total',
+    help: 'Node incarnations this node declared down (NodeDown appended) because their heartbeat stopped',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
