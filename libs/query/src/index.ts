@@ -1,17 +1,23 @@
 import { Queries1764000000300 } from './projection/1764000000300-queries';
+import { HeldResults1764000000310 } from './projection/1764000000310-held-results';
 import { queriesProjection } from './projection/queries.projection';
 
 export { QueryModule } from './query.module';
 export { QueryAccessModule } from './query-access.module';
 export { QueryRepository } from './infrastructure/query-repository';
-export { QueryResults } from './application/query-results';
+export { HeldResults, type ResultPage } from './results/held-results';
+export { HeldResultCollector, ResultTooLarge } from './results/held-result-collector';
+export { ResultLocator } from './results/result-locator';
+export { ResultReader, type PageAnswer } from './results/result-reader';
+export { FORWARDED_HEADER, HELD_RESULT_ROUTE } from './results/remote-results';
+export { lensErrorFor } from './http/query-errors.filter';
 export { QueryService } from './application/query.service';
 export { driverSessionFor } from './application/driver-session';
 export { CANCEL_CHANNEL, FINISHED_CHANNEL, QUEUE_CHANNEL, CONF } from './application/query-channels';
 export { QueryRefused } from './domain/query.errors';
-export type { QueryState } from './domain/query.state';
-export { TRANSITIONS, canMove, QUERY_STATUSES, type QueryStatus } from './domain/query-status';
-export const QUERY_MIGRATIONS = [Queries1764000000300];
+export type { QueryState, ResultGone } from './domain/query.state';
+export { TRANSITIONS, canMove, isFinished, QUERY_STATUSES, type QueryStatus } from './domain/query-status';
+export const QUERY_MIGRATIONS = [Queries1764000000300, HeldResults1764000000310];
 export const QUERY_PROJECTIONS = [queriesProjection];
 export { QueryErrorsFilter } from './http/query-errors.filter';
 export { MAX_FETCH, queryHandleFrom, wholeNumber } from './http/request-fields';

@@ -1,15 +1,18 @@
 import { Module } from '@nestjs/common';
+import { NodeDirectory } from '@quarry/membership';
 import { SessionAccessModule } from '@quarry/session';
 import { QueryFinishListener } from './application/query-finish-listener';
 import { QueryListing } from './application/query-listing';
-import { QueryResults } from './application/query-results';
 import { QueryService } from './application/query.service';
 import { QueryRepository } from './infrastructure/query-repository';
+import { HeldResults } from './results/held-results';
+import { ResultLocator } from './results/result-locator';
+import { ResultReader } from './results/result-reader';
 
-/** Queries as services use them (the executor, the API), without routes or sweeps. */
+/** Queries as services use them (the executor, the API, results), without routes or sweeps. */
 @Module({
   imports: [SessionAccessModule],
-  providers: [QueryRepository, QueryService, QueryResults, QueryListing, QueryFinishListener],
-  exports: [QueryRepository, QueryService, QueryResults, QueryListing],
+  providers: [QueryRepository, QueryService, QueryListing, QueryFinishListener, HeldResults, NodeDirectory, ResultLocator, ResultReader],
+  exports: [QueryRepository, QueryService, QueryListing, HeldResults, ResultLocator, ResultReader],
 })
 export class QueryAccessModule {}

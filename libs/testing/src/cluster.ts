@@ -7,6 +7,8 @@ import { waitFor } from './wait-for';
 
 export interface ClusterOptions extends Omit<NodeOptions, 'nodeId' | 'port'> {
   size?: number;
+  /** Targets of particular nodes by id (e.g. only L1 runs `driver`); the others get `targets`. */
+  nodeTargets?: Record<string, string>;
 }
 
 /** N real node processes (L1, L2, ...) behind the round-robin balancer, itself a process. */
@@ -22,7 +24,8 @@ export class Cluster {
     const nodes: NodeProcess[] = [];
     try {
       for (let i = 1; i <= size; i++) {
-        nodes.push(await NodeProcess.start({ ...options, nodeId: `L${i}`, port: await freePort() }));
+        const nodeId = `L${i}`;
+        nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port: await freePort() }));
       }
       const port = await freePort();
       const balancer = new OwnedProcess('balancer', process.execPath, [BALANCER_SCRIPT, '--port', String(port), '--backends', nodes.map((n) => n.url).join(',')], process.env);
@@ -39,6 +42,14 @@ export class Cluster {
     const node = this.nodes.find((n) => n.options.nodeId === id);
     if (!node) throw new Error(`no node ${id} in this cluster`);
     return node;
+  }
+
+  /** Starts a node again (after a SIGKILL or a stop) with the same id, port and settings: a new incarnation. */
+  async restart(id: string): Promise<NodeProcess> {
+    const index = this.nodes.indexOf(this.node(id));
+    await this.nodes[index].stop();
+    this.nodes[index] = await NodeProcess.start(this.nodes[index].options);
+    return this.nodes[index];
   }
 
   async stop(): Promise<void> {

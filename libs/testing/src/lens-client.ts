@@ -5,6 +5,8 @@ export interface LensAnswer {
   text: string;
   /** The Lens error code of a failed answer (header x-lens-error-code). */
   errorCode?: number;
+  /** Where a redirect points (only seen with `redirect: 'manual'`). */
+  location?: string;
   json<T = Record<string, unknown>>(): T;
 }
 
@@ -17,11 +19,21 @@ export interface OpenedSession {
 
 type Fields = Record<string, string | { value: string; contentType?: string; filename?: string }>;
 
+export interface RequestOptions {
+  query?: Record<string, string>;
+  form?: Fields;
+  body?: string;
+  accept?: string;
+  headers?: Record<string, string>;
+  redirect?: 'follow' | 'manual';
+  timeoutMs?: number;
+}
+
 /** A Lens client as the real ones behave on the wire: multipart forms, sessionid as XML text. */
 export class LensClient {
   constructor(readonly baseUrl: string) {}
 
-  async request(method: string, path: string, options: { query?: Record<string, string>; form?: Fields; body?: string; accept?: string; headers?: Record<string, string> } = {}): Promise<LensAnswer> {
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<LensAnswer> {
     const url = new URL(`${this.baseUrl}/lensapi/${path}`);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
     let body: FormData | string | undefined = options.body;
@@ -34,10 +46,11 @@ export class LensClient {
       body = form;
     }
     const headers: Record<string, string> = { ...(options.accept ? { accept: options.accept } : {}), ...options.headers };
-    const response = await fetch(url, { method, body, headers, signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(url, { method, body, headers, redirect: options.redirect ?? 'follow', signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
     const text = await response.text();
     const code = response.headers.get('x-lens-error-code');
-    return { status: response.status, text, errorCode: code ? Number(code) : undefined, json: () => JSON.parse(text) };
+    const location = response.headers.get('location') ?? undefined;
+    return { status: response.status, text, errorCode: code ? Number(code) : undefined, location, json: () => JSON.parse(text) };
   }
 
   async open(userName: string, options: { password?: string; database?: string; conf?: string } = {}): Promise<OpenedSession> {

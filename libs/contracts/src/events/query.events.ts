@@ -63,6 +63,17 @@ export const PersistedResult = z.object({
 
 export type PersistedResultInfo = z.infer<typeof PersistedResult>;
 
+/** A result kept in the memory of the node that ran the query, until `expiresAt` or that node ends. */
+export const HeldResult = z.object({
+  nodeId: z.string().min(1).max(128),
+  incarnation: z.string().uuid(),
+  expiresAt: z.string().datetime({ offset: true }),
+  bytes: z.number().int().nonnegative(),
+  columns: z.array(z.object({ name: z.string(), type: z.string() })),
+});
+
+export type HeldResultInfo = z.infer<typeof HeldResult>;
+
 export const QuerySucceeded = defineEvent(
   'QuerySucceeded',
   'query',
@@ -72,6 +83,7 @@ export const QuerySucceeded = defineEvent(
     resultAvailable: z.boolean(),
     rowCount: z.number().int().nonnegative(),
     persisted: PersistedResult.optional(),
+    held: HeldResult.optional(),
   }),
 );
 
@@ -87,3 +99,16 @@ export const QueryClosed = defineEvent('QueryClosed', 'query', z.object({ ...Que
 
 /** A finished query's result was deleted (DELETE .../resultset): gone on every node. */
 export const ResultDeleted = defineEvent('ResultDeleted', 'query', z.object({ ...QueryRef, deletedBy: z.string().min(1) }));
+
+/** An in-memory result's time ran out (QUARRY_RESULT_TTL_SECONDS); its holder dropped the rows. */
+export const ResultExpired = defineEvent('ResultExpired', 'query', z.object({ ...QueryRef, ...Attempt, nodeId: z.string().min(1) }));
+
+/** The node holding an in-memory result ended (stopped or declared down): the rows are gone. */
+export const ResultLost = defineEvent(
+  'ResultLost',
+  'query',
+  z.object({ ...QueryRef, ...Attempt, nodeId: z.string().min(1), incarnation: z.string().uuid(), reason: z.enum(['node-left', 'node-down', 'node-restarted']) }),
+);
+
+/** A finished query whose result is gone runs again (quarry.query.rerun.on.lost.result): QUEUED. */
+export const QueryRequeued = defineEvent('QueryRequeued', 'query', z.object({ ...QueryRef, reason: z.string().min(1).max(4096), requestedBy: z.string().min(1) }));

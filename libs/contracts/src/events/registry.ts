@@ -10,8 +10,11 @@ import {
   QueryLaunched,
   QueryRunning,
   QuerySubmitted,
+  QueryRequeued,
   QuerySucceeded,
   ResultDeleted,
+  ResultExpired,
+  ResultLost,
 } from './query.events';
 import { DatabaseChanged, JarAdded, ResourceDeleted, SessionClosed, SessionExpired, SessionOpened, SessionParamSet } from './session.events';
 
@@ -33,6 +36,9 @@ export const EVENT_DEFINITIONS = [
   QueryCanceled,
   QueryClosed,
   ResultDeleted,
+  ResultExpired,
+  ResultLost,
+  QueryRequeued,
   NodeJoined,
   NodeDown,
   NodeLeft,

@@ -30,6 +30,10 @@ export const LENS_ERRORS = {
    * 401, which the Java CLI checks for (LensClientSingletonWrapper) to prompt for a password.
    */
   BAD_CREDENTIALS: { code: 9001, httpStatus: 401, message: 'Wrong user name or password' },
+  /** Quarry's own: an in-memory result whose holder ended or whose time ran out. */
+  RESULT_GONE: { code: 9002, httpStatus: 410, message: 'The result is gone' },
+  /** Quarry's own: the node holding the result does not answer now; asking again may work. */
+  RESULT_UNAVAILABLE: { code: 9003, httpStatus: 503, message: 'The result cannot be reached right now; try again shortly' },
 } as const satisfies Record<string, { code: number; httpStatus: number; message: string }>;
 
 export type LensErrorName = keyof typeof LENS_ERRORS;

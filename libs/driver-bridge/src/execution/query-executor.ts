@@ -1,14 +1,14 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { PersistedResultInfo } from '@quarry/contracts';
+import type { HeldResultInfo, PersistedResultInfo } from '@quarry/contracts';
 import { DriverCanceled, type Driver, type DriverSessionSpec, type Execution } from '@quarry/drivers';
 import { inTransaction, PgListener } from '@quarry/eventstore';
-import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
-import { CsvResultSink, type ResultStore } from '@quarry/result-gateway';
-import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, QueryRefused, QueryRepository, QueryResults, QUEUE_CHANNEL, type QueryState } from '@quarry/query';
+import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, RUNNING_SERVICES, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { CsvResultSink, type ResultStore, type ResultWriter } from '@quarry/result-gateway';
+import { CANCEL_CHANNEL, CONF, driverSessionFor, FINISHED_CHANNEL, HeldResults, QueryRefused, QueryRepository, QUEUE_CHANNEL, type QueryState } from '@quarry/query';
 import { SessionRepository } from '@quarry/session';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { ResultCollector } from './result-collector';
+import { HeldOrSpilledSink } from './held-or-spilled-sink';
 
 interface Slot {
   execution?: Execution;
@@ -18,8 +18,14 @@ interface Slot {
 interface Outcome {
   rowCount: number;
   persisted?: PersistedResultInfo;
-  /** What commits with QuerySucceeded (inline rows). */
-  save?: (tx: PoolClient) => Promise<void>;
+  held?: HeldResultInfo;
+}
+
+interface PersistedWrite {
+  writer: ResultWriter;
+  sink: CsvResultSink;
+  gzip: boolean;
+  header: boolean;
 }
 
 interface Claimed {
@@ -53,6 +59,8 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(RESULT_STORE) private readonly results: ResultStore,
+    @Inject(RUNNING_SERVICES) private readonly services: string[],
+    private readonly held: HeldResults,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -140,18 +148,17 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
       if (!driver) throw new Error(`driver ${state.driver} is not available on node ${this.identity.nodeId}`);
       const session = (await this.sessions.load(state.sessionPublicId!)).state;
       const spec = await driverSessionFor(session, this.pool);
-      const persist = state.persistent || this.config.results.persistByDefault;
-      const outcome = persist ? await this.runPersisted(queryHandle, state, driver, spec, slot) : await this.runInline(queryHandle, driver, spec, state, slot);
-      await this.queries.execute(
-        queryHandle,
-        { type: 'Complete', attempt, resultAvailable: true, rowCount: outcome.rowCount, persisted: outcome.persisted },
-        {
-          alsoInTransaction: async (tx) => {
-            await outcome.save?.(tx);
-            await tx.query('SELECT pg_notify($1, $2)', [FINISHED_CHANNEL, queryHandle]);
-          },
-        },
-      );
+      const outcome = this.persists(state) ? await this.runPersisted(queryHandle, state, driver, spec, slot) : await this.runHeld(queryHandle, attempt, state, driver, spec, slot);
+      await this.queries
+        .execute(
+          queryHandle,
+          { type: 'Complete', attempt, resultAvailable: true, rowCount: outcome.rowCount, persisted: outcome.persisted, held: outcome.held },
+          { alsoInTransaction: (tx) => tx.query('SELECT pg_notify($1, $2)', [FINISHED_CHANNEL, queryHandle]) },
+        )
+        .catch((error: Error) => {
+          this.held.drop(queryHandle);
+          throw error;
+        });
     } catch (error) {
       await this.recordFailure(queryHandle, attempt, slot.canceled, error as Error);
     } finally {
@@ -160,27 +167,60 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  /** Rows gathered in memory (up to the limit) and saved to PostgreSQL with QuerySucceeded. */
-  private async runInline(queryHandle: string, driver: Driver, spec: DriverSessionSpec, state: QueryState, slot: Slot): Promise<Outcome> {
-    const collector = new ResultCollector(this.config.queries.resultMaxRows);
-    const { rowCount } = await this.start(slot, driver.execute(spec, state.driverQuery!, collector));
-    return { rowCount, save: (tx) => QueryResults.save(tx, queryHandle, { columns: collector.columnsSeen, rows: collector.collected, rowCount }) };
+  /**
+   * Persisted when the query or the server says so, and also when this node does not serve
+   * results (no `result` target): a result held here must be reachable here.
+   */
+  private persists(state: QueryState): boolean {
+    return state.persistent || this.config.results.persistByDefault || !this.services.includes('result');
+  }
+
+  /**
+   * Rows kept in this node's memory until the TTL, within the size limits; past them the query
+   * fails with a clear message, or its rows move to the result store (QUARRY_RESULT_OVERFLOW=persist).
+   */
+  private async runHeld(queryHandle: string, attempt: number, state: QueryState, driver: Driver, spec: DriverSessionSpec, slot: Slot): Promise<Outcome> {
+    const collector = this.held.collector();
+    let spill: PersistedWrite | undefined;
+    const overflow = this.config.results.overflow === 'persist' ? async () => (spill = await this.openPersisted(queryHandle, state)).sink : undefined;
+    const sink = new HeldOrSpilledSink(collector, overflow, () => this.held.release(collector));
+    try {
+      const { rowCount } = await this.start(slot, driver.execute(spec, state.driverQuery!, sink));
+      if (spill) return { rowCount, persisted: await this.commitPersisted(spill, rowCount) };
+      const asked = state.conf[CONF.resultTtlSeconds];
+      const expiresAt = Date.now() + (asked ? Number(asked) * 1000 : this.config.results.heldTtlMs);
+      this.held.keep(queryHandle, attempt, collector, expiresAt);
+      const { nodeId, incarnation } = this.identity;
+      return { rowCount, held: { nodeId, incarnation, expiresAt: new Date(expiresAt).toISOString(), bytes: collector.bytes, columns: collector.columnsSeen } };
+    } catch (error) {
+      this.held.release(collector);
+      await spill?.writer.abort();
+      throw error;
+    }
   }
 
   /** Rows streamed as CSV into the shared result store, in constant memory, whatever their number. */
   private async runPersisted(queryHandle: string, state: QueryState, driver: Driver, spec: DriverSessionSpec, slot: Slot): Promise<Outcome> {
-    const gzip = state.conf['lens.query.output.compression.codec'] === 'gzip';
-    const writer = await this.results.create(queryHandle, { gzip });
-    const header = state.conf['lens.query.output.write.header'] === 'true';
-    const sink = new CsvResultSink(writer, header);
+    const write = await this.openPersisted(queryHandle, state);
     try {
-      const { rowCount } = await this.start(slot, driver.execute(spec, state.driverQuery!, sink));
-      const { path, bytes } = await writer.commit();
-      return { rowCount, persisted: { path, rows: rowCount, bytes, gzip, header, columns: sink.columnsSeen } };
+      const { rowCount } = await this.start(slot, driver.execute(spec, state.driverQuery!, write.sink));
+      return { rowCount, persisted: await this.commitPersisted(write, rowCount) };
     } catch (error) {
-      await writer.abort();
+      await write.writer.abort();
       throw error;
     }
+  }
+
+  private async openPersisted(queryHandle: string, state: QueryState): Promise<PersistedWrite> {
+    const gzip = state.conf['lens.query.output.compression.codec'] === 'gzip';
+    const header = state.conf['lens.query.output.write.header'] === 'true';
+    const writer = await this.results.create(queryHandle, { gzip });
+    return { writer, sink: new CsvResultSink(writer, header), gzip, header };
+  }
+
+  private async commitPersisted({ writer, sink, gzip, header }: PersistedWrite, rowCount: number): Promise<PersistedResultInfo> {
+    const { path, bytes } = await writer.commit();
+    return { path, rows: rowCount, bytes, gzip, header, columns: sink.columnsSeen };
   }
 
   private async start(slot: Slot, execution: Execution): Promise<{ rowCount: number }> {

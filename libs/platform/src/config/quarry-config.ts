@@ -38,6 +38,19 @@ export interface ResultSettings {
   dir: string;
   /** Persist results unless the query says otherwise (lens.query.enable.persistent.resultset). */
   persistByDefault: boolean;
+  /** How long the executing node keeps an in-memory result (Lens: 300 s). */
+  heldTtlMs: number;
+  /** Largest in-memory result; past it the query fails or persists (`overflow`). */
+  heldMaxBytes: number;
+  /** All in-memory results of one node together. */
+  heldTotalBytes: number;
+  overflow: 'fail' | 'persist';
+  /** A GET on a node that does not hold the result: forward to the holder, or 307 to its URL. */
+  fetchMode: 'forward' | 'redirect';
+  /** Re-run a query whose in-memory result is gone instead of answering 410 (quarry.query.rerun.on.lost.result). */
+  rerunOnLost: boolean;
+  /** How long a result request waits for such a re-run before answering 503 with "poll the status". */
+  rerunWaitMs: number;
 }
 
 export interface QuerySettings {
@@ -46,8 +59,6 @@ export interface QuerySettings {
   /** Finished queries become CLOSED this long after they finished. */
   retentionMs: number;
   retentionCheckMs: number;
-  /** Rows a result may hold in the shared store; a larger result fails with a clear message. */
-  resultMaxRows: number;
 }
 
 export interface DriverSettings {
@@ -124,7 +135,6 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
       maxRunningPerNode: readInt(env, 'QUARRY_MAX_RUNNING_QUERIES', 8, 1, 1000),
       retentionMs: readInt(env, 'QUARRY_QUERY_RETENTION_MS', 3_600_000, 1000),
       retentionCheckMs: readInt(env, 'QUARRY_QUERY_RETENTION_CHECK_MS', 60_000, 50),
-      resultMaxRows: readInt(env, 'QUARRY_RESULT_MAX_ROWS', 100_000, 1, 10_000_000),
     },
     drivers: {
       pgWarehouseUrl: readString(env, 'QUARRY_PG_WAREHOUSE_URL', 'postgres://postgres@127.0.0.1:5432/quarry_warehouse'),
@@ -134,6 +144,13 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
     results: {
       dir: readString(env, 'QUARRY_RESULT_DIR', `${process.cwd()}/.cache/results`),
       persistByDefault: readEnum(env, 'QUARRY_PERSIST_RESULTS', ['true', 'false'] as const, 'false') === 'true',
+      heldTtlMs: readInt(env, 'QUARRY_RESULT_TTL_SECONDS', 300, 1, 7 * 86_400) * 1000,
+      heldMaxBytes: readInt(env, 'QUARRY_RESULT_MEMORY_MAX_BYTES', 64 * 1024 * 1024, 1024, 2 ** 40),
+      heldTotalBytes: readInt(env, 'QUARRY_RESULT_MEMORY_TOTAL_BYTES', 512 * 1024 * 1024, 1024, 2 ** 40),
+      overflow: readEnum(env, 'QUARRY_RESULT_OVERFLOW', ['fail', 'persist'] as const, 'fail'),
+      fetchMode: readEnum(env, 'QUARRY_RESULT_FETCH', ['forward', 'redirect'] as const, 'forward'),
+      rerunOnLost: readEnum(env, 'QUARRY_RERUN_ON_LOST_RESULT', ['true', 'false'] as const, 'false') === 'true',
+      rerunWaitMs: readInt(env, 'QUARRY_RERUN_WAIT_MS', 30_000, 0, 600_000),
     },
   };
 }

@@ -63,6 +63,25 @@ export class QuarryMetrics {
     registers: [this.registry],
   });
 
+  readonly heldResultBytes = new Gauge({
+    name: 'quarry_held_result_bytes',
+    help: 'Estimated memory of the in-memory results this node holds',
+    registers: [this.registry],
+  });
+
+  readonly heldResults = new Gauge({
+    name: 'quarry_held_results',
+    help: 'In-memory results this node holds',
+    registers: [this.registry],
+  });
+
+  readonly resultPages = new Counter({
+    name: 'quarry_result_pages_total',
+    help: 'Pages of in-memory results asked of this node, by how they were answered',
+    labelNames: ['served'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

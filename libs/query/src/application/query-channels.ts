@@ -12,4 +12,8 @@ export const CONF = {
   cancelOnTimeout: 'lens.query.cancel.on.timeout',
   /** Quarry's own: a retried submit with the same id returns the first handle. */
   requestId: 'quarry.query.request.id',
+  /** Quarry's own: re-run the query when its in-memory result is gone instead of answering 410. */
+  rerunOnLostResult: 'quarry.query.rerun.on.lost.result',
+  /** Quarry's own: this query's in-memory result lives this many seconds (else QUARRY_RESULT_TTL_SECONDS). */
+  resultTtlSeconds: 'quarry.query.result.ttl.seconds',
 } as const;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { LensError } from '@quarry/contracts';
 import { chooseDriver, type Driver } from '@quarry/drivers';
 import { inTransaction } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS } from '@quarry/platform';
@@ -41,6 +42,7 @@ export class QueryService {
   async submit(handle: SessionHandle, input: SubmitInput): Promise<string> {
     const session = await this.sessions.get(handle);
     const conf = { ...session.params, ...input.conf };
+    checkResultTtl(conf[CONF.resultTtlSeconds]);
     const requestId = conf[CONF.requestId];
     if (requestId) {
       const earlier = await this.earlierSubmit(session.userName!, requestId);
@@ -104,6 +106,21 @@ export class QueryService {
     });
   }
 
+  /** Queues a finished query whose in-memory result is gone to run again; a second ask finds it queued. */
+  async rerun(handle: SessionHandle, queryHandle: string, reason: string): Promise<void> {
+    const session = await this.sessions.get(handle);
+    await this.view(session, queryHandle);
+    await inTransaction(this.pool, async (tx) => {
+      const ran = await this.repository.executeIn(tx, queryHandle, { type: 'Rerun', requestedBy: session.userName!, reason }).catch((error: unknown) => {
+        if (error instanceof QueryRefused && error.refusal.kind === 'not-gone') return undefined;
+        throw error;
+      });
+      if (!ran) return;
+      await tx.query('INSERT INTO query_queue (query_handle, priority) VALUES ($1, $2)', [queryHandle, PRIORITIES.indexOf(ran.state.priority)]);
+      await tx.query('SELECT pg_notify($1, $2)', [QUEUE_CHANNEL, queryHandle]);
+    });
+  }
+
   async updateConf(handle: SessionHandle, queryHandle: string, conf: Record<string, string>): Promise<void> {
     const session = await this.sessions.get(handle);
     const { state } = await this.view(session, queryHandle);
@@ -148,6 +165,17 @@ export class QueryService {
       requestId,
     ]);
     return rows[0]?.query_handle;
+  }
+}
+
+/** The longest a query may ask its in-memory result to be kept: a week. */
+export const MAX_RESULT_TTL_SECONDS = 7 * 86_400;
+
+function checkResultTtl(raw: string | undefined): void {
+  if (raw === undefined) return;
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_RESULT_TTL_SECONDS) {
+    throw new LensError('INVALID_PARAMETER_VALUE', `${CONF.resultTtlSeconds} must be a whole number of seconds from 1 to ${MAX_RESULT_TTL_SECONDS}`);
   }
 }
 

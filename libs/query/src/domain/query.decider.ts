@@ -5,17 +5,20 @@ import {
   QueryExecuted,
   QueryFailed,
   QueryLaunched,
+  QueryRequeued,
   QueryRunning,
   QuerySubmitted,
   QuerySucceeded,
   ResultDeleted,
+  ResultExpired,
+  ResultLost,
   type NewEvent,
   type PayloadOf,
   type QuarryEvent,
 } from '@quarry/contracts';
 import { QueryRefused } from './query.errors';
 import { canMove, type QueryStatus } from './query-status';
-import { INITIAL_QUERY, type PersistedResultInfo, type QueryState } from './query.state';
+import { INITIAL_QUERY, type HeldResultInfo, type PersistedResultInfo, type QueryState } from './query.state';
 
 export type QueryCommand =
   | ({ type: 'SubmitQuery' } & PayloadOf<typeof QuerySubmitted>)
@@ -25,11 +28,16 @@ export type QueryCommand =
   | { type: 'MarkExecuted'; attempt: number; rowCount: number }
   | { type: 'Succeed'; attempt: number; resultAvailable: boolean; rowCount: number }
   /** EXECUTED then SUCCESSFUL in one append, for a driver whose result is complete when it ends. */
-  | { type: 'Complete'; attempt: number; resultAvailable: boolean; rowCount: number; persisted?: PersistedResultInfo }
+  | { type: 'Complete'; attempt: number; resultAvailable: boolean; rowCount: number; persisted?: PersistedResultInfo; held?: HeldResultInfo }
   | { type: 'Fail'; attempt?: number; message: string }
   | { type: 'Cancel'; canceledBy: string }
   | { type: 'Close'; reason: 'retention' | 'client' }
-  | { type: 'DeleteResult'; deletedBy: string };
+  | { type: 'DeleteResult'; deletedBy: string }
+  /** From the holder when the result's time ran out; a no-op unless that attempt's rows are still held. */
+  | { type: 'ExpireResult'; attempt: number; nodeId: string }
+  /** The holder's incarnation ended; a no-op unless that incarnation still holds the result. */
+  | { type: 'LoseResult'; incarnation: string; reason: 'node-left' | 'node-down' | 'node-restarted' }
+  | { type: 'Rerun'; requestedBy: string; reason: string };
 
 function move(state: QueryState, to: QueryStatus): void {
   if (state.status === 'NEW' && to !== 'QUEUED') throw new QueryRefused({ kind: 'not-found' });
@@ -92,6 +100,7 @@ export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
           resultAvailable: command.resultAvailable,
           rowCount: command.rowCount,
           ...(command.persisted && { persisted: command.persisted }),
+          ...(command.held && { held: command.held }),
         }),
       ];
     case 'Fail':
@@ -106,10 +115,29 @@ export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
     case 'DeleteResult':
       if (!state.resultAvailable) throw new QueryRefused({ kind: 'no-result', status: state.status });
       return [ResultDeleted.create({ queryHandle, deletedBy: command.deletedBy })];
+    case 'ExpireResult':
+      if (!holds(state) || state.attempt !== command.attempt) return [];
+      return [ResultExpired.create({ queryHandle, attempt: command.attempt, nodeId: command.nodeId })];
+    case 'LoseResult': {
+      const held = state.heldResult;
+      if (!holds(state) || held?.incarnation !== command.incarnation) return [];
+      return [ResultLost.create({ queryHandle, attempt: state.attempt, nodeId: held.nodeId, incarnation: held.incarnation, reason: command.reason })];
+    }
+    case 'Rerun':
+      // Not in Lens's table: Lens never lost a result it had said was there.
+      if (state.status !== 'SUCCESSFUL' || !state.resultGone || state.resultGone.kind === 'deleted') {
+        throw new QueryRefused({ kind: 'not-gone', status: state.status });
+      }
+      return [QueryRequeued.create({ queryHandle, reason: command.reason, requestedBy: command.requestedBy })];
     case 'Close':
       move(state, 'CLOSED');
       return [QueryClosed.create({ queryHandle, reason: command.reason })];
   }
+}
+
+/** An in-memory result that is still there. */
+function holds(state: QueryState): boolean {
+  return state.status === 'SUCCESSFUL' && state.resultAvailable && state.heldResult !== undefined;
 }
 
 /** evolve(state, event) -> state. */
@@ -156,6 +184,8 @@ export function evolve(state: QueryState, event: QuarryEvent): QueryState {
         resultAvailable: event.payload.resultAvailable,
         rowCount: event.payload.rowCount,
         persistedResult: event.payload.persisted,
+        heldResult: event.payload.held,
+        resultGone: undefined,
         finishTime: at,
       };
     case 'QueryFailed':
@@ -165,7 +195,24 @@ export function evolve(state: QueryState, event: QuarryEvent): QueryState {
     case 'QueryClosed':
       return { ...state, status: 'CLOSED', closedTime: at };
     case 'ResultDeleted':
-      return { ...state, resultAvailable: false };
+      return { ...state, resultAvailable: false, resultGone: { kind: 'deleted' } };
+    case 'ResultExpired':
+      return { ...state, resultAvailable: false, resultGone: { kind: 'expired', nodeId: event.payload.nodeId } };
+    case 'ResultLost':
+      return { ...state, resultAvailable: false, resultGone: { kind: 'lost', nodeId: event.payload.nodeId, reason: event.payload.reason } };
+    case 'QueryRequeued':
+      return {
+        ...state,
+        status: 'QUEUED',
+        progress: 0,
+        progressMessage: undefined,
+        heldResult: undefined,
+        rerunReason: event.payload.reason,
+        launchTime: undefined,
+        driverStartTime: undefined,
+        driverFinishTime: undefined,
+        finishTime: undefined,
+      };
     default:
       return state;
   }

@@ -70,6 +70,45 @@ describe('query decider', () => {
     expect(refusal({ type: 'DeleteResult', deletedBy: 'ana' }, given(submit))).toEqual({ kind: 'no-result', status: 'QUEUED' });
   });
 
+  describe('in-memory results', () => {
+    const incarnation = randomUUID();
+    const held = { nodeId: 'L1', incarnation, expiresAt: new Date(0).toISOString(), bytes: 10, columns: [{ name: 'v', type: 'INT' }] };
+    const heldDone = () => given(submit, { ...launch, startRunning: true } as QueryCommand, { type: 'Complete', attempt: 1, resultAvailable: true, rowCount: 1, held });
+
+    it('records the holder with the success; expiry of that attempt makes the result unavailable, once', () => {
+      expect(heldDone()).toMatchObject({ status: 'SUCCESSFUL', resultAvailable: true, heldResult: held });
+      const expired = apply(heldDone(), decide({ type: 'ExpireResult', attempt: 1, nodeId: 'L1' }, heldDone()));
+      expect(expired).toMatchObject({ status: 'SUCCESSFUL', resultAvailable: false, resultGone: { kind: 'expired', nodeId: 'L1' } });
+      expect(decide({ type: 'ExpireResult', attempt: 1, nodeId: 'L1' }, expired)).toEqual([]);
+      expect(decide({ type: 'ExpireResult', attempt: 2, nodeId: 'L1' }, heldDone())).toEqual([]);
+    });
+
+    it('loses the result only for the holding incarnation, and says why', () => {
+      expect(decide({ type: 'LoseResult', incarnation: randomUUID(), reason: 'node-down' }, heldDone())).toEqual([]);
+      const events = decide({ type: 'LoseResult', incarnation, reason: 'node-down' }, heldDone());
+      expect(events.map((e) => [e.type, e.payload])).toEqual([['ResultLost', { queryHandle, attempt: 1, nodeId: 'L1', incarnation, reason: 'node-down' }]]);
+      const lost = apply(heldDone(), events);
+      expect(lost).toMatchObject({ resultAvailable: false, resultGone: { kind: 'lost', nodeId: 'L1', reason: 'node-down' } });
+      expect(decide({ type: 'LoseResult', incarnation, reason: 'node-down' }, lost)).toEqual([]);
+    });
+
+    it('re-runs a query whose result was lost: QUEUED again, next launch is attempt 2, the reason kept', () => {
+      const lost = given(submit, { ...launch, startRunning: true } as QueryCommand, { type: 'Complete', attempt: 1, resultAvailable: true, rowCount: 1, held }, {
+        type: 'LoseResult',
+        incarnation,
+        reason: 'node-down',
+      });
+      const requeued = apply(lost, decide({ type: 'Rerun', requestedBy: 'ana', reason: 'lost with L1' }, lost));
+      expect(requeued).toMatchObject({ status: 'QUEUED', rerunReason: 'lost with L1', heldResult: undefined, finishTime: undefined });
+      const relaunched = apply(requeued, decide(launch, requeued));
+      expect(relaunched).toMatchObject({ status: 'LAUNCHED', attempt: 2 });
+      expect(refusal({ type: 'Rerun', requestedBy: 'ana', reason: 'x' }, heldDone())).toEqual({ kind: 'not-gone', status: 'SUCCESSFUL' });
+      expect(refusal({ type: 'Rerun', requestedBy: 'ana', reason: 'x' }, requeued)).toEqual({ kind: 'not-gone', status: 'QUEUED' });
+      const deleted = apply(heldDone(), decide({ type: 'DeleteResult', deletedBy: 'ana' }, heldDone()));
+      expect(refusal({ type: 'Rerun', requestedBy: 'ana', reason: 'x' }, deleted)).toEqual({ kind: 'not-gone', status: 'SUCCESSFUL' });
+    });
+  });
+
   it('fences writes from a stale attempt', () => {
     const running = given(submit, launch);
     expect(refusal({ type: 'MarkExecuted', attempt: 0, rowCount: 1 }, running)).toEqual({ kind: 'stale-attempt', attempt: 0, current: 1 });

@@ -5,7 +5,8 @@ export type QueryRefusal =
   | { kind: 'transition'; from: QueryStatus; to: QueryStatus }
   | { kind: 'not-running'; status: QueryStatus }
   | { kind: 'stale-attempt'; attempt: number; current: number }
-  | { kind: 'no-result'; status: QueryStatus };
+  | { kind: 'no-result'; status: QueryStatus }
+  | { kind: 'not-gone'; status: QueryStatus };
 
 export class QueryRefused extends Error {
   constructor(readonly refusal: QueryRefusal) {
@@ -24,6 +25,8 @@ function describe(r: QueryRefusal): string {
       return `the query was not running: it is ${r.status}`;
     case 'no-result':
       return `the query has no result to delete: it is ${r.status}`;
+    case 'not-gone':
+      return `only a SUCCESSFUL query whose result expired or was lost can run again; it is ${r.status}`;
     case 'stale-attempt':
       return `attempt ${r.attempt} is no longer the query's attempt (${r.current})`;
   }

@@ -1,8 +1,14 @@
 import type { QueryStatus } from './query-status';
 
-import type { PersistedResultInfo } from '@quarry/contracts';
+import type { HeldResultInfo, PersistedResultInfo } from '@quarry/contracts';
 
-export type { PersistedResultInfo };
+export type { HeldResultInfo, PersistedResultInfo };
+
+/** Why a result that existed is not there any more, for the answer that says so. */
+export type ResultGone =
+  | { kind: 'deleted' }
+  | { kind: 'expired'; nodeId: string }
+  | { kind: 'lost'; nodeId: string; reason: 'node-left' | 'node-down' | 'node-restarted' };
 
 export type QueryPriority = 'VERY_HIGH' | 'HIGH' | 'NORMAL' | 'LOW' | 'VERY_LOW';
 
@@ -27,8 +33,13 @@ export interface QueryState {
   errorMessage?: string;
   rowCount?: number;
   resultAvailable: boolean;
-  /** Set when the result went to the shared result store rather than to PostgreSQL. */
+  /** Set when the result went to the shared result store. */
   persistedResult?: PersistedResultInfo;
+  /** Set when the result is held in the memory of the node that ran the query. */
+  heldResult?: HeldResultInfo;
+  resultGone?: ResultGone;
+  /** Set when the query ran again because its result was gone; the status says so. */
+  rerunReason?: string;
   submissionTime?: string;
   launchTime?: string;
   driverStartTime?: string;

@@ -2,12 +2,13 @@ import type { LensQuery, PersistedResultInfo, PersistentQueryResult, QueryResult
 import { RESULT_COLUMN_TYPES } from '@quarry/contracts';
 import type { ColumnMeta } from '@quarry/drivers';
 import type { QueryView } from '../application/query.service';
+import type { QueryState } from '../domain/query.state';
 
 const millis = (iso?: string) => (iso ? Date.parse(iso) : 0);
 
 /** A query's state as Lens's LensQuery, with every time Lens reports. */
 export function toLensQuery({ state, queueNumber }: QueryView): LensQuery {
-  const statusMessage = [state.status === 'QUEUED' && queueNumber ? `queued at position ${queueNumber}` : undefined, ...state.warnings]
+  const statusMessage = [state.status === 'QUEUED' && queueNumber ? `queued at position ${queueNumber}` : undefined, state.rerunReason, goneNote(state), ...state.warnings]
     .filter(Boolean)
     .join('; ');
   return {
@@ -36,6 +37,20 @@ export function toLensQuery({ state, queueNumber }: QueryView): LensQuery {
     closedTime: millis(state.closedTime),
     queryName: state.queryName || undefined,
   };
+}
+
+/** Why a SUCCESSFUL query has no result any more, so the status never just drops it. */
+function goneNote({ resultGone: gone }: QueryState): string | undefined {
+  switch (gone?.kind) {
+    case 'deleted':
+      return 'the result was deleted';
+    case 'expired':
+      return `the in-memory result expired on node ${gone.nodeId}`;
+    case 'lost':
+      return `the in-memory result was lost: node ${gone.nodeId} ${gone.reason === 'node-left' ? 'stopped' : gone.reason === 'node-down' ? 'is down' : 'restarted'}`;
+    default:
+      return undefined;
+  }
 }
 
 function columnType(type: string): ResultColumnType {

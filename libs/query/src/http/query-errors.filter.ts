@@ -7,7 +7,7 @@ import type { Request, Response } from 'express';
 import { QueryRefused } from '../domain/query.errors';
 
 /** Query refusals in Lens's words; the engine's own message for SQL it refuses. */
-function lensErrorFor(error: QueryRefused | SessionRefused | DriverQueryError): LensError {
+export function lensErrorFor(error: QueryRefused | SessionRefused | DriverQueryError): LensError {
   if (error instanceof SessionRefused) return lensErrorForSession(error.refusal, error.message);
   if (error instanceof DriverQueryError) return new LensError('INVALID_PARAMETER_VALUE', `${error.driver}: ${error.message}`);
   switch (error.refusal.kind) {

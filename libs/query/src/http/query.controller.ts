@@ -4,10 +4,10 @@ import { LensError, unsupportedOperation, type LensAPIResultData } from '@quarry
 import { AnswersErrorsAs, MultipartFields, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
 import type { Request, Response } from 'express';
 import { QueryListing } from '../application/query-listing';
-import { QueryResults } from '../application/query-results';
 import { QueryService } from '../application/query.service';
 import { CONF } from '../application/query-channels';
 import { QUERY_STATUSES } from '../domain/query-status';
+import { ResultReader } from '../results/result-reader';
 import { persistentResultOf, toLensQuery, toMetadata, toRows } from './lens-query.mapper';
 import { confFrom, MAX_FETCH, queryHandleFrom, wholeNumber } from './request-fields';
 import { QueryErrorsFilter } from './query-errors.filter';
@@ -22,7 +22,7 @@ export class QueryController {
   constructor(
     private readonly queries: QueryService,
     private readonly listing: QueryListing,
-    private readonly results: QueryResults,
+    private readonly results: ResultReader,
   ) {}
 
   @Post()
@@ -62,9 +62,11 @@ export class QueryController {
     if (view.state.status !== 'SUCCESSFUL') return answer;
     const persisted = view.state.persistedResult;
     if (persisted) return { ...answer, result: { type: 'persistentQueryResult', ...persistentResultOf(queryHandle, persisted) }, resultMetadata: toMetadata(persisted.columns) };
-    const result = await this.results.page(queryHandle, 0, MAX_FETCH);
-    if (!result) return answer;
-    return { ...answer, result: { type: 'inMemoryQueryResult', rows: toRows(result.rows, result.columns) }, resultMetadata: toMetadata(result.columns) };
+    if (!view.state.resultAvailable) return answer;
+    const read = await this.results.page(view, { session: handle, sessionId: textField(body['sessionid'], 'sessionid')!, from: 0, size: MAX_FETCH });
+    if (read.kind !== 'rows') return answer;
+    const { rows, columns } = read.page;
+    return { ...answer, result: { type: 'inMemoryQueryResult', rows: toRows(rows, columns) }, resultMetadata: toMetadata(columns) };
   }
 
   /** The caller's queries, filtered as Lens allowed. */

@@ -9,8 +9,11 @@ const STATUS_OF: Partial<Record<QuarryEvent['type'], string>> = {
   QueryFailed: 'FAILED',
   QueryCanceled: 'CANCELED',
   QueryClosed: 'CLOSED',
+  QueryRequeued: 'QUEUED',
 };
 const FINISHING = new Set(['QuerySucceeded', 'QueryFailed', 'QueryCanceled']);
+/** Events after which no node holds the query's rows in memory any more. */
+const RELEASING = new Set(['ResultExpired', 'ResultLost', 'ResultDeleted', 'QueryClosed', 'QueryRequeued']);
 
 /** The `queries` read model, for listing and filtering; one query's status is read from its stream. */
 export const queriesProjection: Projection = {
@@ -27,12 +30,25 @@ export const queriesProjection: Projection = {
       );
       return;
     }
+    if (event.type === 'QuerySucceeded' && event.payload.held) {
+      await tx.query('UPDATE queries SET result_holder_node = $2, result_holder_incarnation = $3 WHERE query_handle = $1', [
+        event.payload.queryHandle,
+        event.payload.held.nodeId,
+        event.payload.held.incarnation,
+      ]);
+    }
+    if (RELEASING.has(event.type) && 'queryHandle' in event.payload) {
+      await tx.query('UPDATE queries SET result_holder_node = NULL, result_holder_incarnation = NULL, version = $2 WHERE query_handle = $1', [
+        event.payload.queryHandle,
+        event.streamVersion,
+      ]);
+    }
     const status = STATUS_OF[event.type];
     if (!status || !('queryHandle' in event.payload)) return;
     await tx.query(
       `UPDATE queries SET status = $2, version = $3,
          executor_node_id = COALESCE($4, executor_node_id),
-         finished_at = CASE WHEN $5 THEN $6::timestamptz ELSE finished_at END
+         finished_at = CASE WHEN $5 THEN $6::timestamptz WHEN $2 = 'QUEUED' THEN NULL ELSE finished_at END
        WHERE query_handle = $1`,
       [
         event.payload.queryHandle,

@@ -1,26 +1,32 @@
 import { pipeline } from 'node:stream/promises';
 import { Controller, Delete, Get, Inject, Param, Req, Res, UseFilters } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
-import { AnswersErrorsAs, reply, RESULT_STORE, sessionIdFrom } from '@quarry/platform';
+import { AnswersErrorsAs, reply, RESULT_STORE, sessionIdFrom, textField } from '@quarry/platform';
 import {
+  FORWARDED_HEADER,
+  isFinished,
   MAX_FETCH,
   persistentResultOf,
   QueryErrorsFilter,
   QueryRepository,
-  QueryResults,
   QueryService,
   queryHandleFrom,
+  ResultLocator,
+  ResultReader,
   toMetadata,
   toRows,
   wholeNumber,
   type QueryView,
 } from '@quarry/query';
 import type { Request, Response } from 'express';
+import { RESULT_RELEASED_CHANNEL } from '../held/held-result-keeper';
+import { readCsvPage } from '../store/csv-page-reader';
 import type { ResultStore } from '../store/result-store';
 
 /**
  * Result sets of finished queries, from any node: persisted ones from the shared result store,
- * the others from PostgreSQL. Only the query's own user gets them.
+ * in-memory ones from the node holding them (forwarded, or a 307 to it). Only the query's own
+ * user gets them.
  */
 @Controller('lensapi/queryapi/queries/:handle')
 @UseFilters(QueryErrorsFilter)
@@ -28,8 +34,9 @@ import type { ResultStore } from '../store/result-store';
 export class ResultController {
   constructor(
     private readonly queries: QueryService,
-    private readonly results: QueryResults,
     private readonly repository: QueryRepository,
+    private readonly reader: ResultReader,
+    private readonly locator: ResultLocator,
     @Inject(RESULT_STORE) private readonly store: ResultStore,
   ) {}
 
@@ -42,7 +49,7 @@ export class ResultController {
     await this.repository.execute(
       queryHandle,
       { type: 'DeleteResult', deletedBy: state.userName! },
-      { alsoInTransaction: (tx) => tx.query('DELETE FROM query_results WHERE query_handle = $1', [queryHandle]) },
+      { alsoInTransaction: (tx) => tx.query('SELECT pg_notify($1, $2)', [RESULT_RELEASED_CHANNEL, queryHandle]) },
     );
     if (state.persistedResult) await this.store.remove(state.persistedResult.path);
     reply(req, res, 200, { kind: 'apiResult', value: { status: 'SUCCEEDED', message: `result of ${queryHandle} deleted` } });
@@ -50,29 +57,45 @@ export class ResultController {
 
   @Get('resultsetmetadata')
   async metadata(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
-    const { state } = await this.finished(req, raw);
-    const columns = state.persistedResult?.columns ?? (await this.results.columns(state.handle!)) ?? [];
+    const { state } = this.withResult(await this.view(req, raw));
+    const columns = state.persistedResult?.columns ?? state.heldResult?.columns ?? [];
     reply(req, res, 200, { kind: 'queryResultSetMetadata', value: toMetadata(columns) });
   }
 
-  /** Rows `fromindex` on, at most `fetchsize` of them (Lens ignored both; Quarry does not). */
+  /**
+   * Rows `fromindex` on, at most `fetchsize` of them (Lens ignored both; Quarry does not). A
+   * persisted result answers where it lies, unless a page is asked for: then the rows of that page.
+   */
   @Get('resultset')
   async resultset(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
-    const { state } = await this.finished(req, raw);
-    if (state.persistedResult) {
-      reply(req, res, 200, { kind: 'persistentQueryResult', value: persistentResultOf(state.handle!, state.persistedResult) });
-      return;
-    }
+    const view = await this.view(req, raw);
     const from = wholeNumber(req.query['fromindex'], 'fromindex', 0, 0, Number.MAX_SAFE_INTEGER);
     const size = wholeNumber(req.query['fetchsize'], 'fetchsize', MAX_FETCH, 1, MAX_FETCH);
-    const page = await this.results.page(state.handle!, from, size);
-    reply(req, res, 200, { kind: 'inMemoryQueryResult', value: { rows: page ? toRows(page.rows, page.columns) : [] } });
+    const { state } = view;
+    const rerunning = state.rerunReason !== undefined && !isFinished(state.status);
+    const gone = state.status === 'SUCCESSFUL' && state.resultGone !== undefined && state.resultGone.kind !== 'deleted';
+    if (!rerunning && !gone) {
+      this.withResult(view);
+      if (state.persistedResult) return this.persisted(req, res, view, from, size);
+    }
+    const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+    const session = { session: sessionIdFrom(req.query['sessionid']), sessionId: textField(req.query['sessionid'], 'sessionid')! };
+    const answer = await this.reader.page(view, { ...session, from, size, allowRedirect: !forwarded });
+    switch (answer.kind) {
+      case 'redirect':
+        res.redirect(307, new URL(req.originalUrl, answer.url).toString());
+        return;
+      case 'persisted':
+        return this.persisted(req, res, answer.view, from, size);
+      case 'rows':
+        reply(req, res, 200, { kind: 'inMemoryQueryResult', value: { rows: toRows(answer.page.rows, answer.page.columns) } });
+    }
   }
 
   /** The persisted file as a download, streamed: the node holds a chunk at a time. */
   @Get('httpresultset')
   async download(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
-    const { state } = await this.finished(req, raw);
+    const { state } = this.withResult(await this.view(req, raw));
     const persisted = state.persistedResult;
     if (!persisted) throw new LensError('INVALID_PARAMETER_VALUE', `query ${state.handle} has no persisted result; read it with GET .../resultset`);
     const { stream, bytes } = await this.store.open(persisted.path);
@@ -83,13 +106,28 @@ export class ResultController {
     await pipeline(stream, res);
   }
 
-  private async finished(req: Request, raw: string): Promise<QueryView> {
-    const queryHandle = queryHandleFrom(raw);
-    const view = await this.queries.get(sessionIdFrom(req.query['sessionid']), queryHandle);
-    if (!view.state.resultAvailable || view.state.status !== 'SUCCESSFUL') {
-      const why = view.state.errorMessage ? ` (${view.state.errorMessage})` : '';
-      throw new LensError('INVALID_PARAMETER_VALUE', `query ${queryHandle} has no result: it is ${view.state.status}${why}`);
+  /** Where the result lies, or, when a page is asked for, the rows of that page read from the file. */
+  private async persisted(req: Request, res: Response, { state }: QueryView, from: number, size: number) {
+    const persisted = state.persistedResult!;
+    if (req.query['fromindex'] === undefined && req.query['fetchsize'] === undefined) {
+      reply(req, res, 200, { kind: 'persistentQueryResult', value: persistentResultOf(state.handle!, persisted) });
+      return;
     }
-    return view;
+    const { stream } = await this.store.open(persisted.path);
+    const rows = await readCsvPage(stream, { gzip: persisted.gzip, header: persisted.header ?? false, columns: persisted.columns, from, size });
+    reply(req, res, 200, { kind: 'inMemoryQueryResult', value: { rows: toRows(rows, persisted.columns) } });
+  }
+
+  private view(req: Request, raw: string): Promise<QueryView> {
+    return this.queries.get(sessionIdFrom(req.query['sessionid']), queryHandleFrom(raw));
+  }
+
+  /** A result that is there; otherwise 410 saying where it went, or 400 saying why there is none. */
+  private withResult(view: QueryView): QueryView {
+    const { state } = view;
+    if (state.status === 'SUCCESSFUL' && state.resultAvailable) return view;
+    if (state.status === 'SUCCESSFUL' && state.resultGone) throw this.locator.goneError(state.handle!, state.resultGone);
+    const why = state.errorMessage ? ` (${state.errorMessage})` : '';
+    throw new LensError('INVALID_PARAMETER_VALUE', `query ${state.handle} has no result: it is ${state.status}${why}`);
   }
 }

@@ -1,0 +1,60 @@
+import { Agent, request } from 'node:http';
+import { LensError, lensErrorNameOf } from '@quarry/contracts';
+import type { ResultPage } from './held-results';
+
+/** The holder's route serving a page of the in-memory result it holds, as plain JSON. */
+export const HELD_RESULT_ROUTE = 'internal/results';
+/** Set on requests between nodes, so a holder never forwards again. */
+export const FORWARDED_HEADER = 'x-quarry-forwarded-by';
+
+/** Connections between nodes are reused: a page fetch should not pay for a TCP handshake. */
+const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+
+/**
+ * Asks the holder for a page of a result it holds. The caller's session id goes along: the
+ * holder checks the owner exactly as for the client's own request.
+ */
+export async function fetchHeldPage(
+  holder: { nodeId: string; url: string },
+  queryHandle: string,
+  params: { sessionId: string; from: number; size: number; forwardedBy: string },
+): Promise<ResultPage> {
+  const url = new URL(`${HELD_RESULT_ROUTE}/${queryHandle}`, holder.url.endsWith('/') ? holder.url : `${holder.url}/`);
+  url.searchParams.set('sessionid', params.sessionId);
+  url.searchParams.set('fromindex', String(params.from));
+  url.searchParams.set('fetchsize', String(params.size));
+  const { status, body } = await get(url, params.forwardedBy).catch((error: Error) => {
+    throw new LensError(
+      'RESULT_UNAVAILABLE',
+      `node ${holder.nodeId} holds the result of query ${queryHandle} but does not answer (${error.message}); ` +
+        'if it is down, asking again shortly says the result is gone',
+    );
+  });
+  if (status === 200) return JSON.parse(body) as ResultPage;
+  throw errorFrom(status, body, holder.nodeId);
+}
+
+function get(url: URL, forwardedBy: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'GET', agent, headers: { accept: 'application/json', [FORWARDED_HEADER]: forwardedBy } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The holder's Lens error, as it said it; anything unreadable is reported as unavailable. */
+function errorFrom(status: number, body: string, nodeId: string): LensError {
+  try {
+    const { code, message } = JSON.parse(body) as { code: number; message: string };
+    const name = lensErrorNameOf(code);
+    if (name) return new LensError(name, message);
+  } catch {
+    // fall through
+  }
+  return new LensError('RESULT_UNAVAILABLE', `node ${nodeId} answered ${status} for the result`);
+}

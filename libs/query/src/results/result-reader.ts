@@ -1,0 +1,103 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { LensError } from '@quarry/contracts';
+import { NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import type { SessionHandle } from '@quarry/session';
+import { CONF } from '../application/query-channels';
+import { QueryService, type QueryView } from '../application/query.service';
+import { isFinished } from '../domain/query-status';
+import { HeldResults, type ResultPage } from './held-results';
+import { ResultLocator } from './result-locator';
+import { fetchHeldPage } from './remote-results';
+
+export interface PageRequest {
+  session: SessionHandle;
+  /** The session id as the client sent it, passed on to the holder. */
+  sessionId: string;
+  from: number;
+  size: number;
+  /** When set (QUARRY_RESULT_FETCH=redirect), a remote holder's URL is returned instead of its rows. */
+  allowRedirect?: boolean;
+}
+
+export type PageAnswer =
+  | { kind: 'rows'; page: ResultPage }
+  | { kind: 'redirect'; url: string; nodeId: string }
+  /** A re-run whose result went to the shared store (it outgrew memory). */
+  | { kind: 'persisted'; view: QueryView };
+
+/**
+ * Pages of a finished query's in-memory result from whichever node asked: from this node's memory,
+ * from the holder (forwarded), or, when the result is gone, a 410 that says so, or a re-run when
+ * the query or the server asks for one.
+ */
+@Injectable()
+export class ResultReader {
+  constructor(
+    private readonly queries: QueryService,
+    private readonly locator: ResultLocator,
+    private readonly held: HeldResults,
+    private readonly metrics: QuarryMetrics,
+    @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
+    @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
+  ) {}
+
+  async page(view: QueryView, request: PageRequest): Promise<PageAnswer> {
+    const state = view.state;
+    const queryHandle = state.handle!;
+    if (state.rerunReason && !isFinished(state.status)) return this.afterRerun(queryHandle, request);
+    const location = await this.locator.locate(state);
+    switch (location.kind) {
+      case 'here':
+        this.metrics.resultPages.inc({ served: 'here' });
+        return { kind: 'rows', page: this.held.page(queryHandle, request.from, request.size) ?? this.gone(queryHandle, { kind: 'expired', nodeId: this.identity.nodeId }) };
+      case 'remote':
+        if (request.allowRedirect && this.config.results.fetchMode === 'redirect') {
+          this.metrics.resultPages.inc({ served: 'redirected' });
+          return { kind: 'redirect', url: location.url, nodeId: location.nodeId };
+        }
+        this.metrics.resultPages.inc({ served: 'forwarded' });
+        return {
+          kind: 'rows',
+          page: await fetchHeldPage(location, queryHandle, { sessionId: request.sessionId, from: request.from, size: request.size, forwardedBy: this.identity.nodeId }),
+        };
+      case 'gone': {
+        const gone = location.gone;
+        this.metrics.resultPages.inc({ served: 'gone' });
+        if (gone.kind === 'deleted' || !this.rerunWanted(view)) throw this.locator.goneError(queryHandle, gone);
+        const why = gone.kind === 'expired' ? `expired on node ${gone.nodeId}` : `was lost with node ${gone.nodeId} (${gone.reason})`;
+        await this.queries.rerun(request.session, queryHandle, `re-run: the in-memory result ${why}`);
+        return this.afterRerun(queryHandle, request);
+      }
+    }
+  }
+
+  /** Only what this node holds: the holder's side of a forwarded request, never forwarded again. */
+  async localPage(view: QueryView, from: number, size: number): Promise<ResultPage> {
+    const location = await this.locator.locate(view.state);
+    if (location.kind === 'gone') throw this.locator.goneError(view.state.handle!, location.gone);
+    const page = location.kind === 'here' && this.held.page(view.state.handle!, from, size);
+    if (!page) throw new LensError('RESULT_UNAVAILABLE', `node ${this.identity.nodeId} does not hold the result of query ${view.state.handle}`);
+    return page;
+  }
+
+  private async afterRerun(queryHandle: string, request: PageRequest): Promise<PageAnswer> {
+    const view = await this.queries.waitUntilFinished(request.session, queryHandle, this.config.results.rerunWaitMs);
+    const { state } = view;
+    if (state.status === 'SUCCESSFUL' && state.resultAvailable) {
+      return state.persistedResult ? { kind: 'persisted', view } : this.page(view, request);
+    }
+    if (isFinished(state.status)) {
+      throw new LensError('INVALID_PARAMETER_VALUE', `query ${queryHandle} was re-run because its result was gone, and is ${state.status}${state.errorMessage ? ` (${state.errorMessage})` : ''}`);
+    }
+    throw new LensError('RESULT_UNAVAILABLE', `query ${queryHandle} is being re-run because its result was gone (${state.rerunReason}); it is ${state.status}: poll its status and ask again`);
+  }
+
+  private rerunWanted({ state }: QueryView): boolean {
+    const asked = state.conf[CONF.rerunOnLostResult];
+    return asked === undefined ? this.config.results.rerunOnLost : asked === 'true';
+  }
+
+  private gone(queryHandle: string, gone: { kind: 'expired'; nodeId: string }): never {
+    throw this.locator.goneError(queryHandle, gone);
+  }
+}

@@ -1,0 +1,264 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import { executorOf, getResultset, metricOf, rowsIn, statusOf, submit, succeeded } from './result-api';
+
+/** Nodes that serve the API but run no queries: every query executes (and its result lives) on L1. */
+const SERVING_ONLY = 'gateway,session,query,result';
+
+async function eventsOf(db: TestDatabase, handle: string, type: string) {
+  const { rows } = await db.pool.query<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE stream_id = $1 AND type = $2 ORDER BY stream_version', [
+    `query-${handle}`,
+    type,
+  ]);
+  return rows.map((r) => r.payload);
+}
+
+describe('in-memory results held by the node that ran the query (three nodes, balancer)', () => {
+  let db: TestDatabase;
+  let warehouse: TestDatabase;
+  let cluster: Cluster;
+  let lens: LensClient;
+  const client = (id: string) => new LensClient(cluster.node(id).url);
+  const resultDir = mkdtempSync(join(tmpdir(), 'quarry-held-'));
+
+  beforeAll(async () => {
+    warehouse = await createTestDatabase();
+    db = await createTestDatabase();
+    cluster = await Cluster.start({
+      databaseUrl: db.url,
+      kafkaBrokers: testEnv().kafkaBrokers,
+      topicPrefix: uniqueTopicPrefix(),
+      nodeTargets: { L2: SERVING_ONLY, L3: SERVING_ONLY },
+      env: {
+        QUARRY_PG_WAREHOUSE_URL: warehouse.url,
+        QUARRY_RESULT_DIR: resultDir,
+        QUARRY_RESULT_MEMORY_MAX_BYTES: String(1024 * 1024),
+        QUARRY_HEARTBEAT_MS: '200',
+        QUARRY_NODE_DOWN_AFTER_MS: '1500',
+      },
+    });
+    lens = new LensClient(cluster.balancerUrl);
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await db?.drop();
+    await warehouse?.drop();
+    rmSync(resultDir, { recursive: true, force: true });
+  });
+
+  it('LENS-658: executes on L1, L2 says it finished, L3 returns the right rows forwarded from L1', async () => {
+    const session = await lens.open('ana');
+    const handle = await submit(lens, session, `SELECT g AS id, 'row ' || g AS label FROM generate_series(1, 5) g ORDER BY g`);
+    expect(await succeeded(client('L2'), session, handle)).toMatchObject({ status: 'SUCCESSFUL', isResultSetAvailable: true });
+    expect(await executorOf(db.pool, handle)).toBe('L1');
+    const forwardedBefore = await metricOf(cluster.node('L3').url, 'quarry_result_pages_total', 'served="forwarded"');
+    expect(rowsIn(await getResultset(client('L3'), session, handle))).toEqual([1, 2, 3, 4, 5].map((g) => [g, `row ${g}`]));
+    expect(await metricOf(cluster.node('L3').url, 'quarry_result_pages_total', 'served="forwarded"')).toBe(forwardedBefore + 1);
+    const xml = await client('L3').request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/xml' });
+    expect([xml.status, xml.text.includes('row 4')]).toEqual([200, true]);
+    const metadata = await client('L2').request('GET', `queryapi/queries/${handle}/resultsetmetadata`, { query: { sessionid: session.xml }, accept: 'application/json' });
+    expect(metadata.json()).toEqual({ queryResultSetMetadata: { columns: [{ name: 'id', type: 'INT' }, { name: 'label', type: 'STRING' }] } });
+  });
+
+  it('pages in-memory and persisted results: fromindex/fetchsize give exactly the asked slice, in order, on every node', async () => {
+    const session = await lens.open('bea');
+    const query = 'SELECT g AS n FROM generate_series(1, 2500) g ORDER BY g';
+    const held = await submit(lens, session, query);
+    const persisted = await submit(lens, session, query, {
+      'lens.query.enable.persistent.resultset': 'true',
+      'lens.query.output.write.header': 'true',
+      'lens.query.output.compression.codec': 'gzip',
+    });
+    await succeeded(lens, session, held);
+    await succeeded(lens, session, persisted);
+    const slice = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => [from + i + 1]);
+    for (const handle of [held, persisted]) {
+      for (const id of ['L1', 'L3']) {
+        const page = async (fromindex: string, fetchsize?: string) => rowsIn(await getResultset(client(id), session, handle, { fromindex, ...(fetchsize && { fetchsize }) }));
+        expect(await page('0', '1000')).toEqual(slice(0, 1000));
+        expect(await page('1000', '1000')).toEqual(slice(1000, 2000));
+        expect(await page('2000', '1000')).toEqual(slice(2000, 2500));
+        expect(await page('1234', '3')).toEqual(slice(1234, 1237));
+        expect(await page('2499', '7')).toEqual([[2500]]);
+        expect(await page('2500')).toEqual([]);
+      }
+    }
+    expect(rowsIn(await getResultset(client('L2'), session, held))).toEqual(slice(0, 2500));
+    const where = await getResultset(client('L2'), session, persisted);
+    expect(where.json()).toMatchObject({ persistentQueryResult: { numRows: 2500 } });
+  });
+
+  it('answers bad input with a clear 4xx and its Lens code, and fails a result that outgrows memory with a clear message', async () => {
+    const session = await lens.open('cy');
+    const someoneElse = await lens.open('dan');
+    const handle = await submit(lens, session, 'SELECT 1 AS one');
+    await succeeded(lens, session, handle);
+    const bad: [Record<string, string>, string][] = [
+      [{ fetchsize: '-1' }, 'fetchsize'],
+      [{ fetchsize: '0' }, 'fetchsize'],
+      [{ fetchsize: '10001' }, 'fetchsize'],
+      [{ fetchsize: '99999999999999999999999' }, 'fetchsize'],
+      [{ fromindex: '-5' }, 'fromindex'],
+      [{ fromindex: 'ten' }, 'fromindex'],
+    ];
+    for (const [page, name] of bad) {
+      const answer = await getResultset(client('L2'), session, handle, page);
+      expect([JSON.stringify(page), answer.status, answer.errorCode, answer.text.includes(name)]).toEqual([JSON.stringify(page), 400, 1006, true]);
+    }
+    const unknown = await getResultset(client('L3'), session, randomUUID());
+    expect([unknown.status, unknown.errorCode]).toEqual([404, 1003]);
+    const notAHandle = await getResultset(client('L3'), session, 'nope');
+    expect([notAHandle.status, notAHandle.errorCode]).toEqual([400, 2006]);
+    for (const path of ['resultset', 'resultsetmetadata', 'httpresultset']) {
+      const foreign = await client('L2').request('GET', `queryapi/queries/${handle}/${path}`, { query: { sessionid: someoneElse.xml } });
+      expect([path, foreign.status]).toEqual([path, 404]);
+    }
+
+    const failing = await submit(lens, session, 'SELECT 1 / (g - 1) FROM generate_series(1, 2) g');
+    await waitFor('the query to fail', async () => (await statusOf(lens, session, failing)).status === 'FAILED');
+    const ofFailed = await getResultset(client('L3'), session, failing);
+    expect([ofFailed.status, ofFailed.errorCode]).toEqual([400, 1006]);
+    expect(ofFailed.text).toMatch(/FAILED.*division by zero/);
+
+    const ttl = await lens.request('POST', 'queryapi/queries', {
+      form: { sessionid: session.xml, query: 'SELECT 1', operation: 'EXECUTE', conf: '<conf><properties><entry><key>quarry.query.result.ttl.seconds</key><value>0</value></entry></properties></conf>' },
+      accept: 'application/json',
+    });
+    expect([ttl.status, ttl.errorCode, ttl.text.includes('quarry.query.result.ttl.seconds')]).toEqual([400, 1006, true]);
+
+    const huge = await submit(lens, session, `SELECT g, repeat('x', 100) AS pad FROM generate_series(1, 100000) g`);
+    const failed = await waitFor('the oversized result to fail', async () => {
+      const status = await statusOf(lens, session, huge);
+      return status.status === 'FAILED' ? status : undefined;
+    });
+    expect(failed.errorMessage).toContain('QUARRY_RESULT_MEMORY_MAX_BYTES');
+    expect(failed.errorMessage).toContain('lens.query.enable.persistent.resultset=true');
+  });
+
+  it('expires an in-memory result after its time: every node says so, and the answer is 410 naming the holder', async () => {
+    const session = await lens.open('fay');
+    const handle = await submit(lens, session, 'SELECT 7 AS v', { 'quarry.query.result.ttl.seconds': '1' });
+    await succeeded(lens, session, handle);
+    for (const id of ['L1', 'L2', 'L3']) {
+      const status = await waitFor(`${id} to report the result expired`, async () => {
+        const s = await statusOf(client(id), session, handle);
+        return s.isResultSetAvailable ? undefined : s;
+      });
+      expect(status).toMatchObject({ status: 'SUCCESSFUL', isResultSetAvailable: false });
+      expect(status.statusMessage).toContain('expired on node L1');
+      const gone = await getResultset(client(id), session, handle);
+      expect([gone.status, gone.errorCode]).toEqual([410, 9002]);
+      expect(gone.text).toContain('expired on node L1');
+    }
+    expect(await eventsOf(db, handle, 'ResultExpired')).toEqual([{ queryHandle: handle, attempt: 1, nodeId: 'L1' }]);
+  });
+
+  it('deletes an in-memory result held on L1 through L3: every node then answers 410 saying it was deleted', async () => {
+    const session = await lens.open('gus');
+    const handle = await submit(lens, session, 'SELECT 8 AS v');
+    await succeeded(lens, session, handle);
+    const deleted = await client('L3').request('DELETE', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' });
+    expect(deleted.status).toBe(200);
+    for (const id of ['L1', 'L2', 'L3']) {
+      const gone = await getResultset(client(id), session, handle);
+      expect([id, gone.status, gone.text]).toEqual([id, 410, `the result of query ${handle} was deleted`]);
+      expect((await statusOf(client(id), session, handle)).isResultSetAvailable).toBe(false);
+    }
+  });
+
+  it('SIGKILL of the holder: 410 naming L1 through the others; with re-run on, the rows come back and the status says why', async () => {
+    const session = await lens.open('hal');
+    const plain = await submit(lens, session, 'SELECT 41 AS v');
+    const rerun = await submit(lens, session, 'SELECT g AS v FROM generate_series(1, 3) g ORDER BY g', { 'quarry.query.rerun.on.lost.result': 'true' });
+    await succeeded(client('L2'), session, plain);
+    await succeeded(client('L2'), session, rerun);
+    await cluster.node('L1').sigkill();
+
+    const gone = await waitFor('the lost result to answer 410', async () => {
+      const answer = await getResultset(client('L3'), session, plain);
+      return answer.status === 410 ? answer : undefined;
+    });
+    expect(gone.errorCode).toBe(9002);
+    expect(gone.text).toContain(`the in-memory result of query ${plain} is gone: node L1, which held it, is down`);
+    const status = await waitFor('L2 to report the result lost', async () => {
+      const s = await statusOf(client('L2'), session, plain);
+      return s.isResultSetAvailable ? undefined : s;
+    });
+    expect(status.statusMessage).toContain('lost: node L1 is down');
+    expect((await eventsOf(db, plain, 'ResultLost')).map((p) => [p['nodeId'], p['reason']])).toEqual([['L1', 'node-down']]);
+
+    // L1, the only node that runs queries, comes back as a new incarnation and runs it again.
+    await cluster.restart('L1');
+    const again = await getResultset(client('L3'), session, rerun, {}, { timeoutMs: 40_000 });
+    expect(rowsIn(again)).toEqual([[1], [2], [3]]);
+    const rerunStatus = await statusOf(client('L2'), session, rerun);
+    expect(rerunStatus).toMatchObject({ status: 'SUCCESSFUL', isResultSetAvailable: true });
+    expect(rerunStatus.statusMessage).toContain('re-run: the in-memory result was lost with node L1');
+    expect((await eventsOf(db, rerun, 'QueryLaunched')).map((p) => p['attempt'])).toEqual([1, 2]);
+    expect(await eventsOf(db, rerun, 'QueryRequeued')).toHaveLength(1);
+  });
+});
+
+describe('in-memory results with QUARRY_RESULT_FETCH=redirect and QUARRY_RESULT_OVERFLOW=persist', () => {
+  let db: TestDatabase;
+  let warehouse: TestDatabase;
+  let cluster: Cluster;
+  const resultDir = mkdtempSync(join(tmpdir(), 'quarry-redirect-'));
+  const client = (id: string) => new LensClient(cluster.node(id).url);
+
+  beforeAll(async () => {
+    warehouse = await createTestDatabase();
+    db = await createTestDatabase();
+    cluster = await Cluster.start({
+      size: 2,
+      databaseUrl: db.url,
+      kafkaBrokers: testEnv().kafkaBrokers,
+      topicPrefix: uniqueTopicPrefix(),
+      nodeTargets: { L2: SERVING_ONLY },
+      env: {
+        QUARRY_PG_WAREHOUSE_URL: warehouse.url,
+        QUARRY_RESULT_DIR: resultDir,
+        QUARRY_RESULT_FETCH: 'redirect',
+        QUARRY_RESULT_OVERFLOW: 'persist',
+        QUARRY_RESULT_MEMORY_MAX_BYTES: String(64 * 1024),
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await db?.drop();
+    await warehouse?.drop();
+    rmSync(resultDir, { recursive: true, force: true });
+  });
+
+  it('answers 307 to the holder advertised URL; following it gives the rows', async () => {
+    const session = await client('L2').open('ivy');
+    const handle = await submit(client('L2'), session, 'SELECT 5 AS v');
+    await succeeded(client('L2'), session, handle);
+    const redirected = await getResultset(client('L2'), session, handle, { fetchsize: '10' }, { redirect: 'manual' });
+    expect(redirected.status).toBe(307);
+    const location = new URL(redirected.location!);
+    expect([location.origin, location.pathname, location.searchParams.get('fetchsize')]).toEqual([
+      cluster.node('L1').url,
+      `/lensapi/queryapi/queries/${handle}/resultset`,
+      '10',
+    ]);
+    expect(rowsIn(await getResultset(client('L2'), session, handle, { fetchsize: '10' }))).toEqual([[5]]);
+  });
+
+  it('moves a result that outgrows memory to the result store, complete, served by any node', async () => {
+    const session = await client('L2').open('jon');
+    const handle = await submit(client('L2'), session, `SELECT g AS n, repeat('x', 100) AS pad FROM generate_series(1, 20000) g ORDER BY g`);
+    await succeeded(client('L2'), session, handle);
+    expect((await getResultset(client('L2'), session, handle)).json()).toMatchObject({ persistentQueryResult: { numRows: 20000 } });
+    expect(rowsIn(await getResultset(client('L2'), session, handle, { fromindex: '19998', fetchsize: '5' }))).toEqual([
+      [19999, 'x'.repeat(100)],
+      [20000, 'x'.repeat(100)],
+    ]);
+  });
+});

@@ -1,0 +1,71 @@
+import type { LensAnswer, LensClient, OpenedSession } from '@quarry/testing';
+import { waitFor } from '@quarry/testing';
+import type { Pool } from 'pg';
+
+/** Test helpers for the query and result API over the wire, shared by the result e2e suites. */
+
+export const confXml = (entries: Record<string, string>) =>
+  `<conf><properties>${Object.entries(entries).map(([k, v]) => `<entry><key>${k}</key><value>${v}</value></entry>`).join('')}</properties></conf>`;
+
+export interface StatusJson {
+  status: string;
+  isResultSetAvailable: boolean;
+  statusMessage?: string;
+  errorMessage?: string;
+}
+
+export async function submit(client: LensClient, session: OpenedSession, query: string, conf: Record<string, string> = {}): Promise<string> {
+  const answer = await client.request('POST', 'queryapi/queries', {
+    form: { sessionid: session.xml, query, operation: 'EXECUTE', conf: confXml(conf) },
+    accept: 'application/json',
+  });
+  if (answer.status !== 200) throw new Error(`submit answered ${answer.status}: ${answer.text}`);
+  return answer.json<{ lensAPIResult: { data: { handleId: string } } }>().lensAPIResult.data.handleId;
+}
+
+export async function statusOf(client: LensClient, session: OpenedSession, handle: string): Promise<StatusJson> {
+  const answer = await client.request('GET', `queryapi/queries/${handle}`, { query: { sessionid: session.xml }, accept: 'application/json' });
+  return answer.json<{ lensQuery: { status: StatusJson } }>().lensQuery.status;
+}
+
+/** Waits for SUCCESSFUL; a FAILED query fails the wait with its status. */
+export function succeeded(client: LensClient, session: OpenedSession, handle: string, timeoutMs = 60_000): Promise<StatusJson> {
+  return waitFor(
+    `${handle} to succeed`,
+    async () => {
+      const status = await statusOf(client, session, handle);
+      if (status.status === 'FAILED') throw new Error(JSON.stringify(status));
+      return status.status === 'SUCCESSFUL' ? status : undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+}
+
+export function getResultset(client: LensClient, session: OpenedSession, handle: string, page: { fromindex?: string; fetchsize?: string } = {}, extra: { redirect?: 'manual'; timeoutMs?: number } = {}): Promise<LensAnswer> {
+  return client.request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml, ...page }, accept: 'application/json', ...extra });
+}
+
+/** The plain values of an InMemoryQueryResult answer. */
+export function rowsIn(answer: LensAnswer): unknown[][] {
+  if (answer.status !== 200) throw new Error(`resultset answered ${answer.status}: ${answer.text}`);
+  const rows = answer.json<{ inMemoryQueryResult: { rows?: { values?: ({ value: unknown } | null)[] }[] } }>().inMemoryQueryResult.rows ?? [];
+  return rows.map((r) => (r.values ?? []).map((cell) => cell?.value ?? null));
+}
+
+/** The node that ran the query's latest attempt, from its events. */
+export async function executorOf(pool: Pool, handle: string): Promise<string> {
+  const { rows } = await pool.query<{ node: string }>(
+    `SELECT payload->>'executorNodeId' AS node FROM events WHERE stream_id = $1 AND type = 'QueryLaunched' ORDER BY stream_version DESC LIMIT 1`,
+    [`query-${handle}`],
+  );
+  return rows[0].node;
+}
+
+/** A counter's value in a node's /metrics, summed over the series that carry `labels`. */
+export async function metricOf(nodeUrl: string, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${nodeUrl}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
