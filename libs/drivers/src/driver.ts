@@ -45,6 +45,12 @@ export interface RowSink {
   rows(batch: unknown[][]): Promise<void> | void;
 }
 
+/** Where an engine that writes CSV itself sends it: the columns first, then the bytes in order. */
+export interface CsvTarget {
+  columns(columns: ColumnMeta[]): Promise<void> | void;
+  write(chunk: Buffer): Promise<void>;
+}
+
 export interface Execution {
   /** Resolves with the row count when every row went to the sink; rejects with the engine's message. */
   done: Promise<{ rowCount: number }>;
@@ -72,6 +78,12 @@ export interface Driver {
   estimate(session: DriverSessionSpec, sql: string): Promise<CostEstimate>;
   /** Runs the statement on the driver session (init scripts applied first), streaming rows. */
   execute(session: DriverSessionSpec, sql: string, sink: RowSink): Execution;
+  /**
+   * Optional: the result as CSV written by the engine itself (RFC 4180; null an unquoted empty
+   * field, '' a quoted one; the header line when asked), much faster than rows when the result
+   * goes to a file anyway.
+   */
+  exportCsv?(session: DriverSessionSpec, sql: string, target: CsvTarget, options: { header: boolean }): Execution;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { HeldResultInfo, PersistedResultInfo } from '@quarry/contracts';
-import { DriverCanceled, type Driver, type DriverSessionSpec, type Execution } from '@quarry/drivers';
+import { DriverCanceled, type ColumnMeta, type Driver, type DriverSessionSpec, type Execution } from '@quarry/drivers';
 import { inTransaction, PgListener } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, RUNNING_SERVICES, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import { CsvResultSink, type ResultStore, type ResultWriter } from '@quarry/result-gateway';
@@ -186,7 +186,7 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     const sink = new HeldOrSpilledSink(collector, overflow, () => this.held.release(collector));
     try {
       const { rowCount } = await this.start(slot, driver.execute(spec, state.driverQuery!, sink));
-      if (spill) return { rowCount, persisted: await this.commitPersisted(spill, rowCount) };
+      if (spill) return { rowCount, persisted: await this.commitPersisted(spill, rowCount, spill.sink.columnsSeen) };
       const asked = state.conf[CONF.resultTtlSeconds];
       const expiresAt = Date.now() + (asked ? Number(asked) * 1000 : this.config.results.heldTtlMs);
       this.held.keep(queryHandle, attempt, collector, expiresAt);
@@ -199,12 +199,19 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  /** Rows streamed as CSV into the shared result store, in constant memory, whatever their number. */
+  /**
+   * The result streamed as CSV into the shared result store, in constant memory, whatever its
+   * size: written by the engine itself where it can (PostgreSQL's COPY), else row batch by batch.
+   */
   private async runPersisted(queryHandle: string, state: QueryState, driver: Driver, spec: DriverSessionSpec, slot: Slot): Promise<Outcome> {
     const write = await this.openPersisted(queryHandle, state);
     try {
-      const { rowCount } = await this.start(slot, driver.execute(spec, state.driverQuery!, write.sink));
-      return { rowCount, persisted: await this.commitPersisted(write, rowCount) };
+      let columns: ColumnMeta[] = [];
+      const execution = driver.exportCsv
+        ? driver.exportCsv(spec, state.driverQuery!, { columns: (c) => void (columns = c), write: (chunk) => write.writer.write(chunk) }, { header: write.header })
+        : driver.execute(spec, state.driverQuery!, write.sink);
+      const { rowCount } = await this.start(slot, execution);
+      return { rowCount, persisted: await this.commitPersisted(write, rowCount, driver.exportCsv ? columns : write.sink.columnsSeen) };
     } catch (error) {
       await write.writer.abort();
       throw error;
@@ -218,9 +225,9 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     return { writer, sink: new CsvResultSink(writer, header), gzip, header };
   }
 
-  private async commitPersisted({ writer, sink, gzip, header }: PersistedWrite, rowCount: number): Promise<PersistedResultInfo> {
+  private async commitPersisted({ writer, gzip, header }: PersistedWrite, rowCount: number, columns: ColumnMeta[]): Promise<PersistedResultInfo> {
     const { path, bytes } = await writer.commit();
-    return { path, rows: rowCount, bytes, gzip, header, columns: sink.columnsSeen };
+    return { path, rows: rowCount, bytes, gzip, header, columns };
   }
 
   private async start(slot: Slot, execution: Execution): Promise<{ rowCount: number }> {

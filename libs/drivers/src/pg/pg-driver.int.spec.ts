@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createTestDatabase, settlesWithin, waitFor, type TestDatabase } from '@quarry/testing';
 import { DriverCanceled, DriverQueryError } from '../driver';
 import { CollectingSink, gate, rowsOf, sessionSpec } from '../test-support/sessions';
@@ -58,6 +59,47 @@ describe('PgDriver (real PostgreSQL)', () => {
     expect(sink.rowCount).toBe(200_000);
     expect(sink.batchSizes.length).toBeGreaterThanOrEqual(200);
     expect(Math.max(...sink.batchSizes)).toBeLessThanOrEqual(1000);
+  });
+
+  describe('exportCsv (COPY ... TO STDOUT)', () => {
+    const exportOf = async (sql: string, header = false, session = sessionSpec('csv')) => {
+      const chunks: Buffer[] = [];
+      let columns: { name: string; type: string }[] = [];
+      const { rowCount } = await driver.exportCsv(session, sql, { columns: (c) => void (columns = c), write: async (chunk) => void chunks.push(chunk) }, { header }).done;
+      return { rowCount, columns, text: Buffer.concat(chunks).toString('utf8') };
+    };
+
+    it('writes the CSV PostgreSQL writes, with the columns typed before the first byte and the row count', async () => {
+      const sql = `SELECT i AS id, CASE WHEN i = 2 THEN NULL WHEN i = 3 THEN '' ELSE 'a,"b"' || chr(10) || i END AS label, i % 2 = 0 AS even
+                   FROM generate_series(1, 3) i ORDER BY i`;
+      expect(await exportOf(sql, true)).toEqual({
+        rowCount: 3,
+        columns: [
+          { name: 'id', type: 'INT' },
+          { name: 'label', type: 'STRING' },
+          { name: 'even', type: 'BOOLEAN' },
+        ],
+        text: 'id,label,even\n1,"a,""b""\n1",f\n2,,t\n3,"",f\n',
+      });
+      expect((await exportOf('SELECT id FROM sales WHERE id > 998 ORDER BY id -- a trailing comment')).text).toBe('999\n1000\n');
+    });
+
+    it('refuses text that is not one query, so nothing gets outside the parentheses around it', async () => {
+      const target = `/tmp/quarry-copy-${process.pid}.csv`;
+      await expect(exportOf(`SELECT 1) TO '${target}' WITH (FORMAT csv) --`)).rejects.toBeInstanceOf(DriverQueryError);
+      await expect(exportOf('SELECT 1; SELECT 2')).rejects.toBeInstanceOf(DriverQueryError);
+      expect(existsSync(target)).toBe(false);
+      await expect(exportOf('SELEC 1')).rejects.toThrow('syntax error');
+      expect((await exportOf('SELECT 42')).text).toBe('42\n');
+    });
+
+    it('cancels a long COPY: DriverCanceled, and the backend stops running it', async () => {
+      const execution = driver.exportCsv(sessionSpec('csv-cancel'), 'SELECT pg_sleep(30)', { columns: () => undefined, write: async () => undefined }, { header: false });
+      await waitFor('the COPY to run', async () => (await driverConnections()).some((c) => c.sleeping));
+      await execution.cancel();
+      await expect(execution.done).rejects.toBeInstanceOf(DriverCanceled);
+      await waitFor('the backend to stop sleeping', async () => !(await driverConnections()).some((c) => c.sleeping));
+    });
   });
 
   it('runs .sql init scripts on the session connection first; another session does not see them', async () => {

@@ -1,6 +1,17 @@
-import { Client, DatabaseError, Pool, type QueryConfig } from 'pg';
+import { Client, DatabaseError, Pool, type FieldDef, type QueryConfig } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { costEstimate } from '../cost';
-import { DriverQueryError, type CostEstimate, type Driver, type DriverSessionSpec, type Execution, type QueryPlanInfo, type RowSink } from '../driver';
+import {
+  DriverQueryError,
+  type ColumnMeta,
+  type CostEstimate,
+  type CsvTarget,
+  type Driver,
+  type DriverSessionSpec,
+  type Execution,
+  type QueryPlanInfo,
+  type RowSink,
+} from '../driver';
 import { RunningExecutions, startExecution, type ExecutionControl } from '../execution';
 import { initScripts, unsupportedResourceWarnings } from '../resources';
 import { SessionPool } from '../session-pool';
@@ -26,6 +37,9 @@ interface PgConn {
 type SingleStatement = QueryConfig & { queryMode: 'extended'; rowMode?: 'array' };
 
 const CURSOR = 'quarry_rows';
+
+const declareCursor = (sql: string): SingleStatement => ({ text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`, queryMode: 'extended' });
+const columnsOf = (fields: FieldDef[]): ColumnMeta[] => fields.map((f) => ({ name: f.name, type: lensTypeForOid(f.dataTypeID) }));
 // Fixed output formats, so values read the same whatever the server's defaults are.
 const SESSION_OPTIONS = '-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres';
 
@@ -77,6 +91,12 @@ export class PgDriver implements Driver {
     return this.running.track(startExecution(this.name, (control) => this.sessions.run(session, (conn) => this.stream(conn, sql, sink, control))));
   }
 
+  exportCsv(session: DriverSessionSpec, sql: string, target: CsvTarget, options: { header: boolean }): Execution {
+    return this.running.track(
+      startExecution(this.name, (control) => this.sessions.run(session, (conn) => this.inTransaction(conn, control, () => this.copyOut(conn.client, sql, target, options.header)))),
+    );
+  }
+
   /** Stops running statements first: a connection cannot close while its statement runs on. */
   async close(): Promise<void> {
     await this.running.cancelAll();
@@ -121,32 +141,53 @@ export class PgDriver implements Driver {
   }
 
   /** A server-side cursor read in batches: memory stays at one batch whatever the result size. */
-  private async stream(conn: PgConn, sql: string, sink: RowSink, control: ExecutionControl): Promise<number> {
-    const { client } = conn;
+  private stream(conn: PgConn, sql: string, sink: RowSink, control: ExecutionControl): Promise<number> {
+    return this.inTransaction(conn, control, async () => {
+      const { client } = conn;
+      await client.query(declareCursor(sql));
+      let rowCount = 0;
+      for (let first = true; ; first = false) {
+        const batch = await client.query({ text: `FETCH ${this.fetchRows} FROM ${CURSOR}`, rowMode: 'array' });
+        if (first) await sink.columns(columnsOf(batch.fields));
+        if (batch.rows.length > 0) await sink.rows(batch.rows);
+        rowCount += batch.rows.length;
+        if (batch.rows.length < this.fetchRows) return rowCount;
+        control.check();
+      }
+    });
+  }
+
+  /**
+   * PostgreSQL's own CSV (COPY ... TO STDOUT), passed on as it comes. The cursor first proves the
+   * text is one query, so the parentheses around it hold all of it, and its FETCH 0 gives the
+   * columns without running the query to its rows.
+   */
+  private async copyOut(client: Client, sql: string, target: CsvTarget, header: boolean): Promise<number> {
+    await client.query(declareCursor(sql));
+    const described = await client.query({ text: `FETCH 0 FROM ${CURSOR}`, rowMode: 'array' });
+    await target.columns(columnsOf(described.fields));
+    await client.query(`CLOSE ${CURSOR}`);
+    const copy = client.query(copyTo(`COPY (\n${sql}\n) TO STDOUT WITH (FORMAT csv${header ? ', HEADER' : ''})`));
+    for await (const chunk of copy as AsyncIterable<Buffer>) await target.write(chunk);
+    return copy.rowCount ?? 0;
+  }
+
+  /** One statement's transaction on the session connection, cancelable while it runs. */
+  private async inTransaction(conn: PgConn, control: ExecutionControl, work: () => Promise<number>): Promise<number> {
     control.begin(() => this.cancelBackend(conn.pid));
     let rowCount = 0;
     let failure: unknown;
     try {
-      await client.query('BEGIN');
-      const declare: SingleStatement = { text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`, queryMode: 'extended' };
-      await client.query(declare);
-      for (let first = true; ; first = false) {
-        const batch = await client.query({ text: `FETCH ${this.fetchRows} FROM ${CURSOR}`, rowMode: 'array' });
-        if (first) await sink.columns(batch.fields.map((f) => ({ name: f.name, type: lensTypeForOid(f.dataTypeID) })));
-        if (batch.rows.length > 0) await sink.rows(batch.rows);
-        rowCount += batch.rows.length;
-        if (batch.rows.length < this.fetchRows) break;
-        control.check();
-      }
+      await conn.client.query('BEGIN');
+      rowCount = await work();
     } catch (error) {
       failure = error;
     } finally {
       control.end();
     }
     try {
-      await client.query(failure ? 'ROLLBACK' : 'COMMIT');
+      await conn.client.query(failure ? 'ROLLBACK' : 'COMMIT');
     } catch (error) {
-      // Left inside a transaction, the connection would fail the session's next statements.
       this.sessions.discard((c) => c === conn);
       failure ??= error;
     }

@@ -183,7 +183,9 @@ function typedValue(text: string, column: ColumnMeta | undefined, index: number)
     case 'DOUBLE':
       return Number(text);
     case 'BOOLEAN':
-      if (text === 'true' || text === 'false') return text === 'true';
+      // true/false as Quarry writes them; t/f as PostgreSQL's COPY does.
+      if (text === 'true' || text === 't') return true;
+      if (text === 'false' || text === 'f') return false;
       throw corrupt(index, `"${text}" in BOOLEAN column ${column.name}`);
     default:
       return text;

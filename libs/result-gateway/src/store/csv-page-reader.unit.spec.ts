@@ -269,6 +269,7 @@ describe('readCsvPage', () => {
       await expect(text('1,"a"b\n')).rejects.toThrow('persisted result is corrupt at row 0: text after a closing quote');
       await expect(text('1,a"b"\n')).rejects.toThrow('persisted result is corrupt at row 0: a quote inside an unquoted field');
       await expect(read(Buffer.from('yes\n'), { columns: [{ name: 'ok', type: 'BOOLEAN' }] })).rejects.toThrow('"yes" in BOOLEAN column ok');
+      expect(await read(Buffer.from('t\nf\n'), { columns: [{ name: 'ok', type: 'BOOLEAN' }] })).toEqual([[true], [false]]);
     });
 
     it('a page that is not a range of rows, destroying the source all the same', async () => {

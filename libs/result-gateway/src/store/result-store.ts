@@ -14,7 +14,7 @@ export interface ResultStore {
 
 export interface ResultWriter {
   /** Resolves once the chunk is accepted (back-pressure: the producer waits for the disk). */
-  write(chunk: string): Promise<void>;
+  write(chunk: string | Buffer): Promise<void>;
   /** Makes the result visible under its final path; returns it and its size. */
   commit(): Promise<{ path: string; bytes: number }>;
   abort(): Promise<void>;
