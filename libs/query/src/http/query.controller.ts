@@ -63,7 +63,7 @@ export class QueryController {
     const persisted = view.state.persistedResult;
     if (persisted) return { ...answer, result: { type: 'persistentQueryResult', ...persistentResultOf(queryHandle, persisted) }, resultMetadata: toMetadata(persisted.columns) };
     if (!view.state.resultAvailable) return answer;
-    const read = await this.results.page(view, { session: handle, sessionId: textField(body['sessionid'], 'sessionid')!, from: 0, size: MAX_FETCH });
+    const read = await this.results.page(view, { session: handle, sessionId: textField(body['sessionid'], 'sessionid')!, from: 0, size: MAX_FETCH, remote: 'fetch' });
     if (read.kind !== 'rows') return answer;
     const { rows, columns } = read.page;
     return { ...answer, result: { type: 'inMemoryQueryResult', rows: toRows(rows, columns) }, resultMetadata: toMetadata(columns) };

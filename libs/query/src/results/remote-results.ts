@@ -8,7 +8,7 @@ export const HELD_RESULT_ROUTE = 'internal/results';
 export const FORWARDED_HEADER = 'x-quarry-forwarded-by';
 
 /** Connections between nodes are reused: a page fetch should not pay for a TCP handshake. */
-const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+export const holderAgent = new Agent({ keepAlive: true, maxSockets: 32 });
 
 /**
  * Asks the holder for a page of a result it holds. The caller's session id goes along: the
@@ -24,19 +24,24 @@ export async function fetchHeldPage(
   url.searchParams.set('fromindex', String(params.from));
   url.searchParams.set('fetchsize', String(params.size));
   const { status, body } = await get(url, params.forwardedBy).catch((error: Error) => {
-    throw new LensError(
-      'RESULT_UNAVAILABLE',
-      `node ${holder.nodeId} holds the result of query ${queryHandle} but does not answer (${error.message}); ` +
-        'if it is down, asking again shortly says the result is gone',
-    );
+    throw holderUnreachable(holder.nodeId, queryHandle, error);
   });
   if (status === 200) return JSON.parse(body) as ResultPage;
   throw errorFrom(status, body, holder.nodeId);
 }
 
+/** 503: the holder is listed as up but does not answer; the failure detector soon says which. */
+export function holderUnreachable(nodeId: string, queryHandle: string, error: Error): LensError {
+  return new LensError(
+    'RESULT_UNAVAILABLE',
+    `node ${nodeId} holds the result of query ${queryHandle} but does not answer (${(error as { code?: string }).code ?? error.message}); ` +
+      'if it is down, asking again shortly says the result is gone',
+  );
+}
+
 function get(url: URL, forwardedBy: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', agent, headers: { accept: 'application/json', [FORWARDED_HEADER]: forwardedBy } }, (res) => {
+    const req = request(url, { method: 'GET', agent: holderAgent, headers: { accept: 'application/json', [FORWARDED_HEADER]: forwardedBy } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));

@@ -15,13 +15,17 @@ export interface PageRequest {
   sessionId: string;
   from: number;
   size: number;
-  /** When set (QUARRY_RESULT_FETCH=redirect), a remote holder's URL is returned instead of its rows. */
-  allowRedirect?: boolean;
+  /**
+   * What to do when another node holds the rows: `fetch` them (as plain values), `point` to the
+   * holder (the caller forwards the client's own request or redirects it), or `refuse` (this
+   * request was already forwarded here: never forward twice).
+   */
+  remote: 'fetch' | 'point' | 'refuse';
 }
 
 export type PageAnswer =
   | { kind: 'rows'; page: ResultPage }
-  | { kind: 'redirect'; url: string; nodeId: string }
+  | { kind: 'remote'; url: string; nodeId: string }
   /** A re-run whose result went to the shared store (it outgrew memory). */
   | { kind: 'persisted'; view: QueryView };
 
@@ -51,11 +55,9 @@ export class ResultReader {
         this.metrics.resultPages.inc({ served: 'here' });
         return { kind: 'rows', page: this.held.page(queryHandle, request.from, request.size) ?? this.gone(queryHandle, { kind: 'expired', nodeId: this.identity.nodeId }) };
       case 'remote':
-        if (request.allowRedirect && this.config.results.fetchMode === 'redirect') {
-          this.metrics.resultPages.inc({ served: 'redirected' });
-          return { kind: 'redirect', url: location.url, nodeId: location.nodeId };
-        }
-        this.metrics.resultPages.inc({ served: 'forwarded' });
+        if (request.remote === 'refuse') throw new LensError('RESULT_UNAVAILABLE', `node ${this.identity.nodeId} does not hold the result of query ${queryHandle}`);
+        this.metrics.resultPages.inc({ served: request.remote === 'point' && this.config.results.fetchMode === 'redirect' ? 'redirected' : 'forwarded' });
+        if (request.remote === 'point') return { kind: 'remote', url: location.url, nodeId: location.nodeId };
         return {
           kind: 'rows',
           page: await fetchHeldPage(location, queryHandle, { sessionId: request.sessionId, from: request.from, size: request.size, forwardedBy: this.identity.nodeId }),
@@ -69,15 +71,6 @@ export class ResultReader {
         return this.afterRerun(queryHandle, request);
       }
     }
-  }
-
-  /** Only what this node holds: the holder's side of a forwarded request, never forwarded again. */
-  async localPage(view: QueryView, from: number, size: number): Promise<ResultPage> {
-    const location = await this.locator.locate(view.state);
-    if (location.kind === 'gone') throw this.locator.goneError(view.state.handle!, location.gone);
-    const page = location.kind === 'here' && this.held.page(view.state.handle!, from, size);
-    if (!page) throw new LensError('RESULT_UNAVAILABLE', `node ${this.identity.nodeId} does not hold the result of query ${view.state.handle}`);
-    return page;
   }
 
   private async afterRerun(queryHandle: string, request: PageRequest): Promise<PageAnswer> {

@@ -22,9 +22,13 @@ export class HeldResultController {
   async page(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
     try {
       const view = await this.queries.get(sessionIdFrom(req.query['sessionid']), queryHandleFrom(raw));
+      if (view.state.status !== 'SUCCESSFUL') throw new LensError('INVALID_PARAMETER_VALUE', `query ${view.state.handle} has no result: it is ${view.state.status}`);
       const from = wholeNumber(req.query['fromindex'], 'fromindex', 0, 0, Number.MAX_SAFE_INTEGER);
       const size = wholeNumber(req.query['fetchsize'], 'fetchsize', MAX_FETCH, 1, MAX_FETCH);
-      res.status(200).json(await this.reader.localPage(view, from, size));
+      const session = { session: sessionIdFrom(req.query['sessionid']), sessionId: String(req.query['sessionid']) };
+      const answer = await this.reader.page(view, { ...session, from, size, remote: 'refuse' });
+      if (answer.kind !== 'rows') throw new LensError('RESULT_UNAVAILABLE', `query ${view.state.handle} has no in-memory result here`);
+      res.status(200).json(answer.page);
     } catch (error) {
       const lens = error instanceof LensError ? error : isRefusal(error) ? lensErrorFor(error) : undefined;
       if (!lens) throw error;

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Controller, Delete, Get, Inject, Param, Req, Res, UseFilters } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
-import { AnswersErrorsAs, reply, RESULT_STORE, sessionIdFrom, textField } from '@quarry/platform';
+import { AnswersErrorsAs, NODE_IDENTITY, QUARRY_CONFIG, reply, RESULT_STORE, sessionIdFrom, textField, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import {
   FORWARDED_HEADER,
   isFinished,
@@ -21,6 +21,7 @@ import {
 import type { Request, Response } from 'express';
 import { RESULT_RELEASED_CHANNEL } from '../held/held-result-keeper';
 import { readCsvPage } from '../store/csv-page-reader';
+import { forwardToHolder } from './forward-to-holder';
 import type { ResultStore } from '../store/result-store';
 
 /**
@@ -38,6 +39,8 @@ export class ResultController {
     private readonly reader: ResultReader,
     private readonly locator: ResultLocator,
     @Inject(RESULT_STORE) private readonly store: ResultStore,
+    @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
+    @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
   ) {}
 
   /** Removes the result everywhere: the event first (every node then says it is gone), then the bytes. */
@@ -80,11 +83,14 @@ export class ResultController {
     }
     const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
     const session = { session: sessionIdFrom(req.query['sessionid']), sessionId: textField(req.query['sessionid'], 'sessionid')! };
-    const answer = await this.reader.page(view, { ...session, from, size, allowRedirect: !forwarded });
+    const answer = await this.reader.page(view, { ...session, from, size, remote: forwarded ? 'refuse' : 'point' });
     switch (answer.kind) {
-      case 'redirect':
-        res.redirect(307, new URL(req.originalUrl, answer.url).toString());
+      case 'remote': {
+        const target = new URL(req.originalUrl, answer.url);
+        if (this.config.results.fetchMode === 'redirect') res.redirect(307, target.toString());
+        else await forwardToHolder(target, answer.nodeId, this.identity.nodeId, req, res);
         return;
+      }
       case 'persisted':
         return this.persisted(req, res, answer.view, from, size);
       case 'rows':
