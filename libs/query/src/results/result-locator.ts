@@ -36,7 +36,8 @@ export class ResultLocator {
     }
     if (holder.nodeId === this.identity.nodeId) return this.lost(state, holder.incarnation, 'node-restarted');
     const node = await this.nodes.find(holder.incarnation);
-    if (!node) return this.lost(state, holder.incarnation, 'node-down');
+    // Not yet in the projection: a node that joined a moment ago. Unknown is not lost.
+    if (!node) throw new LensError('RESULT_UNAVAILABLE', `node ${holder.nodeId}, which holds the result of query ${state.handle}, is not known here yet; ask again shortly`);
     if (node.state !== 'UP') return this.lost(state, holder.incarnation, node.state === 'LEFT' ? 'node-left' : 'node-down');
     return { kind: 'remote', nodeId: node.nodeId, url: node.httpUrl };
   }
