@@ -30,9 +30,10 @@ import { summarize } from './lib/stats';
  *
  * 1. A 1,000,000-row persisted result (CSV in QUARRY_RESULT_DIR) downloaded through the balancer,
  *    streamed and counted, against `psql -c "COPY (same query) TO STDOUT"` on the same warehouse.
- * 2. An in-memory (non-persisted) result fetched page by page from the node holding it (its
- *    executor) and from a node that does not (which forwards to the holder, or, before forwarding
- *    exists, reads the rows from PostgreSQL), alternately.
+ * 2. An in-memory (non-persisted) result, which lives only in the memory of the node that ran
+ *    the query, fetched page by page from that node (the holder) and from a node that does not
+ *    hold it (which forwards the request to the holder and streams its answer back), alternately.
+ *    Each node's `quarry_result_pages_total` counter must show that forwarding took place.
  */
 
 const NAME = 'results';
@@ -185,7 +186,7 @@ async function executorOf(databaseUrl: string, handle: string): Promise<string> 
 interface ServerStages {
   /** QuerySubmitted → QueryLaunched: the submit's commit, NOTIFY, a node claiming it. */
   queuedMs: number;
-  /** QueryLaunched → QueryExecuted: running the statement on the warehouse and writing the CSV. */
+  /** QueryLaunched → QueryExecuted: running the statement on the warehouse and writing the CSV (the pg driver's COPY ... TO STDOUT). */
   executingMs: number;
   /** QueryExecuted → QuerySucceeded. */
   finishingMs: number;
@@ -225,21 +226,34 @@ async function serverStagesOf(databaseUrl: string, handles: string[]): Promise<M
   }
 }
 
+/** Pages of in-memory results a node answered, by how (`here`, `forwarded`, `redirected`, `gone`). */
+const PAGES_METRIC = 'quarry_result_pages_total';
+type PageCounts = Record<string, number>;
+/** `quarry_result_pages_total{served="forwarded"} 12`: the label and the value. */
+const PAGES_LINE = new RegExp(`^${PAGES_METRIC}\\{(?:[^}]*,)?served="([^"]+)"[^}]*\\}\\s+(\\S+)`);
+
 /**
- * Whether the rows are (also) in PostgreSQL's query_results, where a node without them in memory
- * reads them from (before forwarding to the holder exists): a hint, for the JSON, at which path the
- * forwarded figure measured. `unknown` if the table cannot be read.
+ * The `quarry_result_pages_total{served="…"}` counters of one node, read from its /metrics
+ * (a counter not yet incremented is absent there: 0).
  */
-async function rowsInPostgres(databaseUrl: string, handle: string): Promise<boolean | 'unknown'> {
-  const pool = scratchPool(databaseUrl);
-  try {
-    const { rows } = await pool.query('SELECT 1 FROM query_results WHERE query_handle = $1', [handle]);
-    return rows.length > 0;
-  } catch {
-    return 'unknown';
-  } finally {
-    await pool.end();
+async function pageCountsOf(client: KeepAliveClient, node: string): Promise<PageCounts> {
+  const answer = await client.request({ path: '/metrics', timeoutMs: TRANSFER_IDLE_MS });
+  if (answer.status !== 200) throw new Error(`GET /metrics of ${node}: HTTP ${answer.status}`);
+  const counts: PageCounts = {};
+  for (const line of answer.body.split('\n')) {
+    const match = PAGES_LINE.exec(line);
+    if (match) counts[match[1]] = (counts[match[1]] ?? 0) + Number(match[2]);
   }
+  return counts;
+}
+
+/** How each node's counters moved over a stretch: after - before, per `served` label. */
+function pageCountsGrowth(before: PageCounts[], after: PageCounts[]): PageCounts[] {
+  return after.map((counts, i) => {
+    const growth: PageCounts = {};
+    for (const served of new Set([...Object.keys(counts), ...Object.keys(before[i])])) growth[served] = (counts[served] ?? 0) - (before[i][served] ?? 0);
+    return growth;
+  });
 }
 
 interface DownloadPart {
@@ -282,9 +296,10 @@ async function downloads(ctx: BenchContext, s: Settings, cluster: BenchCluster, 
 interface FetchPart {
   handle: string;
   holder: string;
-  rowsInPostgres: boolean | 'unknown';
   direct: Fetch[];
   forwarded: Fetch[];
+  /** Per node: the pages the bench asked of it, and how its `quarry_result_pages_total` moved meanwhile (warm-ups included). */
+  pageCounts: Record<string, { asked: number; counted: PageCounts }>;
 }
 
 async function inMemoryFetches(ctx: BenchContext, s: Settings, cluster: BenchCluster): Promise<FetchPart> {
@@ -296,20 +311,25 @@ async function inMemoryFetches(ctx: BenchContext, s: Settings, cluster: BenchClu
   const holderIndex = cluster.nodes.findIndex((n) => n.nodeId === holder);
   if (holderIndex < 0) throw new Error(`query ${handle} ran on ${holder}, not one of this bench's nodes`);
   const others = cluster.nodes.map((_, i) => i).filter((i) => i !== holderIndex);
-  const inPostgres = await rowsInPostgres(ctx.databaseUrl, handle);
   ctx.log(
     `in-memory fetch of ${s.fetchRows.toLocaleString('en-US')} rows (pages of ${FETCH_SIZE.toLocaleString('en-US')}): held by ${holder}; ` +
-      `rows in PostgreSQL's query_results: ${String(inPostgres)}; a warm-up of each, then ${s.fetchRounds} rounds of (direct, forwarded) alternately`,
+      `a warm-up of each, then ${s.fetchRounds} rounds of (direct, forwarded) alternately`,
   );
-  const direct = () => fetchAll(ctx, cluster.direct[holderIndex], holder, session, handle, s.fetchRows);
-  const forwarded = (round: number) => {
-    const i = others[round % others.length];
-    return fetchAll(ctx, cluster.direct[i], cluster.nodes[i].nodeId, session, handle, s.fetchRows);
+  const readCounts = () => Promise.all(cluster.nodes.map((n, i) => pageCountsOf(cluster.direct[i], n.nodeId)));
+  const countsBefore = await readCounts();
+  /** Pages asked of each node (by index), warm-ups included. */
+  const asked = cluster.nodes.map(() => 0);
+  const fetchFrom = async (i: number) => {
+    const f = await fetchAll(ctx, cluster.direct[i], cluster.nodes[i].nodeId, session, handle, s.fetchRows);
+    asked[i] += f.pages;
+    return f;
   };
+  const direct = () => fetchFrom(holderIndex);
+  const forwarded = (round: number) => fetchFrom(others[round % others.length]);
   await direct();
   await forwarded(0);
   await forwarded(1);
-  const part: FetchPart = { handle, holder, rowsInPostgres: inPostgres, direct: [], forwarded: [] };
+  const part: FetchPart = { handle, holder, direct: [], forwarded: [], pageCounts: {} };
   for (let round = 0; round < s.fetchRounds; round++) {
     cluster.alive();
     const steps = round % 2 === 0 ? (['direct', 'forwarded'] as const) : (['forwarded', 'direct'] as const);
@@ -319,7 +339,44 @@ async function inMemoryFetches(ctx: BenchContext, s: Settings, cluster: BenchClu
       ctx.log(`  ${step} from ${f.node}: ${f.ms.toFixed(0)} ms, ${fmt(perSecond(f.rows, f.ms))}, page p50 ${summarize(f.pageMs).p50.toFixed(1)} ms`);
     }
   }
+  const growth = pageCountsGrowth(countsBefore, await readCounts());
+  cluster.nodes.forEach((n, i) => (part.pageCounts[n.nodeId] = { asked: asked[i], counted: growth[i] }));
+  checkForwarding(part, holderIndex, cluster.nodes.map((n) => n.nodeId), asked, growth);
+  const forwardedPages = others.reduce((sum, i) => sum + asked[i], 0);
+  ctx.log(
+    `  ${PAGES_METRIC}: ${others.map((i) => `${cluster.nodes[i].nodeId} forwarded +${growth[i]['forwarded'] ?? 0}`).join(', ')} ` +
+      `(of ${forwardedPages} pages asked of non-holders), ${holder} here +${growth[holderIndex]['here'] ?? 0} (${asked[holderIndex]} direct + ${forwardedPages} forwarded)`,
+  );
   return part;
+}
+
+/**
+ * Fails the bench unless forwarding really took place: every page asked of a non-holder counted
+ * there as `forwarded` (none answered `here`, none redirected), and every page, direct or
+ * forwarded, counted as `here` on the holder.
+ */
+function checkForwarding(part: FetchPart, holderIndex: number, nodeIds: string[], asked: number[], growth: PageCounts[]): void {
+  const problems: string[] = [];
+  const grew = (i: number, served: string) => growth[i][served] ?? 0;
+  let forwardedPages = 0;
+  nodeIds.forEach((node, i) => {
+    if (i === holderIndex) return;
+    forwardedPages += asked[i];
+    if (asked[i] === 0) return;
+    if (grew(i, 'forwarded') !== asked[i]) problems.push(`${node} (not the holder) was asked ${asked[i]} pages, its ${PAGES_METRIC}{served="forwarded"} grew by ${grew(i, 'forwarded')}`);
+    for (const served of ['here', 'redirected', 'gone']) {
+      if (grew(i, served) !== 0) problems.push(`${node} (not the holder): ${PAGES_METRIC}{served="${served}"} grew by ${grew(i, served)}, expected 0`);
+    }
+  });
+  if (forwardedPages === 0) problems.push('no page was asked of a node that does not hold the result');
+  const holder = nodeIds[holderIndex];
+  const hereExpected = asked[holderIndex] + forwardedPages;
+  if (grew(holderIndex, 'here') !== hereExpected) {
+    problems.push(`${holder} (the holder) served ${asked[holderIndex]} direct and ${forwardedPages} forwarded pages, its ${PAGES_METRIC}{served="here"} grew by ${grew(holderIndex, 'here')}, expected ${hereExpected}`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`forwarding of in-memory result ${part.handle} (held by ${holder}) did not take place as it should:\n  ${problems.join('\n  ')}`);
+  }
 }
 
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
@@ -339,11 +396,11 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
     QUARRY_RESULT_DIR: resultDir,
     QUARRY_MAX_SESSIONS_PER_USER: '100000',
-    // Room for the in-memory result: rows kept in PostgreSQL are capped by count, results held in
-    // a node's memory (issue 5) by bytes. An unknown setting is ignored by the nodes.
-    QUARRY_RESULT_MAX_ROWS: String(Math.max(1_000_000, s.fetchRows)),
+    // Room for the in-memory result: the cap on one result held in the memory of the node that ran it.
     QUARRY_RESULT_MEMORY_MAX_BYTES: String(512 * 1024 * 1024),
-    // A non-holder forwards to the holder (rather than answering 307), which is what is measured.
+    // A non-holder forwards the request to the holder and streams its answer back (rather than
+    // answering 307), which is what is measured. It is the default; set so a QUARRY_RESULT_FETCH
+    // in the environment cannot change it.
     QUARRY_RESULT_FETCH: 'forward',
   };
   ctx.log('starting nodes L1, L2, L3 and the balancer');
@@ -410,7 +467,7 @@ function rows(s: Settings, d: DownloadPart, f: FetchPart): BenchRow[] {
         aim: `forwarding costs ≤ ${Math.round((1 - FORWARD_AIM) * 100)}%: forwarded/direct ≥ ${FORWARD_AIM}`,
         handle: f.handle,
         holder: f.holder,
-        rowsInPostgres: f.rowsInPostgres,
+        pageCounts: f.pageCounts,
         fetchSize: FETCH_SIZE,
         runs: fetchRuns(f.forwarded),
         query: rowsQuery(s.fetchRows),
