@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
-import { executorOf, getResultset, metricOf, rowsIn, statusOf, submit, succeeded } from './result-api';
+import { LensClient, waitFor, type Cluster, type TestDatabase } from '@quarry/testing';
+import { executorOf, getResultset, metricOf, rowsIn, startResultCluster, statusOf, submit, succeeded, type ResultCluster } from './result-api';
 
 /** Nodes that serve the API but run no queries: every query executes (and its result lives) on L1. */
 const SERVING_ONLY = 'gateway,session,query,result';
@@ -17,38 +14,22 @@ async function eventsOf(db: TestDatabase, handle: string, type: string) {
 }
 
 describe('in-memory results held by the node that ran the query (three nodes, balancer)', () => {
+  let results: ResultCluster;
   let db: TestDatabase;
-  let warehouse: TestDatabase;
   let cluster: Cluster;
   let lens: LensClient;
-  const client = (id: string) => new LensClient(cluster.node(id).url);
-  const resultDir = mkdtempSync(join(tmpdir(), 'quarry-held-'));
+  const client = (id: string) => results.client(id);
 
   beforeAll(async () => {
-    warehouse = await createTestDatabase();
-    db = await createTestDatabase();
-    cluster = await Cluster.start({
-      databaseUrl: db.url,
-      kafkaBrokers: testEnv().kafkaBrokers,
-      topicPrefix: uniqueTopicPrefix(),
+    results = await startResultCluster({
       nodeTargets: { L2: SERVING_ONLY, L3: SERVING_ONLY },
-      env: {
-        QUARRY_PG_WAREHOUSE_URL: warehouse.url,
-        QUARRY_RESULT_DIR: resultDir,
-        QUARRY_RESULT_MEMORY_MAX_BYTES: String(1024 * 1024),
-        QUARRY_HEARTBEAT_MS: '200',
-        QUARRY_NODE_DOWN_AFTER_MS: '1500',
-      },
+      env: { QUARRY_RESULT_MEMORY_MAX_BYTES: String(1024 * 1024), QUARRY_HEARTBEAT_MS: '200', QUARRY_NODE_DOWN_AFTER_MS: '1500' },
     });
+    ({ db, cluster } = results);
     lens = new LensClient(cluster.balancerUrl);
   });
 
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-    await warehouse?.drop();
-    rmSync(resultDir, { recursive: true, force: true });
-  });
+  afterAll(() => results?.stop());
 
   it('LENS-658: executes on L1, L2 says it finished, L3 returns the right rows forwarded from L1', async () => {
     const session = await lens.open('ana');
@@ -204,37 +185,20 @@ describe('in-memory results held by the node that ran the query (three nodes, ba
 });
 
 describe('in-memory results with QUARRY_RESULT_FETCH=redirect and QUARRY_RESULT_OVERFLOW=persist', () => {
-  let db: TestDatabase;
-  let warehouse: TestDatabase;
+  let results: ResultCluster;
   let cluster: Cluster;
-  const resultDir = mkdtempSync(join(tmpdir(), 'quarry-redirect-'));
-  const client = (id: string) => new LensClient(cluster.node(id).url);
+  const client = (id: string) => results.client(id);
 
   beforeAll(async () => {
-    warehouse = await createTestDatabase();
-    db = await createTestDatabase();
-    cluster = await Cluster.start({
+    results = await startResultCluster({
       size: 2,
-      databaseUrl: db.url,
-      kafkaBrokers: testEnv().kafkaBrokers,
-      topicPrefix: uniqueTopicPrefix(),
       nodeTargets: { L2: SERVING_ONLY },
-      env: {
-        QUARRY_PG_WAREHOUSE_URL: warehouse.url,
-        QUARRY_RESULT_DIR: resultDir,
-        QUARRY_RESULT_FETCH: 'redirect',
-        QUARRY_RESULT_OVERFLOW: 'persist',
-        QUARRY_RESULT_MEMORY_MAX_BYTES: String(64 * 1024),
-      },
+      env: { QUARRY_RESULT_FETCH: 'redirect', QUARRY_RESULT_OVERFLOW: 'persist', QUARRY_RESULT_MEMORY_MAX_BYTES: String(64 * 1024) },
     });
+    ({ cluster } = results);
   });
 
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-    await warehouse?.drop();
-    rmSync(resultDir, { recursive: true, force: true });
-  });
+  afterAll(() => results?.stop());
 
   it('answers 307 to the holder advertised URL; following it gives the rows', async () => {
     const session = await client('L2').open('ivy');

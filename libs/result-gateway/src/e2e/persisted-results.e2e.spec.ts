@@ -1,9 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, type TestDatabase } from '@quarry/testing';
-import { executorOf, getResultset, rowsIn, submit, succeeded } from './result-api';
+import { LensClient, type Cluster, type TestDatabase } from '@quarry/testing';
+import { executorOf, getResultset, rowsIn, startResultCluster, submit, succeeded, type ResultCluster } from './result-api';
 
 /** Resident memory of a process, from /proc (kB -> bytes). */
 function rssOf(pid: number): number {
@@ -12,30 +10,19 @@ function rssOf(pid: number): number {
 }
 
 describe('persisted results across a three-node cluster', () => {
+  let results: ResultCluster;
   let db: TestDatabase;
-  let warehouse: TestDatabase;
   let cluster: Cluster;
   let lens: LensClient;
-  const resultDir = mkdtempSync(join(tmpdir(), 'quarry-results-'));
+  let resultDir: string;
 
   beforeAll(async () => {
-    warehouse = await createTestDatabase();
-    db = await createTestDatabase();
-    cluster = await Cluster.start({
-      databaseUrl: db.url,
-      kafkaBrokers: testEnv().kafkaBrokers,
-      topicPrefix: uniqueTopicPrefix(),
-      env: { QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_RESULT_DIR: resultDir },
-    });
+    results = await startResultCluster();
+    ({ db, cluster, resultDir } = results);
     lens = new LensClient(cluster.balancerUrl);
   });
 
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-    await warehouse?.drop();
-    rmSync(resultDir, { recursive: true, force: true });
-  });
+  afterAll(() => results?.stop());
 
   it('streams a 1,000,000-row result to the store and downloads it through another node in constant memory', async () => {
     const session = await lens.open('ana');

@@ -1,5 +1,7 @@
-import type { LensAnswer, LensClient, OpenedSession } from '@quarry/testing';
-import { waitFor } from '@quarry/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type LensAnswer, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import type { Pool } from 'pg';
 
 /** Test helpers for the query and result API over the wire, shared by the result e2e suites. */
@@ -68,4 +70,44 @@ export async function metricOf(nodeUrl: string, name: string, labels: string): P
     .split('\n')
     .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+/** A cluster with a warehouse database and a result folder of its own, all removed by `stop`. */
+export interface ResultCluster {
+  db: TestDatabase;
+  cluster: Cluster;
+  resultDir: string;
+  /** A client of one node by id (L1, L2, ...). */
+  client(id: string): LensClient;
+  stop(): Promise<void>;
+}
+
+export async function startResultCluster(options: { size?: number; nodeTargets?: Record<string, string>; env?: Record<string, string> } = {}): Promise<ResultCluster> {
+  const resultDir = mkdtempSync(join(tmpdir(), 'quarry-results-'));
+  const warehouse = await createTestDatabase();
+  const db = await createTestDatabase();
+  const cluster = await Cluster.start({
+    size: options.size,
+    nodeTargets: options.nodeTargets,
+    databaseUrl: db.url,
+    kafkaBrokers: testEnv().kafkaBrokers,
+    topicPrefix: uniqueTopicPrefix(),
+    env: { QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_RESULT_DIR: resultDir, ...options.env },
+  }).catch(async (error: Error) => {
+    await Promise.all([db.drop(), warehouse.drop()]);
+    rmSync(resultDir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    db,
+    cluster,
+    resultDir,
+    client: (id) => new LensClient(cluster.node(id).url),
+    async stop() {
+      await cluster.stop();
+      await db.drop();
+      await warehouse.drop();
+      rmSync(resultDir, { recursive: true, force: true });
+    },
+  };
 }

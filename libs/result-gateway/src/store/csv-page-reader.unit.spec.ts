@@ -7,7 +7,7 @@ import type { ResultWriter } from './result-store';
 
 /** What CsvResultSink writes into a store, as the bytes the store would hold. */
 async function persisted(columns: ColumnMeta[], rows: unknown[][], options: { header: boolean; gzip: boolean }): Promise<Buffer> {
-  const chunks: string[] = [];
+  const chunks: (string | Buffer)[] = [];
   const writer: ResultWriter = {
     write: async (chunk) => void chunks.push(chunk),
     commit: async () => ({ path: 'memory.csv', bytes: 0 }),
