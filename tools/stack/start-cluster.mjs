@@ -65,20 +65,31 @@ async function main() {
     const duckdbDir = process.env.QUARRY_DUCKDB_WAREHOUSE ?? join(cacheDir, 'warehouse');
     await seedWarehouse({ pgAdminUrl: stack.adminUrl, pgDatabase: warehouseUrl.pathname.slice(1), duckdbDir, log });
     const nodes = nodePorts.map((port, i) => ({ id: `L${i + 1}`, port, url: `http://127.0.0.1:${port}` }));
-    for (const node of nodes) {
-      const p = startProcess(node.id, [nodeMain, '--target=all'], {
-        QUARRY_NODE_ID: node.id,
-        QUARRY_HTTP_PORT: String(node.port),
-        DATABASE_URL: process.env.DATABASE_URL ?? stack.databaseUrl,
-        KAFKA_BROKERS: stack.brokers,
-        KAFKAJS_NO_PARTITIONER_WARNING: '1',
-        QUARRY_PG_WAREHOUSE_URL: warehouseUrl.toString(),
-        QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
-        QUARRY_RESOURCE_ROOTS: process.env.QUARRY_RESOURCE_ROOTS ?? join(repoRoot, 'examples/resources'),
-      });
+    const nodeEnv = (node) => ({
+      QUARRY_NODE_ID: node.id,
+      QUARRY_HTTP_PORT: String(node.port),
+      DATABASE_URL: process.env.DATABASE_URL ?? stack.databaseUrl,
+      KAFKA_BROKERS: stack.brokers,
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      QUARRY_PG_WAREHOUSE_URL: warehouseUrl.toString(),
+      QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
+      QUARRY_RESOURCE_ROOTS: process.env.QUARRY_RESOURCE_ROOTS ?? join(repoRoot, 'examples/resources'),
+    });
+    // A node that the cluster declared down while it was alive exits 75 to start again as a new
+    // incarnation, as a supervisor would restart it; any other exit is left for the user to see.
+    const launch = (node) => {
+      const p = startProcess(node.id, [nodeMain, '--target=all'], nodeEnv(node));
       processes.push(p);
-      p.exited.then((code) => !stopping && log(`${node.id} exited (${code}); see ${p.logFile}`));
-    }
+      p.exited.then((code) => {
+        if (stopping) return;
+        log(`${node.id} exited (${code}); see ${p.logFile}`);
+        if (code !== 75) return;
+        processes.splice(processes.indexOf(p), 1);
+        log(`${node.id} was declared down while alive; starting it again`);
+        launch(node);
+      });
+    };
+    nodes.forEach(launch);
     for (const node of nodes) {
       await waitFor(() => answersHealth(node.url), { timeoutMs: 120_000, description: `${node.id} on ${node.url}` });
     }

@@ -1,4 +1,4 @@
-import { Cluster, createTestDatabase, getJson, testEnv, uniqueTopicPrefix, waitFor, type NodeProcess, type TestDatabase } from '@quarry/testing';
+import { Cluster, createTestDatabase, getJson, settlesWithin, testEnv, uniqueTopicPrefix, waitFor, type NodeProcess, type TestDatabase } from '@quarry/testing';
 
 interface ClusterNode {
   nodeId: string;
@@ -103,5 +103,43 @@ describe('failure detector (three nodes, heartbeat every 200 ms, down after 1.5 
     expect((await rowOf(detector, await incarnationOf(detector)))?.state).toBe('UP');
     // Still the one NodeDown: none for the leaver, none for the detector, no second one for the victim.
     expect((await nodeDowns()).map((p) => p.incarnation)).toEqual([victimIncarnation]);
+  });
+});
+
+describe('a node declared down while alive (SIGSTOP past the down-after time, then SIGCONT)', () => {
+  let db: TestDatabase;
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cluster = await Cluster.start({
+      size: 2,
+      databaseUrl: db.url,
+      kafkaBrokers: testEnv().kafkaBrokers,
+      topicPrefix: uniqueTopicPrefix(),
+      env: { QUARRY_HEARTBEAT_MS: '200', QUARRY_NODE_DOWN_AFTER_MS: String(DOWN_AFTER_MS) },
+    });
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await db?.drop();
+  });
+
+  it('stops itself once it learns the cluster declared it down, instead of acting on as a ghost', async () => {
+    const ghost = cluster.node('L2');
+    const { incarnation } = (await getJson<{ incarnation: string }>(`${ghost.url}/health`)).body;
+    process.kill(ghost.process.pid, 'SIGSTOP');
+    try {
+      await waitFor('L1 to declare the stopped L2 down', async () => {
+        const { nodes } = (await getJson<{ nodes: { incarnation: string; state: string }[] }>(`${cluster.node('L1').url}/cluster/nodes`)).body;
+        return nodes.find((n) => n.incarnation === incarnation)?.state === 'DOWN';
+      });
+    } finally {
+      process.kill(ghost.process.pid, 'SIGCONT');
+    }
+    const exit = await settlesWithin(ghost.process.exited, 20_000, 'L2 to stop itself');
+    expect(exit).toEqual({ code: 75, signal: null });
+    expect(ghost.process.allLines().some((l) => l.includes('declared down by the cluster'))).toBe(true);
   });
 });

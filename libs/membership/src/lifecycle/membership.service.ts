@@ -37,7 +37,7 @@ export class MembershipService implements OnApplicationBootstrap, BeforeApplicat
           services: this.services,
         }),
       ],
-      (tx) => this.heartbeat.beat(tx),
+      async (tx) => void (await this.heartbeat.beat(tx)),
     );
     this.heartbeat.start(this.config.membership.heartbeatMs);
     this.logger.info({ services: this.services }, 'node joined the cluster');

@@ -5,9 +5,11 @@ import { runNode } from './run-node';
 export function mainFor(targets: () => ServiceName[]): void {
   let node: Awaited<ReturnType<typeof runNode>> | undefined;
   const shutdown = (signal: string) => {
-    if (!node) process.exit(0);
+    // A stop the node asked for itself may have set an exit code for its supervisor.
+    const code = Number(process.exitCode ?? 0);
+    if (!node) process.exit(code);
     void node.stop().then(
-      () => process.exit(0),
+      () => process.exit(code),
       (error) => {
         console.error(`stop after ${signal} failed:`, error);
         process.exit(1);
