@@ -45,6 +45,17 @@ describe('in-memory results held by the node that ran the query (three nodes, ba
     expect(metadata.json()).toEqual({ queryResultSetMetadata: { columns: [{ name: 'id', type: 'INT' }, { name: 'label', type: 'STRING' }] } });
   });
 
+  it('EXECUTE_WITH_TIMEOUT on L3 returns the rows inline, fetched from L1 where the query ran', async () => {
+    const session = await lens.open('abe');
+    const answer = await client('L3').request('POST', 'queryapi/queries', {
+      form: { sessionid: session.xml, query: 'SELECT g AS n FROM generate_series(1, 3) g ORDER BY g', operation: 'EXECUTE_WITH_TIMEOUT', timeoutmillis: '30000' },
+      accept: 'application/json',
+    });
+    const data = answer.json<{ lensAPIResult: { data: { queryHandle: { handleId: string }; result: { rows: { values: { value: unknown }[] }[] } } } }>().lensAPIResult.data;
+    expect(data.result.rows.map((r) => r.values.map((v) => v.value))).toEqual([[1], [2], [3]]);
+    expect(await executorOf(db.pool, data.queryHandle.handleId)).toBe('L1');
+  });
+
   it('pages in-memory and persisted results: fromindex/fetchsize give exactly the asked slice, in order, on every node', async () => {
     const session = await lens.open('bea');
     const query = 'SELECT g AS n FROM generate_series(1, 2500) g ORDER BY g';
@@ -149,6 +160,21 @@ describe('in-memory results held by the node that ran the query (three nodes, ba
       expect([id, gone.status, gone.text]).toEqual([id, 410, `the result of query ${handle} was deleted`]);
       expect((await statusOf(client(id), session, handle)).isResultSetAvailable).toBe(false);
     }
+  });
+
+  it('a clean stop of the holder loses its results too, and says so: 410 "was stopped", one ResultLost', async () => {
+    const session = await lens.open('ida');
+    const handle = await submit(lens, session, 'SELECT 9 AS v');
+    await succeeded(client('L2'), session, handle);
+    await cluster.restart('L1');
+    const gone = await waitFor('the result to answer 410', async () => {
+      const answer = await getResultset(client('L3'), session, handle);
+      return answer.status === 410 ? answer : undefined;
+    });
+    expect(gone.text).toContain('node L1, which held it, was stopped');
+    await waitFor('the loss to be recorded', async () => (await eventsOf(db, handle, 'ResultLost')).length === 1);
+    expect((await eventsOf(db, handle, 'ResultLost')).map((p) => p['reason'])).toEqual(['node-left']);
+    expect((await statusOf(client('L2'), session, handle)).statusMessage).toContain('lost: node L1 stopped');
   });
 
   it('SIGKILL of the holder: 410 naming L1 through the others; with re-run on, the rows come back and the status says why', async () => {
