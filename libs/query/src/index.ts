@@ -12,6 +12,7 @@ export { ResultReader, type PageAnswer } from './results/result-reader';
 export { FORWARDED_HEADER, HELD_RESULT_ROUTE, holderAgent, holderUnreachable } from './results/remote-results';
 export { lensErrorFor } from './http/query-errors.filter';
 export { QueryService } from './application/query.service';
+export { LocalExecution, type LocalExecutor } from './application/local-execution';
 export { driverSessionFor } from './application/driver-session';
 export { CANCEL_CHANNEL, FINISHED_CHANNEL, QUEUE_CHANNEL, CONF } from './application/query-channels';
 export { QueryRefused } from './domain/query.errors';

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { NodeDirectory } from '@quarry/membership';
 import { SessionAccessModule } from '@quarry/session';
 import { QueryFinishListener } from './application/query-finish-listener';
+import { LocalExecution } from './application/local-execution';
 import { QueryListing } from './application/query-listing';
 import { QueryService } from './application/query.service';
 import { QueryRepository } from './infrastructure/query-repository';
@@ -12,7 +13,7 @@ import { ResultReader } from './results/result-reader';
 /** Queries as services use them (the executor, the API, results), without routes or sweeps. */
 @Module({
   imports: [SessionAccessModule],
-  providers: [QueryRepository, QueryService, QueryListing, QueryFinishListener, HeldResults, NodeDirectory, ResultLocator, ResultReader],
-  exports: [QueryRepository, QueryService, QueryListing, HeldResults, ResultLocator, ResultReader],
+  providers: [QueryRepository, QueryService, QueryListing, QueryFinishListener, LocalExecution, HeldResults, NodeDirectory, ResultLocator, ResultReader],
+  exports: [QueryRepository, QueryService, QueryListing, LocalExecution, HeldResults, ResultLocator, ResultReader],
 })
 export class QueryAccessModule {}

@@ -4,9 +4,9 @@ import { DriverCanceled, type ColumnMeta, type Driver, type DriverSessionSpec, t
 import { inTransaction, PgListener } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, RUNNING_SERVICES, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import { CsvResultSink, type ResultStore, type ResultWriter } from '@quarry/result-gateway';
-import { CANCEL_CHANNEL, CONF, driverSessionFor, FINISHED_CHANNEL, HeldResults, QueryRefused, QueryRepository, QUEUE_CHANNEL, type QueryState } from '@quarry/query';
+import { CANCEL_CHANNEL, CONF, driverSessionFor, FINISHED_CHANNEL, HeldResults, LocalExecution, QueryRefused, QueryRepository, QUEUE_CHANNEL, type LocalExecutor, type QueryState } from '@quarry/query';
 import { SessionRepository } from '@quarry/session';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { HeldOrSpilledSink } from './held-or-spilled-sink';
 
@@ -42,8 +42,10 @@ interface Claimed {
  * any work starts. NOTIFY wakes it on a new query and tells it which running query to cancel.
  */
 @Injectable()
-export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutdown {
+export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutdown, LocalExecutor {
   private readonly running = new Map<string, Slot>();
+  /** Queries launched in a submit transaction on this node, waiting for its commit. */
+  private readonly launchedLocally = new Map<string, Claimed>();
   private listener?: PgListener;
   private stopping = false;
   private filling?: Promise<void>;
@@ -61,9 +63,11 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(RESULT_STORE) private readonly results: ResultStore,
     @Inject(RUNNING_SERVICES) private readonly services: string[],
     private readonly held: HeldResults,
+    private readonly local: LocalExecution,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    this.local.executor = this;
     this.listener = new PgListener(this.pool, [QUEUE_CHANNEL, CANCEL_CHANNEL], (channel, payload) => this.onNotice(channel, payload), 'query executor', this.logger);
     await this.listener.start();
     // A missed NOTIFY (listener reconnecting) costs at most this long.
@@ -74,11 +78,41 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    this.local.executor = undefined;
     clearInterval(this.timer);
     await this.filling;
     // Running queries are stopped; a later failover issue re-launches them elsewhere.
     await Promise.all([...this.running.values()].map((r) => r.execution?.cancel().catch(() => undefined)));
     this.listener?.stop();
+  }
+
+  reserve(queryHandle: string): boolean {
+    if (this.stopping || this.running.size >= this.config.queries.maxRunningPerNode) return false;
+    // Registered now, so a cancel right after the submit's commit finds the query here.
+    this.running.set(queryHandle, { canceled: false });
+    return true;
+  }
+
+  async launchIn(tx: PoolClient, queryHandle: string): Promise<void> {
+    const { state } = await this.queries.executeIn(tx, queryHandle, {
+      type: 'LaunchQuery',
+      executorNodeId: this.identity.nodeId,
+      executorIncarnation: this.identity.incarnation,
+      startRunning: true,
+    });
+    this.launchedLocally.set(queryHandle, { queryHandle, attempt: state.attempt, state });
+  }
+
+  start(queryHandle: string): void {
+    const claimed = this.launchedLocally.get(queryHandle);
+    this.launchedLocally.delete(queryHandle);
+    if (claimed) void this.run(claimed);
+    else this.release(queryHandle);
+  }
+
+  release(queryHandle: string): void {
+    this.launchedLocally.delete(queryHandle);
+    if (this.running.delete(queryHandle)) this.fill();
   }
 
   private onNotice(channel: string, payload: string | undefined): void {
@@ -185,7 +219,7 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     const overflow = this.config.results.overflow === 'persist' ? async () => (spill = await this.openPersisted(queryHandle, state)).sink : undefined;
     const sink = new HeldOrSpilledSink(collector, overflow, () => this.held.release(collector));
     try {
-      const { rowCount } = await this.start(slot, driver.execute(spec, state.driverQuery!, sink));
+      const { rowCount } = await this.begin(slot, driver.execute(spec, state.driverQuery!, sink));
       if (spill) return { rowCount, persisted: await this.commitPersisted(spill, rowCount, spill.sink.columnsSeen) };
       const asked = state.conf[CONF.resultTtlSeconds];
       const expiresAt = Date.now() + (asked ? Number(asked) * 1000 : this.config.results.heldTtlMs);
@@ -210,7 +244,7 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
       const execution = driver.exportCsv
         ? driver.exportCsv(spec, state.driverQuery!, { columns: (c) => void (columns = c), write: (chunk) => write.writer.write(chunk) }, { header: write.header })
         : driver.execute(spec, state.driverQuery!, write.sink);
-      const { rowCount } = await this.start(slot, execution);
+      const { rowCount } = await this.begin(slot, execution);
       return { rowCount, persisted: await this.commitPersisted(write, rowCount, driver.exportCsv ? columns : write.sink.columnsSeen) };
     } catch (error) {
       await write.writer.abort();
@@ -230,7 +264,7 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     return { path, rows: rowCount, bytes, gzip, header, columns };
   }
 
-  private async start(slot: Slot, execution: Execution): Promise<{ rowCount: number }> {
+  private async begin(slot: Slot, execution: Execution): Promise<{ rowCount: number }> {
     slot.execution = execution;
     if (slot.canceled) await execution.cancel();
     return execution.done;

@@ -12,6 +12,7 @@ import type { QueryPriority, QueryState } from '../domain/query.state';
 import { QueryRepository } from '../infrastructure/query-repository';
 import { driverSessionFor } from './driver-session';
 import { CANCEL_CHANNEL, CONF, FINISHED_CHANNEL, QUEUE_CHANNEL } from './query-channels';
+import { LocalExecution } from './local-execution';
 import { QueryFinishListener } from './query-finish-listener';
 
 const PRIORITIES: readonly QueryPriority[] = ['VERY_HIGH', 'HIGH', 'NORMAL', 'LOW', 'VERY_LOW'];
@@ -37,6 +38,7 @@ export class QueryService {
     @Inject(DRIVERS) private readonly drivers: Driver[],
     @Inject(DB_POOL) private readonly pool: Pool,
     private readonly finishes: QueryFinishListener,
+    private readonly local: LocalExecution,
   ) {}
 
   async submit(handle: SessionHandle, input: SubmitInput): Promise<string> {
@@ -51,6 +53,9 @@ export class QueryService {
     const spec = await driverSessionFor(session, this.pool);
     const { driver } = await chooseDriver(this.drivers, spec, input.query, conf[CONF.driver]);
     const queryHandle = randomUUID();
+    const priority = priorityOf(conf[CONF.priority]);
+    const local = this.local.executor?.reserve(queryHandle) ? this.local.executor : undefined;
+    let launchedHere = false;
     try {
       await inTransaction(this.pool, async (tx) => {
         if (requestId) {
@@ -67,19 +72,29 @@ export class QueryService {
           driverQuery: input.query,
           conf,
           queryName: input.queryName,
-          priority: priorityOf(conf[CONF.priority]),
+          priority,
           persistent: conf[CONF.persistent] === 'true',
           clientRequestId: requestId,
           warnings: driver.unsupportedResources(spec),
         });
-        await tx.query('INSERT INTO query_queue (query_handle, priority) VALUES ($1, $2)', [queryHandle, PRIORITIES.indexOf(priorityOf(conf[CONF.priority]))]);
+        // Launched here only when no query is waiting: a free slot takes the oldest first.
+        if (local && !(await tx.query<{ waiting: boolean }>('SELECT EXISTS (SELECT 1 FROM query_queue) AS waiting')).rows[0].waiting) {
+          await local.launchIn(tx, queryHandle);
+          launchedHere = true;
+          return;
+        }
+        launchedHere = false;
+        await tx.query('INSERT INTO query_queue (query_handle, priority) VALUES ($1, $2)', [queryHandle, PRIORITIES.indexOf(priority)]);
         await tx.query('SELECT pg_notify($1, $2)', [QUEUE_CHANNEL, queryHandle]);
       });
     } catch (error) {
+      local?.release(queryHandle);
       const earlier = requestId && isUniqueViolation(error) ? await this.earlierSubmit(session.userName!, requestId) : undefined;
       if (earlier) return earlier;
       throw error;
     }
+    if (launchedHere) local!.start(queryHandle);
+    else local?.release(queryHandle);
     return queryHandle;
   }
 

@@ -110,6 +110,14 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     expect(lensQuery.status.isResultSetAvailable).toBe(true);
   });
 
+  it('runs a query on the node it was submitted to when that node has a free slot and no query waits', async () => {
+    for (const [i, client] of nodes.entries()) {
+      const handle = handleOf(await submit(client, session, `SELECT ${i} AS v`));
+      await finished(handle);
+      expect([handle, await launchedOn(handle)]).toEqual([handle, [`L${i + 1}`]]);
+    }
+  });
+
   it('chooses DuckDB for a query over a warehouse file', async () => {
     const handle = handleOf(await submit(lens, session, `SELECT city, count(*) AS n FROM 'trips.csv' GROUP BY city ORDER BY city`));
     const done = await finished(handle);
