@@ -40,6 +40,9 @@ interface Claimed {
  * next query from `query_queue` (SKIP LOCKED: nodes never take the same one, a busy node never
  * holds one back) and records itself as executor (QueryLaunched) in the same transaction, before
  * any work starts. NOTIFY wakes it on a new query and tells it which running query to cancel.
+ * A query submitted on this node while a slot is free and nobody waits skips the queue: the
+ * submit launches it here in its own transaction (LocalExecutor). Results stay in this node's
+ * memory (HeldResults) unless the query or the server asks for the shared store.
  */
 @Injectable()
 export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutdown, LocalExecutor {
