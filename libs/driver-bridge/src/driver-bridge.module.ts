@@ -2,10 +2,11 @@ import { Module } from '@nestjs/common';
 import { QueryAccessModule } from '@quarry/query';
 import { SessionAccessModule } from '@quarry/session';
 import { QueryExecutor } from './execution/query-executor';
+import { ResultCapture } from './execution/result-capture';
 
 /**
  * The driver-bridge service: executes queued queries on the drivers (pg, DuckDB), at most
  * QUARRY_MAX_RUNNING_QUERIES at a time on this node, and stops them when canceled from any node.
  */
-@Module({ imports: [QueryAccessModule, SessionAccessModule], providers: [QueryExecutor] })
+@Module({ imports: [QueryAccessModule, SessionAccessModule], providers: [QueryExecutor, ResultCapture] })
 export class DriverBridgeModule {}

@@ -1,31 +1,16 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { HeldResultInfo, PersistedResultInfo } from '@quarry/contracts';
-import { DriverCanceled, type ColumnMeta, type Driver, type DriverSessionSpec, type Execution } from '@quarry/drivers';
+import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
 import { inTransaction, PgListener } from '@quarry/eventstore';
-import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, RUNNING_SERVICES, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
-import { CsvResultSink, type ResultStore, type ResultWriter } from '@quarry/result-gateway';
-import { CANCEL_CHANNEL, CONF, driverSessionFor, FINISHED_CHANNEL, HeldResults, LocalExecution, QueryRefused, QueryRepository, QUEUE_CHANNEL, type LocalExecutor, type QueryState } from '@quarry/query';
+import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, QueryRefused, QueryRepository, QUEUE_CHANNEL, type LocalExecutor, type QueryState } from '@quarry/query';
 import { SessionRepository } from '@quarry/session';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
-import { HeldOrSpilledSink } from './held-or-spilled-sink';
+import { ResultCapture, type RunIntoCsv, type RunIntoRows } from './result-capture';
 
 interface Slot {
   execution?: Execution;
   canceled: boolean;
-}
-
-interface Outcome {
-  rowCount: number;
-  persisted?: PersistedResultInfo;
-  held?: HeldResultInfo;
-}
-
-interface PersistedWrite {
-  writer: ResultWriter;
-  sink: CsvResultSink;
-  gzip: boolean;
-  header: boolean;
 }
 
 interface Claimed {
@@ -63,9 +48,7 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(RESULT_STORE) private readonly results: ResultStore,
-    @Inject(RUNNING_SERVICES) private readonly services: string[],
-    private readonly held: HeldResults,
+    private readonly capture: ResultCapture,
     private readonly local: LocalExecution,
   ) {}
 
@@ -185,7 +168,11 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
       if (!driver) throw new Error(`driver ${state.driver} is not available on node ${this.identity.nodeId}`);
       const session = (await this.sessions.load(state.sessionPublicId!)).state;
       const spec = await driverSessionFor(session, this.pool);
-      const outcome = this.persists(state) ? await this.runPersisted(queryHandle, state, driver, spec, slot) : await this.runHeld(queryHandle, attempt, state, driver, spec, slot);
+      const sql = state.driverQuery!;
+      const intoRows: RunIntoRows = (sink) => this.begin(slot, driver.execute(spec, sql, sink));
+      const exportCsv = driver.exportCsv?.bind(driver);
+      const intoCsv: RunIntoCsv | undefined = exportCsv && ((target, header) => this.begin(slot, exportCsv(spec, sql, target, { header })));
+      const outcome = await this.capture.run({ queryHandle, attempt, state }, intoRows, intoCsv);
       await this.queries
         .execute(
           queryHandle,
@@ -193,7 +180,7 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
           { alsoInTransaction: (tx) => tx.query('SELECT pg_notify($1, $2)', [FINISHED_CHANNEL, queryHandle]) },
         )
         .catch((error: Error) => {
-          this.held.drop(queryHandle);
+          this.capture.forget(queryHandle);
           throw error;
         });
     } catch (error) {
@@ -202,69 +189,6 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
       this.running.delete(queryHandle);
       this.fill();
     }
-  }
-
-  /**
-   * Persisted when the query or the server says so, and also when this node does not serve
-   * results (no `result` target): a result held here must be reachable here.
-   */
-  private persists(state: QueryState): boolean {
-    return state.persistent || this.config.results.persistByDefault || !this.services.includes('result');
-  }
-
-  /**
-   * Rows kept in this node's memory until the TTL, within the size limits; past them the query
-   * fails with a clear message, or its rows move to the result store (QUARRY_RESULT_OVERFLOW=persist).
-   */
-  private async runHeld(queryHandle: string, attempt: number, state: QueryState, driver: Driver, spec: DriverSessionSpec, slot: Slot): Promise<Outcome> {
-    const collector = this.held.collector();
-    let spill: PersistedWrite | undefined;
-    const overflow = this.config.results.overflow === 'persist' ? async () => (spill = await this.openPersisted(queryHandle, state)).sink : undefined;
-    const sink = new HeldOrSpilledSink(collector, overflow, () => this.held.release(collector));
-    try {
-      const { rowCount } = await this.begin(slot, driver.execute(spec, state.driverQuery!, sink));
-      if (spill) return { rowCount, persisted: await this.commitPersisted(spill, rowCount, spill.sink.columnsSeen) };
-      const asked = state.conf[CONF.resultTtlSeconds];
-      const expiresAt = Date.now() + (asked ? Number(asked) * 1000 : this.config.results.heldTtlMs);
-      this.held.keep(queryHandle, attempt, collector, expiresAt);
-      const { nodeId, incarnation } = this.identity;
-      return { rowCount, held: { nodeId, incarnation, expiresAt: new Date(expiresAt).toISOString(), bytes: collector.bytes, columns: collector.columnsSeen } };
-    } catch (error) {
-      this.held.release(collector);
-      await spill?.writer.abort();
-      throw error;
-    }
-  }
-
-  /**
-   * The result streamed as CSV into the shared result store, in constant memory, whatever its
-   * size: written by the engine itself where it can (PostgreSQL's COPY), else row batch by batch.
-   */
-  private async runPersisted(queryHandle: string, state: QueryState, driver: Driver, spec: DriverSessionSpec, slot: Slot): Promise<Outcome> {
-    const write = await this.openPersisted(queryHandle, state);
-    try {
-      let columns: ColumnMeta[] = [];
-      const execution = driver.exportCsv
-        ? driver.exportCsv(spec, state.driverQuery!, { columns: (c) => void (columns = c), write: (chunk) => write.writer.write(chunk) }, { header: write.header })
-        : driver.execute(spec, state.driverQuery!, write.sink);
-      const { rowCount } = await this.begin(slot, execution);
-      return { rowCount, persisted: await this.commitPersisted(write, rowCount, driver.exportCsv ? columns : write.sink.columnsSeen) };
-    } catch (error) {
-      await write.writer.abort();
-      throw error;
-    }
-  }
-
-  private async openPersisted(queryHandle: string, state: QueryState): Promise<PersistedWrite> {
-    const gzip = state.conf['lens.query.output.compression.codec'] === 'gzip';
-    const header = state.conf['lens.query.output.write.header'] === 'true';
-    const writer = await this.results.create(queryHandle, { gzip });
-    return { writer, sink: new CsvResultSink(writer, header), gzip, header };
-  }
-
-  private async commitPersisted({ writer, gzip, header }: PersistedWrite, rowCount: number, columns: ColumnMeta[]): Promise<PersistedResultInfo> {
-    const { path, bytes } = await writer.commit();
-    return { path, rows: rowCount, bytes, gzip, header, columns };
   }
 
   private async begin(slot: Slot, execution: Execution): Promise<{ rowCount: number }> {
