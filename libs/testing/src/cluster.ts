@@ -3,6 +3,8 @@ import { freePort } from './free-port';
 import { getJson } from './http';
 import { NodeProcess, type NodeOptions } from './node-process';
 import { BALANCER_SCRIPT } from './repo-paths';
+import { createTestDatabase, uniqueTopicPrefix, type TestDatabase } from './test-database';
+import { testEnv } from './test-env';
 import { waitFor } from './wait-for';
 
 export interface ClusterOptions extends Omit<NodeOptions, 'nodeId' | 'port'> {
@@ -56,4 +58,27 @@ export class Cluster {
     await this.balancer.stop();
     await Promise.all(this.nodes.map((n) => n.stop()));
   }
+}
+
+/** A cluster on a database and topic prefix of its own; `stop` ends the nodes and drops the database. */
+export interface TestCluster {
+  db: TestDatabase;
+  cluster: Cluster;
+  stop(): Promise<void>;
+}
+
+export async function startTestCluster(options: Omit<ClusterOptions, 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix'> = {}): Promise<TestCluster> {
+  const db = await createTestDatabase();
+  const cluster = await Cluster.start({ ...options, databaseUrl: db.url, kafkaBrokers: testEnv().kafkaBrokers, topicPrefix: uniqueTopicPrefix() }).catch(async (error: Error) => {
+    await db.drop();
+    throw error;
+  });
+  return {
+    db,
+    cluster,
+    async stop() {
+      await cluster.stop();
+      await db.drop();
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { Cluster, createTestDatabase, getJson, settlesWithin, testEnv, uniqueTopicPrefix, waitFor, type NodeProcess, type TestDatabase } from '@quarry/testing';
+import { getJson, settlesWithin, startTestCluster, waitFor, type Cluster, type NodeProcess, type TestCluster, type TestDatabase } from '@quarry/testing';
 
 interface ClusterNode {
   nodeId: string;
@@ -16,6 +16,7 @@ interface NodeDownPayload {
 }
 
 const DOWN_AFTER_MS = 1500;
+const DETECTOR_ENV = { QUARRY_HEARTBEAT_MS: '200', QUARRY_NODE_DOWN_AFTER_MS: String(DOWN_AFTER_MS) };
 
 describe('failure detector (three nodes, heartbeat every 200 ms, down after 1.5 s of silence)', () => {
   let db: TestDatabase;
@@ -28,20 +29,14 @@ describe('failure detector (three nodes, heartbeat every 200 ms, down after 1.5 
     (await db.pool.query<{ payload: NodeDownPayload }>(`SELECT payload FROM events WHERE type = 'NodeDown' ORDER BY global_position`)).rows.map((r) => r.payload);
   const leadsDetector = (node: NodeProcess) => node.process.allLines().some((l) => l.includes('node failure detector: this node now leads'));
 
+  let running: TestCluster;
+
   beforeAll(async () => {
-    db = await createTestDatabase();
-    cluster = await Cluster.start({
-      databaseUrl: db.url,
-      kafkaBrokers: testEnv().kafkaBrokers,
-      topicPrefix: uniqueTopicPrefix(),
-      env: { QUARRY_HEARTBEAT_MS: '200', QUARRY_NODE_DOWN_AFTER_MS: String(DOWN_AFTER_MS) },
-    });
+    running = await startTestCluster({ env: DETECTOR_ENV });
+    ({ db, cluster } = running);
   });
 
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-  });
+  afterAll(() => running?.stop());
 
   it('lists every node UP with a heartbeat that keeps moving', async () => {
     const incarnations = await Promise.all(cluster.nodes.map(incarnationOf));
@@ -107,24 +102,15 @@ describe('failure detector (three nodes, heartbeat every 200 ms, down after 1.5 
 });
 
 describe('a node declared down while alive (SIGSTOP past the down-after time, then SIGCONT)', () => {
-  let db: TestDatabase;
   let cluster: Cluster;
+  let running: TestCluster;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    cluster = await Cluster.start({
-      size: 2,
-      databaseUrl: db.url,
-      kafkaBrokers: testEnv().kafkaBrokers,
-      topicPrefix: uniqueTopicPrefix(),
-      env: { QUARRY_HEARTBEAT_MS: '200', QUARRY_NODE_DOWN_AFTER_MS: String(DOWN_AFTER_MS) },
-    });
+    running = await startTestCluster({ size: 2, env: DETECTOR_ENV });
+    ({ cluster } = running);
   });
 
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-  });
+  afterAll(() => running?.stop());
 
   it('stops itself once it learns the cluster declared it down, instead of acting on as a ghost', async () => {
     const ghost = cluster.node('L2');

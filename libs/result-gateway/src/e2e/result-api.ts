@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type LensAnswer, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { createTestDatabase, LensClient, startTestCluster, waitFor, type Cluster, type LensAnswer, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import type { Pool } from 'pg';
 
 /** Test helpers for the query and result API over the wire, shared by the result e2e suites. */
@@ -85,27 +85,19 @@ export interface ResultCluster {
 export async function startResultCluster(options: { size?: number; nodeTargets?: Record<string, string>; env?: Record<string, string> } = {}): Promise<ResultCluster> {
   const resultDir = mkdtempSync(join(tmpdir(), 'quarry-results-'));
   const warehouse = await createTestDatabase();
-  const db = await createTestDatabase();
-  const cluster = await Cluster.start({
-    size: options.size,
-    nodeTargets: options.nodeTargets,
-    databaseUrl: db.url,
-    kafkaBrokers: testEnv().kafkaBrokers,
-    topicPrefix: uniqueTopicPrefix(),
-    env: { QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_RESULT_DIR: resultDir, ...options.env },
-  }).catch(async (error: Error) => {
-    await Promise.all([db.drop(), warehouse.drop()]);
+  const running = await startTestCluster({ ...options, env: { QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_RESULT_DIR: resultDir, ...options.env } }).catch(async (error: Error) => {
+    await warehouse.drop();
     rmSync(resultDir, { recursive: true, force: true });
     throw error;
   });
+  const { db, cluster } = running;
   return {
     db,
     cluster,
     resultDir,
     client: (id) => new LensClient(cluster.node(id).url),
     async stop() {
-      await cluster.stop();
-      await db.drop();
+      await running.stop();
       await warehouse.drop();
       rmSync(resultDir, { recursive: true, force: true });
     },
