@@ -44,3 +44,32 @@ export class LeaderSweep {
     }
   }
 }
+
+/**
+ * A Nest service whose job is one leader-run pass: it schedules the pass once the node is up and
+ * gives the lock back when the node stops (Nest calls the two hooks by name).
+ */
+export abstract class LeaderSweepService {
+  private readonly sweep: LeaderSweep;
+
+  protected constructor(
+    pool: Pool,
+    lockKey: number,
+    what: string,
+    logger: Logger,
+    private readonly everyMs: number,
+  ) {
+    this.sweep = new LeaderSweep(pool, lockKey, what, logger, () => this.pass());
+  }
+
+  /** One pass, on the leading node only. */
+  protected abstract pass(): Promise<void>;
+
+  onApplicationBootstrap(): void {
+    this.sweep.start(this.everyMs);
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.sweep.stop();
+  }
+}

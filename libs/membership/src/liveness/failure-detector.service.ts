@@ -1,6 +1,6 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { NodeDown, storedEvent, streamId } from '@quarry/contracts';
-import { ConcurrencyError, LeaderSweep, PgEventStore } from '@quarry/eventstore';
+import { ConcurrencyError, LeaderSweepService, PgEventStore } from '@quarry/eventstore';
 import { DB_POOL, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -21,9 +21,7 @@ interface Suspect {
  * once per incarnation, however far the `nodes` projection lags (see declareDown).
  */
 @Injectable()
-export class FailureDetectorService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly sweep: LeaderSweep;
-
+export class FailureDetectorService extends LeaderSweepService {
   constructor(
     private readonly store: PgEventStore,
     private readonly metrics: QuarryMetrics,
@@ -32,15 +30,11 @@ export class FailureDetectorService implements OnApplicationBootstrap, OnApplica
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.sweep = new LeaderSweep(pool, DETECTOR_LOCK, 'node failure detector', logger, () => this.detect());
+    super(pool, DETECTOR_LOCK, 'node failure detector', logger, config.membership.heartbeatMs);
   }
 
-  onApplicationBootstrap(): void {
-    this.sweep.start(this.config.membership.heartbeatMs);
-  }
-
-  onApplicationShutdown(): Promise<void> {
-    return this.sweep.stop();
+  protected pass(): Promise<void> {
+    return this.detect();
   }
 
   private async detect(): Promise<void> {

@@ -1,5 +1,5 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { LeaderSweep } from '@quarry/eventstore';
+import { Inject, Injectable } from '@nestjs/common';
+import { LeaderSweepService } from '@quarry/eventstore';
 import { DB_POOL, LOGGER, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -14,24 +14,18 @@ const BATCH = 500;
  * answerable (CLOSED, with every time). One node leads the sweep.
  */
 @Injectable()
-export class QueryRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly sweep: LeaderSweep;
-
+export class QueryRetentionService extends LeaderSweepService {
   constructor(
     private readonly queries: QueryRepository,
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
-    this.sweep = new LeaderSweep(pool, RETENTION_LOCK, 'query retention', logger, () => this.closeOld());
+    super(pool, RETENTION_LOCK, 'query retention', logger, config.queries.retentionCheckMs);
   }
 
-  onApplicationBootstrap(): void {
-    this.sweep.start(this.config.queries.retentionCheckMs);
-  }
-
-  onApplicationShutdown(): Promise<void> {
-    return this.sweep.stop();
+  protected pass(): Promise<void> {
+    return this.closeOld();
   }
 
   private async closeOld(): Promise<void> {

@@ -1,5 +1,5 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { LeaderSweep } from '@quarry/eventstore';
+import { Inject, Injectable } from '@nestjs/common';
+import { LeaderSweepService } from '@quarry/eventstore';
 import { DB_POOL, LOGGER } from '@quarry/platform';
 import { QueryRepository } from '@quarry/query';
 import type { Pool } from 'pg';
@@ -15,23 +15,17 @@ const PASS_MS = 1000;
  * no longer UP, so status reads turn isResultSetAvailable false on every node. One node leads.
  */
 @Injectable()
-export class LostResultSweep implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly sweep: LeaderSweep;
-
+export class LostResultSweep extends LeaderSweepService {
   constructor(
     private readonly queries: QueryRepository,
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.sweep = new LeaderSweep(pool, LOST_RESULTS_LOCK, 'lost results', logger, () => this.markLost());
+    super(pool, LOST_RESULTS_LOCK, 'lost results', logger, PASS_MS);
   }
 
-  onApplicationBootstrap(): void {
-    this.sweep.start(PASS_MS);
-  }
-
-  onApplicationShutdown(): Promise<void> {
-    return this.sweep.stop();
+  protected pass(): Promise<void> {
+    return this.markLost();
   }
 
   private async markLost(): Promise<void> {

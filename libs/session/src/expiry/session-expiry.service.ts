@@ -1,5 +1,5 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { LeaderSweep } from '@quarry/eventstore';
+import { Inject, Injectable } from '@nestjs/common';
+import { LeaderSweepService } from '@quarry/eventstore';
 import { DB_POOL, LOGGER, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -15,24 +15,18 @@ const BATCH = 500;
  * second SessionExpired anyway.
  */
 @Injectable()
-export class SessionExpiryService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly sweep: LeaderSweep;
-
+export class SessionExpiryService extends LeaderSweepService {
   constructor(
     private readonly repository: SessionRepository,
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.sweep = new LeaderSweep(pool, EXPIRY_LOCK, 'session expiry', logger, () => this.expireIdle());
+    super(pool, EXPIRY_LOCK, 'session expiry', logger, config.sessions.expiryCheckMs);
   }
 
-  onApplicationBootstrap(): void {
-    this.sweep.start(this.config.sessions.expiryCheckMs);
-  }
-
-  onApplicationShutdown(): Promise<void> {
-    return this.sweep.stop();
+  protected pass(): Promise<void> {
+    return this.expireIdle();
   }
 
   /** Expires every session idle past the timeout. */
