@@ -1,4 +1,5 @@
-import { Agent, request } from 'node:http';
+import { text } from 'node:stream/consumers';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { LensError, lensErrorNameOf } from '@quarry/contracts';
 import type { ResultPage } from './held-results';
 
@@ -8,14 +9,35 @@ export const HELD_RESULT_ROUTE = 'internal/results';
 export const FORWARDED_HEADER = 'x-quarry-forwarded-by';
 
 /** Connections between nodes are reused: a page fetch should not pay for a TCP handshake. */
-export const holderAgent = new Agent({ keepAlive: true, maxSockets: 32 });
+const holderAgent = new Agent({ keepAlive: true, maxSockets: 32 });
+
+export interface Holder {
+  nodeId: string;
+  url: string;
+}
+
+/**
+ * A GET to the node holding a result, marked as forwarded by `selfId` so the holder never
+ * forwards it again. Resolves with the holder's answer as it comes; a holder that does not answer
+ * is a 503 that says so.
+ */
+export function askHolder(holder: Holder, target: URL, queryHandle: string, selfId: string, accept?: string): Promise<IncomingMessage> {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const headers = { [FORWARDED_HEADER]: selfId, ...(accept && { accept }) };
+    const outgoing = request(target, { method: 'GET', agent: holderAgent, headers }, resolve);
+    outgoing.on('error', reject);
+    outgoing.end();
+  }).catch((error: Error) => {
+    throw holderUnreachable(holder.nodeId, queryHandle, error);
+  });
+}
 
 /**
  * Asks the holder for a page of a result it holds. The caller's session id goes along: the
  * holder checks the owner exactly as for the client's own request.
  */
 export async function fetchHeldPage(
-  holder: { nodeId: string; url: string },
+  holder: Holder,
   queryHandle: string,
   params: { sessionId: string; from: number; size: number; forwardedBy: string },
 ): Promise<ResultPage> {
@@ -23,33 +45,19 @@ export async function fetchHeldPage(
   url.searchParams.set('sessionid', params.sessionId);
   url.searchParams.set('fromindex', String(params.from));
   url.searchParams.set('fetchsize', String(params.size));
-  const { status, body } = await get(url, params.forwardedBy).catch((error: Error) => {
-    throw holderUnreachable(holder.nodeId, queryHandle, error);
-  });
-  if (status === 200) return JSON.parse(body) as ResultPage;
-  throw errorFrom(status, body, holder.nodeId);
+  const answer = await askHolder(holder, url, queryHandle, params.forwardedBy, 'application/json');
+  const body = await text(answer);
+  if (answer.statusCode === 200) return JSON.parse(body) as ResultPage;
+  throw errorFrom(answer.statusCode ?? 0, body, holder.nodeId);
 }
 
 /** 503: the holder is listed as up but does not answer; the failure detector soon says which. */
-export function holderUnreachable(nodeId: string, queryHandle: string, error: Error): LensError {
+function holderUnreachable(nodeId: string, queryHandle: string, error: Error): LensError {
   return new LensError(
     'RESULT_UNAVAILABLE',
     `node ${nodeId} holds the result of query ${queryHandle} but does not answer (${(error as { code?: string }).code ?? error.message}); ` +
       'if it is down, asking again shortly says the result is gone',
   );
-}
-
-function get(url: URL, forwardedBy: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', agent: holderAgent, headers: { accept: 'application/json', [FORWARDED_HEADER]: forwardedBy } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** The holder's Lens error, as it said it; anything unreadable is reported as unavailable. */

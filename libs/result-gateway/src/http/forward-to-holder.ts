@@ -1,6 +1,5 @@
-import { request, type IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { FORWARDED_HEADER, holderAgent, holderUnreachable } from '@quarry/query';
+import { askHolder } from '@quarry/query';
 import type { Request, Response } from 'express';
 
 /** What of the holder's answer goes back to the client: the body's type and size, Lens's error code. */
@@ -11,15 +10,7 @@ const PASSED_BACK = ['content-type', 'content-length', 'x-lens-error-code'];
  * as the holder wrote it: the rows are rendered once, by the holder, and only bytes pass here.
  */
 export async function forwardToHolder(target: URL, holderId: string, selfId: string, req: Request, res: Response): Promise<void> {
-  const queryHandle = req.params['handle'];
-  const answer = await new Promise<IncomingMessage>((resolve, reject) => {
-    const headers = { [FORWARDED_HEADER]: selfId, ...(req.headers.accept && { accept: req.headers.accept }) };
-    const outgoing = request(target, { method: 'GET', agent: holderAgent, headers }, resolve);
-    outgoing.on('error', reject);
-    outgoing.end();
-  }).catch((error: Error) => {
-    throw holderUnreachable(holderId, String(queryHandle), error);
-  });
+  const answer = await askHolder({ nodeId: holderId, url: target.origin }, target, String(req.params['handle']), selfId, req.headers.accept);
   res.status(answer.statusCode ?? 502);
   for (const name of PASSED_BACK) {
     const value = answer.headers[name];
