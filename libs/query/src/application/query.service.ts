@@ -83,7 +83,6 @@ export class QueryService {
           launchedHere = true;
           return;
         }
-        launchedHere = false;
         await tx.query('INSERT INTO query_queue (query_handle, priority) VALUES ($1, $2)', [queryHandle, PRIORITIES.indexOf(priority)]);
         await tx.query('SELECT pg_notify($1, $2)', [QUEUE_CHANNEL, queryHandle]);
       });

@@ -5,6 +5,7 @@ import type { SessionHandle } from '@quarry/session';
 import { CONF } from '../application/query-channels';
 import { QueryService, type QueryView } from '../application/query.service';
 import { isFinished } from '../domain/query-status';
+import type { QueryState } from '../domain/query.state';
 import { HeldResults, type ResultPage } from './held-results';
 import { ResultLocator } from './result-locator';
 import { fetchHeldPage } from './remote-results';
@@ -45,10 +46,22 @@ export class ResultReader {
     @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
   ) {}
 
+  /**
+   * Whether this reader answers for the query's rows: an in-memory result, one that expired or
+   * was lost (a 410, or a re-run), or a re-run under way. Otherwise the result is persisted or
+   * there is none.
+   */
+  answersFor(state: QueryState): boolean {
+    if (rerunning(state)) return true;
+    if (state.status !== 'SUCCESSFUL') return false;
+    const gone = state.resultGone?.kind;
+    return gone === 'expired' || gone === 'lost' || (state.resultAvailable && state.heldResult !== undefined);
+  }
+
   async page(view: QueryView, request: PageRequest): Promise<PageAnswer> {
     const state = view.state;
     const queryHandle = state.handle!;
-    if (state.rerunReason && !isFinished(state.status)) return this.afterRerun(queryHandle, request);
+    if (rerunning(state)) return this.afterRerun(queryHandle, request);
     const location = await this.locator.locate(state);
     switch (location.kind) {
       case 'here':
@@ -93,4 +106,9 @@ export class ResultReader {
   private gone(queryHandle: string, gone: { kind: 'expired'; nodeId: string }): never {
     throw this.locator.goneError(queryHandle, gone);
   }
+}
+
+/** Queued again because its result was gone, and not finished yet. */
+function rerunning(state: QueryState): boolean {
+  return state.rerunReason !== undefined && !isFinished(state.status);
 }

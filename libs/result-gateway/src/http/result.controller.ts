@@ -4,7 +4,6 @@ import { LensError } from '@quarry/contracts';
 import { AnswersErrorsAs, NODE_IDENTITY, QUARRY_CONFIG, reply, RESULT_STORE, sessionIdFrom, textField, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import {
   FORWARDED_HEADER,
-  isFinished,
   MAX_FETCH,
   persistentResultOf,
   QueryErrorsFilter,
@@ -74,13 +73,7 @@ export class ResultController {
     const view = await this.view(req, raw);
     const from = wholeNumber(req.query['fromindex'], 'fromindex', 0, 0, Number.MAX_SAFE_INTEGER);
     const size = wholeNumber(req.query['fetchsize'], 'fetchsize', MAX_FETCH, 1, MAX_FETCH);
-    const { state } = view;
-    const rerunning = state.rerunReason !== undefined && !isFinished(state.status);
-    const gone = state.status === 'SUCCESSFUL' && state.resultGone !== undefined && state.resultGone.kind !== 'deleted';
-    if (!rerunning && !gone) {
-      this.withResult(view);
-      if (state.persistedResult) return this.persisted(req, res, view, from, size);
-    }
+    if (!this.reader.answersFor(view.state)) return this.persisted(req, res, this.withResult(view), from, size);
     const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
     const session = { session: sessionIdFrom(req.query['sessionid']), sessionId: textField(req.query['sessionid'], 'sessionid')! };
     const answer = await this.reader.page(view, { ...session, from, size, remote: forwarded ? 'refuse' : 'point' });
@@ -114,7 +107,8 @@ export class ResultController {
 
   /** Where the result lies, or, when a page is asked for, the rows of that page read from the file. */
   private async persisted(req: Request, res: Response, { state }: QueryView, from: number, size: number) {
-    const persisted = state.persistedResult!;
+    const persisted = state.persistedResult;
+    if (!persisted) throw new LensError('INVALID_PARAMETER_VALUE', `query ${state.handle} has no result rows`);
     if (req.query['fromindex'] === undefined && req.query['fetchsize'] === undefined) {
       reply(req, res, 200, { kind: 'persistentQueryResult', value: persistentResultOf(state.handle!, persisted) });
       return;
