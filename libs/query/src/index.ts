@@ -17,7 +17,7 @@ export { driverSessionFor } from './application/driver-session';
 export { CANCEL_CHANNEL, FINISHED_CHANNEL, QUEUE_CHANNEL, CONF } from './application/query-channels';
 export { QueryRefused } from './domain/query.errors';
 export type { QueryState, ResultGone } from './domain/query.state';
-export { TRANSITIONS, canMove, isFinished, QUERY_STATUSES, type QueryStatus } from './domain/query-status';
+export { TRANSITIONS, STATUS_AFTER, canMove, firstInvalidStep, isFinished, isSettled, statusAfter, QUERY_STATUSES, type QueryStatus } from './domain/query-status';
 export const QUERY_MIGRATIONS = [Queries1764000000300, HeldResults1764000000310];
 export const QUERY_PROJECTIONS = [queriesProjection];
 export { QueryErrorsFilter } from './http/query-errors.filter';

@@ -9,11 +9,19 @@ export const NodeJoined = defineEvent(
   z.object({ ...NodeRef, httpUrl: z.string().url(), services: z.array(z.string()).min(1) }),
 );
 
-/** Appended once per incarnation, by the survivor that saw the heartbeat stop. */
+/**
+ * Appended once per incarnation: by the survivor that saw its heartbeat stop, or by the node's
+ * next incarnation when it starts again (`restarted`) before anyone noticed.
+ */
 export const NodeDown = defineEvent(
   'NodeDown',
   'node',
-  z.object({ ...NodeRef, detectedBy: z.string().min(1), lastHeartbeatAt: z.string().datetime({ offset: true }) }),
+  z.object({
+    ...NodeRef,
+    detectedBy: z.string().min(1),
+    lastHeartbeatAt: z.string().datetime({ offset: true }),
+    cause: z.enum(['heartbeat-stopped', 'restarted']).default('heartbeat-stopped'),
+  }),
 );
 
 export const NodeLeft = defineEvent('NodeLeft', 'node', z.object({ ...NodeRef }));

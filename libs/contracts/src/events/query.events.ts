@@ -87,10 +87,34 @@ export const QuerySucceeded = defineEvent(
   }),
 );
 
-export const QueryFailed = defineEvent(
-  'QueryFailed',
+const FailureMessage = { attempt: z.number().int().nonnegative(), message: z.string().min(1).max(65_536) };
+
+/** The attempt failed (Lens's FAILING): QueryFailed follows in the same append. */
+export const QueryFailing = defineEvent('QueryFailing', 'query', z.object({ ...QueryRef, ...FailureMessage }));
+
+export const QueryFailed = defineEvent('QueryFailed', 'query', z.object({ ...QueryRef, ...FailureMessage }));
+
+/** Why an attempt's executor is gone: declared down, stopped, started again, or drained away. */
+export const ORPHAN_REASONS = ['node-down', 'node-left', 'node-restarted', 'drain'] as const;
+export type OrphanReason = (typeof ORPHAN_REASONS)[number];
+
+/**
+ * The node incarnation running an attempt ended without finishing it (Lens's FAILING): the query
+ * runs again under a new attempt (QueryRequeued follows in the same append), and every write of
+ * the old attempt is refused from then on.
+ */
+export const QueryAttemptOrphaned = defineEvent(
+  'QueryAttemptOrphaned',
   'query',
-  z.object({ ...QueryRef, attempt: z.number().int().nonnegative(), message: z.string().min(1).max(65_536) }),
+  z.object({
+    ...QueryRef,
+    ...Attempt,
+    nodeId: z.string().min(1).max(128),
+    incarnation: z.string().uuid(),
+    reason: z.enum(ORPHAN_REASONS),
+    /** The node that noticed and took the query over. */
+    takenOverBy: z.string().min(1).max(128),
+  }),
 );
 
 export const QueryCanceled = defineEvent('QueryCanceled', 'query', z.object({ ...QueryRef, canceledBy: z.string().min(1) }));
@@ -110,5 +134,50 @@ export const ResultLost = defineEvent(
   z.object({ ...QueryRef, ...Attempt, nodeId: z.string().min(1), incarnation: z.string().uuid(), reason: z.enum(['node-left', 'node-down', 'node-restarted']) }),
 );
 
-/** A finished query whose result is gone runs again (quarry.query.rerun.on.lost.result): QUEUED. */
+/** FAILING -> QUEUED: the query waits for a new attempt (after QueryAttemptOrphaned). */
 export const QueryRequeued = defineEvent('QueryRequeued', 'query', z.object({ ...QueryRef, reason: z.string().min(1).max(4096), requestedBy: z.string().min(1) }));
+
+/*
+ * A re-run of a SUCCESSFUL query whose in-memory result is gone (quarry.query.rerun.on.lost.result).
+ * Lens's table has no way out of SUCCESSFUL but CLOSED, so a re-run never changes the status: it is
+ * a new attempt recorded beside it, and the status stays SUCCESSFUL (result not available, the
+ * statusMessage saying why) until the new result lands (ResultRecomputed) or the re-run fails.
+ */
+
+/** A re-run was asked for; it waits in the queue. Also appended when a re-run's executor ended (`orphaned`). */
+export const ResultRerunRequested = defineEvent(
+  'ResultRerunRequested',
+  'query',
+  z.object({
+    ...QueryRef,
+    reason: z.string().min(1).max(4096),
+    requestedBy: z.string().min(1),
+    orphaned: z
+      .object({ attempt: z.number().int().positive(), nodeId: z.string().min(1).max(128), incarnation: z.string().uuid(), reason: z.enum(ORPHAN_REASONS) })
+      .optional(),
+  }),
+);
+
+/** A node took the re-run (a new attempt, fencing the older ones), as QueryLaunched does for a first run. */
+export const ResultRerunLaunched = defineEvent(
+  'ResultRerunLaunched',
+  'query',
+  z.object({
+    ...QueryRef,
+    ...Attempt,
+    sessionPublicId: z.string().uuid(),
+    driver: z.string().min(1),
+    executorNodeId: z.string().min(1),
+    executorIncarnation: z.string().uuid(),
+  }),
+);
+
+/** The re-run finished: the result is there again (held or persisted). */
+export const ResultRecomputed = defineEvent(
+  'ResultRecomputed',
+  'query',
+  z.object({ ...QueryRef, ...Attempt, rowCount: z.number().int().nonnegative(), persisted: PersistedResult.optional(), held: HeldResult.optional() }),
+);
+
+/** The re-run failed; the result stays gone and the query SUCCESSFUL, with the reason in its status. */
+export const ResultRerunFailed = defineEvent('ResultRerunFailed', 'query', z.object({ ...QueryRef, ...FailureMessage }));

@@ -7,7 +7,7 @@ import { DB_POOL, DRIVERS } from '@quarry/platform';
 import { SessionService, type SessionHandle, type SessionState } from '@quarry/session';
 import type { Pool } from 'pg';
 import { QueryRefused } from '../domain/query.errors';
-import { isFinished } from '../domain/query-status';
+import { isSettled } from '../domain/query-status';
 import type { QueryPriority, QueryState } from '../domain/query.state';
 import { QueryRepository } from '../infrastructure/query-repository';
 import { driverSessionFor } from './driver-session';
@@ -149,14 +149,14 @@ export class QueryService {
     return { driver: driver.name, estimate, plan: await driver.explain(spec, query) };
   }
 
-  /** Waits until the query finished or the deadline passed; returns what it is then. */
+  /** Waits until the query finished (and any re-run of its result ended) or the deadline passed; returns what it is then. */
   async waitUntilFinished(handle: SessionHandle, queryHandle: string, timeoutMs: number): Promise<QueryView> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // Listen before looking, so an end between the look and the wait is not missed.
       const woken = this.finishes.next(queryHandle, Math.min(500, Math.max(1, deadline - Date.now())));
       const view = await this.get(handle, queryHandle);
-      if (isFinished(view.state.status) || Date.now() >= deadline) return view;
+      if (isSettled(view.state) || Date.now() >= deadline) return view;
       await woken;
     }
   }

@@ -1,9 +1,11 @@
 import {
+  QueryAttemptOrphaned,
   QueryCanceled,
   QueryClosed,
   QueryConfUpdated,
   QueryExecuted,
   QueryFailed,
+  QueryFailing,
   QueryLaunched,
   QueryRequeued,
   QueryRunning,
@@ -12,12 +14,17 @@ import {
   ResultDeleted,
   ResultExpired,
   ResultLost,
+  ResultRecomputed,
+  ResultRerunFailed,
+  ResultRerunLaunched,
+  ResultRerunRequested,
   type NewEvent,
+  type OrphanReason,
   type PayloadOf,
   type QuarryEvent,
 } from '@quarry/contracts';
 import { QueryRefused } from './query.errors';
-import { canMove, type QueryStatus } from './query-status';
+import { canMove, statusAfter, type QueryStatus } from './query-status';
 import { INITIAL_QUERY, type HeldResultInfo, type PersistedResultInfo, type QueryState } from './query.state';
 
 export type QueryCommand =
@@ -37,7 +44,12 @@ export type QueryCommand =
   | { type: 'ExpireResult'; attempt: number; nodeId: string }
   /** The holder's incarnation ended; a no-op unless that incarnation still holds the result. */
   | { type: 'LoseResult'; incarnation: string; reason: 'node-left' | 'node-down' | 'node-restarted' }
-  | { type: 'Rerun'; requestedBy: string; reason: string };
+  | { type: 'Rerun'; requestedBy: string; reason: string }
+  /**
+   * The node incarnation running the current attempt ended without finishing it: run the query
+   * again under a new attempt. A no-op unless that incarnation runs the current attempt.
+   */
+  | { type: 'TakeOver'; nodeId: string; incarnation: string; reason: OrphanReason; takenOverBy: string };
 
 function move(state: QueryState, to: QueryStatus): void {
   if (state.status === 'NEW' && to !== 'QUEUED') throw new QueryRefused({ kind: 'not-found' });
@@ -62,22 +74,25 @@ export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
       if (state.status !== 'QUEUED') throw new QueryRefused({ kind: 'transition', from: state.status, to: 'QUEUED' });
       return [QueryConfUpdated.create({ queryHandle, conf: command.conf })];
     case 'LaunchQuery': {
-      move(state, 'LAUNCHED');
       const attempt = state.attempt + 1;
-      const launched = QueryLaunched.create({
+      const executor = {
         queryHandle,
         attempt,
         sessionPublicId: state.sessionPublicId!,
         driver: state.driver!,
         executorNodeId: command.executorNodeId,
         executorIncarnation: command.executorIncarnation,
-      });
+      };
+      if (rerunWaiting(state)) return [ResultRerunLaunched.create(executor)];
+      move(state, 'LAUNCHED');
+      const launched = QueryLaunched.create(executor);
       // An executor that starts the driver at once says so in the same append (LAUNCHED -> RUNNING).
       if (!command.startRunning) return [launched];
       return [launched, QueryRunning.create({ queryHandle, attempt, progress: 0, progressMessage: `running on ${command.executorNodeId}` })];
     }
     case 'ReportProgress':
       fence(state, command.attempt);
+      if (rerunRunning(state)) return [];
       move(state, 'RUNNING');
       return [QueryRunning.create({ queryHandle, attempt: command.attempt, progress: command.progress, progressMessage: command.progressMessage })];
     case 'MarkExecuted':
@@ -90,6 +105,10 @@ export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
       return [QuerySucceeded.create({ queryHandle, attempt: command.attempt, resultAvailable: command.resultAvailable, rowCount: command.rowCount })];
     case 'Complete':
       fence(state, command.attempt);
+      if (rerunRunning(state)) {
+        const { attempt, rowCount, persisted, held } = command;
+        return [ResultRecomputed.create({ queryHandle, attempt, rowCount, ...(persisted && { persisted }), ...(held && { held }) })];
+      }
       move(state, 'EXECUTED');
       if (!canMove('EXECUTED', 'SUCCESSFUL')) throw new QueryRefused({ kind: 'transition', from: 'EXECUTED', to: 'SUCCESSFUL' });
       return [
@@ -103,11 +122,16 @@ export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
           ...(command.held && { held: command.held }),
         }),
       ];
-    case 'Fail':
+    case 'Fail': {
       if (command.attempt !== undefined) fence(state, command.attempt);
-      // Lens passes through FAILING (where a retry could re-queue); Quarry does not retry yet.
+      const failure = { queryHandle, attempt: state.attempt, message: command.message };
+      if (rerunRunning(state)) return [ResultRerunFailed.create(failure)];
+      // Lens's path: FAILING, then FAILED (a takeover goes FAILING, then QUEUED).
       move(state, 'FAILING');
-      return [QueryFailed.create({ queryHandle, attempt: state.attempt, message: command.message })];
+      return [QueryFailing.create(failure), QueryFailed.create(failure)];
+    }
+    case 'TakeOver':
+      return takeOver(command, state);
     case 'Cancel':
       if (state.status === 'NEW') throw new QueryRefused({ kind: 'not-found' });
       if (!canMove(state.status, 'CANCELED')) throw new QueryRefused({ kind: 'not-running', status: state.status });
@@ -124,15 +148,54 @@ export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
       return [ResultLost.create({ queryHandle, attempt: state.attempt, nodeId: held.nodeId, incarnation: held.incarnation, reason: command.reason })];
     }
     case 'Rerun':
-      // Not in Lens's table: Lens never lost a result it had said was there.
-      if (state.status !== 'SUCCESSFUL' || !state.resultGone || state.resultGone.kind === 'deleted') {
+      // Beside the status, never through it: Lens has no edge out of SUCCESSFUL but CLOSED.
+      if (state.status !== 'SUCCESSFUL' || !state.resultGone || state.resultGone.kind === 'deleted' || state.rerun) {
         throw new QueryRefused({ kind: 'not-gone', status: state.status });
       }
-      return [QueryRequeued.create({ queryHandle, reason: command.reason, requestedBy: command.requestedBy })];
+      return [ResultRerunRequested.create({ queryHandle, reason: command.reason, requestedBy: command.requestedBy })];
     case 'Close':
       move(state, 'CLOSED');
       return [QueryClosed.create({ queryHandle, reason: command.reason })];
   }
+}
+
+const RUNNING_ATTEMPT: readonly QueryStatus[] = ['LAUNCHED', 'RUNNING', 'EXECUTED'];
+
+/**
+ * An attempt whose node ended goes Lens's retry path (FAILING, then QUEUED) with a new attempt to
+ * come; a re-run's attempt is simply asked for again. Only the incarnation that runs the current
+ * attempt can be taken over, so a second notice of the same death decides nothing.
+ */
+function takeOver(command: Extract<QueryCommand, { type: 'TakeOver' }>, state: QueryState): NewEvent[] {
+  const queryHandle = state.handle!;
+  if (!state.executorIncarnation || state.executorIncarnation !== command.incarnation) return [];
+  const { nodeId, incarnation, reason, takenOverBy } = command;
+  const why = `attempt ${state.attempt} on node ${nodeId} ${ORPHANED[reason]}; node ${takenOverBy} put the query back in the queue`;
+  if (RUNNING_ATTEMPT.includes(state.status)) {
+    return [
+      QueryAttemptOrphaned.create({ queryHandle, attempt: state.attempt, nodeId, incarnation, reason, takenOverBy }),
+      QueryRequeued.create({ queryHandle, reason: why, requestedBy: takenOverBy }),
+    ];
+  }
+  if (rerunRunning(state)) {
+    return [ResultRerunRequested.create({ queryHandle, reason: why, requestedBy: takenOverBy, orphaned: { attempt: state.attempt, nodeId, incarnation, reason } })];
+  }
+  return [];
+}
+
+const ORPHANED: Record<OrphanReason, string> = {
+  'node-down': 'was lost: the node was declared down',
+  'node-left': 'was left unfinished when the node stopped',
+  'node-restarted': 'was lost: the node restarted',
+  drain: 'was handed over: the node is draining',
+};
+
+function rerunWaiting(state: QueryState): boolean {
+  return state.status === 'SUCCESSFUL' && state.rerun?.phase === 'queued';
+}
+
+function rerunRunning(state: QueryState): boolean {
+  return state.status === 'SUCCESSFUL' && state.rerun?.phase === 'running';
 }
 
 /** An in-memory result that is still there. */
@@ -140,15 +203,20 @@ function holds(state: QueryState): boolean {
   return state.status === 'SUCCESSFUL' && state.resultAvailable && state.heldResult !== undefined;
 }
 
-/** evolve(state, event) -> state. */
+/** evolve(state, event) -> state; the status after each event comes from the one table (STATUS_AFTER). */
 export function evolve(state: QueryState, event: QuarryEvent): QueryState {
+  const next = fields(state, event);
+  return { ...next, status: statusAfter(event.type) ?? next.status };
+}
+
+/** Everything an event changes besides the status. */
+function fields(state: QueryState, event: QuarryEvent): QueryState {
   const at = event.occurredAt;
   switch (event.type) {
     case 'QuerySubmitted': {
       const p = event.payload;
       return {
         ...INITIAL_QUERY,
-        status: 'QUEUED',
         handle: p.queryHandle,
         sessionPublicId: p.sessionPublicId,
         userName: p.userName,
@@ -166,21 +234,21 @@ export function evolve(state: QueryState, event: QuarryEvent): QueryState {
     case 'QueryConfUpdated':
       return { ...state, conf: event.payload.conf };
     case 'QueryLaunched':
-      return { ...state, status: 'LAUNCHED', attempt: event.payload.attempt, executorNodeId: event.payload.executorNodeId, launchTime: at };
-    case 'QueryRunning':
       return {
         ...state,
-        status: 'RUNNING',
-        progress: event.payload.progress,
-        progressMessage: event.payload.progressMessage,
-        driverStartTime: state.driverStartTime ?? at,
+        attempt: event.payload.attempt,
+        executorNodeId: event.payload.executorNodeId,
+        executorIncarnation: event.payload.executorIncarnation,
+        launchTime: at,
       };
+    case 'QueryRunning':
+      return { ...state, progress: event.payload.progress, progressMessage: event.payload.progressMessage, driverStartTime: state.driverStartTime ?? at };
     case 'QueryExecuted':
-      return { ...state, status: 'EXECUTED', progress: 1, rowCount: event.payload.rowCount, driverFinishTime: at };
+      return { ...state, progress: 1, rowCount: event.payload.rowCount, driverFinishTime: at };
     case 'QuerySucceeded':
       return {
         ...state,
-        status: 'SUCCESSFUL',
+        executorIncarnation: undefined,
         resultAvailable: event.payload.resultAvailable,
         rowCount: event.payload.rowCount,
         persistedResult: event.payload.persisted,
@@ -188,31 +256,57 @@ export function evolve(state: QueryState, event: QuarryEvent): QueryState {
         resultGone: undefined,
         finishTime: at,
       };
+    case 'QueryFailing':
+      return { ...state, errorMessage: event.payload.message };
     case 'QueryFailed':
-      return { ...state, status: 'FAILED', errorMessage: event.payload.message, finishTime: at, driverFinishTime: state.driverFinishTime ?? at };
+      return { ...state, executorIncarnation: undefined, errorMessage: event.payload.message, finishTime: at, driverFinishTime: state.driverFinishTime ?? at };
+    case 'QueryAttemptOrphaned':
+      return { ...state, executorIncarnation: undefined };
+    case 'QueryRequeued':
+      return {
+        ...state,
+        executorIncarnation: undefined,
+        progress: 0,
+        progressMessage: undefined,
+        takeoverNote: event.payload.reason,
+        launchTime: undefined,
+        driverStartTime: undefined,
+        driverFinishTime: undefined,
+        finishTime: undefined,
+      };
     case 'QueryCanceled':
-      return { ...state, status: 'CANCELED', finishTime: at };
+      return { ...state, executorIncarnation: undefined, finishTime: at };
     case 'QueryClosed':
-      return { ...state, status: 'CLOSED', closedTime: at };
+      return { ...state, closedTime: at };
     case 'ResultDeleted':
       return { ...state, resultAvailable: false, resultGone: { kind: 'deleted' } };
     case 'ResultExpired':
       return { ...state, resultAvailable: false, resultGone: { kind: 'expired', nodeId: event.payload.nodeId } };
     case 'ResultLost':
       return { ...state, resultAvailable: false, resultGone: { kind: 'lost', nodeId: event.payload.nodeId, reason: event.payload.reason } };
-    case 'QueryRequeued':
+    case 'ResultRerunRequested':
+      return { ...state, executorIncarnation: undefined, heldResult: undefined, rerun: { reason: event.payload.reason, phase: 'queued' }, rerunError: undefined };
+    case 'ResultRerunLaunched':
       return {
         ...state,
-        status: 'QUEUED',
-        progress: 0,
-        progressMessage: undefined,
-        heldResult: undefined,
-        rerunReason: event.payload.reason,
-        launchTime: undefined,
-        driverStartTime: undefined,
-        driverFinishTime: undefined,
-        finishTime: undefined,
+        attempt: event.payload.attempt,
+        executorNodeId: event.payload.executorNodeId,
+        executorIncarnation: event.payload.executorIncarnation,
+        rerun: state.rerun && { ...state.rerun, phase: 'running' },
       };
+    case 'ResultRecomputed':
+      return {
+        ...state,
+        executorIncarnation: undefined,
+        rerun: undefined,
+        resultAvailable: true,
+        rowCount: event.payload.rowCount,
+        persistedResult: event.payload.persisted,
+        heldResult: event.payload.held,
+        resultGone: undefined,
+      };
+    case 'ResultRerunFailed':
+      return { ...state, executorIncarnation: undefined, rerun: undefined, rerunError: event.payload.message };
     default:
       return state;
   }

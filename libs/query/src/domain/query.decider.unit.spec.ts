@@ -92,20 +92,68 @@ describe('query decider', () => {
       expect(decide({ type: 'LoseResult', incarnation, reason: 'node-down' }, lost)).toEqual([]);
     });
 
-    it('re-runs a query whose result was lost: QUEUED again, next launch is attempt 2, the reason kept', () => {
+    it('re-runs a query whose result was lost beside its SUCCESSFUL status, as attempt 2, until the new result lands', () => {
       const lost = given(submit, { ...launch, startRunning: true } as QueryCommand, { type: 'Complete', attempt: 1, resultAvailable: true, rowCount: 1, held }, {
         type: 'LoseResult',
         incarnation,
         reason: 'node-down',
       });
-      const requeued = apply(lost, decide({ type: 'Rerun', requestedBy: 'ana', reason: 'lost with L1' }, lost));
-      expect(requeued).toMatchObject({ status: 'QUEUED', rerunReason: 'lost with L1', heldResult: undefined, finishTime: undefined });
+      const asked = decide({ type: 'Rerun', requestedBy: 'ana', reason: 'lost with L1' }, lost);
+      expect(asked.map((e) => e.type)).toEqual(['ResultRerunRequested']);
+      const requeued = apply(lost, asked);
+      expect(requeued).toMatchObject({ status: 'SUCCESSFUL', resultAvailable: false, rerun: { reason: 'lost with L1', phase: 'queued' }, heldResult: undefined });
       const relaunched = apply(requeued, decide(launch, requeued));
-      expect(relaunched).toMatchObject({ status: 'LAUNCHED', attempt: 2 });
+      expect(relaunched).toMatchObject({ status: 'SUCCESSFUL', attempt: 2, rerun: { phase: 'running' } });
+      const done = decide({ type: 'Complete', attempt: 2, resultAvailable: true, rowCount: 4, held }, relaunched);
+      expect(done.map((e) => e.type)).toEqual(['ResultRecomputed']);
+      expect(apply(relaunched, done)).toMatchObject({ status: 'SUCCESSFUL', resultAvailable: true, rowCount: 4, rerun: undefined, resultGone: undefined, heldResult: held });
+      expect(refusal({ type: 'Complete', attempt: 1, resultAvailable: true, rowCount: 1 }, relaunched)).toEqual({ kind: 'stale-attempt', attempt: 1, current: 2 });
       expect(refusal({ type: 'Rerun', requestedBy: 'ana', reason: 'x' }, heldDone())).toEqual({ kind: 'not-gone', status: 'SUCCESSFUL' });
-      expect(refusal({ type: 'Rerun', requestedBy: 'ana', reason: 'x' }, requeued)).toEqual({ kind: 'not-gone', status: 'QUEUED' });
+      expect(refusal({ type: 'Rerun', requestedBy: 'ana', reason: 'x' }, requeued)).toEqual({ kind: 'not-gone', status: 'SUCCESSFUL' });
       const deleted = apply(heldDone(), decide({ type: 'DeleteResult', deletedBy: 'ana' }, heldDone()));
       expect(refusal({ type: 'Rerun', requestedBy: 'ana', reason: 'x' }, deleted)).toEqual({ kind: 'not-gone', status: 'SUCCESSFUL' });
+    });
+
+    it('a failed re-run leaves the query SUCCESSFUL without a result, saying why', () => {
+      const lost = given(submit, { ...launch, startRunning: true } as QueryCommand, { type: 'Complete', attempt: 1, resultAvailable: true, rowCount: 1, held }, {
+        type: 'LoseResult',
+        incarnation,
+        reason: 'node-down',
+      });
+      const running = given(submit, { ...launch, startRunning: true } as QueryCommand, { type: 'Complete', attempt: 1, resultAvailable: true, rowCount: 1, held }, { type: 'LoseResult', incarnation, reason: 'node-down' }, { type: 'Rerun', requestedBy: 'ana', reason: 'r' }, launch);
+      expect(lost.status).toBe('SUCCESSFUL');
+      const failed = decide({ type: 'Fail', attempt: 2, message: 'relation gone' }, running);
+      expect(failed.map((e) => e.type)).toEqual(['ResultRerunFailed']);
+      expect(apply(running, failed)).toMatchObject({ status: 'SUCCESSFUL', resultAvailable: false, rerun: undefined, rerunError: 'relation gone' });
+    });
+  });
+
+  describe('takeover', () => {
+    const dead = randomUUID();
+    const onDead: QueryCommand = { type: 'LaunchQuery', executorNodeId: 'L2', executorIncarnation: dead, startRunning: true };
+    const takeOver: QueryCommand = { type: 'TakeOver', nodeId: 'L2', incarnation: dead, reason: 'node-down', takenOverBy: 'L1' };
+
+    it('puts a running attempt of an ended incarnation back in the queue through FAILING, naming the attempt, node and why', () => {
+      for (const steps of [[submit, { ...onDead, startRunning: false } as QueryCommand], [submit, onDead], [submit, onDead, { type: 'MarkExecuted', attempt: 1, rowCount: 1 } as QueryCommand]]) {
+        const events = decide(takeOver, given(...steps));
+        expect(events.map((e) => e.type)).toEqual(['QueryAttemptOrphaned', 'QueryRequeued']);
+        expect(events[0].payload).toEqual({ queryHandle, attempt: 1, nodeId: 'L2', incarnation: dead, reason: 'node-down', takenOverBy: 'L1' });
+        const requeued = apply(given(...steps), events);
+        expect(requeued).toMatchObject({ status: 'QUEUED', attempt: 1, executorIncarnation: undefined });
+        expect(requeued.takeoverNote).toContain('attempt 1 on node L2');
+        // Exactly once: a second notice of the same death decides nothing.
+        expect(decide(takeOver, requeued)).toEqual([]);
+        const relaunched = apply(requeued, decide(launch, requeued));
+        expect(relaunched).toMatchObject({ status: 'LAUNCHED', attempt: 2 });
+        expect(refusal({ type: 'Complete', attempt: 1, resultAvailable: true, rowCount: 1 }, relaunched)).toEqual({ kind: 'stale-attempt', attempt: 1, current: 2 });
+      }
+    });
+
+    it('leaves alone a query another incarnation runs, or one that is queued or finished', () => {
+      expect(decide(takeOver, given(submit, launch))).toEqual([]);
+      expect(decide(takeOver, given(submit))).toEqual([]);
+      expect(decide(takeOver, given(submit, onDead, { type: 'Complete', attempt: 1, resultAvailable: true, rowCount: 1 }))).toEqual([]);
+      expect(decide(takeOver, given(submit, onDead, { type: 'Cancel', canceledBy: 'ana' }))).toEqual([]);
     });
   });
 
@@ -116,6 +164,7 @@ describe('query decider', () => {
   });
 
   it('fails through FAILING to FAILED with the driver message, and cannot succeed afterwards', () => {
+    expect(decide({ type: 'Fail', attempt: 1, message: 'division by zero' }, given(submit, launch)).map((e) => e.type)).toEqual(['QueryFailing', 'QueryFailed']);
     const failed = given(submit, launch, { type: 'Fail', attempt: 1, message: 'division by zero' });
     expect(failed).toMatchObject({ status: 'FAILED', errorMessage: 'division by zero' });
     expect(refusal({ type: 'Succeed', attempt: 1, resultAvailable: false, rowCount: 0 }, failed)).toEqual({ kind: 'transition', from: 'FAILED', to: 'SUCCESSFUL' });

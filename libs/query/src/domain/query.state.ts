@@ -28,6 +28,8 @@ export interface QueryState {
   warnings: string[];
   attempt: number;
   executorNodeId?: string;
+  /** The node incarnation running the current attempt, while one runs (a first run or a re-run). */
+  executorIncarnation?: string;
   progress: number;
   progressMessage?: string;
   errorMessage?: string;
@@ -38,8 +40,15 @@ export interface QueryState {
   /** Set when the result is held in the memory of the node that ran the query. */
   heldResult?: HeldResultInfo;
   resultGone?: ResultGone;
-  /** Set when the query ran again because its result was gone; the status says so. */
-  rerunReason?: string;
+  /**
+   * A re-run of a SUCCESSFUL query whose result is gone: waiting for a node, or running on one.
+   * The status stays SUCCESSFUL meanwhile (Lens has no edge out of it but CLOSED).
+   */
+  rerun?: { reason: string; phase: 'queued' | 'running' };
+  /** Why the last re-run failed; the result stays gone. */
+  rerunError?: string;
+  /** Why the query is running again after an attempt's node ended (takeover); the status says so. */
+  takeoverNote?: string;
   submissionTime?: string;
   launchTime?: string;
   driverStartTime?: string;

@@ -8,7 +8,14 @@ const millis = (iso?: string) => (iso ? Date.parse(iso) : 0);
 
 /** A query's state as Lens's LensQuery, with every time Lens reports. */
 export function toLensQuery({ state, queueNumber }: QueryView): LensQuery {
-  const statusMessage = [state.status === 'QUEUED' && queueNumber ? `queued at position ${queueNumber}` : undefined, state.rerunReason, goneNote(state), ...state.warnings]
+  const statusMessage = [
+    state.status === 'QUEUED' && queueNumber ? `queued at position ${queueNumber}` : undefined,
+    state.takeoverNote,
+    state.rerun && `re-running (${state.rerun.phase}): ${state.rerun.reason}`,
+    state.rerunError && `the re-run failed: ${state.rerunError}`,
+    goneNote(state),
+    ...state.warnings,
+  ]
     .filter(Boolean)
     .join('; ');
   return {

@@ -1,19 +1,10 @@
 import type { QuarryEvent } from '@quarry/contracts';
 import type { Projection, Sql } from '@quarry/eventstore';
+import { statusAfter } from '../domain/query-status';
 
-const STATUS_OF: Partial<Record<QuarryEvent['type'], string>> = {
-  QueryLaunched: 'LAUNCHED',
-  QueryRunning: 'RUNNING',
-  QueryExecuted: 'EXECUTED',
-  QuerySucceeded: 'SUCCESSFUL',
-  QueryFailed: 'FAILED',
-  QueryCanceled: 'CANCELED',
-  QueryClosed: 'CLOSED',
-  QueryRequeued: 'QUEUED',
-};
 const FINISHING = new Set(['QuerySucceeded', 'QueryFailed', 'QueryCanceled']);
 /** Events after which no node holds the query's rows in memory any more. */
-const RELEASING = new Set(['ResultExpired', 'ResultLost', 'ResultDeleted', 'QueryClosed', 'QueryRequeued']);
+const RELEASING = new Set(['ResultExpired', 'ResultLost', 'ResultDeleted', 'QueryClosed', 'QueryRequeued', 'ResultRerunRequested']);
 
 /** The `queries` read model, for listing and filtering; one query's status is read from its stream. */
 export const queriesProjection: Projection = {
@@ -30,7 +21,7 @@ export const queriesProjection: Projection = {
       );
       return;
     }
-    if (event.type === 'QuerySucceeded' && event.payload.held) {
+    if ((event.type === 'QuerySucceeded' || event.type === 'ResultRecomputed') && event.payload.held) {
       await tx.query('UPDATE queries SET result_holder_node = $2, result_holder_incarnation = $3 WHERE query_handle = $1', [
         event.payload.queryHandle,
         event.payload.held.nodeId,
@@ -43,7 +34,8 @@ export const queriesProjection: Projection = {
         event.streamVersion,
       ]);
     }
-    const status = STATUS_OF[event.type];
+    // QuerySubmitted was handled above; an event that leaves the status alone changes nothing here.
+    const status = statusAfter(event.type);
     if (!status || !('queryHandle' in event.payload)) return;
     await tx.query(
       `UPDATE queries SET status = $2, version = $3,

@@ -4,7 +4,7 @@ import { NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, type NodeIdentity, type Qu
 import type { SessionHandle } from '@quarry/session';
 import { CONF } from '../application/query-channels';
 import { QueryService, type QueryView } from '../application/query.service';
-import { isFinished } from '../domain/query-status';
+import { isSettled } from '../domain/query-status';
 import type { QueryState } from '../domain/query.state';
 import { HeldResults, type ResultPage } from './held-results';
 import { ResultLocator } from './result-locator';
@@ -92,10 +92,11 @@ export class ResultReader {
     if (state.status === 'SUCCESSFUL' && state.resultAvailable) {
       return state.persistedResult ? { kind: 'persisted', view } : this.page(view, request);
     }
-    if (isFinished(state.status)) {
+    if (state.rerunError) throw new LensError('INVALID_PARAMETER_VALUE', `query ${queryHandle} was re-run because its result was gone, and the re-run failed: ${state.rerunError}`);
+    if (isSettled(state)) {
       throw new LensError('INVALID_PARAMETER_VALUE', `query ${queryHandle} was re-run because its result was gone, and is ${state.status}${state.errorMessage ? ` (${state.errorMessage})` : ''}`);
     }
-    throw new LensError('RESULT_UNAVAILABLE', `query ${queryHandle} is being re-run because its result was gone (${state.rerunReason}); it is ${state.status}: poll its status and ask again`);
+    throw new LensError('RESULT_UNAVAILABLE', `query ${queryHandle} is being re-run because its result was gone (${state.rerun?.reason}): poll its status and ask again`);
   }
 
   private rerunWanted({ state }: QueryView): boolean {
@@ -108,7 +109,7 @@ export class ResultReader {
   }
 }
 
-/** Queued again because its result was gone, and not finished yet. */
+/** Running again because its result was gone, and not finished yet. */
 function rerunning(state: QueryState): boolean {
-  return state.rerunReason !== undefined && !isFinished(state.status);
+  return state.rerun !== undefined;
 }
