@@ -1,9 +1,16 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { ClusterNodesController } from './http/cluster-nodes.controller';
 import { MembershipService } from './lifecycle/membership.service';
 import { FailureDetectorService } from './liveness/failure-detector.service';
+import { IncarnationEnder } from './liveness/incarnation-ender';
 import { NodeHeartbeat } from './liveness/node-heartbeat';
+import { NodeEndWatcher } from './liveness/node-end-watcher';
 
-/** Runs in every node, whatever its targets. */
-@Module({ controllers: [ClusterNodesController], providers: [MembershipService, NodeHeartbeat, FailureDetectorService] })
+/** Runs in every node, whatever its targets; its NodeEndWatcher serves every service. */
+@Global()
+@Module({
+  controllers: [ClusterNodesController],
+  providers: [MembershipService, NodeHeartbeat, FailureDetectorService, IncarnationEnder, NodeEndWatcher],
+  exports: [NodeEndWatcher],
+})
 export class MembershipModule {}

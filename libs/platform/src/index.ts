@@ -1,6 +1,7 @@
 export * from './config/env';
 export * from './config/quarry-config';
 export * from './identity/node-identity';
+export * from './identity/incarnation-end';
 export * from './logging/logger';
 export * from './metrics/metrics';
 export * from './di/tokens';

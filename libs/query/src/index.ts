@@ -1,10 +1,12 @@
 import { Queries1764000000300 } from './projection/1764000000300-queries';
 import { HeldResults1764000000310 } from './projection/1764000000310-held-results';
+import { QueueOwners1764000000320 } from './projection/1764000000320-queue-owners';
 import { queriesProjection } from './projection/queries.projection';
 
 export { QueryModule } from './query.module';
 export { QueryAccessModule } from './query-access.module';
 export { QueryRepository } from './infrastructure/query-repository';
+export { queryWork, type Orphan, type WorkOwner } from './infrastructure/query-work';
 export { HeldResults, type ResultPage } from './results/held-results';
 export { HeldResultCollector, ResultTooLarge } from './results/held-result-collector';
 export { ResultLocator } from './results/result-locator';
@@ -16,9 +18,10 @@ export { LocalExecution, type LocalExecutor } from './application/local-executio
 export { driverSessionFor } from './application/driver-session';
 export { CANCEL_CHANNEL, FINISHED_CHANNEL, QUEUE_CHANNEL, CONF } from './application/query-channels';
 export { QueryRefused } from './domain/query.errors';
+export type { QueryCommand } from './domain/query.decider';
 export type { QueryState, ResultGone } from './domain/query.state';
 export { TRANSITIONS, STATUS_AFTER, canMove, firstInvalidStep, isFinished, isSettled, statusAfter, QUERY_STATUSES, type QueryStatus } from './domain/query-status';
-export const QUERY_MIGRATIONS = [Queries1764000000300, HeldResults1764000000310];
+export const QUERY_MIGRATIONS = [Queries1764000000300, HeldResults1764000000310, QueueOwners1764000000320];
 export const QUERY_PROJECTIONS = [queriesProjection];
 export { QueryErrorsFilter } from './http/query-errors.filter';
 export { MAX_FETCH, queryHandleFrom, wholeNumber } from './http/request-fields';

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
 import { inTransaction, PgListener } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
-import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, QueryRefused, QueryRepository, QUEUE_CHANNEL, type LocalExecutor, type QueryState } from '@quarry/query';
+import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, QueryRefused, QueryRepository, queryWork, QUEUE_CHANNEL, type LocalExecutor, type QueryCommand, type QueryState, type WorkOwner } from '@quarry/query';
 import { SessionRepository } from '@quarry/session';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
@@ -79,7 +79,8 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     return true;
   }
 
-  async launchIn(tx: PoolClient, queryHandle: string): Promise<void> {
+  async launchIn(tx: PoolClient, queryHandle: string, priority: QueryState['priority']): Promise<void> {
+    await queryWork.own(tx, queryHandle, priority, this.owner);
     const { state } = await this.queries.executeIn(tx, queryHandle, {
       type: 'LaunchQuery',
       executorNodeId: this.identity.nodeId,
@@ -129,25 +130,32 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     })().finally(() => (this.filling = undefined));
   }
 
+  private get owner(): WorkOwner {
+    return { nodeId: this.identity.nodeId, incarnation: this.identity.incarnation };
+  }
+
   /** Up to `slots` queries in one transaction, each recorded as launched here before it runs. */
   private async claim(slots: number): Promise<Claimed[]> {
     const taken: string[] = [];
     try {
       return await inTransaction(this.pool, async (tx) => {
-        const { rows } = await tx.query<{ query_handle: string }>(
-          `DELETE FROM query_queue WHERE query_handle IN
-             (SELECT query_handle FROM query_queue ORDER BY priority, seq FOR UPDATE SKIP LOCKED LIMIT $1)
-           RETURNING query_handle`,
-          [slots],
-        );
         const launched: Claimed[] = [];
-        for (const { query_handle: queryHandle } of rows) {
-          const { state } = await this.queries.executeIn(tx, queryHandle, {
-            type: 'LaunchQuery',
-            executorNodeId: this.identity.nodeId,
-            executorIncarnation: this.identity.incarnation,
-            startRunning: true,
-          });
+        for (const queryHandle of await queryWork.claim(tx, slots, this.owner)) {
+          const launch = await this.queries
+            .executeIn(tx, queryHandle, {
+              type: 'LaunchQuery',
+              executorNodeId: this.identity.nodeId,
+              executorIncarnation: this.identity.incarnation,
+              startRunning: true,
+            })
+            .catch(async (error: unknown) => {
+              // Nothing to run any more (closed meanwhile): the row goes rather than come back forever.
+              if (!(error instanceof QueryRefused)) throw error;
+              await queryWork.remove(tx, queryHandle);
+              return undefined;
+            });
+          if (!launch) continue;
+          const { state } = launch;
           launched.push({ queryHandle, attempt: state.attempt, state });
           // Registered before the commit, so a cancel notice right after it finds the query here.
           this.running.set(queryHandle, { canceled: false });
@@ -173,16 +181,19 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
       const exportCsv = driver.exportCsv?.bind(driver);
       const intoCsv: RunIntoCsv | undefined = exportCsv && ((target, header) => this.begin(slot, exportCsv(spec, sql, target, { header })));
       const outcome = await this.capture.run({ queryHandle, attempt, state }, intoRows, intoCsv);
-      await this.queries
-        .execute(
-          queryHandle,
-          { type: 'Complete', attempt, resultAvailable: true, rowCount: outcome.rowCount, persisted: outcome.persisted, held: outcome.held },
-          { alsoInTransaction: (tx) => tx.query('SELECT pg_notify($1, $2)', [FINISHED_CHANNEL, queryHandle]) },
-        )
-        .catch((error: Error) => {
-          this.capture.forget(queryHandle);
-          throw error;
-        });
+      const recorded = await this.finish(queryHandle, {
+        type: 'Complete',
+        attempt,
+        resultAvailable: true,
+        rowCount: outcome.rowCount,
+        persisted: outcome.persisted,
+        held: outcome.held,
+      }).catch((error: Error) => {
+        this.capture.forget(queryHandle);
+        throw error;
+      });
+      // Taken over or canceled meanwhile: nobody will ask this attempt for its rows.
+      if (!recorded) this.capture.forget(queryHandle);
     } catch (error) {
       await this.recordFailure(queryHandle, attempt, slot.canceled, error as Error);
     } finally {
@@ -201,14 +212,29 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     // Canceled, or moved on by another writer (a newer attempt): the stream already says so.
     if (canceled || error instanceof DriverCanceled || error instanceof QueryRefused) return;
     try {
-      await this.queries.execute(
-        queryHandle,
-        { type: 'Fail', attempt, message: error.message },
-        { alsoInTransaction: (tx) => tx.query('SELECT pg_notify($1, $2)', [FINISHED_CHANNEL, queryHandle]) },
-      );
+      await this.finish(queryHandle, { type: 'Fail', attempt, message: error.message });
     } catch (failure) {
       if (!(failure instanceof QueryRefused)) this.logger.error({ err: failure, query: queryHandle }, 'could not record a query failure');
     }
+  }
+
+  /**
+   * Records how this node's attempt ended, and gives its work row back, in one transaction; the
+   * row first, as every writer takes it. False when the row is no longer this node's (the query
+   * was taken over or canceled): then nothing is recorded.
+   */
+  private finish(queryHandle: string, command: QueryCommand): Promise<boolean> {
+    return inTransaction(this.pool, async (tx) => {
+      if (!(await queryWork.finish(tx, queryHandle, this.owner))) return false;
+      const decided = await this.queries.executeIn(tx, queryHandle, command).catch((error: unknown) => {
+        // The query moved on (closed meanwhile): the row goes, nothing is recorded.
+        if (error instanceof QueryRefused) return undefined;
+        throw error;
+      });
+      if (!decided) return false;
+      await tx.query('SELECT pg_notify($1, $2)', [FINISHED_CHANNEL, queryHandle]);
+      return true;
+    });
   }
 
   private async cancelLocal(queryHandle: string): Promise<void> {

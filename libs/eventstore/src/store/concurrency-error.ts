@@ -13,3 +13,15 @@ export class ConcurrencyError extends Error {
 
 /** A version number; `no_stream` (must not exist yet); or `any` (append whatever the version). */
 export type ExpectedVersion = number | 'no_stream' | 'any';
+
+/**
+ * The writer's incarnation has ended (declared down, or left): the cluster has moved on without
+ * it, so nothing it appends may land. The node should stop at once.
+ */
+export class WriterFenced extends Error {
+  readonly code = 'EVENT_STORE_WRITER_FENCED';
+  constructor(readonly incarnation: string) {
+    super(`node incarnation ${incarnation} has ended (declared down or left); its appends are refused`);
+    this.name = 'WriterFenced';
+  }
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { definitionOf, familyOf, topicFor, type EventEnvelope, type NewEvent } from '@quarry/contracts';
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction, type Sql } from '../db/sql';
-import { ConcurrencyError, type ExpectedVersion } from './concurrency-error';
+import { ConcurrencyError, WriterFenced, type ExpectedVersion } from './concurrency-error';
 import { EVENT_COLUMNS, envelopeFromRow, type EventRow } from './rows';
 
 export interface EventWriter {
@@ -29,7 +29,13 @@ export class PgEventStore {
     private readonly writer: EventWriter,
     private readonly topicPrefix: string,
     private readonly onAppended?: (events: EventEnvelope[]) => void,
+    /** Told when an append is refused because this writer has ended: the node must stop. */
+    private readonly onFenced?: (error: WriterFenced) => void,
   ) {}
+
+  get writerIncarnation(): string {
+    return this.writer.nodeIncarnation;
+  }
 
   /**
    * Appends atomically. `alsoInTransaction` runs in the same transaction after the events are
@@ -74,9 +80,12 @@ export class PgEventStore {
       nodeIncarnation: this.writer.nodeIncarnation,
       occurredAt: occurredAt.toISOString(),
     }));
+    // Fenced by incarnation: the writer's row is share-locked until commit, so ending it (which
+    // locks it for update) waits for appends in flight, and no append lands after the end.
     const inserted = await tx.query<{ global_position: string }>(
       `INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, payload, node_id, node_incarnation, occurred_at)
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::text[], $8::text[], $9::timestamptz[])
+       WHERE (SELECT ended_at FROM event_writers WHERE incarnation = $10::uuid FOR KEY SHARE) IS NULL
        RETURNING global_position`,
       [
         envelopes.map((e) => e.eventId),
@@ -88,8 +97,14 @@ export class PgEventStore {
         envelopes.map((e) => e.nodeId),
         envelopes.map((e) => e.nodeIncarnation),
         envelopes.map(() => occurredAt),
+        this.writer.nodeIncarnation,
       ],
     );
+    if (inserted.rows.length === 0) {
+      const fenced = new WriterFenced(this.writer.nodeIncarnation);
+      this.onFenced?.(fenced);
+      throw fenced;
+    }
     inserted.rows.forEach((row, i) => (envelopes[i].globalPosition = Number(row.global_position)));
     const topic = topicFor(family, this.topicPrefix);
     await tx.query(
@@ -125,6 +140,25 @@ export class PgEventStore {
     );
     if (moved.rowCount === 1) return expected;
     throw new ConcurrencyError(streamId, expected, await this.currentVersion(tx, streamId));
+  }
+
+  /** Records this incarnation as a writer (in its first transaction, with NodeJoined). */
+  async startWriter(tx: Sql, nodeId: string): Promise<void> {
+    await tx.query('INSERT INTO event_writers (incarnation, node_id) VALUES ($1, $2) ON CONFLICT (incarnation) DO NOTHING', [this.writer.nodeIncarnation, nodeId]);
+  }
+
+  /**
+   * Ends a writer for good, once: waits for its appends in flight, then refuses the rest. Says
+   * whether this call ended it (false: it had ended already, or was never a writer).
+   */
+  async endWriter(tx: Sql, incarnation: string, reason: string): Promise<boolean> {
+    const { rows } = await tx.query<{ incarnation: string }>(
+      `UPDATE event_writers SET ended_at = now(), ended_reason = $2
+       WHERE incarnation = (SELECT incarnation FROM event_writers WHERE incarnation = $1 AND ended_at IS NULL FOR UPDATE)
+       RETURNING incarnation`,
+      [incarnation, reason],
+    );
+    return rows.length === 1;
   }
 
   async currentVersion(sql: Sql, streamId: string): Promise<number> {

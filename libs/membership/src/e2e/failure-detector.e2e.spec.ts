@@ -13,6 +13,7 @@ interface NodeDownPayload {
   incarnation: string;
   detectedBy: string;
   lastHeartbeatAt: string;
+  cause: 'heartbeat-stopped' | 'restarted';
 }
 
 const DOWN_AFTER_MS = 1500;
@@ -27,7 +28,6 @@ describe('failure detector (three nodes, heartbeat every 200 ms, down after 1.5 
   const rowOf = async (node: NodeProcess, incarnation: string) => (await clusterNodes(node)).find((n) => n.incarnation === incarnation);
   const nodeDowns = async () =>
     (await db.pool.query<{ payload: NodeDownPayload }>(`SELECT payload FROM events WHERE type = 'NodeDown' ORDER BY global_position`)).rows.map((r) => r.payload);
-  const leadsDetector = (node: NodeProcess) => node.process.allLines().some((l) => l.includes('node failure detector: this node now leads'));
 
   let running: TestCluster;
 
@@ -48,12 +48,8 @@ describe('failure detector (three nodes, heartbeat every 200 ms, down after 1.5 
     await waitFor('L3 to beat again', async () => String((await rowOf(cluster.node('L2'), String(l3?.incarnation)))?.lastHeartbeatAt) > String(l3?.lastHeartbeatAt));
   });
 
-  it('declares a SIGKILLed node down once, by a survivor, even when it was the detector leader; a clean stop is LEFT, never DOWN', async () => {
-    // Killing the leader also makes another node take the detector over.
-    const victim = await waitFor('one node to lead the detector', () => {
-      const leaders = cluster.nodes.filter(leadsDetector);
-      return leaders.length === 1 ? leaders[0] : undefined;
-    });
+  it('declares a SIGKILLed node down once, by a survivor, though every node detects; a clean stop is LEFT, never DOWN', async () => {
+    const victim = cluster.node('L1');
     const survivors = cluster.nodes.filter((n) => n !== victim);
     const victimIncarnation = await incarnationOf(victim);
     const survivorIncarnations = await Promise.all(survivors.map(incarnationOf));
@@ -69,7 +65,7 @@ describe('failure detector (three nodes, heartbeat every 200 ms, down after 1.5 
     );
     const [event, ...others] = await nodeDowns();
     expect(others).toEqual([]);
-    expect(event).toMatchObject({ nodeId: victim.options.nodeId, incarnation: victimIncarnation });
+    expect(event).toMatchObject({ nodeId: victim.options.nodeId, incarnation: victimIncarnation, cause: 'heartbeat-stopped' });
     expect(survivors.map((n) => n.options.nodeId)).toContain(event.detectedBy);
     expect(new Date(event.lastHeartbeatAt).getTime()).toBe(new Date(String(down.lastHeartbeatAt)).getTime());
 
@@ -112,20 +108,42 @@ describe('a node declared down while alive (SIGSTOP past the down-after time, th
 
   afterAll(() => running?.stop());
 
-  it('stops itself once it learns the cluster declared it down, instead of acting on as a ghost', async () => {
+  it('cuts it off from the database at once, and it stops itself without writing anything after its NodeDown', async () => {
     const ghost = cluster.node('L2');
     const { incarnation } = (await getJson<{ incarnation: string }>(`${ghost.url}/health`)).body;
+    const sessionsOf = async () =>
+      (await running.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [`quarry ${incarnation}`])).rows[0].n;
+    expect(await sessionsOf()).toBeGreaterThan(0);
     process.kill(ghost.process.pid, 'SIGSTOP');
     try {
       await waitFor('L1 to declare the stopped L2 down', async () => {
         const { nodes } = (await getJson<{ nodes: { incarnation: string; state: string }[] }>(`${cluster.node('L1').url}/cluster/nodes`)).body;
         return nodes.find((n) => n.incarnation === incarnation)?.state === 'DOWN';
       });
+      // Its sessions (and any lock or transaction they held) are gone while it is still frozen.
+      expect(await sessionsOf()).toBe(0);
     } finally {
       process.kill(ghost.process.pid, 'SIGCONT');
     }
     const exit = await settlesWithin(ghost.process.exited, 20_000, 'L2 to stop itself');
     expect(exit).toEqual({ code: 75, signal: null });
-    expect(ghost.process.allLines().some((l) => l.includes('declared down by the cluster'))).toBe(true);
+    expect(ghost.process.allLines().some((l) => l.includes('ended by the cluster'))).toBe(true);
+    const { rows } = await running.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM events e, events d
+       WHERE d.type = 'NodeDown' AND d.payload->>'incarnation' = $1 AND e.node_incarnation = $1 AND e.global_position > d.global_position`,
+      [incarnation],
+    );
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('a node started again with the same id ends its earlier incarnation at once (NodeDown, restarted)', async () => {
+    const l1 = cluster.node('L1');
+    const before = (await getJson<{ incarnation: string }>(`${l1.url}/health`)).body.incarnation;
+    await l1.sigkill();
+    const again = await cluster.restart('L1');
+    const after = (await getJson<{ incarnation: string }>(`${again.url}/health`)).body.incarnation;
+    const { rows } = await running.db.pool.query<{ payload: NodeDownPayload }>(`SELECT payload FROM events WHERE type = 'NodeDown' AND payload->>'incarnation' = $1`, [before]);
+    expect(rows.map((r) => r.payload)).toEqual([expect.objectContaining({ nodeId: 'L1', incarnation: before, cause: 'restarted' })]);
+    expect(after).not.toBe(before);
   });
 });

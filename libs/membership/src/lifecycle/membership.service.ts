@@ -1,19 +1,26 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { NodeJoined, NodeLeft, streamId } from '@quarry/contracts';
-import { PgEventStore } from '@quarry/eventstore';
-import { LOGGER, NODE_IDENTITY, QUARRY_CONFIG, RUNNING_SERVICES, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { inTransaction, PgEventStore } from '@quarry/eventstore';
+import { DB_POOL, IncarnationEnd, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, RUNNING_SERVICES, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import { IncarnationEnder } from '../liveness/incarnation-ender';
 import { NodeHeartbeat } from '../liveness/node-heartbeat';
 
 /**
  * Announces this incarnation to the cluster when the node is up, keeps its heartbeat going, and
- * announces its leaving on a clean stop.
+ * announces its leaving on a clean stop. A node that starts again with the same id first ends its
+ * earlier incarnations that nobody has declared down yet: they are certainly gone, and their
+ * queries are taken over at once rather than after the down-after time.
  */
 @Injectable()
 export class MembershipService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     private readonly store: PgEventStore,
     private readonly heartbeat: NodeHeartbeat,
+    private readonly ender: IncarnationEnder,
+    private readonly end: IncarnationEnd,
+    @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(RUNNING_SERVICES) private readonly services: string[],
@@ -25,33 +32,48 @@ export class MembershipService implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    // The first beat commits with NodeJoined: a node is never in `nodes` without a heartbeat.
-    await this.store.append(
-      this.stream,
-      'any',
-      [
+    await this.endEarlierIncarnations();
+    // The writer, the first beat and NodeJoined commit together: a node is never in `nodes`
+    // without a heartbeat, nor a heartbeat without a fence.
+    await inTransaction(this.pool, async (tx) => {
+      await this.store.startWriter(tx, this.identity.nodeId);
+      await this.store.appendIn(tx, this.stream, 'any', [
         NodeJoined.create({
           nodeId: this.identity.nodeId,
           incarnation: this.identity.incarnation,
           httpUrl: this.config.advertisedUrl,
           services: this.services,
         }),
-      ],
-      async (tx) => void (await this.heartbeat.beat(tx)),
-    );
+      ]);
+      await this.heartbeat.beat(tx);
+    });
     this.heartbeat.start(this.config.membership.heartbeatMs);
     this.logger.info({ services: this.services }, 'node joined the cluster');
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.end.leaving();
     await this.heartbeat.stop();
     try {
-      await this.store.append(this.stream, 'any', [
-        NodeLeft.create({ nodeId: this.identity.nodeId, incarnation: this.identity.incarnation }),
-      ]);
+      // NodeLeft, then the fence: nothing this incarnation appends after its goodbye can land.
+      await this.store.append(this.stream, 'any', [NodeLeft.create({ nodeId: this.identity.nodeId, incarnation: this.identity.incarnation })], async (tx) => {
+        await this.store.endWriter(tx, this.identity.incarnation, 'node-left');
+      });
     } catch (error) {
       // The failure detector marks a node that could not say goodbye as down.
       this.logger.warn({ err: (error as Error).message }, 'could not record NodeLeft');
+    }
+  }
+
+  private async endEarlierIncarnations(): Promise<void> {
+    const { rows } = await this.pool.query<{ incarnation: string; last_beat: Date }>(
+      `SELECT w.incarnation, COALESCE(h.beat_at, w.started_at) AS last_beat
+       FROM event_writers w LEFT JOIN node_heartbeats h ON h.incarnation = w.incarnation
+       WHERE w.node_id = $1 AND w.ended_at IS NULL AND w.incarnation <> $2`,
+      [this.identity.nodeId, this.identity.incarnation],
+    );
+    for (const row of rows) {
+      await this.ender.declareDown({ nodeId: this.identity.nodeId, incarnation: row.incarnation, lastBeatAt: row.last_beat }, 'restarted');
     }
   }
 }

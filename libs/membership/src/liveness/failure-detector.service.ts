@@ -1,79 +1,72 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { NodeDown, storedEvent, streamId } from '@quarry/contracts';
-import { ConcurrencyError, LeaderSweepService, PgEventStore } from '@quarry/eventstore';
-import { DB_POOL, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DB_POOL, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { incarnationEnded } from './incarnation-ended';
+import { IncarnationEnder } from './incarnation-ender';
+import { answersAs } from './health-probe';
 
-const DETECTOR_LOCK = 7_041_998_010;
 const BATCH = 100;
 
 interface Suspect {
   node_id: string;
   incarnation: string;
+  http_url: string | null;
   last_beat: Date;
+  /** Silent three times the down-after time: answering HTTP no longer saves it (it cannot reach the database). */
+  long_silent: boolean;
 }
 
 /**
- * Declares down the node incarnations whose heartbeat stopped. Every node schedules it, one
- * leads (LeaderSweep). Silence is measured on the database clock; NodeDown is appended at most
- * once per incarnation, however far the `nodes` projection lags (see declareDown).
+ * Declares down the node incarnations whose heartbeat stopped. Every node runs it, with no
+ * leader: a paused leader would pause detection with it. Declaring down is exactly-once however
+ * many nodes race (IncarnationEnder fences the writer under its row lock). Silence is measured on
+ * the database clock, from the write side (`node_heartbeats`, `event_writers`), so it works while
+ * Kafka is away. A silent node that still answers its health URL as the same incarnation is
+ * late, not dead (a starved pool, a long pause under load), and is left alone.
  */
 @Injectable()
-export class FailureDetectorService extends LeaderSweepService {
+export class FailureDetectorService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private pass?: Promise<void>;
+
   constructor(
-    private readonly store: PgEventStore,
-    private readonly metrics: QuarryMetrics,
+    private readonly ender: IncarnationEnder,
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {
-    super(pool, DETECTOR_LOCK, 'node failure detector', logger, config.membership.heartbeatMs);
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.pass ??= this.detect()
+        .catch((error: Error) => this.logger.warn({ err: error.message }, 'failure detector pass failed; the next pass retries'))
+        .finally(() => (this.pass = undefined));
+    }, this.config.membership.heartbeatMs);
+    this.timer.unref();
   }
 
-  protected pass(): Promise<void> {
-    return this.detect();
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.pass;
   }
 
   private async detect(): Promise<void> {
-    // A node that never beat (it joined before heartbeats existed) is silent since it joined.
-    // The detector's own incarnation is plainly alive, whatever its row says after a stall.
     const { rows } = await this.pool.query<Suspect>(
-      `SELECT n.node_id, n.incarnation, COALESCE(h.beat_at, n.joined_at) AS last_beat
-       FROM nodes n LEFT JOIN node_heartbeats h ON h.incarnation = n.incarnation
-       WHERE n.state = 'UP' AND n.incarnation <> $1
-         AND COALESCE(h.beat_at, n.joined_at) < now() - make_interval(secs => $2::double precision / 1000)
-       ORDER BY last_beat LIMIT $3`,
+      `SELECT h.node_id, h.incarnation, h.http_url, h.beat_at AS last_beat,
+              h.beat_at < now() - make_interval(secs => $2::double precision * 3 / 1000) AS long_silent
+       FROM node_heartbeats h JOIN event_writers w ON w.incarnation = h.incarnation
+       WHERE w.ended_at IS NULL AND h.incarnation <> $1
+         AND h.beat_at < now() - make_interval(secs => $2::double precision / 1000)
+       ORDER BY h.beat_at LIMIT $3`,
       [this.identity.incarnation, this.config.membership.downAfterMs, BATCH],
     );
-    for (const suspect of rows) await this.declareDown(suspect);
-  }
-
-  /**
-   * The stream, not the projection, says whether the incarnation already ended; the append
-   * expects the version read, so a NodeLeft, a restart or another detector's NodeDown landing
-   * meanwhile makes it fail, and the next pass decides again.
-   */
-  private async declareDown(suspect: Suspect): Promise<void> {
-    const stream = streamId('node', suspect.node_id);
-    const history = (await this.store.readStream(stream)).map(storedEvent);
-    if (incarnationEnded(history, suspect.incarnation)) return;
-    const lastHeartbeatAt = suspect.last_beat.toISOString();
-    try {
-      // Versions run 1..n, so the version read is the history's length.
-      await this.store.append(stream, history.length, [
-        NodeDown.create({ nodeId: suspect.node_id, incarnation: suspect.incarnation, detectedBy: this.identity.nodeId, lastHeartbeatAt }),
-      ]);
-    } catch (error) {
-      if (error instanceof ConcurrencyError) return;
-      throw error;
+    for (const suspect of rows) {
+      if (suspect.http_url && !suspect.long_silent && (await answersAs(suspect.http_url, suspect.incarnation, this.config.membership.probeTimeoutMs))) {
+        this.logger.warn({ node: suspect.node_id, incarnation: suspect.incarnation, lastHeartbeatAt: suspect.last_beat }, 'a node is late with its heartbeat but answers; not declared down');
+        continue;
+      }
+      await this.ender.declareDown({ nodeId: suspect.node_id, incarnation: suspect.incarnation, lastBeatAt: suspect.last_beat }, 'heartbeat-stopped');
     }
-    this.metrics.nodesDeclaredDown.inc();
-    this.logger.warn(
-      { downNode: suspect.node_id, downIncarnation: suspect.incarnation, lastHeartbeatAt, downAfterMs: this.config.membership.downAfterMs },
-      'node declared down: its heartbeat stopped',
-    );
   }
 }

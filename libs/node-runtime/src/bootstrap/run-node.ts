@@ -46,7 +46,7 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
     logger,
   );
 
-  const pool = createPool(config.databaseUrl, config.dbPoolSize, logger);
+  const pool = createPool(config.databaseUrl, config.dbPoolSize, logger, identity.incarnation);
   const ctx: NodeContext = { config, identity, logger, pool, kafka, targets, projections: projectionsFor(targets) };
   const app = await NestFactory.create(NodeModule.forNode(ctx), { logger: new PinoNestLogger(logger), bufferLogs: true });
   await app.listen(config.httpPort, config.httpHost);

@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { PgEventStore } from '@quarry/eventstore';
-import { DB_POOL, DRIVERS, RESULT_STORE, ErrorShapeInterceptor, KAFKA, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
+import { DB_POOL, DRIVERS, RESULT_STORE, ErrorShapeInterceptor, IncarnationEnd, KAFKA, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
 import { HealthController } from '../health/health.controller';
 import { MetricsController } from '../metrics/metrics.controller';
 import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-host';
@@ -15,11 +15,13 @@ import { DriversCloser, driversProvider, resultStoreProvider } from './drivers.p
 export class CoreModule {
   static forNode(ctx: NodeContext): DynamicModule {
     const metrics = new QuarryMetrics();
+    const end = new IncarnationEnd(ctx.logger);
     const store = new PgEventStore(
       ctx.pool,
       { nodeId: ctx.identity.nodeId, nodeIncarnation: ctx.identity.incarnation },
       ctx.config.topicPrefix,
       (events) => events.forEach((e) => metrics.eventsAppended.inc({ type: e.type })),
+      () => end.halt('an append was refused: the incarnation has ended'),
     );
     const shared = [
       { provide: QUARRY_CONFIG, useValue: ctx.config },
@@ -30,6 +32,7 @@ export class CoreModule {
       { provide: RUNNING_SERVICES, useValue: ctx.targets },
       { provide: QuarryMetrics, useValue: metrics },
       { provide: PgEventStore, useValue: store },
+      { provide: IncarnationEnd, useValue: end },
     ];
     return {
       module: CoreModule,

@@ -59,6 +59,8 @@ export interface QuerySettings {
   /** Finished queries become CLOSED this long after they finished. */
   retentionMs: number;
   retentionCheckMs: number;
+  /** How often one node looks in PostgreSQL for queries of ended incarnations that Kafka did not bring. */
+  takeoverReconcileMs: number;
 }
 
 export interface DriverSettings {
@@ -87,8 +89,10 @@ export interface SessionSettings {
 export interface MembershipSettings {
   /** How often every node records in `node_heartbeats` that it is alive. */
   heartbeatMs: number;
-  /** A node whose heartbeat is older than this is declared down (NodeDown). */
+  /** A node whose heartbeat is older than this is declared down (NodeDown), unless it still answers its health URL. */
   downAfterMs: number;
+  /** How long the failure detector waits for a silent node's /health before declaring it down. */
+  probeTimeoutMs: number;
 }
 
 export interface AuthSettings {
@@ -135,6 +139,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
       maxRunningPerNode: readInt(env, 'QUARRY_MAX_RUNNING_QUERIES', 8, 1, 1000),
       retentionMs: readInt(env, 'QUARRY_QUERY_RETENTION_MS', 3_600_000, 1000),
       retentionCheckMs: readInt(env, 'QUARRY_QUERY_RETENTION_CHECK_MS', 60_000, 50),
+      takeoverReconcileMs: readInt(env, 'QUARRY_TAKEOVER_RECONCILE_MS', 2000, 50, 600_000),
     },
     drivers: {
       pgWarehouseUrl: readString(env, 'QUARRY_PG_WAREHOUSE_URL', 'postgres://postgres@127.0.0.1:5432/quarry_warehouse'),
@@ -156,13 +161,14 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
 }
 
 function readMembership(env: Env): MembershipSettings {
-  const heartbeatMs = readInt(env, 'QUARRY_HEARTBEAT_MS', 1000, 100);
-  const downAfterMs = readInt(env, 'QUARRY_NODE_DOWN_AFTER_MS', 10_000, 1);
+  const heartbeatMs = readInt(env, 'QUARRY_HEARTBEAT_MS', 500, 100);
+  const downAfterMs = readInt(env, 'QUARRY_NODE_DOWN_AFTER_MS', 3000, 1);
+  const probeTimeoutMs = readInt(env, 'QUARRY_NODE_PROBE_TIMEOUT_MS', 1000, 50, 60_000);
   // One late or lost beat must not make a live node look down.
   if (downAfterMs <= 2 * heartbeatMs) {
     throw new Error(`QUARRY_NODE_DOWN_AFTER_MS=${downAfterMs} must be more than twice QUARRY_HEARTBEAT_MS (${heartbeatMs})`);
   }
-  return { heartbeatMs, downAfterMs };
+  return { heartbeatMs, downAfterMs, probeTimeoutMs };
 }
 
 function readAuth(env: Env): AuthSettings {

@@ -12,7 +12,7 @@ describe('configuration', () => {
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/quarry',
     });
     expect(config.advertisedUrl).toBe('http://127.0.0.1:3000');
-    expect(config.membership).toEqual({ heartbeatMs: 1000, downAfterMs: 10_000 });
+    expect(config.membership).toEqual({ heartbeatMs: 500, downAfterMs: 3000, probeTimeoutMs: 1000 });
   });
 
   it('reads every key from the environment', () => {
@@ -27,7 +27,7 @@ describe('configuration', () => {
       QUARRY_NODE_DOWN_AFTER_MS: '1500',
     });
     expect(config).toMatchObject({ nodeId: 'L2', httpPort: 3002, kafkaBrokers: ['a:1', 'b:2'], kafkaPartitions: 12, topicPrefix: 'staging', logLevel: 'warn' });
-    expect(config.membership).toEqual({ heartbeatMs: 200, downAfterMs: 1500 });
+    expect(config.membership).toEqual({ heartbeatMs: 200, downAfterMs: 1500, probeTimeoutMs: 1000 });
   });
 
   it('names the key and the allowed range of a bad value', () => {
@@ -42,7 +42,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ QUARRY_HEARTBEAT_MS: '500', QUARRY_NODE_DOWN_AFTER_MS: '1000' })).toThrow(
       'QUARRY_NODE_DOWN_AFTER_MS=1000 must be more than twice QUARRY_HEARTBEAT_MS (500)',
     );
-    expect(() => loadConfig({ QUARRY_HEARTBEAT_MS: '5000' })).toThrow('QUARRY_NODE_DOWN_AFTER_MS=10000 must be more than twice');
+    expect(() => loadConfig({ QUARRY_HEARTBEAT_MS: '1500' })).toThrow('QUARRY_NODE_DOWN_AFTER_MS=3000 must be more than twice');
     expect(loadConfig({ QUARRY_HEARTBEAT_MS: '500', QUARRY_NODE_DOWN_AFTER_MS: '1001' }).membership.downAfterMs).toBe(1001);
   });
 

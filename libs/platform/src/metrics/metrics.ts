@@ -59,7 +59,14 @@ export class QuarryMetrics {
 
   readonly nodesDeclaredDown = new Counter({
     name: 'quarry_nodes_declared_down_total',
-    help: 'Node incarnations this node declared down (NodeDown appended) because their heartbeat stopped',
+    help: 'Node incarnations this node declared down (NodeDown appended): their heartbeat stopped, or this node started again',
+    registers: [this.registry],
+  });
+
+  readonly queriesTakenOver = new Counter({
+    name: 'quarry_queries_taken_over_total',
+    help: 'Queries this node put back in the queue because the node incarnation running them ended, by why it ended',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 

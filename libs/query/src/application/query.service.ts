@@ -10,6 +10,7 @@ import { QueryRefused } from '../domain/query.errors';
 import { isSettled } from '../domain/query-status';
 import type { QueryPriority, QueryState } from '../domain/query.state';
 import { QueryRepository } from '../infrastructure/query-repository';
+import { queryWork } from '../infrastructure/query-work';
 import { driverSessionFor } from './driver-session';
 import { CANCEL_CHANNEL, CONF, FINISHED_CHANNEL, QUEUE_CHANNEL } from './query-channels';
 import { LocalExecution } from './local-execution';
@@ -78,12 +79,12 @@ export class QueryService {
           warnings: driver.unsupportedResources(spec),
         });
         // Launched here only when no query is waiting: a free slot takes the oldest first.
-        if (local && !(await tx.query<{ waiting: boolean }>('SELECT EXISTS (SELECT 1 FROM query_queue) AS waiting')).rows[0].waiting) {
-          await local.launchIn(tx, queryHandle);
+        if (local && !(await queryWork.waiting(tx))) {
+          await local.launchIn(tx, queryHandle, priority);
           launchedHere = true;
           return;
         }
-        await tx.query('INSERT INTO query_queue (query_handle, priority) VALUES ($1, $2)', [queryHandle, PRIORITIES.indexOf(priority)]);
+        await queryWork.enqueue(tx, queryHandle, priority);
         await tx.query('SELECT pg_notify($1, $2)', [QUEUE_CHANNEL, queryHandle]);
       });
     } catch (error) {
@@ -112,8 +113,8 @@ export class QueryService {
     const session = await this.sessions.get(handle);
     await this.view(session, queryHandle);
     return inTransaction(this.pool, async (tx) => {
-      // The queue row first, as a claiming executor does, so the two never deadlock.
-      await tx.query('DELETE FROM query_queue WHERE query_handle = $1', [queryHandle]);
+      // The work row first, as every writer does, so none of them deadlock.
+      await queryWork.remove(tx, queryHandle);
       const { state } = await this.repository.executeIn(tx, queryHandle, { type: 'Cancel', canceledBy: session.userName! });
       await tx.query('SELECT pg_notify($1, $3), pg_notify($2, $3)', [CANCEL_CHANNEL, FINISHED_CHANNEL, queryHandle]);
       return state;
@@ -130,7 +131,7 @@ export class QueryService {
         throw error;
       });
       if (!ran) return;
-      await tx.query('INSERT INTO query_queue (query_handle, priority) VALUES ($1, $2)', [queryHandle, PRIORITIES.indexOf(ran.state.priority)]);
+      await queryWork.enqueue(tx, queryHandle, ran.state.priority);
       await tx.query('SELECT pg_notify($1, $2)', [QUEUE_CHANNEL, queryHandle]);
     });
   }
@@ -165,12 +166,7 @@ export class QueryService {
     const { state } = await this.repository.load(queryHandle);
     if (state.status === 'NEW' || state.userName !== session.userName) throw new QueryRefused({ kind: 'not-found' });
     if (state.status !== 'QUEUED') return { state };
-    const { rows } = await this.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM query_queue q, query_queue me
-       WHERE me.query_handle = $1 AND (q.priority, q.seq) <= (me.priority, me.seq)`,
-      [queryHandle],
-    );
-    return { state, queueNumber: rows[0].n || undefined };
+    return { state, queueNumber: await queryWork.position(this.pool, queryHandle) };
   }
 
   private async earlierSubmit(userName: string, requestId: string): Promise<string | undefined> {

@@ -1,0 +1,141 @@
+import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { firstInvalidStep } from '../domain/query-status';
+
+interface EventRow {
+  stream_id: string;
+  type: string;
+  payload: { attempt?: number; executorNodeId?: string; executorIncarnation?: string; incarnation?: string; reason?: string; takenOverBy?: string };
+}
+
+const FAST_DETECTION = { QUARRY_HEARTBEAT_MS: '200', QUARRY_NODE_DOWN_AFTER_MS: '1500' };
+const TERMINAL = ['QuerySucceeded', 'QueryFailed', 'QueryCanceled'];
+
+describe('takeover: a node dies, its queries run on elsewhere (three nodes behind the balancer)', () => {
+  let db: TestDatabase;
+  let warehouse: TestDatabase;
+  let cluster: Cluster;
+  let lens: LensClient;
+  let session: OpenedSession;
+
+  const submit = async (query: string) => {
+    const answer = await lens.request('POST', 'queryapi/queries', { form: { sessionid: session.xml, query, operation: 'EXECUTE' }, accept: 'application/json' });
+    expect(answer.status).toBe(200);
+    return answer.json<{ lensAPIResult: { data: { handleId: string } } }>().lensAPIResult.data.handleId;
+  };
+  const statusOf = async (handle: string) =>
+    (await lens.request('GET', `queryapi/queries/${handle}`, { query: { sessionid: session.xml }, accept: 'application/json' })).json<{
+      lensQuery: { status: { status: string; statusMessage?: string } };
+    }>().lensQuery.status;
+  const valueOf = async (handle: string) =>
+    (await lens.request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' })).json<{
+      inMemoryQueryResult: { rows: { values: { value: unknown }[] }[] };
+    }>().inMemoryQueryResult.rows[0].values[0].value;
+  const eventsOf = async (handle: string) =>
+    (await db.pool.query<EventRow>('SELECT stream_id, type, payload FROM events WHERE stream_id = $1 ORDER BY stream_version', [`query-${handle}`])).rows;
+  const runningOn = async (handles: string[]) => {
+    const on = new Map<string, string>();
+    for (const handle of handles) {
+      const launched = (await eventsOf(handle)).filter((e) => e.type === 'QueryLaunched');
+      if (launched.length) on.set(handle, String(launched[launched.length - 1].payload.executorNodeId));
+    }
+    return on;
+  };
+  const allSucceeded = (handles: string[]) =>
+    waitFor(
+      'every query to succeed',
+      async () => {
+        const statuses = await Promise.all(handles.map(statusOf));
+        if (statuses.some((s) => ['FAILED', 'CANCELED'].includes(s.status))) throw new Error(`a query did not succeed: ${JSON.stringify(statuses)}`);
+        return statuses.every((s) => s.status === 'SUCCESSFUL') ? statuses : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+
+  /** Twelve sleeping queries, all running, spread over the three nodes (four slots each). */
+  const twelveRunning = async (tag: number) => {
+    const handles: string[] = [];
+    for (let k = 0; k < 12; k++) handles.push(await submit(`SELECT ${tag + k} AS k, pg_sleep(3)`));
+    await waitFor('all twelve to be running', async () => (await runningOn(handles)).size === 12 && (await Promise.all(handles.map(statusOf))).every((s) => s.status === 'RUNNING'));
+    return handles;
+  };
+
+  /** Each query ran once to its end with the right value; the orphans of `dead` went FAILING -> QUEUED -> attempt 2 elsewhere. */
+  const checkHistories = async (handles: string[], tag: number, dead: { nodeId: string; incarnation: string }, reasons: string[]) => {
+    const orphaned: string[] = [];
+    for (const [k, handle] of handles.entries()) {
+      const events = await eventsOf(handle);
+      expect({ handle, invalid: firstInvalidStep(events.map((e) => e.type)) }).toEqual({ handle, invalid: undefined });
+      expect(events.filter((e) => TERMINAL.includes(e.type)).map((e) => e.type)).toEqual(['QuerySucceeded']);
+      expect(Number(await valueOf(handle))).toBe(tag + k);
+      const orphan = events.find((e) => e.type === 'QueryAttemptOrphaned');
+      if (!orphan) continue;
+      orphaned.push(handle);
+      expect(orphan.payload).toMatchObject({ attempt: 1, incarnation: dead.incarnation });
+      expect(reasons).toContain(orphan.payload.reason);
+      expect(orphan.payload.takenOverBy).not.toBe(dead.nodeId);
+      const launches = events.filter((e) => e.type === 'QueryLaunched');
+      expect(launches.map((e) => e.payload.attempt)).toEqual([1, 2]);
+      expect(launches[1].payload.executorIncarnation).not.toBe(dead.incarnation);
+      // The new attempt ran on a survivor, and nothing the old attempt did landed after the takeover.
+      const after = events.slice(events.indexOf(orphan));
+      expect(after.filter((e) => e.payload.attempt === 1 && e.type !== 'QueryAttemptOrphaned')).toEqual([]);
+    }
+    return orphaned;
+  };
+
+  beforeAll(async () => {
+    warehouse = await createTestDatabase();
+    db = await createTestDatabase();
+    cluster = await Cluster.start({
+      databaseUrl: db.url,
+      kafkaBrokers: testEnv().kafkaBrokers,
+      topicPrefix: uniqueTopicPrefix(),
+      env: { ...FAST_DETECTION, QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_MAX_RUNNING_QUERIES: '4', QUARRY_MAX_SESSIONS_PER_USER: '50' },
+    });
+    lens = new LensClient(cluster.balancerUrl);
+    session = await lens.open('ana');
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await db?.drop();
+    await warehouse?.drop();
+  });
+
+  it('SIGKILL: the dead node\'s running queries are taken over once, through FAILING and QUEUED, and succeed on the survivors', async () => {
+    const handles = await twelveRunning(100);
+    const on = await runningOn(handles);
+    const victim = cluster.node('L2');
+    const incarnation = (await (await fetch(`${victim.url}/health`)).json()).incarnation as string;
+    const theirs = handles.filter((h) => on.get(h) === 'L2');
+    expect(theirs.length).toBeGreaterThan(0);
+    await victim.sigkill();
+
+    await allSucceeded(handles);
+    const orphaned = await checkHistories(handles, 100, { nodeId: 'L2', incarnation }, ['node-down']);
+    expect(orphaned.sort()).toEqual([...theirs].sort());
+    const message = (await statusOf(theirs[0])).statusMessage;
+    expect(message).toContain('attempt 1 on node L2');
+    await cluster.restart('L2');
+  });
+
+  it('restart with the same id: the old incarnation\'s queries are taken over exactly once', async () => {
+    const handles = await twelveRunning(200);
+    const on = await runningOn(handles);
+    const victim = cluster.node('L3');
+    const incarnation = (await (await fetch(`${victim.url}/health`)).json()).incarnation as string;
+    const theirs = handles.filter((h) => on.get(h) === 'L3');
+    expect(theirs.length).toBeGreaterThan(0);
+    await victim.sigkill();
+    // Started again well within the down-after time: the new incarnation ends the old one itself.
+    await cluster.restart('L3');
+
+    await allSucceeded(handles);
+    // Whoever noticed first: the new incarnation at its start, or the detector if the start took
+    // longer than the down-after time. Either way the old one ended once.
+    const orphaned = await checkHistories(handles, 200, { nodeId: 'L3', incarnation }, ['node-restarted', 'node-down']);
+    expect(orphaned.sort()).toEqual([...theirs].sort());
+    const { rows } = await db.pool.query(`SELECT 1 FROM events WHERE type = 'NodeDown' AND payload->>'incarnation' = $1`, [incarnation]);
+    expect(rows).toHaveLength(1);
+  });
+});
