@@ -84,6 +84,11 @@ export interface Driver {
    * goes to a file anyway.
    */
   exportCsv?(session: DriverSessionSpec, sql: string, target: CsvTarget, options: { header: boolean }): Execution;
+  /**
+   * Optional: stops whatever a node incarnation that ended (declared down, restarted) left
+   * running in the engine, so a dead attempt stops costing the warehouse. Returns how much it stopped.
+   */
+  abandon?(incarnation: string): Promise<number>;
   close(): Promise<void>;
 }
 

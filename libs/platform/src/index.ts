@@ -2,6 +2,7 @@ export * from './config/env';
 export * from './config/quarry-config';
 export * from './identity/node-identity';
 export * from './identity/incarnation-end';
+export * from './identity/node-drain';
 export * from './logging/logger';
 export * from './metrics/metrics';
 export * from './di/tokens';

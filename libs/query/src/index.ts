@@ -14,6 +14,7 @@ export { ResultReader, type PageAnswer } from './results/result-reader';
 export { askHolder, FORWARDED_HEADER, HELD_RESULT_ROUTE } from './results/remote-results';
 export { lensErrorFor } from './http/query-errors.filter';
 export { QueryService } from './application/query.service';
+export { QueryTakeover } from './application/query-takeover';
 export { LocalExecution, type LocalExecutor } from './application/local-execution';
 export { driverSessionFor } from './application/driver-session';
 export { CANCEL_CHANNEL, FINISHED_CHANNEL, QUEUE_CHANNEL, CONF } from './application/query-channels';

@@ -5,6 +5,7 @@ import { QueryFinishListener } from './application/query-finish-listener';
 import { LocalExecution } from './application/local-execution';
 import { QueryListing } from './application/query-listing';
 import { QueryService } from './application/query.service';
+import { QueryTakeover } from './application/query-takeover';
 import { QueryRepository } from './infrastructure/query-repository';
 import { HeldResults } from './results/held-results';
 import { ResultLocator } from './results/result-locator';
@@ -13,7 +14,7 @@ import { ResultReader } from './results/result-reader';
 /** Queries as services use them (the executor, the API, results), without routes or sweeps. */
 @Module({
   imports: [SessionAccessModule],
-  providers: [QueryRepository, QueryService, QueryListing, QueryFinishListener, LocalExecution, HeldResults, NodeDirectory, ResultLocator, ResultReader],
-  exports: [QueryRepository, QueryService, QueryListing, LocalExecution, HeldResults, ResultLocator, ResultReader],
+  providers: [QueryRepository, QueryService, QueryTakeover, QueryListing, QueryFinishListener, LocalExecution, HeldResults, NodeDirectory, ResultLocator, ResultReader],
+  exports: [QueryRepository, QueryService, QueryTakeover, QueryListing, LocalExecution, HeldResults, ResultLocator, ResultReader],
 })
 export class QueryAccessModule {}

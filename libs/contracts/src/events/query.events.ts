@@ -181,3 +181,13 @@ export const ResultRecomputed = defineEvent(
 
 /** The re-run failed; the result stays gone and the query SUCCESSFUL, with the reason in its status. */
 export const ResultRerunFailed = defineEvent('ResultRerunFailed', 'query', z.object({ ...QueryRef, ...FailureMessage }));
+
+/**
+ * An in-memory result moved to the shared result store (its holder was draining): readable from
+ * every node from now on, as a persisted one.
+ */
+export const ResultPersisted = defineEvent(
+  'ResultPersisted',
+  'query',
+  z.object({ ...QueryRef, ...Attempt, nodeId: z.string().min(1).max(128), persisted: PersistedResult }),
+);

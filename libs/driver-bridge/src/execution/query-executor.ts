@@ -1,8 +1,8 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
 import { inTransaction, PgListener } from '@quarry/eventstore';
-import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
-import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, QueryRefused, QueryRepository, queryWork, QUEUE_CHANNEL, type LocalExecutor, type QueryCommand, type QueryState, type WorkOwner } from '@quarry/query';
+import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, NodeDrain, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, QueryRefused, QueryRepository, QueryTakeover, queryWork, QUEUE_CHANNEL, type LocalExecutor, type QueryCommand, type QueryState, type WorkOwner } from '@quarry/query';
 import { SessionRepository } from '@quarry/session';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
@@ -30,7 +30,7 @@ interface Claimed {
  * memory (HeldResults) unless the query or the server asks for the shared store.
  */
 @Injectable()
-export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutdown, LocalExecutor {
+export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown, LocalExecutor {
   private readonly running = new Map<string, Slot>();
   /** Queries launched in a submit transaction on this node, waiting for its commit. */
   private readonly launchedLocally = new Map<string, Claimed>();
@@ -39,6 +39,8 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
   private filling?: Promise<void>;
   private refill = false;
   private timer?: NodeJS.Timeout;
+  /** Woken whenever a running query ends (the drain waits on it). */
+  private ended: (() => void)[] = [];
 
   constructor(
     private readonly queries: QueryRepository,
@@ -50,7 +52,13 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly capture: ResultCapture,
     private readonly local: LocalExecution,
+    private readonly takeover: QueryTakeover,
+    private readonly drain: NodeDrain,
   ) {}
+
+  onModuleInit(): void {
+    this.drain.add('running queries', 'work', (deadline) => this.handOver(deadline));
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.local.executor = this;
@@ -63,13 +71,42 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.stopClaiming();
+    // Whatever still runs was handed over by the drain (or is taken over once this node has left).
+    await Promise.all([...this.running.values()].map((r) => r.execution?.cancel().catch(() => undefined)));
+    this.listener?.stop();
+  }
+
+  /**
+   * Draining: no new work; running queries get until the deadline to finish, then each is handed
+   * over (a new attempt on another node) and stopped here.
+   */
+  private async handOver(deadline: number): Promise<void> {
+    await this.stopClaiming();
+    while (this.running.size > 0 && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.ended.push(() => (clearTimeout(timer), resolve()));
+      });
+    }
+    const { nodeId, incarnation } = this.identity;
+    let handed = 0;
+    for (const [queryHandle, slot] of [...this.running]) {
+      if (await this.takeover.takeOver({ queryHandle, nodeId, incarnation, endedReason: 'drain' }, 'drain')) handed++;
+      slot.canceled = true;
+      await slot.execution?.cancel().catch(() => undefined);
+    }
+    if (handed > 0) {
+      await this.takeover.wakeExecutors();
+      this.logger.info({ queries: handed }, 'drain: running queries handed over to other nodes');
+    }
+  }
+
+  private async stopClaiming(): Promise<void> {
     this.stopping = true;
     this.local.executor = undefined;
     clearInterval(this.timer);
     await this.filling;
-    // Running queries are stopped; a later failover issue re-launches them elsewhere.
-    await Promise.all([...this.running.values()].map((r) => r.execution?.cancel().catch(() => undefined)));
-    this.listener?.stop();
   }
 
   reserve(queryHandle: string): boolean {
@@ -99,7 +136,9 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
 
   release(queryHandle: string): void {
     this.launchedLocally.delete(queryHandle);
-    if (this.running.delete(queryHandle)) this.fill();
+    if (!this.running.delete(queryHandle)) return;
+    this.ended.splice(0).forEach((wake) => wake());
+    this.fill();
   }
 
   private onNotice(channel: string, payload: string | undefined): void {
@@ -198,6 +237,7 @@ export class QueryExecutor implements OnApplicationBootstrap, OnApplicationShutd
       await this.recordFailure(queryHandle, attempt, slot.canceled, error as Error);
     } finally {
       this.running.delete(queryHandle);
+      this.ended.splice(0).forEach((wake) => wake());
       this.fill();
     }
   }

@@ -39,8 +39,25 @@ export class ResultCapture {
     @Inject(RUNNING_SERVICES) private readonly services: string[],
   ) {}
 
-  run(query: { queryHandle: string; attempt: number; state: QueryState }, rows: RunIntoRows, csv?: RunIntoCsv): Promise<Outcome> {
-    return this.persists(query.state) ? this.runPersisted(query.queryHandle, query.state, rows, csv) : this.runHeld(query.queryHandle, query.attempt, query.state, rows);
+  async run(query: { queryHandle: string; attempt: number; state: QueryState }, rows: RunIntoRows, csv?: RunIntoCsv): Promise<Outcome> {
+    // A later attempt (taken over) first clears what the earlier ones left half-written.
+    if (query.attempt > 1) await this.store.discardBefore(query.queryHandle, query.attempt);
+    return this.persists(query.state)
+      ? this.runPersisted(query.queryHandle, query.attempt, query.state, rows, csv)
+      : this.runHeld(query.queryHandle, query.attempt, query.state, rows);
+  }
+
+  /** Rows held in memory written to the shared store as the query would have persisted them. */
+  async persistHeld(queryHandle: string, attempt: number, state: QueryState, columns: ColumnMeta[], rows: unknown[][]): Promise<PersistedResultInfo> {
+    const write = await this.openPersisted(queryHandle, attempt, state);
+    try {
+      await write.sink.columns(columns);
+      await write.sink.rows(rows);
+      return await this.commitPersisted(write, rows.length, columns);
+    } catch (error) {
+      await write.writer.abort();
+      throw error;
+    }
   }
 
   /** The rows of a query whose success could not be recorded: nobody will ask for them. */
@@ -63,7 +80,7 @@ export class ResultCapture {
   private async runHeld(queryHandle: string, attempt: number, state: QueryState, run: RunIntoRows): Promise<Outcome> {
     const collector = this.held.collector();
     let spill: PersistedWrite | undefined;
-    const overflow = this.config.results.overflow === 'persist' ? async () => (spill = await this.openPersisted(queryHandle, state)).sink : undefined;
+    const overflow = this.config.results.overflow === 'persist' ? async () => (spill = await this.openPersisted(queryHandle, attempt, state)).sink : undefined;
     const sink = new HeldOrSpilledSink(collector, overflow, () => this.held.release(collector));
     try {
       const { rowCount } = await run(sink);
@@ -84,8 +101,8 @@ export class ResultCapture {
    * The result streamed as CSV into the shared result store, in constant memory, whatever its
    * size: written by the engine itself where it can (PostgreSQL's COPY), else row batch by batch.
    */
-  private async runPersisted(queryHandle: string, state: QueryState, rows: RunIntoRows, csv?: RunIntoCsv): Promise<Outcome> {
-    const write = await this.openPersisted(queryHandle, state);
+  private async runPersisted(queryHandle: string, attempt: number, state: QueryState, rows: RunIntoRows, csv?: RunIntoCsv): Promise<Outcome> {
+    const write = await this.openPersisted(queryHandle, attempt, state);
     try {
       let columns: ColumnMeta[] = [];
       const target: CsvTarget = { columns: (c) => void (columns = c), write: (chunk) => write.writer.write(chunk) };
@@ -97,10 +114,10 @@ export class ResultCapture {
     }
   }
 
-  private async openPersisted(queryHandle: string, state: QueryState): Promise<PersistedWrite> {
+  private async openPersisted(queryHandle: string, attempt: number, state: QueryState): Promise<PersistedWrite> {
     const gzip = state.conf['lens.query.output.compression.codec'] === 'gzip';
     const header = state.conf['lens.query.output.write.header'] === 'true';
-    const writer = await this.store.create(queryHandle, { gzip });
+    const writer = await this.store.create(queryHandle, { gzip, attempt });
     return { writer, sink: new CsvResultSink(writer, header), gzip, header };
   }
 

@@ -26,6 +26,8 @@ export interface PgDriverOptions {
   idleMs?: number;
   /** Rows per FETCH from the server-side cursor: what is held in memory at once. */
   fetchRows?: number;
+  /** The node incarnation running this driver, named in its connections so that its work can be found once it ended. */
+  incarnation?: string;
 }
 
 interface PgConn {
@@ -42,6 +44,13 @@ const declareCursor = (sql: string): SingleStatement => ({ text: `DECLARE ${CURS
 const columnsOf = (fields: FieldDef[]): ColumnMeta[] => fields.map((f) => ({ name: f.name, type: lensTypeForOid(f.dataTypeID) }));
 // Fixed output formats, so values read the same whatever the server's defaults are.
 const SESSION_OPTIONS = '-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres';
+
+/** `quarry <incarnation prefix> <session>`: what an ended incarnation left is found by its prefix. */
+function applicationName(incarnation: string | undefined, sessionId: string): string {
+  return `quarry ${incarnationTag(incarnation ?? 'local')} ${sessionId}`.slice(0, 63);
+}
+
+const incarnationTag = (incarnation: string) => incarnation.replace(/-/g, '').slice(0, 12);
 
 /** SQL on a warehouse PostgreSQL database, one connection per Quarry session. */
 export class PgDriver implements Driver {
@@ -72,6 +81,14 @@ export class PgDriver implements Driver {
     });
     // An idle cancel connection that drops is replaced on next use; unhandled, it would crash the process.
     this.control.on('error', () => undefined);
+  }
+
+  async abandon(incarnation: string): Promise<number> {
+    const { rows } = await this.control.query<{ stopped: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS stopped FROM pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_backend_pid()`,
+      [`quarry ${incarnationTag(incarnation)} %`],
+    );
+    return rows[0].stopped;
   }
 
   unsupportedResources(session: DriverSessionSpec): string[] {
@@ -110,7 +127,7 @@ export class PgDriver implements Driver {
       connectionString: this.options.warehouseUrl,
       options: SESSION_OPTIONS,
       types: PG_VALUE_TYPES,
-      application_name: `quarry ${session.sessionId}`.slice(0, 63),
+      application_name: applicationName(this.options.incarnation, session.sessionId),
     });
     const conn: PgConn = { client, pid: 0 };
     // A connection that dropped is not reused: the session's next statement opens a new one.

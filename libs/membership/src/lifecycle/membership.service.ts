@@ -1,7 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { NodeJoined, NodeLeft, streamId } from '@quarry/contracts';
 import { inTransaction, PgEventStore } from '@quarry/eventstore';
-import { DB_POOL, IncarnationEnd, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, RUNNING_SERVICES, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { DB_POOL, IncarnationEnd, LOGGER, NodeDrain, NODE_IDENTITY, QUARRY_CONFIG, RUNNING_SERVICES, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { IncarnationEnder } from '../liveness/incarnation-ender';
@@ -9,7 +9,8 @@ import { NodeHeartbeat } from '../liveness/node-heartbeat';
 
 /**
  * Announces this incarnation to the cluster when the node is up, keeps its heartbeat going, and
- * announces its leaving on a clean stop. A node that starts again with the same id first ends its
+ * on a clean stop drains (NodeDrain: queries finish or are handed over, results move to the
+ * store), then announces its leaving. A node that starts again with the same id first ends its
  * earlier incarnations that nobody has declared down yet: they are certainly gone, and their
  * queries are taken over at once rather than after the down-after time.
  */
@@ -20,6 +21,7 @@ export class MembershipService implements OnApplicationBootstrap, BeforeApplicat
     private readonly heartbeat: NodeHeartbeat,
     private readonly ender: IncarnationEnder,
     private readonly end: IncarnationEnd,
+    private readonly drain: NodeDrain,
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
@@ -53,6 +55,8 @@ export class MembershipService implements OnApplicationBootstrap, BeforeApplicat
 
   async beforeApplicationShutdown(): Promise<void> {
     this.end.leaving();
+    // Still beating while it drains, so that nobody declares it down meanwhile.
+    await this.drain.run();
     await this.heartbeat.stop();
     try {
       // NodeLeft, then the fence: nothing this incarnation appends after its goodbye can land.

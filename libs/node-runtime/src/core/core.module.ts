@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { PgEventStore } from '@quarry/eventstore';
-import { DB_POOL, DRIVERS, RESULT_STORE, ErrorShapeInterceptor, IncarnationEnd, KAFKA, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
+import { DB_POOL, DRIVERS, RESULT_STORE, ErrorShapeInterceptor, IncarnationEnd, KAFKA, NodeDrain, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
 import { HealthController } from '../health/health.controller';
 import { MetricsController } from '../metrics/metrics.controller';
 import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-host';
@@ -33,6 +33,7 @@ export class CoreModule {
       { provide: QuarryMetrics, useValue: metrics },
       { provide: PgEventStore, useValue: store },
       { provide: IncarnationEnd, useValue: end },
+      { provide: NodeDrain, useValue: new NodeDrain(ctx.config.queries.drainGraceMs, ctx.logger) },
     ];
     return {
       module: CoreModule,

@@ -1,14 +1,14 @@
 import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { DuckDbDriver, PgDriver, type Driver } from '@quarry/drivers';
-import { DRIVERS, QUARRY_CONFIG, RESULT_STORE, type QuarryConfig } from '@quarry/platform';
+import { DRIVERS, NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import { FolderResultStore } from '@quarry/result-gateway';
 
 /** The SQL engines of this node, shared by the query service (plans, costs) and the executor. */
 export const driversProvider: Provider = {
   provide: DRIVERS,
-  inject: [QUARRY_CONFIG],
-  useFactory: (config: QuarryConfig): Driver[] => [
-    new PgDriver('pg', { warehouseUrl: config.drivers.pgWarehouseUrl, maxSessions: config.drivers.pgMaxSessions }),
+  inject: [QUARRY_CONFIG, NODE_IDENTITY],
+  useFactory: (config: QuarryConfig, identity: NodeIdentity): Driver[] => [
+    new PgDriver('pg', { warehouseUrl: config.drivers.pgWarehouseUrl, maxSessions: config.drivers.pgMaxSessions, incarnation: identity.incarnation }),
     new DuckDbDriver('duckdb', { warehouseDir: config.drivers.duckdbWarehouseDir }),
   ],
 };

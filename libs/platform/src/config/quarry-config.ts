@@ -61,6 +61,8 @@ export interface QuerySettings {
   retentionCheckMs: number;
   /** How often one node looks in PostgreSQL for queries of ended incarnations that Kafka did not bring. */
   takeoverReconcileMs: number;
+  /** On SIGTERM, how long running queries may go on before they are handed over to other nodes. */
+  drainGraceMs: number;
 }
 
 export interface DriverSettings {
@@ -140,6 +142,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
       retentionMs: readInt(env, 'QUARRY_QUERY_RETENTION_MS', 3_600_000, 1000),
       retentionCheckMs: readInt(env, 'QUARRY_QUERY_RETENTION_CHECK_MS', 60_000, 50),
       takeoverReconcileMs: readInt(env, 'QUARRY_TAKEOVER_RECONCILE_MS', 2000, 50, 600_000),
+      drainGraceMs: readInt(env, 'QUARRY_DRAIN_GRACE_MS', 10_000, 0, 3_600_000),
     },
     drivers: {
       pgWarehouseUrl: readString(env, 'QUARRY_PG_WAREHOUSE_URL', 'postgres://postgres@127.0.0.1:5432/quarry_warehouse'),

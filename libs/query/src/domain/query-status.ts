@@ -49,6 +49,7 @@ export const STATUS_AFTER: Readonly<Record<QueryEventType, QueryStatus | null>> 
   ResultRerunLaunched: null,
   ResultRecomputed: null,
   ResultRerunFailed: null,
+  ResultPersisted: null,
 };
 
 /** The status after `type`, or `undefined` for an event that is not a query event. */

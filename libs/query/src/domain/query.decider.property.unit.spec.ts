@@ -40,6 +40,7 @@ function someCommand(next: () => number, state: QueryState, handle: string): Que
     { type: 'ExpireResult', attempt, nodeId: 'L1' },
     { type: 'LoseResult', incarnation, reason: 'node-down' },
     { type: 'Rerun', requestedBy: 'ana', reason: 'gone' },
+    { type: 'PersistHeldResult', incarnation, attempt, persisted: { path: 'x.csv', rows: 1, bytes: 2, gzip: false, header: false, columns: [] } },
     { type: 'TakeOver', nodeId: 'L1', incarnation, reason: pick(['node-down', 'node-left', 'node-restarted', 'drain'] as const), takenOverBy: 'L2' },
   ];
   return pick(commands);

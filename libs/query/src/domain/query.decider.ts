@@ -14,6 +14,7 @@ import {
   ResultDeleted,
   ResultExpired,
   ResultLost,
+  ResultPersisted,
   ResultRecomputed,
   ResultRerunFailed,
   ResultRerunLaunched,
@@ -49,7 +50,9 @@ export type QueryCommand =
    * The node incarnation running the current attempt ended without finishing it: run the query
    * again under a new attempt. A no-op unless that incarnation runs the current attempt.
    */
-  | { type: 'TakeOver'; nodeId: string; incarnation: string; reason: OrphanReason; takenOverBy: string };
+  | { type: 'TakeOver'; nodeId: string; incarnation: string; reason: OrphanReason; takenOverBy: string }
+  /** The holder moved its in-memory result to the shared store (draining); a no-op unless it still holds that attempt's rows. */
+  | { type: 'PersistHeldResult'; incarnation: string; attempt: number; persisted: PersistedResultInfo };
 
 function move(state: QueryState, to: QueryStatus): void {
   if (state.status === 'NEW' && to !== 'QUEUED') throw new QueryRefused({ kind: 'not-found' });
@@ -132,6 +135,9 @@ export function decide(command: QueryCommand, state: QueryState): NewEvent[] {
     }
     case 'TakeOver':
       return takeOver(command, state);
+    case 'PersistHeldResult':
+      if (!holds(state) || state.heldResult?.incarnation !== command.incarnation || state.attempt !== command.attempt) return [];
+      return [ResultPersisted.create({ queryHandle, attempt: command.attempt, nodeId: state.heldResult.nodeId, persisted: command.persisted })];
     case 'Cancel':
       if (state.status === 'NEW') throw new QueryRefused({ kind: 'not-found' });
       if (!canMove(state.status, 'CANCELED')) throw new QueryRefused({ kind: 'not-running', status: state.status });
@@ -307,6 +313,8 @@ function fields(state: QueryState, event: QuarryEvent): QueryState {
       };
     case 'ResultRerunFailed':
       return { ...state, executorIncarnation: undefined, rerun: undefined, rerunError: event.payload.message };
+    case 'ResultPersisted':
+      return { ...state, heldResult: undefined, persistedResult: event.payload.persisted };
     default:
       return state;
   }

@@ -4,7 +4,7 @@ import { statusAfter } from '../domain/query-status';
 
 const FINISHING = new Set(['QuerySucceeded', 'QueryFailed', 'QueryCanceled']);
 /** Events after which no node holds the query's rows in memory any more. */
-const RELEASING = new Set(['ResultExpired', 'ResultLost', 'ResultDeleted', 'QueryClosed', 'QueryRequeued', 'ResultRerunRequested']);
+const RELEASING = new Set(['ResultExpired', 'ResultLost', 'ResultDeleted', 'QueryClosed', 'QueryRequeued', 'ResultRerunRequested', 'ResultPersisted']);
 
 /** The `queries` read model, for listing and filtering; one query's status is read from its stream. */
 export const queriesProjection: Projection = {

@@ -6,14 +6,23 @@ import { createGzip, type Gzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import type { ResultStore, ResultWriter } from './result-store';
 
+function checkHandle(queryHandle: string): void {
+  if (!/^[0-9a-f-]{36}$/.test(queryHandle)) throw new Error(`not a query handle: ${queryHandle}`);
+}
+
+/** `<handle>.csv` for a first attempt (most results), `<handle>.a<N>.csv` for a later one. */
+function nameOf(queryHandle: string, attempt: number, gzip: boolean): string {
+  return `${queryHandle}${attempt > 1 ? `.a${attempt}` : ''}.csv${gzip ? '.gz' : ''}`;
+}
+
 /** Results as files under one folder (QUARRY_RESULT_DIR); written to a temp name, then renamed. */
 export class FolderResultStore implements ResultStore {
   constructor(private readonly root: string) {}
 
-  async create(queryHandle: string, options: { gzip: boolean }): Promise<ResultWriter> {
-    if (!/^[0-9a-f-]{36}$/.test(queryHandle)) throw new Error(`not a query handle: ${queryHandle}`);
+  async create(queryHandle: string, options: { gzip: boolean; attempt?: number }): Promise<ResultWriter> {
+    checkHandle(queryHandle);
     await mkdir(this.root, { recursive: true });
-    const path = `${queryHandle}.csv${options.gzip ? '.gz' : ''}`;
+    const path = nameOf(queryHandle, options.attempt ?? 1, options.gzip);
     const temp = join(this.root, `.${path}.part`);
     const file = createWriteStream(temp);
     const gzip: Gzip | undefined = options.gzip ? createGzip() : undefined;
@@ -41,6 +50,15 @@ export class FolderResultStore implements ResultStore {
         await rm(temp, { force: true });
       },
     };
+  }
+
+  async discardBefore(queryHandle: string, attempt: number): Promise<void> {
+    checkHandle(queryHandle);
+    const names = [];
+    for (let earlier = 1; earlier < attempt; earlier++) {
+      for (const gzip of [false, true]) names.push(nameOf(queryHandle, earlier, gzip), `.${nameOf(queryHandle, earlier, gzip)}.part`);
+    }
+    await Promise.all(names.map((name) => rm(join(this.root, name), { force: true })));
   }
 
   async open(path: string) {

@@ -6,8 +6,13 @@ import type { Readable } from 'node:stream';
  * can implement the same port.
  */
 export interface ResultStore {
-  /** A writer for one query's result; nothing is visible until `commit`. */
-  create(queryHandle: string, options: { gzip: boolean }): Promise<ResultWriter>;
+  /**
+   * A writer for one attempt's result; nothing is visible until `commit`. Each attempt writes
+   * under its own name, so a paused former attempt can never write into its successor's file.
+   */
+  create(queryHandle: string, options: { gzip: boolean; attempt?: number }): Promise<ResultWriter>;
+  /** Removes what attempts before `attempt` left (half-written or never recorded): a taken-over query's leftovers. */
+  discardBefore(queryHandle: string, attempt: number): Promise<void>;
   open(path: string): Promise<{ stream: Readable; bytes: number }>;
   remove(path: string): Promise<void>;
 }

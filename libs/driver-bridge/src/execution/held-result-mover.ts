@@ -1,0 +1,43 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { LOGGER, NODE_IDENTITY, NodeDrain, RESULT_STORE, type NodeIdentity } from '@quarry/platform';
+import { HeldResults, QueryRepository } from '@quarry/query';
+import type { ResultStore } from '@quarry/result-gateway';
+import type { Logger } from 'pino';
+import { ResultCapture } from './result-capture';
+
+/**
+ * Draining: the in-memory results this node holds move to the shared result store
+ * (ResultPersisted), so they stay readable from every node after it leaves, instead of being
+ * lost with it. One that the query no longer wants (deleted, closed meanwhile) is just dropped.
+ */
+@Injectable()
+export class HeldResultMover implements OnModuleInit {
+  constructor(
+    private readonly held: HeldResults,
+    private readonly queries: QueryRepository,
+    private readonly capture: ResultCapture,
+    private readonly drain: NodeDrain,
+    @Inject(RESULT_STORE) private readonly store: ResultStore,
+    @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onModuleInit(): void {
+    this.drain.add('in-memory results', 'results', () => this.moveAll());
+  }
+
+  async moveAll(): Promise<void> {
+    let moved = 0;
+    for (const { queryHandle, attempt } of this.held.held()) {
+      const page = this.held.page(queryHandle, 0, Number.MAX_SAFE_INTEGER);
+      if (!page) continue;
+      const { state } = await this.queries.load(queryHandle);
+      const persisted = await this.capture.persistHeld(queryHandle, attempt, state, page.columns, page.rows);
+      const { events } = await this.queries.execute(queryHandle, { type: 'PersistHeldResult', incarnation: this.identity.incarnation, attempt, persisted });
+      if (events.length === 0) await this.store.remove(persisted.path);
+      else moved++;
+      this.held.drop(queryHandle);
+    }
+    if (moved > 0) this.logger.info({ results: moved }, 'drain: in-memory results moved to the result store');
+  }
+}
