@@ -1,6 +1,7 @@
 import { Queries1764000000300 } from './projection/1764000000300-queries';
 import { HeldResults1764000000310 } from './projection/1764000000310-held-results';
 import { QueueOwners1764000000320 } from './projection/1764000000320-queue-owners';
+import { HeldResultBytes1764000000330 } from './projection/1764000000330-held-result-bytes';
 import { queriesProjection } from './projection/queries.projection';
 
 export { QueryModule } from './query.module';
@@ -22,7 +23,7 @@ export { QueryRefused } from './domain/query.errors';
 export type { QueryCommand } from './domain/query.decider';
 export type { QueryState, ResultGone } from './domain/query.state';
 export { TRANSITIONS, STATUS_AFTER, canMove, firstInvalidStep, isFinished, isSettled, statusAfter, QUERY_STATUSES, type QueryStatus } from './domain/query-status';
-export const QUERY_MIGRATIONS = [Queries1764000000300, HeldResults1764000000310, QueueOwners1764000000320];
+export const QUERY_MIGRATIONS = [Queries1764000000300, HeldResults1764000000310, QueueOwners1764000000320, HeldResultBytes1764000000330];
 export const QUERY_PROJECTIONS = [queriesProjection];
 export { QueryErrorsFilter } from './http/query-errors.filter';
 export { MAX_FETCH, queryHandleFrom, wholeNumber } from './http/request-fields';

@@ -291,7 +291,14 @@ function fields(state: QueryState, event: QuarryEvent): QueryState {
     case 'ResultLost':
       return { ...state, resultAvailable: false, resultGone: { kind: 'lost', nodeId: event.payload.nodeId, reason: event.payload.reason } };
     case 'ResultRerunRequested':
-      return { ...state, executorIncarnation: undefined, heldResult: undefined, rerun: { reason: event.payload.reason, phase: 'queued' }, rerunError: undefined };
+      return {
+        ...state,
+        executorIncarnation: undefined,
+        heldResult: undefined,
+        rerun: { reason: event.payload.reason, phase: 'queued' },
+        rerunReason: event.payload.reason,
+        rerunError: undefined,
+      };
     case 'ResultRerunLaunched':
       return {
         ...state,
@@ -314,7 +321,7 @@ function fields(state: QueryState, event: QuarryEvent): QueryState {
     case 'ResultRerunFailed':
       return { ...state, executorIncarnation: undefined, rerun: undefined, rerunError: event.payload.message };
     case 'ResultPersisted':
-      return { ...state, heldResult: undefined, persistedResult: event.payload.persisted };
+      return { ...state, heldResult: undefined, persistedResult: event.payload.persisted, movedFromMemory: true };
     default:
       return state;
   }

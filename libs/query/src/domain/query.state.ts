@@ -39,12 +39,16 @@ export interface QueryState {
   persistedResult?: PersistedResultInfo;
   /** Set when the result is held in the memory of the node that ran the query. */
   heldResult?: HeldResultInfo;
+  /** An in-memory result that its draining holder moved to the store: still answered as rows. */
+  movedFromMemory?: boolean;
   resultGone?: ResultGone;
   /**
    * A re-run of a SUCCESSFUL query whose result is gone: waiting for a node, or running on one.
    * The status stays SUCCESSFUL meanwhile (Lens has no edge out of it but CLOSED).
    */
   rerun?: { reason: string; phase: 'queued' | 'running' };
+  /** Why the query's result was last computed again, kept once the re-run landed; the status says so. */
+  rerunReason?: string;
   /** Why the last re-run failed; the result stays gone. */
   rerunError?: string;
   /** Why the query is running again after an attempt's node ended (takeover); the status says so. */

@@ -109,6 +109,15 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
     const incarnation = (await (await fetch(`${victim.url}/health`)).json()).incarnation as string;
     const theirs = handles.filter((h) => on.get(h) === 'L2');
     expect(theirs.length).toBeGreaterThan(0);
+    // The cluster view says what each incarnation runs, current to the work table.
+    const view = (await (await fetch(`${cluster.balancerUrl}/cluster/nodes`)).json()) as {
+      nodes: { nodeId: string; incarnation: string; state: string; msSinceHeartbeat: number; runningQueries: { count: number; handles: string[] } }[];
+    };
+    const l2 = view.nodes.find((n) => n.incarnation === incarnation)!;
+    expect(l2.runningQueries.count).toBe(theirs.length);
+    expect([...l2.runningQueries.handles].sort()).toEqual([...theirs].sort());
+    expect(view.nodes.filter((n) => n.state === 'UP').reduce((sum, n) => sum + n.runningQueries.count, 0)).toBe(12);
+    expect(l2.msSinceHeartbeat).toBeGreaterThanOrEqual(0);
     await victim.sigkill();
 
     await allSucceeded(handles);

@@ -11,7 +11,7 @@ export function toLensQuery({ state, queueNumber }: QueryView): LensQuery {
   const statusMessage = [
     state.status === 'QUEUED' && queueNumber ? `queued at position ${queueNumber}` : undefined,
     state.takeoverNote,
-    state.rerun && `re-running (${state.rerun.phase}): ${state.rerun.reason}`,
+    state.rerun ? `re-running (${state.rerun.phase}): ${state.rerun.reason}` : state.rerunReason,
     state.rerunError && `the re-run failed: ${state.rerunError}`,
     goneNote(state),
     ...state.warnings,

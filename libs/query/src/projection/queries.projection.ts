@@ -22,14 +22,15 @@ export const queriesProjection: Projection = {
       return;
     }
     if ((event.type === 'QuerySucceeded' || event.type === 'ResultRecomputed') && event.payload.held) {
-      await tx.query('UPDATE queries SET result_holder_node = $2, result_holder_incarnation = $3 WHERE query_handle = $1', [
+      await tx.query('UPDATE queries SET result_holder_node = $2, result_holder_incarnation = $3, result_holder_bytes = $4 WHERE query_handle = $1', [
         event.payload.queryHandle,
         event.payload.held.nodeId,
         event.payload.held.incarnation,
+        event.payload.held.bytes,
       ]);
     }
     if (RELEASING.has(event.type) && 'queryHandle' in event.payload) {
-      await tx.query('UPDATE queries SET result_holder_node = NULL, result_holder_incarnation = NULL, version = $2 WHERE query_handle = $1', [
+      await tx.query('UPDATE queries SET result_holder_node = NULL, result_holder_incarnation = NULL, result_holder_bytes = NULL, version = $2 WHERE query_handle = $1', [
         event.payload.queryHandle,
         event.streamVersion,
       ]);

@@ -105,11 +105,14 @@ export class ResultController {
     await pipeline(stream, res);
   }
 
-  /** Where the result lies, or, when a page is asked for, the rows of that page read from the file. */
+  /**
+   * Where the result lies, or, when a page is asked for, the rows of that page read from the file.
+   * A result that was in memory until its holder drained is still answered as rows.
+   */
   private async persisted(req: Request, res: Response, { state }: QueryView, from: number, size: number) {
     const persisted = state.persistedResult;
     if (!persisted) throw new LensError('INVALID_PARAMETER_VALUE', `query ${state.handle} has no result rows`);
-    if (req.query['fromindex'] === undefined && req.query['fetchsize'] === undefined) {
+    if (req.query['fromindex'] === undefined && req.query['fetchsize'] === undefined && !state.movedFromMemory) {
       reply(req, res, 200, { kind: 'persistentQueryResult', value: persistentResultOf(state.handle!, persisted) });
       return;
     }
