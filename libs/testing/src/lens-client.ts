@@ -95,3 +95,7 @@ export class LensClient {
 export function elementsOf(answer: LensAnswer): string[] {
   return answer.json<{ stringList: { elements?: string[] } }>().stringList.elements ?? [];
 }
+
+/** A query's or session's conf as Lens clients send it (the `conf` / `sessionconf` form field). */
+export const confXml = (entries: Record<string, string>) =>
+  `<conf><properties>${Object.entries(entries).map(([k, v]) => `<entry><key>${k}</key><value>${v}</value></entry>`).join('')}</properties></conf>`;

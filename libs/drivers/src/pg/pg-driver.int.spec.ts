@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createTestDatabase, settlesWithin, waitFor, type TestDatabase } from '@quarry/testing';
 import { DriverCanceled, DriverQueryError } from '../driver';
@@ -130,7 +131,7 @@ describe('PgDriver (real PostgreSQL)', () => {
     const session = sessionSpec('sleepy');
     const execution = driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink());
     // The backend of this session, running pg_sleep (the statement is the cursor's FETCH).
-    const sleeping = () => driverConnections().then((rows) => rows.some((r) => r.name === 'quarry sleepy' && r.state === 'active' && r.sleeping));
+    const sleeping = () => driverConnections().then((rows) => rows.some((r) => r.name === 'quarry local sleepy' && r.state === 'active' && r.sleeping));
     await waitFor('pg_sleep(30) to run', sleeping);
 
     await execution.cancel();
@@ -143,10 +144,31 @@ describe('PgDriver (real PostgreSQL)', () => {
   it('plans while the session runs a long statement, on a short-lived connection with its init scripts', async () => {
     const session = sessionSpec('busy', 'v1', { 'twice.sql': 'CREATE FUNCTION pg_temp.twice(x int) RETURNS int AS $$ SELECT x * 2 $$ LANGUAGE sql' });
     const execution = driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink());
-    await waitFor('pg_sleep(30) to run', () => driverConnections().then((rows) => rows.some((r) => r.name === 'quarry busy' && r.sleeping)));
+    await waitFor('pg_sleep(30) to run', () => driverConnections().then((rows) => rows.some((r) => r.name === 'quarry local busy' && r.sleeping)));
     expect((await driver.explain(session, 'SELECT pg_temp.twice(id) FROM sales')).tablesQueried).toEqual(['sales']);
     await execution.cancel();
     await expect(execution.done).rejects.toBeInstanceOf(DriverCanceled);
+  });
+
+  it('stops what an ended node incarnation left running (abandon), and only that', async () => {
+    const [gone, alive] = [randomUUID(), randomUUID()];
+    const dead = new PgDriver('pg', { warehouseUrl: db.url, incarnation: gone });
+    const live = new PgDriver('pg', { warehouseUrl: db.url, incarnation: alive });
+    try {
+      const orphan = dead.execute(sessionSpec('orphan'), 'SELECT pg_sleep(30)', new CollectingSink());
+      const kept = live.execute(sessionSpec('kept'), 'SELECT pg_sleep(30)', new CollectingSink());
+      const sleepers = async () => (await driverConnections()).filter((r) => r.sleeping).map((r) => r.name.split(' ')[1]);
+      const tag = (incarnation: string) => incarnation.replace(/-/g, '').slice(0, 12);
+      await waitFor('both to sleep', async () => (await sleepers()).length === 2);
+      expect(await live.abandon(gone)).toBe(1);
+      await expect(settlesWithin(orphan.done, 5000, 'the abandoned statement')).rejects.toThrow();
+      expect(await sleepers()).toEqual([tag(alive)]);
+      await kept.cancel();
+      await expect(kept.done).rejects.toBeInstanceOf(DriverCanceled);
+    } finally {
+      await dead.close();
+      await live.close();
+    }
   });
 
   it('cancels between batches while the sink is busy', async () => {

@@ -1,4 +1,7 @@
-import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, confXml, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import { firstInvalidStep } from '../domain/query-status';
 
 interface EventRow {
@@ -16,6 +19,7 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
   let cluster: Cluster;
   let lens: LensClient;
   let session: OpenedSession;
+  const resultDir = mkdtempSync(join(tmpdir(), 'quarry-takeover-results-'));
 
   const submit = async (query: string) => {
     const answer = await lens.request('POST', 'queryapi/queries', { form: { sessionid: session.xml, query, operation: 'EXECUTE' }, accept: 'application/json' });
@@ -83,6 +87,15 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
     return orphaned;
   };
 
+  const submitPersisted = async (query: string) => {
+    const answer = await lens.request('POST', 'queryapi/queries', {
+      form: { sessionid: session.xml, query, operation: 'EXECUTE', conf: confXml({ 'lens.query.enable.persistent.resultset': 'true' }) },
+      accept: 'application/json',
+    });
+    expect(answer.status).toBe(200);
+    return answer.json<{ lensAPIResult: { data: { handleId: string } } }>().lensAPIResult.data.handleId;
+  };
+
   beforeAll(async () => {
     warehouse = await createTestDatabase();
     db = await createTestDatabase();
@@ -90,7 +103,7 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
       databaseUrl: db.url,
       kafkaBrokers: testEnv().kafkaBrokers,
       topicPrefix: uniqueTopicPrefix(),
-      env: { ...FAST_DETECTION, QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_MAX_RUNNING_QUERIES: '4', QUARRY_MAX_SESSIONS_PER_USER: '50' },
+      env: { ...FAST_DETECTION, QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_RESULT_DIR: resultDir, QUARRY_MAX_RUNNING_QUERIES: '4', QUARRY_MAX_SESSIONS_PER_USER: '50' },
     });
     lens = new LensClient(cluster.balancerUrl);
     session = await lens.open('ana');
@@ -100,6 +113,7 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
     await cluster?.stop();
     await db?.drop();
     await warehouse?.drop();
+    rmSync(resultDir, { recursive: true, force: true });
   });
 
   it('SIGKILL: the dead node\'s running queries are taken over once, through FAILING and QUEUED, and succeed on the survivors', async () => {
@@ -146,5 +160,48 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
     expect(orphaned.sort()).toEqual([...theirs].sort());
     const { rows } = await db.pool.query(`SELECT 1 FROM events WHERE type = 'NodeDown' AND payload->>'incarnation' = $1`, [incarnation]);
     expect(rows).toHaveLength(1);
+  });
+
+  it('whole-cluster restart: every unfinished query is taken over once and spread over the nodes', async () => {
+    const handles = await twelveRunning(300);
+    const before = await Promise.all(cluster.nodes.map(async (n) => (await (await fetch(`${n.url}/health`)).json()).incarnation as string));
+    await Promise.all(cluster.nodes.map((n) => n.sigkill()));
+    for (const id of ['L1', 'L2', 'L3']) await cluster.restart(id);
+
+    await allSucceeded(handles);
+    const secondOn = new Set<string>();
+    for (const [k, handle] of handles.entries()) {
+      const events = await eventsOf(handle);
+      expect(firstInvalidStep(events.map((e) => e.type))).toBeUndefined();
+      expect(events.filter((e) => e.type === 'QueryAttemptOrphaned')).toHaveLength(1);
+      expect(before).toContain(events.find((e) => e.type === 'QueryAttemptOrphaned')?.payload.incarnation);
+      const launches = events.filter((e) => e.type === 'QueryLaunched');
+      expect(launches.map((e) => e.payload.attempt)).toEqual([1, 2]);
+      secondOn.add(String(launches[1].payload.executorNodeId));
+      expect(Number(await valueOf(handle))).toBe(300 + k);
+    }
+    // Four slots a node and twelve queries: the normal claim spreads them over all three.
+    expect([...secondOn].sort()).toEqual(['L1', 'L2', 'L3']);
+  });
+
+  it('what a dead attempt left is cleaned: its statement is stopped in the warehouse, its half-written file removed', async () => {
+    const handle = await submitPersisted('SELECT 77 AS k, pg_sleep(20)');
+    const on = await waitFor('the persisted query to run', async () => (await runningOn([handle])).get(handle));
+    const victim = cluster.node(on);
+    const incarnation = (await (await fetch(`${victim.url}/health`)).json()).incarnation as string;
+    const tag = `quarry ${incarnation.replace(/-/g, '').slice(0, 12)} %`;
+    const sleepers = async () =>
+      (await warehouse.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1`, [tag])).rows[0].n;
+    expect(await sleepers()).toBe(1);
+    await victim.sigkill();
+    // PostgreSQL does not notice a dead client during pg_sleep: only the takeover stops it, long before its 20 s.
+    await waitFor('the dead attempt\'s statement to be stopped', async () => (await sleepers()) === 0, { timeoutMs: 15_000 });
+    await waitFor('attempt 2 to run', async () => (await eventsOf(handle)).some((e) => e.type === 'QueryLaunched' && e.payload.attempt === 2));
+    await cluster.restart(on);
+    await allSucceeded([handle]);
+    const succeeded = (await eventsOf(handle)).find((e) => e.type === 'QuerySucceeded') as unknown as { payload: { attempt: number; persisted: { path: string } } };
+    expect(succeeded.payload).toMatchObject({ attempt: 2, persisted: { path: `${handle}.a2.csv` } });
+    const files = readdirSync(resultDir).filter((f) => f.includes(handle));
+    expect(files).toEqual([`${handle}.a2.csv`]);
   });
 });

@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, LensClient, startTestCluster, waitFor, type Cluster, type LensAnswer, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { confXml, createTestDatabase, LensClient, startTestCluster, waitFor, type Cluster, type LensAnswer, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import type { Pool } from 'pg';
 
 /** Test helpers for the query and result API over the wire, shared by the result e2e suites. */
 
-export const confXml = (entries: Record<string, string>) =>
-  `<conf><properties>${Object.entries(entries).map(([k, v]) => `<entry><key>${k}</key><value>${v}</value></entry>`).join('')}</properties></conf>`;
+export { confXml };
 
 export interface StatusJson {
   status: string;
