@@ -5,6 +5,13 @@
 // Bodies are streamed both ways, never buffered, so large result downloads stay constant-memory.
 // A backend that cannot be connected to is skipped for that request; nothing is retried once any
 // request byte has been sent, because the body cannot be replayed.
+//
+// A frozen backend (SIGSTOP, a stuck event loop) still accepts connections in the kernel and never
+// answers, so refused connections alone do not find it: each backend's GET /health is checked
+// every --health-interval-ms, and one that fails --unhealthy-after checks in a row leaves the
+// rotation until a check succeeds again. Requests waiting on it for response headers are then cut
+// at once, and any request waits at most --response-timeout-ms for headers (never for the body:
+// result downloads stream for minutes).
 import http from 'node:http';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream';
@@ -25,35 +32,65 @@ const hopByHopHeaders = new Set([
   'expect', // node:http already answered `100 Continue` to the client
 ]);
 
+// Set by nodes on requests between themselves (a forwarded result fetch); a client must not forge it.
+const nodeOnlyHeaders = ['x-quarry-forwarded-by'];
+
+// The response timeout stays above the 30 s a node may rightly wait before its headers by default
+// (EXECUTE_WITH_TIMEOUT's timeoutmillis, QUARRY_RERUN_WAIT_MS); a frozen node is the health check's job.
+export const defaults = { healthIntervalMs: 1000, healthTimeoutMs: 1000, unhealthyAfter: 2, responseTimeoutMs: 60_000 };
+
 /**
- * Starts the proxy. Resolves to { url, port, close(), setBackends(list) } once it listens
- * (port 0 picks a free port; the real one is returned).
+ * Starts the proxy. Resolves to { url, port, close(), setBackends(list), healthyBackends() } once
+ * it listens (port 0 picks a free port; the real one is returned). Backends start healthy.
  */
-export async function startBalancer({ port = 0, host = '127.0.0.1', backends, log = () => {} }) {
-  let targets = parseBackends(backends);
+export async function startBalancer({ port = 0, host = '127.0.0.1', backends, log = () => {}, ...options }) {
+  const { healthIntervalMs, healthTimeoutMs, unhealthyAfter, responseTimeoutMs } = { ...defaults, ...options };
+  let targets = parseBackends(backends, []);
   let nextIndex = 0;
   // Backend sockets idle for 4 s are closed before a typical 5 s server keep-alive timeout closes
   // them under us, which would fail a request sent on a socket the backend is just closing.
   const agent = new http.Agent({ keepAlive: true, timeout: 4000 });
+  const stopChecks = new AbortController();
 
   const server = http.createServer((req, res) => {
     if (targets.length === 0) return answerJson(res, 503, { error: 'no backends configured' });
-    // Strict round robin: each request starts at the next backend and may try each one once.
-    const start = nextIndex++ % targets.length;
-    const order = targets.map((_, i) => targets[(start + i) % targets.length]);
-    forward({ req, res, order, agent, log });
+    const path = originForm(req.url);
+    if (path === undefined) return answerJson(res, 400, { error: 'bad request target' });
+    // Strict round robin over the healthy backends; each request starts at the next one and may
+    // try each once. With none healthy, all are tried: a slow answer is better than none.
+    const healthy = targets.filter((b) => b.healthy);
+    const pool = healthy.length > 0 ? healthy : targets;
+    const start = nextIndex++ % pool.length;
+    const order = pool.map((_, i) => pool[(start + i) % pool.length]);
+    forward({ req, res, path, order, agent, log, responseTimeoutMs });
   });
   server.listen(port, host);
   await once(server, 'listening');
   const actualPort = server.address().port;
 
+  // One round checks every backend at once; the next starts an interval after this one started,
+  // or when it ends if a silent backend made it last longer.
+  let checkTimer;
+  const checkRound = async () => {
+    const started = Date.now();
+    await Promise.all(targets.map((backend) => checkHealth(backend, { timeoutMs: healthTimeoutMs, unhealthyAfter, signal: stopChecks.signal, log })));
+    if (!stopChecks.signal.aborted) checkTimer = setTimeout(checkRound, Math.max(0, healthIntervalMs - (Date.now() - started)));
+  };
+  void checkRound();
+
   return {
     url: `http://${host}:${actualPort}`,
     port: actualPort,
     setBackends(list) {
-      targets = parseBackends(list);
+      targets = parseBackends(list, targets);
+    },
+    /** The backends in the rotation now, as given (`http://host:port`). */
+    healthyBackends() {
+      return targets.filter((b) => b.healthy).map((b) => b.given);
     },
     async close() {
+      stopChecks.abort();
+      clearTimeout(checkTimer);
       const closed = once(server, 'close');
       server.close();
       server.closeAllConnections();
@@ -63,27 +100,93 @@ export async function startBalancer({ port = 0, host = '127.0.0.1', backends, lo
   };
 }
 
-function parseBackends(list) {
+/** Backends with their health; one already known (same URL) keeps its state. */
+function parseBackends(list, known) {
   if (!Array.isArray(list)) throw new Error('backends must be an array of http:// URLs');
   return list.map((entry) => {
     const url = new URL(entry);
     if (url.protocol !== 'http:') throw new Error(`Unsupported backend ${entry}: only http:// is supported`);
-    return url;
+    // `waiting` holds, per request still waiting for response headers, the function that cuts it.
+    return known.find((b) => b.url.href === url.href) ?? { given: entry, url, healthy: true, failures: 0, waiting: new Set() };
   });
 }
 
-/** Sends `req` to order[0]; moves on to order[1..] only if connecting fails. */
-function forward({ req, res, order, agent, log }) {
+/** One GET /health; after `unhealthyAfter` failures in a row the backend is down, after one success up. */
+async function checkHealth(backend, { timeoutMs, unhealthyAfter, signal, log }) {
+  const failure = await probeHealth(backend.url, timeoutMs, signal);
+  if (signal.aborted) return;
+  if (failure === undefined) {
+    if (!backend.healthy) log(`balancer: ${backend.url.host} is up again (GET /health answered)`);
+    backend.healthy = true;
+    backend.failures = 0;
+    return;
+  }
+  backend.failures++;
+  if (!backend.healthy || backend.failures < unhealthyAfter) return;
+  backend.healthy = false;
+  const reason = `marked down after ${backend.failures} failed health checks, the last: ${failure}`;
+  log(`balancer: ${backend.url.host} is down (${reason})`);
+  // Requests it has not started answering would otherwise wait for the response timeout.
+  for (const cut of backend.waiting) cut(reason);
+}
+
+/** Resolves to undefined when GET /health answers 200 within `timeoutMs`, else to why not. */
+function probeHealth(url, timeoutMs, signal) {
+  return new Promise((resolve) => {
+    // A fresh connection each time (agent: false): a frozen backend must fail, not a pooled socket.
+    const probe = http.get(new URL('/health', url), { agent: false, signal }, (res) => {
+      res.resume();
+      res.once('end', () => done(res.statusCode === 200 ? undefined : `GET /health answered ${res.statusCode}`));
+    });
+    const timer = setTimeout(() => done(`no answer within ${timeoutMs} ms`), timeoutMs);
+    probe.on('error', (error) => done(error.code ?? error.message));
+    function done(failure) {
+      clearTimeout(timer);
+      probe.destroy();
+      resolve(failure); // only the first call counts
+    }
+  });
+}
+
+/**
+ * The path and query to send on. An absolute-form target (`GET http://host/path`, RFC 9112 §3.2.2)
+ * names a host, and we go to our backends only; anything else we cannot read is refused.
+ */
+function originForm(target) {
+  if (target.startsWith('/') || target === '*') return target;
+  try {
+    const url = new URL(target);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return `${url.pathname}${url.search}`;
+  } catch {
+    // not a URL
+  }
+  return undefined;
+}
+
+/** Sends `req` to order[0]; moves on to order[1..] only if nothing of it reached order[0]. */
+function forward({ req, res, path, order, agent, log, responseTimeoutMs }) {
   const [backend, ...rest] = order;
   const proxyReq = http.request({
     agent,
-    protocol: backend.protocol,
-    hostname: backend.hostname,
-    port: backend.port,
+    protocol: backend.url.protocol,
+    hostname: backend.url.hostname,
+    port: backend.url.port,
     method: req.method,
-    path: req.url,
+    path,
     headers: forwardedRequestHeaders(req),
   });
+
+  // Until response headers come, the request can be cut: by the response timeout, or at once when
+  // the health check marks this backend down. Once headers came, the body streams as long as it takes.
+  const cut = (reason) => proxyReq.destroy(new Error(reason));
+  const timer = setTimeout(() => cut(`no response headers within ${responseTimeoutMs} ms`), responseTimeoutMs);
+  backend.waiting.add(cut);
+  const stopWaiting = () => {
+    clearTimeout(timer);
+    backend.waiting.delete(cut);
+  };
+  proxyReq.once('response', stopWaiting);
+  proxyReq.once('close', stopWaiting);
 
   let connected = false;
   let responded = false;
@@ -110,12 +213,12 @@ function forward({ req, res, order, agent, log }) {
     const reason = error.code ?? error.message;
     const untouched = nothingReachedBackend({ error, connected, responded, proxyReq, req });
     if (untouched && rest.length > 0) {
-      log(`balancer: ${backend.host} failed (${reason}); trying the next backend`);
-      return forward({ req, res, order: rest, agent, log });
+      log(`balancer: ${backend.url.host} failed (${reason}); trying the next backend`);
+      return forward({ req, res, path, order: rest, agent, log, responseTimeoutMs });
     }
-    log(`balancer: ${backend.host} failed (${reason})`);
+    log(`balancer: ${backend.url.host} failed (${reason})`);
     if (res.headersSent) return res.destroy(error);
-    answerJson(res, 502, { error: untouched ? 'no backend answered' : `backend ${backend.host} failed: ${reason}` });
+    answerJson(res, 502, { error: untouched ? 'no backend answered' : `backend ${backend.url.host} failed: ${reason}` });
   });
 
   // The client went away before the response was complete: stop the backend request too.
@@ -140,6 +243,7 @@ function hasBody(req) {
 
 function forwardedRequestHeaders(req) {
   const headers = withoutHopByHop(req.headers);
+  for (const name of nodeOnlyHeaders) delete headers[name];
   const clientAddress = req.socket.remoteAddress ?? 'unknown';
   headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${clientAddress}` : clientAddress;
   return headers;
@@ -163,16 +267,27 @@ function answerJson(res, status, body) {
   res.end(text);
 }
 
+function positiveInt(value, optionName) {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new Error(`${optionName} must be a whole number above 0, got ${JSON.stringify(value)}`);
+  return number;
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
       backends: { type: 'string' },
+      'health-interval-ms': { type: 'string', default: String(defaults.healthIntervalMs) },
+      'health-timeout-ms': { type: 'string', default: String(defaults.healthTimeoutMs) },
+      'unhealthy-after': { type: 'string', default: String(defaults.unhealthyAfter) },
+      'response-timeout-ms': { type: 'string', default: String(defaults.responseTimeoutMs) },
     },
   });
   if (!values.backends) {
     console.error('usage: node tools/stack/balancer.mjs --port 8080 --backends http://127.0.0.1:3001,http://127.0.0.1:3002');
+    console.error('       [--health-interval-ms 1000] [--health-timeout-ms 1000] [--unhealthy-after 2] [--response-timeout-ms 60000]');
     return 2;
   }
   const balancer = await startBalancer({
@@ -180,6 +295,10 @@ async function main() {
     host: values.host,
     backends: values.backends.split(',').map((entry) => entry.trim()).filter(Boolean),
     log: logToStderr,
+    healthIntervalMs: positiveInt(values['health-interval-ms'], '--health-interval-ms'),
+    healthTimeoutMs: positiveInt(values['health-timeout-ms'], '--health-timeout-ms'),
+    unhealthyAfter: positiveInt(values['unhealthy-after'], '--unhealthy-after'),
+    responseTimeoutMs: positiveInt(values['response-timeout-ms'], '--response-timeout-ms'),
   });
   console.log(`Balancing ${balancer.url} across ${values.backends}`);
   await new Promise((resolvePromise) => {
