@@ -13,3 +13,4 @@ export * from './session-events';
 export * from './kafka-script';
 export * from './lens-client';
 export * from './fold-events';
+export * from './private-broker';

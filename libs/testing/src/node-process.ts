@@ -38,16 +38,19 @@ export class NodeProcess {
   /** Starts the process and waits until its /health names it. */
   static async start(options: NodeOptions, timeoutMs = 60_000): Promise<NodeProcess> {
     const node = new NodeProcess(options);
+    let exited = false;
     try {
       await waitFor(
         `${options.nodeId} to answer /health`,
         async () => {
-          if (!node.process.running) throw new Error(`exited early:\n${node.process.output()}`);
+          // An exit ends the wait at once instead of at the deadline.
+          if (!node.process.running) return (exited = true);
           const answer = await getJson<{ node: string }>(`${node.url}/health`);
           return answer.status === 200 && answer.body.node === options.nodeId;
         },
         { timeoutMs, intervalMs: 100 },
       );
+      if (exited) throw new Error(`${options.nodeId} exited before it answered /health`);
     } catch (error) {
       node.process.kill('SIGKILL');
       throw new Error(`${(error as Error).message}\n--- ${options.nodeId} output ---\n${node.process.output()}`);

@@ -1,6 +1,15 @@
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-export const REPO_ROOT = resolve(__dirname, '../../..');
+/** The nearest folder above `from` that holds nx.json: the kit also runs compiled, from dist/ (npm run chaos). */
+function repoRootAbove(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'nx.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no nx.json above ${from}`);
+  }
+}
+
+export const REPO_ROOT = repoRootAbove(__dirname);
 /** Where `tsc -p apps/node/tsconfig.app.json` puts the node's entry point. */
 export const NODE_MAIN = join(REPO_ROOT, 'dist/apps/node/apps/node/src/main.js');
 /** The projection rebuild command, built beside the node. */
