@@ -148,6 +148,15 @@ export class PgEventStore {
   }
 
   /**
+   * Takes a live writer's row for update: waits for its appends in flight, and holds back any new
+   * one until this transaction ends. For a writer ending itself, whose goodbye must be its last event.
+   */
+  async lockWriter(tx: Sql, incarnation: string): Promise<boolean> {
+    const { rows } = await tx.query('SELECT 1 FROM event_writers WHERE incarnation = $1 AND ended_at IS NULL FOR UPDATE', [incarnation]);
+    return rows.length === 1;
+  }
+
+  /**
    * Ends a writer for good, once: waits for its appends in flight, then refuses the rest. Says
    * whether this call ended it (false: it had ended already, or was never a writer).
    */

@@ -59,8 +59,10 @@ export class MembershipService implements OnApplicationBootstrap, BeforeApplicat
     await this.drain.run();
     await this.heartbeat.stop();
     try {
-      // NodeLeft, then the fence: nothing this incarnation appends after its goodbye can land.
-      await this.store.append(this.stream, 'any', [NodeLeft.create({ nodeId: this.identity.nodeId, incarnation: this.identity.incarnation })], async (tx) => {
+      // Its appends in flight first, then NodeLeft, then the fence: the goodbye is its last event.
+      await inTransaction(this.pool, async (tx) => {
+        if (!(await this.store.lockWriter(tx, this.identity.incarnation))) return;
+        await this.store.appendIn(tx, this.stream, 'any', [NodeLeft.create({ nodeId: this.identity.nodeId, incarnation: this.identity.incarnation })]);
         await this.store.endWriter(tx, this.identity.incarnation, 'node-left');
       });
     } catch (error) {

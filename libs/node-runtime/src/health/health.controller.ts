@@ -1,11 +1,11 @@
 import { Controller, Get, HttpStatus, Inject, Res, type OnModuleDestroy } from '@nestjs/common';
-import { KAFKA, NODE_IDENTITY, DB_POOL, RUNNING_SERVICES, type NodeIdentity } from '@quarry/platform';
+import { DB_POOL, IncarnationEnd, KAFKA, NODE_IDENTITY, RUNNING_SERVICES, type NodeIdentity } from '@quarry/platform';
 import type { Response } from 'express';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { checkReadiness } from './readiness';
 
-/** Liveness names the node; readiness says whether its database and broker answer. */
+/** Liveness names the node (and says when it is leaving); readiness says whether its database and broker answer. */
 @Controller()
 export class HealthController implements OnModuleDestroy {
   private admin?: Admin;
@@ -15,12 +15,15 @@ export class HealthController implements OnModuleDestroy {
     @Inject(RUNNING_SERVICES) private readonly services: string[],
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(KAFKA) private readonly kafka: Kafka,
+    private readonly end: IncarnationEnd,
   ) {}
 
+  /** 503 while the node drains or halts, so a balancer stops sending it new work. */
   @Get('health')
-  health() {
+  health(@Res({ passthrough: true }) res: Response) {
+    if (this.end.isLeaving) res.status(HttpStatus.SERVICE_UNAVAILABLE);
     return {
-      status: 'up',
+      status: this.end.isLeaving ? 'leaving' : 'up',
       node: this.identity.nodeId,
       incarnation: this.identity.incarnation,
       services: this.services,
