@@ -20,12 +20,13 @@ const typeRules = [
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts'] },
 ];
 // Which service may use which: queries belong to sessions; the driver bridge runs queries on
-// drivers; results read queries; queries and results ask membership where a node is. Nothing
-// depends on the gateway or the driver bridge.
+// drivers; results read queries; queries and results ask membership where a node is, and every
+// service that reacts to a node's end (takeover, lost results, abandoned engine work) hears it from
+// membership. Nothing depends on the gateway or the driver bridge.
 const scopeUses = {
   session: [],
   query: ['session', 'driver', 'membership'],
-  driver: ['query', 'session', 'result'],
+  driver: ['query', 'session', 'result', 'membership'],
   result: ['query', 'session', 'driver', 'membership'],
   gateway: ['session', 'query', 'result'],
   membership: [],

@@ -38,7 +38,8 @@ export class ProjectionRunner {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
-      sessionTimeout: 10000,
+      // The broker's smallest (group.min.session.timeout.ms): a dead node's partitions move on sooner.
+      sessionTimeout: 6000,
       heartbeatInterval: 1000,
       maxWaitTimeInMs: 100,
       // kafkajs gives up on a consumer after its retries (a broker down for a minute); a
