@@ -14,3 +14,4 @@ export * from './kafka-script';
 export * from './lens-client';
 export * from './fold-events';
 export * from './private-broker';
+export * from './seeded-random';

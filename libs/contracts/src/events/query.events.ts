@@ -27,19 +27,18 @@ export const QuerySubmitted = defineEvent(
 
 export const QueryConfUpdated = defineEvent('QueryConfUpdated', 'query', z.object({ ...QueryRef, conf: z.record(z.string(), z.string()) }));
 
-/** A node took the query: the executor is recorded before any work starts. */
-export const QueryLaunched = defineEvent(
-  'QueryLaunched',
-  'query',
-  z.object({
-    ...QueryRef,
-    ...Attempt,
-    sessionPublicId: z.string().uuid(),
-    driver: z.string().min(1),
-    executorNodeId: z.string().min(1),
-    executorIncarnation: z.string().uuid(),
-  }),
-);
+/** Who runs an attempt: recorded before any work starts. */
+const Executor = {
+  ...QueryRef,
+  ...Attempt,
+  sessionPublicId: z.string().uuid(),
+  driver: z.string().min(1),
+  executorNodeId: z.string().min(1),
+  executorIncarnation: z.string().uuid(),
+};
+
+/** A node took the query. */
+export const QueryLaunched = defineEvent('QueryLaunched', 'query', z.object(Executor));
 
 export const QueryRunning = defineEvent(
   'QueryRunning',
@@ -159,18 +158,7 @@ export const ResultRerunRequested = defineEvent(
 );
 
 /** A node took the re-run (a new attempt, fencing the older ones), as QueryLaunched does for a first run. */
-export const ResultRerunLaunched = defineEvent(
-  'ResultRerunLaunched',
-  'query',
-  z.object({
-    ...QueryRef,
-    ...Attempt,
-    sessionPublicId: z.string().uuid(),
-    driver: z.string().min(1),
-    executorNodeId: z.string().min(1),
-    executorIncarnation: z.string().uuid(),
-  }),
-);
+export const ResultRerunLaunched = defineEvent('ResultRerunLaunched', 'query', z.object(Executor));
 
 /** The re-run finished: the result is there again (held or persisted). */
 export const ResultRecomputed = defineEvent(

@@ -1,21 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { folder } from '@quarry/testing';
+import { folder, seededRandom } from '@quarry/testing';
 import { decide, evolve, type QueryCommand } from './query.decider';
 import { QueryRefused } from './query.errors';
 import { firstInvalidStep, statusAfter } from './query-status';
 import { INITIAL_QUERY, type QueryState } from './query.state';
-
-/** A small seeded generator (mulberry32), so a failing run can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const incarnations = [randomUUID(), randomUUID()];
 const held = (incarnation: string) => ({ nodeId: 'L1', incarnation, expiresAt: new Date(0).toISOString(), bytes: 1, columns: [] });
@@ -50,7 +38,7 @@ describe('every decided event moves along an edge of Lens\'s table (property)', 
   const seeds = Array.from({ length: 200 }, (_, i) => 1000 + i);
 
   it.each(seeds)('seed %i: 60 random commands keep the history a path of the table', (seed) => {
-    const next = random(seed);
+    const next = seededRandom(seed);
     const handle = randomUUID();
     const apply = folder(`query-${handle}`, evolve);
     let state = INITIAL_QUERY;

@@ -1,10 +1,6 @@
 import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import { firstInvalidStep } from '../domain/query-status';
-
-interface EventRow {
-  type: string;
-  payload: { attempt?: number; executorNodeId?: string; reason?: string; nodeId?: string };
-}
+import { firstColumn, queryEvents, queryStatus, submitQuery, TERMINAL_EVENTS } from './query-api';
 
 /**
  * SIGTERM drains: running queries get QUARRY_DRAIN_GRACE_MS, then are handed over (a new attempt
@@ -17,22 +13,10 @@ describe('drain: a node stopped with SIGTERM hands its work over and its results
   let lens: LensClient;
   let session: OpenedSession;
 
-  const submitOn = async (client: LensClient, query: string) => {
-    const answer = await client.request('POST', 'queryapi/queries', { form: { sessionid: session.xml, query, operation: 'EXECUTE' }, accept: 'application/json' });
-    expect(answer.status).toBe(200);
-    return answer.json<{ lensAPIResult: { data: { handleId: string } } }>().lensAPIResult.data.handleId;
-  };
-  const statusOf = async (handle: string) =>
-    (await lens.request('GET', `queryapi/queries/${handle}`, { query: { sessionid: session.xml }, accept: 'application/json' })).json<{
-      lensQuery: { status: { status: string; isResultSetAvailable?: boolean } };
-    }>().lensQuery.status;
-  const valuesOf = async (handle: string) => {
-    const answer = await lens.request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' });
-    expect(answer.status).toBe(200);
-    return answer.json<{ inMemoryQueryResult: { rows: { values: { value: unknown }[] }[] } }>().inMemoryQueryResult.rows.map((r) => Number(r.values[0].value));
-  };
-  const eventsOf = async (handle: string) =>
-    (await db.pool.query<EventRow>('SELECT type, payload FROM events WHERE stream_id = $1 ORDER BY stream_version', [`query-${handle}`])).rows;
+  const submitOn = (client: LensClient, query: string) => submitQuery(client, session, query);
+  const statusOf = (handle: string) => queryStatus(lens, session, handle);
+  const valuesOf = (handle: string) => firstColumn(lens, session, handle);
+  const eventsOf = (handle: string) => queryEvents(db.pool, handle);
 
   beforeAll(async () => {
     warehouse = await createTestDatabase();
@@ -86,7 +70,7 @@ describe('drain: a node stopped with SIGTERM hands its work over and its results
       const launches = events.filter((e) => e.type === 'QueryLaunched');
       expect(launches.map((e) => e.payload.attempt)).toEqual([1, 2]);
       expect(launches[1].payload.executorNodeId).not.toBe('L1');
-      expect(events.filter((e) => ['QuerySucceeded', 'QueryFailed', 'QueryCanceled'].includes(e.type)).map((e) => e.type)).toEqual(['QuerySucceeded']);
+      expect(events.filter((e) => TERMINAL_EVENTS.includes(e.type)).map((e) => e.type)).toEqual(['QuerySucceeded']);
       expect(await valuesOf(handle)).toEqual([11 + i]);
     }
     // L1 said goodbye, and was never declared down.

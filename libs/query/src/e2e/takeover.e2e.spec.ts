@@ -3,15 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, confXml, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import { firstInvalidStep } from '../domain/query-status';
-
-interface EventRow {
-  stream_id: string;
-  type: string;
-  payload: { attempt?: number; executorNodeId?: string; executorIncarnation?: string; incarnation?: string; reason?: string; takenOverBy?: string };
-}
+import { firstColumn, queryEvents, queryStatus, submitQuery, TERMINAL_EVENTS } from './query-api';
 
 const FAST_DETECTION = { QUARRY_HEARTBEAT_MS: '200', QUARRY_NODE_DOWN_AFTER_MS: '1500' };
-const TERMINAL = ['QuerySucceeded', 'QueryFailed', 'QueryCanceled'];
 
 describe('takeover: a node dies, its queries run on elsewhere (three nodes behind the balancer)', () => {
   let db: TestDatabase;
@@ -21,21 +15,10 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
   let session: OpenedSession;
   const resultDir = mkdtempSync(join(tmpdir(), 'quarry-takeover-results-'));
 
-  const submit = async (query: string) => {
-    const answer = await lens.request('POST', 'queryapi/queries', { form: { sessionid: session.xml, query, operation: 'EXECUTE' }, accept: 'application/json' });
-    expect(answer.status).toBe(200);
-    return answer.json<{ lensAPIResult: { data: { handleId: string } } }>().lensAPIResult.data.handleId;
-  };
-  const statusOf = async (handle: string) =>
-    (await lens.request('GET', `queryapi/queries/${handle}`, { query: { sessionid: session.xml }, accept: 'application/json' })).json<{
-      lensQuery: { status: { status: string; statusMessage?: string } };
-    }>().lensQuery.status;
-  const valueOf = async (handle: string) =>
-    (await lens.request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' })).json<{
-      inMemoryQueryResult: { rows: { values: { value: unknown }[] }[] };
-    }>().inMemoryQueryResult.rows[0].values[0].value;
-  const eventsOf = async (handle: string) =>
-    (await db.pool.query<EventRow>('SELECT stream_id, type, payload FROM events WHERE stream_id = $1 ORDER BY stream_version', [`query-${handle}`])).rows;
+  const submit = (query: string) => submitQuery(lens, session, query);
+  const statusOf = (handle: string) => queryStatus(lens, session, handle);
+  const valueOf = async (handle: string) => (await firstColumn(lens, session, handle))[0];
+  const eventsOf = (handle: string) => queryEvents(db.pool, handle);
   const runningOn = async (handles: string[]) => {
     const on = new Map<string, string>();
     for (const handle of handles) {
@@ -69,7 +52,7 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
     for (const [k, handle] of handles.entries()) {
       const events = await eventsOf(handle);
       expect({ handle, invalid: firstInvalidStep(events.map((e) => e.type)) }).toEqual({ handle, invalid: undefined });
-      expect(events.filter((e) => TERMINAL.includes(e.type)).map((e) => e.type)).toEqual(['QuerySucceeded']);
+      expect(events.filter((e) => TERMINAL_EVENTS.includes(e.type)).map((e) => e.type)).toEqual(['QuerySucceeded']);
       expect(Number(await valueOf(handle))).toBe(tag + k);
       const orphan = events.find((e) => e.type === 'QueryAttemptOrphaned');
       if (!orphan) continue;
@@ -87,14 +70,7 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
     return orphaned;
   };
 
-  const submitPersisted = async (query: string) => {
-    const answer = await lens.request('POST', 'queryapi/queries', {
-      form: { sessionid: session.xml, query, operation: 'EXECUTE', conf: confXml({ 'lens.query.enable.persistent.resultset': 'true' }) },
-      accept: 'application/json',
-    });
-    expect(answer.status).toBe(200);
-    return answer.json<{ lensAPIResult: { data: { handleId: string } } }>().lensAPIResult.data.handleId;
-  };
+  const submitPersisted = (query: string) => submitQuery(lens, session, query, { conf: confXml({ 'lens.query.enable.persistent.resultset': 'true' }) });
 
   beforeAll(async () => {
     warehouse = await createTestDatabase();
@@ -199,7 +175,7 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
     await waitFor('attempt 2 to run', async () => (await eventsOf(handle)).some((e) => e.type === 'QueryLaunched' && e.payload.attempt === 2));
     await cluster.restart(on);
     await allSucceeded([handle]);
-    const succeeded = (await eventsOf(handle)).find((e) => e.type === 'QuerySucceeded') as unknown as { payload: { attempt: number; persisted: { path: string } } };
+    const succeeded = (await eventsOf(handle)).find((e) => e.type === 'QuerySucceeded');
     expect(succeeded.payload).toMatchObject({ attempt: 2, persisted: { path: `${handle}.a2.csv` } });
     const files = readdirSync(resultDir).filter((f) => f.includes(handle));
     expect(files).toEqual([`${handle}.a2.csv`]);

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { getJson, settlesWithin, testEnv, waitFor, type Cluster, type NodeProcess, type PrivateBroker, type TestDatabase } from '@quarry/testing';
-import { between, shuffled } from './random';
+import { between, shuffled } from '@quarry/testing';
 import type { NodeSupervisor } from './supervisor';
 import { FAULT_KINDS, type FaultKind, type FaultRecord } from './verdict';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, createTestDatabase, PrivateBroker, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
 import { dealFault, faultRounds, waitHealthy, type DealtFault } from './faults';
-import { seededRandom } from './random';
+import { seededRandom } from '@quarry/testing';
 import { NodeSupervisor } from './supervisor';
 import { failures, ghostWriteSummary, verdict, type EventRow, type Verdict } from './verdict';
 import { Workload } from './workload';

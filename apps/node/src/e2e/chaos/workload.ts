@@ -1,5 +1,5 @@
 import { LensClient, type LensAnswer, type OpenedSession } from '@quarry/testing';
-import { between } from './random';
+import { between } from '@quarry/testing';
 import type { ClientRecord } from './verdict';
 
 const FINISHED = ['SUCCESSFUL', 'FAILED', 'CANCELED', 'CLOSED'];

@@ -1,0 +1,35 @@
+import { expect } from '@jest/globals';
+import type { LensClient, OpenedSession } from '@quarry/testing';
+import type { Pool } from 'pg';
+
+/** Test helpers for the Lens query API over the wire and the query streams, shared by the query e2e suites. */
+
+export interface QueryEventRow {
+  stream_id: string;
+  type: string;
+  payload: { attempt?: number; executorNodeId?: string; executorIncarnation?: string; incarnation?: string; nodeId?: string; reason?: string; takenOverBy?: string };
+}
+
+export async function submitQuery(client: LensClient, session: OpenedSession, query: string, extra: Record<string, string> = {}): Promise<string> {
+  const answer = await client.request('POST', 'queryapi/queries', { form: { sessionid: session.xml, query, operation: 'EXECUTE', ...extra }, accept: 'application/json' });
+  expect(answer.status).toBe(200);
+  return answer.json<{ lensAPIResult: { data: { handleId: string } } }>().lensAPIResult.data.handleId;
+}
+
+export async function queryStatus(client: LensClient, session: OpenedSession, handle: string) {
+  const answer = await client.request('GET', `queryapi/queries/${handle}`, { query: { sessionid: session.xml }, accept: 'application/json' });
+  return answer.json<{ lensQuery: { status: { status: string; statusMessage?: string; isResultSetAvailable?: boolean } } }>().lensQuery.status;
+}
+
+/** The first column of every row of an in-memory (or moved) result. */
+export async function firstColumn(client: LensClient, session: OpenedSession, handle: string): Promise<number[]> {
+  const answer = await client.request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' });
+  expect(answer.status).toBe(200);
+  return answer.json<{ inMemoryQueryResult: { rows: { values: { value: unknown }[] }[] } }>().inMemoryQueryResult.rows.map((r) => Number(r.values[0].value));
+}
+
+export async function queryEvents(pool: Pool, handle: string): Promise<QueryEventRow[]> {
+  return (await pool.query<QueryEventRow>('SELECT stream_id, type, payload FROM events WHERE stream_id = $1 ORDER BY stream_version', [`query-${handle}`])).rows;
+}
+
+export const TERMINAL_EVENTS = ['QuerySucceeded', 'QueryFailed', 'QueryCanceled'];
