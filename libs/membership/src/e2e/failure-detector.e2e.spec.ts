@@ -1,4 +1,4 @@
-import { getJson, settlesWithin, startTestCluster, waitFor, type Cluster, type NodeProcess, type TestCluster, type TestDatabase } from '@quarry/testing';
+import { getJson, LensClient, settlesWithin, startTestCluster, waitFor, type Cluster, type NodeProcess, type TestCluster, type TestDatabase } from '@quarry/testing';
 
 interface ClusterNode {
   nodeId: string;
@@ -108,8 +108,15 @@ describe('a node declared down while alive (SIGSTOP past the down-after time, th
 
   afterAll(() => running?.stop());
 
-  it('cuts it off from the database at once, and it stops itself without writing anything after its NodeDown', async () => {
-    const ghost = cluster.node('L2');
+  it('cuts it off from the database at once (the relay it led moves on), and it stops itself without writing anything after its NodeDown', async () => {
+    // The node that leads the outbox relay: freezing it must not freeze the cluster's events.
+    const leads = async (node: NodeProcess) => /^quarry_outbox_relay_leader 1$/m.test(await fetch(`${node.url}/metrics`).then((r) => r.text()));
+    const ghost = await waitFor('one node to lead the relay', async () => {
+      const leaders = [];
+      for (const node of cluster.nodes) if (await leads(node)) leaders.push(node);
+      return leaders.length === 1 ? leaders[0] : undefined;
+    });
+    const survivor = cluster.nodes.find((n) => n !== ghost)!;
     const { incarnation } = (await getJson<{ incarnation: string }>(`${ghost.url}/health`)).body;
     const sessionsOf = async () =>
       (await running.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [`quarry ${incarnation}`])).rows[0].n;
@@ -117,15 +124,22 @@ describe('a node declared down while alive (SIGSTOP past the down-after time, th
     process.kill(ghost.process.pid, 'SIGSTOP');
     try {
       await waitFor('L1 to declare the stopped L2 down', async () => {
-        const { nodes } = (await getJson<{ nodes: { incarnation: string; state: string }[] }>(`${cluster.node('L1').url}/cluster/nodes`)).body;
+        const { nodes } = (await getJson<{ nodes: { incarnation: string; state: string }[] }>(`${survivor.url}/cluster/nodes`)).body;
         return nodes.find((n) => n.incarnation === incarnation)?.state === 'DOWN';
       });
       // Its sessions (and any lock or transaction they held) are gone while it is still frozen.
       expect(await sessionsOf()).toBe(0);
+      // The survivor takes the relay over: an event appended now reaches Kafka and the projection.
+      const opened = await new LensClient(survivor.url).open('ona');
+      await waitFor('the new session to be projected through Kafka while the old leader is frozen', async () => {
+        const { rows } = await running.db.pool.query('SELECT 1 FROM sessions WHERE public_id = $1', [opened.publicId]);
+        return rows.length === 1;
+      });
+      expect(await leads(survivor)).toBe(true);
     } finally {
       process.kill(ghost.process.pid, 'SIGCONT');
     }
-    const exit = await settlesWithin(ghost.process.exited, 20_000, 'L2 to stop itself');
+    const exit = await settlesWithin(ghost.process.exited, 20_000, 'the frozen node to stop itself');
     expect(exit).toEqual({ code: 75, signal: null });
     expect(ghost.process.allLines().some((l) => l.includes('ended by the cluster'))).toBe(true);
     const { rows } = await running.db.pool.query<{ n: number }>(
@@ -137,13 +151,14 @@ describe('a node declared down while alive (SIGSTOP past the down-after time, th
   });
 
   it('a node started again with the same id ends its earlier incarnation at once (NodeDown, restarted)', async () => {
-    const l1 = cluster.node('L1');
+    const l1 = cluster.nodes.find((n) => n.process.running)!;
+    const id = l1.options.nodeId;
     const before = (await getJson<{ incarnation: string }>(`${l1.url}/health`)).body.incarnation;
     await l1.sigkill();
-    const again = await cluster.restart('L1');
+    const again = await cluster.restart(id);
     const after = (await getJson<{ incarnation: string }>(`${again.url}/health`)).body.incarnation;
     const { rows } = await running.db.pool.query<{ payload: NodeDownPayload }>(`SELECT payload FROM events WHERE type = 'NodeDown' AND payload->>'incarnation' = $1`, [before]);
-    expect(rows.map((r) => r.payload)).toEqual([expect.objectContaining({ nodeId: 'L1', incarnation: before, cause: 'restarted' })]);
+    expect(rows.map((r) => r.payload)).toEqual([expect.objectContaining({ nodeId: id, incarnation: before, cause: 'restarted' })]);
     expect(after).not.toBe(before);
   });
 });
