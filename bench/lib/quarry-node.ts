@@ -10,20 +10,30 @@ export interface QuarryNodeOptions {
   partitions?: number;
   env?: Record<string, string>;
   startTimeoutMs?: number;
+  /** The loopback port to listen on; a free one by default. A restart keeps the port (the balancer lists nodes by URL). */
+  port?: number;
+}
+
+/** How a node process ended. */
+export interface NodeExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 /** A real node process (the built dist/apps/node), on a loopback port, against the bench database and topics. */
 export class QuarryNode {
   private readonly lines: string[] = [];
-  private readonly exited: Promise<number | null>;
+  private readonly exited: Promise<NodeExit>;
   private stopping?: Promise<void>;
 
   private constructor(
     readonly nodeId: string,
     readonly url: string,
     private readonly child: ChildProcess,
+    /** What it was started with, its port included, for a restart. */
+    readonly options: QuarryNodeOptions & { port: number },
   ) {
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     for (const stream of [child.stdout, child.stderr]) {
       let partial = '';
       stream?.on('data', (chunk: Buffer) => {
@@ -61,7 +71,7 @@ export class QuarryNode {
 
   /** Starts the node, registers its stop with ctx.defer, and waits until GET /health names it. */
   static async start(ctx: BenchContext, options: QuarryNodeOptions): Promise<QuarryNode> {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     // QUARRY_BENCH_NODE_ARGS: extra node flags for every node process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
     const nodeFlags = (process.env.QUARRY_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
     const args = [...nodeFlags, ctx.nodeMain, ...(options.targets ? [`--target=${options.targets}`] : [])];
@@ -82,7 +92,7 @@ export class QuarryNode {
         ...options.env,
       },
     });
-    const node = new QuarryNode(options.nodeId, `http://127.0.0.1:${port}`, child);
+    const node = new QuarryNode(options.nodeId, `http://127.0.0.1:${port}`, child, { ...options, port });
     ctx.defer(() => node.stop());
     const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
     for (;;) {
@@ -97,6 +107,37 @@ export class QuarryNode {
       if (Date.now() > deadline) throw new Error(`${options.nodeId} did not answer /health in time:\n${node.output()}`);
       await sleep(100);
     }
+  }
+
+  /** How the process ended, once it has. */
+  exit(): Promise<NodeExit> {
+    return this.exited;
+  }
+
+  /** SIGTERM only (the node drains and stops); `exit()` tells when it is gone, `sigkill()` ends it if need be. */
+  sigterm(): void {
+    if (this.running) this.child.kill('SIGTERM');
+  }
+
+  /**
+   * SIGKILL, no warning: the node gets no chance to say goodbye. Resolves, once the process is
+   * gone, with the wall-clock time (ms since the epoch, with a fraction) just before the signal was sent.
+   */
+  async sigkill(): Promise<number> {
+    if (!this.running) throw new Error(`${this.nodeId} is not running`);
+    const killedAt = performance.timeOrigin + performance.now();
+    this.child.kill('SIGKILL');
+    await this.exited;
+    return killedAt;
+  }
+
+  /**
+   * Starts the node again after it exited: same id, port and settings, a new process and so a new
+   * incarnation. Waits until GET /health names it, as `start` does.
+   */
+  restart(ctx: BenchContext): Promise<QuarryNode> {
+    if (this.running) throw new Error(`${this.nodeId} is still running; stop or kill it first`);
+    return QuarryNode.start(ctx, this.options);
   }
 
   /** SIGTERM (the node closes its consumers, relay and pool), SIGKILL after `graceMs`. */

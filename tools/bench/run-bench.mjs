@@ -24,8 +24,13 @@ const benchTsconfig = 'bench/tsconfig.json';
 const compiledDir = join(repoRoot, 'dist/bench');
 const compiledBenchDir = join(compiledDir, 'bench');
 const resultsDir = join(repoRoot, 'bench/results');
-/** A bench that overruns this is aborted (its clean-up still runs). */
-const BENCH_TIMEOUT_MS = Number(process.env.QUARRY_BENCH_TIMEOUT_MS) || 150_000;
+/**
+ * A bench that overruns this is aborted (its clean-up still runs): QUARRY_BENCH_TIMEOUT_MS if set,
+ * else the module's own `timeoutMs` export (for a bench whose steps cannot be shortened, such as
+ * restarting nodes), else 150 s.
+ */
+const BENCH_TIMEOUT_ENV_MS = Number(process.env.QUARRY_BENCH_TIMEOUT_MS) || undefined;
+const BENCH_TIMEOUT_MS = 150_000;
 
 const log = (line) => console.error(`[bench] ${line}`);
 
@@ -107,14 +112,15 @@ async function runOne(file, baseCtx, stopSignal, scratch) {
     const mod = await import(pathToFileURL(file).href);
     const run = mod.run ?? mod.default?.run;
     if (typeof run !== 'function') throw new Error(`${file} exports no run(ctx)`);
+    const timeoutMs = BENCH_TIMEOUT_ENV_MS ?? (Number(mod.timeoutMs ?? mod.default?.timeoutMs) || BENCH_TIMEOUT_MS);
     const running = Promise.resolve().then(() => run(ctx));
     running.catch(() => undefined);
     const overrun = new Promise((_, reject) => {
       timer = setTimeout(() => {
-        const error = new Error(`${name} overran ${BENCH_TIMEOUT_MS / 1000} s and was aborted`);
+        const error = new Error(`${name} overran ${timeoutMs / 1000} s and was aborted`);
         controller.abort(error);
         reject(error);
-      }, BENCH_TIMEOUT_MS);
+      }, timeoutMs);
     });
     const stopped = new Promise((_, reject) => {
       if (controller.signal.aborted) reject(controller.signal.reason);
