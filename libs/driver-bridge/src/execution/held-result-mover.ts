@@ -5,6 +5,8 @@ import type { ResultStore } from '@quarry/result-gateway';
 import type { Logger } from 'pino';
 import { ResultCapture } from './result-capture';
 
+const PARALLEL_MOVES = 8;
+
 /**
  * Draining: the in-memory results this node holds move to the shared result store
  * (ResultPersisted), so they stay readable from every node after it leaves, instead of being
@@ -27,17 +29,31 @@ export class HeldResultMover implements OnModuleInit {
   }
 
   async moveAll(): Promise<void> {
+    const queue = this.held.held();
     let moved = 0;
-    for (const { queryHandle, attempt } of this.held.held()) {
-      const page = this.held.page(queryHandle, 0, Number.MAX_SAFE_INTEGER);
-      if (!page) continue;
+    // A few at a time: each is a file write and a commit, and a busy node may hold hundreds.
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) if (await this.move(next.queryHandle, next.attempt)) moved++;
+    };
+    await Promise.all(Array.from({ length: PARALLEL_MOVES }, worker));
+    if (moved > 0) this.logger.info({ results: moved }, 'drain: in-memory results moved to the result store');
+  }
+
+  private async move(queryHandle: string, attempt: number): Promise<boolean> {
+    const page = this.held.page(queryHandle, 0, Number.MAX_SAFE_INTEGER);
+    if (!page) return false;
+    try {
       const { state } = await this.queries.load(queryHandle);
       const persisted = await this.capture.persistHeld(queryHandle, attempt, state, page.columns, page.rows);
       const { events } = await this.queries.execute(queryHandle, { type: 'PersistHeldResult', incarnation: this.identity.incarnation, attempt, persisted });
       if (events.length === 0) await this.store.remove(persisted.path);
-      else moved++;
+      return events.length > 0;
+    } catch (error) {
+      // This one will be reported lost once the node has left; the others still move.
+      this.logger.warn({ err: (error as Error).message, query: queryHandle }, 'drain: could not move an in-memory result');
+      return false;
+    } finally {
       this.held.drop(queryHandle);
     }
-    if (moved > 0) this.logger.info({ results: moved }, 'drain: in-memory results moved to the result store');
   }
 }

@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } 
 import { MembershipModule } from '@quarry/membership';
 import { CoreModule } from '../core/core.module';
 import type { NodeContext } from '../core/node-context';
+import { LeavingMiddleware } from '../health/leaving.middleware';
 import { HttpMetricsMiddleware } from '../metrics/http-metrics.middleware';
 import { SERVICE_CATALOG } from '../services/service-catalog';
 
@@ -16,6 +17,6 @@ export class NodeModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer) {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('*');
+    consumer.apply(HttpMetricsMiddleware, LeavingMiddleware).forRoutes('*');
   }
 }

@@ -48,7 +48,9 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
 
   const pool = createPool(config.databaseUrl, config.dbPoolSize, logger, identity.incarnation);
   const ctx: NodeContext = { config, identity, logger, pool, kafka, targets, projections: projectionsFor(targets) };
-  const app = await NestFactory.create(NodeModule.forNode(ctx), { logger: new PinoNestLogger(logger), bufferLogs: true });
+  // forceCloseConnections: a stopping node ends its kept-open connections instead of waiting for
+  // clients that keep them busy (it has left the cluster by then; the balancer retries elsewhere).
+  const app = await NestFactory.create(NodeModule.forNode(ctx), { logger: new PinoNestLogger(logger), bufferLogs: true, forceCloseConnections: true });
   await app.listen(config.httpPort, config.httpHost);
   const url = await app.getUrl();
   logger.info({ url }, 'node ready');
