@@ -320,8 +320,23 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   );
   logStages(ctx, loadBreakdown);
   alive();
+  // Under this load every node is alive: a NodeDown now would be the failure detector's mistake.
+  const falseDowns = await nodeDownsIn(ctx.databaseUrl);
+  if (falseDowns > 0) throw new Error(`${falseDowns} NodeDown during the queries bench: the failure detector declared a live node down under load`);
 
-  return rows({ s, e2e, pgE2e, samples, drivers, breakdown, submitAfterEvent, load, pgLoad, loadBreakdown, cpu, sequential, idle });
+  return [
+    ...rows({ s, e2e, pgE2e, samples, drivers, breakdown, submitAfterEvent, load, pgLoad, loadBreakdown, cpu, sequential, idle }),
+    { name: NAME, metric: 'NodeDown under load (must be 0)', value: falseDowns, unit: 'events' },
+  ];
+}
+
+async function nodeDownsIn(url: string): Promise<number> {
+  const pool = new Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
+  try {
+    return (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE type = 'NodeDown'`)).rows[0].n;
+  } finally {
+    await pool.end();
+  }
 }
 
 function countBy(values: string[]): Record<string, number> {
