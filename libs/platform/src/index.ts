@@ -5,3 +5,4 @@ export * from './logging/logger';
 export * from './metrics/metrics';
 export * from './di/tokens';
 export * from './lens-http';
+export * from './db/database-unavailable';
