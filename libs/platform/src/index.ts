@@ -7,3 +7,4 @@ export * from './logging/logger';
 export * from './metrics/metrics';
 export * from './di/tokens';
 export * from './lens-http';
+export * from './db/database-unavailable';

@@ -34,6 +34,10 @@ export const LENS_ERRORS = {
   RESULT_GONE: { code: 9002, httpStatus: 410, message: 'The result is gone' },
   /** Quarry's own: the node holding the result does not answer now; asking again may work. */
   RESULT_UNAVAILABLE: { code: 9003, httpStatus: 503, message: 'The result cannot be reached right now; try again shortly' },
+  /** Quarry's own: its database is down, restarting or dropped the connection; asking again may work. */
+  SERVICE_UNAVAILABLE: { code: 9004, httpStatus: 503, message: "Quarry's database cannot be reached right now; try again shortly" },
+  /** Quarry's own: the node that took the request has left the cluster (or was declared down); another node answers. */
+  NODE_ENDED: { code: 9005, httpStatus: 503, message: 'This node has left the cluster; send the request again (another node will answer it)' },
 } as const satisfies Record<string, { code: number; httpStatus: number; message: string }>;
 
 export type LensErrorName = keyof typeof LENS_ERRORS;

@@ -141,6 +141,46 @@ describe('PgDriver (real PostgreSQL)', () => {
     expect(await rowsOf(driver, session, 'SELECT 1')).toEqual([[1]]);
   });
 
+  it('fails a statement whose warehouse connection is terminated, saying so; the session goes on on a new connection', async () => {
+    const session = sessionSpec('terminated');
+    const execution = driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink());
+    const backend = await waitFor('pg_sleep(30) to run', async () =>
+      (await driverConnections()).find((r) => r.name === 'quarry terminated' && r.state === 'active' && r.sleeping),
+    );
+    // Only this backend: the test's own pool shares the database.
+    await db.pool.query('SELECT pg_terminate_backend($1)', [backend.pid]);
+
+    const failure = await execution.done.catch((error: Error) => error);
+    expect(failure).toBeInstanceOf(DriverQueryError);
+    expect(failure).toMatchObject({ driver: 'pg', message: 'the warehouse connection was lost (terminating connection due to administrator command)' });
+    const [[pid]] = await rowsOf(driver, session, 'SELECT pg_backend_pid()');
+    expect(pid).not.toBe(backend.pid);
+  });
+
+  it('plans again on a fresh connection when the warehouse ends the one planning', async () => {
+    // The EXPLAIN waits for a lock the test holds, so its backend can be terminated mid-plan.
+    const locker = await db.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE sales IN ACCESS EXCLUSIVE MODE');
+      const planned = driver.explain(sessionSpec('replanned'), 'SELECT * FROM sales');
+      const waiting = async () =>
+        (
+          await db.pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'quarry replanned' AND wait_event_type = 'Lock'`, [
+            db.name,
+          ])
+        ).rows.map((r) => r.pid);
+      const first = await waitFor('the EXPLAIN to wait for the lock', async () => (await waiting())[0]);
+      await db.pool.query('SELECT pg_terminate_backend($1)', [first]);
+      await waitFor('the EXPLAIN to wait again, on another connection', async () => (await waiting()).some((pid) => pid !== first));
+      await locker.query('COMMIT');
+      expect((await planned).tablesQueried).toEqual(['sales']);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+    }
+  });
+
   it('plans while the session runs a long statement, on a short-lived connection with its init scripts', async () => {
     const session = sessionSpec('busy', 'v1', { 'twice.sql': 'CREATE FUNCTION pg_temp.twice(x int) RETURNS int AS $$ SELECT x * 2 $$ LANGUAGE sql' });
     const execution = driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink());

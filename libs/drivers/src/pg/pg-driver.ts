@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '@quarry/platform';
 import { Client, DatabaseError, Pool, type FieldDef, type QueryConfig } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { costEstimate } from '../cost';
@@ -51,6 +52,9 @@ function applicationName(incarnation: string | undefined, sessionId: string): st
 }
 
 const incarnationTag = (incarnation: string) => incarnation.replace(/-/g, '').slice(0, 12);
+
+/** The warehouse connection was lost or refused: the statement failed for that, not for what it says. */
+class WarehouseUnreachable extends DriverQueryError {}
 
 /** SQL on a warehouse PostgreSQL database, one connection per Quarry session. */
 export class PgDriver implements Driver {
@@ -132,8 +136,8 @@ export class PgDriver implements Driver {
     const conn: PgConn = { client, pid: 0 };
     // A connection that dropped is not reused: the session's next statement opens a new one.
     client.on('error', () => this.sessions.discard((c) => c === conn));
-    await client.connect();
     try {
+      await client.connect().catch((error) => this.rethrow(error, 'cannot connect to the warehouse'));
       conn.pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
       for (const script of scripts) {
         // Init scripts may hold several statements, so the simple protocol.
@@ -143,18 +147,32 @@ export class PgDriver implements Driver {
       }
     } catch (error) {
       await client.end().catch(() => undefined);
-      throw error;
+      this.rethrow(error);
     }
     return conn;
   }
 
-  private plan(session: DriverSessionSpec, sql: string): Promise<PgPlan & { json: string }> {
-    return this.sessions.runNow(session, async ({ client }) => {
-      const query: SingleStatement = { text: `EXPLAIN (FORMAT JSON) ${sql}`, queryMode: 'extended', rowMode: 'array' };
-      const result = await client.query(query).catch((error) => this.rethrow(error));
-      const json = String(result.rows[0][0]);
-      return { json, ...readPgPlan(json) };
-    });
+  /**
+   * EXPLAIN on the session's connection. Planning runs nothing, so when that connection turns out
+   * lost (the warehouse ended it since its last use, while opening, or during the EXPLAIN) it is
+   * dropped and the plan asked once more on a fresh one: a submit does not fail for a connection
+   * it never saw.
+   */
+  private async plan(session: DriverSessionSpec, sql: string, again = false): Promise<PgPlan & { json: string }> {
+    try {
+      return await this.sessions.runNow(session, async (conn) => {
+        const query: SingleStatement = { text: `EXPLAIN (FORMAT JSON) ${sql}`, queryMode: 'extended', rowMode: 'array' };
+        const result = await conn.client.query(query).catch((error) => {
+          if (isDatabaseUnavailable(error)) this.sessions.discard((c) => c === conn);
+          return this.rethrow(error);
+        });
+        const json = String(result.rows[0][0]);
+        return { json, ...readPgPlan(json) };
+      });
+    } catch (error) {
+      if (error instanceof WarehouseUnreachable && !again) return this.plan(session, sql, true);
+      throw error;
+    }
   }
 
   /** A server-side cursor read in batches: memory stays at one batch whatever the result size. */
@@ -216,8 +234,13 @@ export class PgDriver implements Driver {
     await this.control.query('SELECT pg_cancel_backend($1)', [pid]);
   }
 
-  /** PostgreSQL's refusals (syntax, unknown table, runtime errors) keep its message. */
-  private rethrow(error: unknown): never {
+  /**
+   * PostgreSQL's refusals (syntax, unknown table, runtime errors) keep its message. A warehouse
+   * connection that was terminated, reset or refused fails the statement saying so, as the
+   * driver's error: never mistaken for Quarry's own database being away.
+   */
+  private rethrow(error: unknown, lost = 'the warehouse connection was lost'): never {
+    if (isDatabaseUnavailable(error)) throw new WarehouseUnreachable(this.name, `${lost} (${(error as Error).message})`);
     if (error instanceof DatabaseError) throw new DriverQueryError(this.name, error.message);
     throw error;
   }

@@ -36,6 +36,9 @@ export class AdvisoryLeadership {
       throw error;
     }
     client.on('error', (error) => {
+      // A loss may be reported twice (the server's message, then the socket's end); the second, or
+      // one after verify() gave the lock up, is about a connection already dropped.
+      if (this.held !== client) return;
       this.logger.warn({ err: error.message }, `${this.what}: lock connection lost`);
       this.drop(error);
     });

@@ -12,6 +12,8 @@ const MIGRATION_LOCK = 7_041_998_001;
  */
 export async function runMigrations(databaseUrl: string, migrations: MigrationClass[]): Promise<string[]> {
   const lock = new Client({ connectionString: databaseUrl });
+  // A lost connection fails the statement in flight (the caller retries); unheard, it would crash the node.
+  lock.on('error', () => undefined);
   await lock.connect();
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);

@@ -1,12 +1,18 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 
+/** First wait before listening again; it doubles, up to the maximum, while reconnecting fails. */
+const RECONNECT_MS = 500;
+const RECONNECT_MAX_MS = 5000;
+
 /**
- * LISTEN on channels over a dedicated connection that comes back by itself when lost. A notice
- * lost while reconnecting is the caller's to make up for (each caller also re-checks on a timer).
+ * LISTEN on channels over a dedicated connection that comes back by itself when lost (and keeps
+ * trying while the database is away). A notice lost while reconnecting is the caller's to make up
+ * for (each caller also re-checks on a timer).
  */
 export class PgListener {
-  private client?: PoolClient;
+  /** Gives the listening connection up (destroyed, never back in the pool). */
+  private dropCurrent?: () => void;
   private stopped = false;
 
   constructor(
@@ -19,20 +25,53 @@ export class PgListener {
 
   async start(): Promise<void> {
     const client = await this.pool.connect();
+    let listening = false;
+    let dropped = false;
+    // Once only: a loss may be reported twice (the server's message, then the socket's end), and
+    // release throws when called a second time.
+    const drop = (error: Error | true) => {
+      if (dropped) return false;
+      dropped = true;
+      if (this.dropCurrent === dropThis) this.dropCurrent = undefined;
+      client.release(error);
+      return true;
+    };
+    const dropThis = () => void drop(true);
     client.on('notification', (message) => this.onNotice(message.channel, message.payload));
     client.on('error', (error) => {
+      if (!drop(error) || !listening) return;
       this.logger.warn({ err: error.message }, `${this.what}: listener lost; reconnecting`);
-      this.client = undefined;
-      client.release(error);
-      if (!this.stopped) setTimeout(() => void this.start().catch(() => undefined), 500).unref();
+      this.reconnectLater();
     });
-    for (const channel of this.channels) await client.query(`LISTEN ${channel}`);
-    this.client = client;
+    try {
+      for (const channel of this.channels) await client.query(`LISTEN ${channel}`);
+    } catch (error) {
+      drop(error as Error);
+      throw error;
+    }
+    if (this.stopped || dropped) {
+      drop(true);
+      if (dropped && !this.stopped) this.reconnectLater();
+      return;
+    }
+    listening = true;
+    this.dropCurrent = dropThis;
   }
 
   stop(): void {
     this.stopped = true;
-    this.client?.release(true);
-    this.client = undefined;
+    this.dropCurrent?.();
+  }
+
+  private reconnectLater(waitMs = RECONNECT_MS): void {
+    if (this.stopped) return;
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.start().catch((error: Error) => {
+        const next = Math.min(2 * waitMs, RECONNECT_MAX_MS);
+        this.logger.warn({ err: error.message, retryInMs: next }, `${this.what}: listener could not reconnect; trying again`);
+        this.reconnectLater(next);
+      });
+    }, waitMs).unref();
   }
 }
