@@ -173,6 +173,10 @@ async function chaos(options: ChaosOptions, run: Run, log: (line: string) => voi
   for (const f of faults) log(`fault ${f.kind}${f.nodeId ? ` ${f.nodeId}` : ''}: healthy after ${f.healthyAfterMs ?? '-'} ms${f.notes.length ? `; ${f.notes.join('; ')}` : ''}`);
   for (const e of watching.exits.filter((x) => !x.planned)) log(`unplanned exit: ${e.nodeId} ${e.signal ?? `code ${e.code}`}`);
   for (const line of ghostWriteSummary(events)) log(`ghost writes: ${line}`);
+  // Not a check (a query may fail for a reason of its own), but always said: what ended them.
+  for (const e of events.filter((x) => x.type === 'QueryFailed' || x.type === 'QueryCanceled')) {
+    log(`${e.type} ${e.streamId}: ${String(e.payload['message'] ?? `canceled by ${String(e.payload['canceledBy'])}`).slice(0, 300)}`);
+  }
   const errors = workload.records.flatMap((r) => r.errors.map((e) => e.replace(/[0-9a-f-]{36}/g, '<uuid>').slice(0, 160)));
   for (const [error, n] of countOf(errors)) log(`client error x${n}: ${error}`);
   process.stdout.write(`chaos: ${JSON.stringify(result)}\n`);
