@@ -145,7 +145,7 @@ describe('PgDriver (real PostgreSQL)', () => {
     const session = sessionSpec('terminated');
     const execution = driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink());
     const backend = await waitFor('pg_sleep(30) to run', async () =>
-      (await driverConnections()).find((r) => r.name === 'quarry terminated' && r.state === 'active' && r.sleeping),
+      (await driverConnections()).find((r) => r.name === 'quarry local terminated' && r.state === 'active' && r.sleeping),
     );
     // Only this backend: the test's own pool shares the database.
     await db.pool.query('SELECT pg_terminate_backend($1)', [backend.pid]);
@@ -166,7 +166,7 @@ describe('PgDriver (real PostgreSQL)', () => {
       const planned = driver.explain(sessionSpec('replanned'), 'SELECT * FROM sales');
       const waiting = async () =>
         (
-          await db.pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'quarry replanned' AND wait_event_type = 'Lock'`, [
+          await db.pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'quarry local replanned' AND wait_event_type = 'Lock'`, [
             db.name,
           ])
         ).rows.map((r) => r.pid);
