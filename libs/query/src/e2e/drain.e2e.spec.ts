@@ -1,14 +1,14 @@
-import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { LensClient, waitFor, type Cluster, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import { firstInvalidStep } from '../domain/query-status';
-import { firstColumn, queryEvents, queryStatus, submitQuery, TERMINAL_EVENTS } from './query-api';
+import { firstColumn, queryEvents, queryStatus, startQueryCluster, submitQuery, TERMINAL_EVENTS, type QueryCluster } from './query-api';
 
 /**
  * SIGTERM drains: running queries get QUARRY_DRAIN_GRACE_MS, then are handed over (a new attempt
  * elsewhere); in-memory results move to the result store; then NodeLeft. Nothing is lost.
  */
 describe('drain: a node stopped with SIGTERM hands its work over and its results stay readable', () => {
+  let running: QueryCluster;
   let db: TestDatabase;
-  let warehouse: TestDatabase;
   let cluster: Cluster;
   let lens: LensClient;
   let session: OpenedSession;
@@ -19,23 +19,11 @@ describe('drain: a node stopped with SIGTERM hands its work over and its results
   const eventsOf = (handle: string) => queryEvents(db.pool, handle);
 
   beforeAll(async () => {
-    warehouse = await createTestDatabase();
-    db = await createTestDatabase();
-    cluster = await Cluster.start({
-      databaseUrl: db.url,
-      kafkaBrokers: testEnv().kafkaBrokers,
-      topicPrefix: uniqueTopicPrefix(),
-      env: { QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_MAX_RUNNING_QUERIES: '4', QUARRY_DRAIN_GRACE_MS: '1000', QUARRY_MAX_SESSIONS_PER_USER: '50' },
-    });
-    lens = new LensClient(cluster.balancerUrl);
-    session = await lens.open('ana');
+    running = await startQueryCluster({ QUARRY_MAX_RUNNING_QUERIES: '4', QUARRY_DRAIN_GRACE_MS: '1000' });
+    ({ db, cluster, lens, session } = running);
   });
 
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-    await warehouse?.drop();
-  });
+  afterAll(() => running?.stop());
 
   it('hands running queries over, moves in-memory results to the store, then leaves; every query and result survives', async () => {
     const l1 = new LensClient(cluster.node('L1').url);

@@ -1,5 +1,5 @@
 import { expect } from '@jest/globals';
-import type { LensClient, OpenedSession } from '@quarry/testing';
+import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import type { Pool } from 'pg';
 
 /** Test helpers for the Lens query API over the wire and the query streams, shared by the query e2e suites. */
@@ -33,3 +33,41 @@ export async function queryEvents(pool: Pool, handle: string): Promise<QueryEven
 }
 
 export const TERMINAL_EVENTS = ['QuerySucceeded', 'QueryFailed', 'QueryCanceled'];
+
+/** Three nodes behind the balancer on a database of their own, a warehouse for the pg driver, and a session of user `ana`. */
+export interface QueryCluster {
+  db: TestDatabase;
+  warehouse: TestDatabase;
+  cluster: Cluster;
+  lens: LensClient;
+  session: OpenedSession;
+  stop(): Promise<void>;
+}
+
+export async function startQueryCluster(env: Record<string, string>): Promise<QueryCluster> {
+  const warehouse = await createTestDatabase();
+  const db = await createTestDatabase();
+  const cluster = await Cluster.start({
+    databaseUrl: db.url,
+    kafkaBrokers: testEnv().kafkaBrokers,
+    topicPrefix: uniqueTopicPrefix(),
+    env: { QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_MAX_SESSIONS_PER_USER: '50', ...env },
+  }).catch(async (error: Error) => {
+    await Promise.all([db.drop(), warehouse.drop()]);
+    throw error;
+  });
+  const lens = new LensClient(cluster.balancerUrl);
+  const session = await lens.open('ana');
+  return {
+    db,
+    warehouse,
+    cluster,
+    lens,
+    session,
+    async stop() {
+      await cluster.stop();
+      await db.drop();
+      await warehouse.drop();
+    },
+  };
+}

@@ -1,13 +1,14 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, confXml, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { confXml, waitFor, type Cluster, type LensClient, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import { firstInvalidStep } from '../domain/query-status';
-import { firstColumn, queryEvents, queryStatus, submitQuery, TERMINAL_EVENTS } from './query-api';
+import { firstColumn, queryEvents, queryStatus, startQueryCluster, submitQuery, TERMINAL_EVENTS, type QueryCluster } from './query-api';
 
 const FAST_DETECTION = { QUARRY_HEARTBEAT_MS: '200', QUARRY_NODE_DOWN_AFTER_MS: '1500' };
 
 describe('takeover: a node dies, its queries run on elsewhere (three nodes behind the balancer)', () => {
+  let running: QueryCluster;
   let db: TestDatabase;
   let warehouse: TestDatabase;
   let cluster: Cluster;
@@ -73,22 +74,12 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
   const submitPersisted = (query: string) => submitQuery(lens, session, query, { conf: confXml({ 'lens.query.enable.persistent.resultset': 'true' }) });
 
   beforeAll(async () => {
-    warehouse = await createTestDatabase();
-    db = await createTestDatabase();
-    cluster = await Cluster.start({
-      databaseUrl: db.url,
-      kafkaBrokers: testEnv().kafkaBrokers,
-      topicPrefix: uniqueTopicPrefix(),
-      env: { ...FAST_DETECTION, QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_RESULT_DIR: resultDir, QUARRY_MAX_RUNNING_QUERIES: '4', QUARRY_MAX_SESSIONS_PER_USER: '50' },
-    });
-    lens = new LensClient(cluster.balancerUrl);
-    session = await lens.open('ana');
+    running = await startQueryCluster({ ...FAST_DETECTION, QUARRY_RESULT_DIR: resultDir, QUARRY_MAX_RUNNING_QUERIES: '4' });
+    ({ db, warehouse, cluster, lens, session } = running);
   });
 
   afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-    await warehouse?.drop();
+    await running?.stop();
     rmSync(resultDir, { recursive: true, force: true });
   });
 
