@@ -82,11 +82,7 @@ const DEAL: Record<FaultKind, Deal> = {
     ctx.supervisor.expectExit(target, 'signaled');
     const at = Date.now();
     await node.sigkill();
-    if (restartWhenDown) {
-      await waitFor(`${target} to be declared down`, () => declaredDown(ctx.db, incarnation), { timeoutMs: 4 * ctx.downAfterMs + 10_000, intervalMs: 100 }).catch((error: Error) =>
-        note(error.message),
-      );
-    }
+    if (restartWhenDown) await untilDeclaredDown(ctx, `${target} to be declared down`, incarnation, note);
     await ctx.supervisor.startAgain(target);
     return { kind: 'sigkill', nodeId: target, incarnation, at };
   },
@@ -99,10 +95,7 @@ const DEAL: Record<FaultKind, Deal> = {
     process.kill(node.process.pid, 'SIGSTOP');
     let down = false;
     try {
-      await waitFor(`${target} (stopped) to be declared down`, () => declaredDown(ctx.db, incarnation), { timeoutMs: 4 * ctx.downAfterMs + 10_000, intervalMs: 100 });
-      down = true;
-    } catch (error) {
-      note((error as Error).message);
+      down = await untilDeclaredDown(ctx, `${target} (stopped) to be declared down`, incarnation, note);
     } finally {
       process.kill(node.process.pid, 'SIGCONT');
     }
@@ -159,6 +152,14 @@ const DEAL: Record<FaultKind, Deal> = {
 
 async function incarnationOf(node: NodeProcess): Promise<string> {
   return waitFor(`${node.options.nodeId} to name its incarnation`, async () => (await getJson<{ incarnation: string }>(`${node.url}/health`)).body.incarnation, { timeoutMs: 20_000 });
+}
+
+/** Waits for the NodeDown of `incarnation`; a detector that never says it is noted, not thrown. */
+async function untilDeclaredDown(ctx: { db: TestDatabase; downAfterMs: number }, what: string, incarnation: string, note: (line: string) => void): Promise<boolean> {
+  return waitFor(what, () => declaredDown(ctx.db, incarnation), { timeoutMs: 4 * ctx.downAfterMs + 10_000, intervalMs: 100 }).then(
+    () => true,
+    (error: Error) => (note(error.message), false),
+  );
 }
 
 async function declaredDown(db: TestDatabase, incarnation: string): Promise<boolean> {
