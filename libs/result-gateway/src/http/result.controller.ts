@@ -21,6 +21,7 @@ import type { Request, Response } from 'express';
 import { RESULT_RELEASED_CHANNEL } from '../held/held-result-keeper';
 import { readCsvPage } from '../store/csv-page-reader';
 import { forwardToHolder } from './forward-to-holder';
+import { persistedReadFailure } from './persisted-read-failure';
 import type { ResultStore } from '../store/result-store';
 
 /**
@@ -97,12 +98,15 @@ export class ResultController {
     const { state } = this.withResult(await this.view(req, raw));
     const persisted = state.persistedResult;
     if (!persisted) throw new LensError('INVALID_PARAMETER_VALUE', `query ${state.handle} has no persisted result; read it with GET .../resultset`);
-    const { stream, bytes } = await this.store.open(persisted.path);
+    const { stream, bytes } = await this.store.open(persisted.path).catch((error: unknown) => {
+      throw persistedReadFailure(state.handle!, error);
+    });
     res.status(200);
     res.setHeader('content-type', persisted.gzip ? 'application/gzip' : 'text/csv; charset=utf-8');
     res.setHeader('content-length', String(bytes));
     res.setHeader('content-disposition', `attachment; filename="${persisted.path}"`);
-    await pipeline(stream, res);
+    // Once the headers are out no error answer can follow: the cut connection (short of content-length) says it.
+    await pipeline(stream, res).catch(() => res.destroy());
   }
 
   /**
@@ -116,8 +120,14 @@ export class ResultController {
       reply(req, res, 200, { kind: 'persistentQueryResult', value: persistentResultOf(state.handle!, persisted) });
       return;
     }
-    const { stream } = await this.store.open(persisted.path);
-    const rows = await readCsvPage(stream, { gzip: persisted.gzip, header: persisted.header ?? false, columns: persisted.columns, from, size });
+    const rows = await this.store
+      .open(persisted.path)
+      .then(({ stream }) =>
+        readCsvPage(stream, { gzip: persisted.gzip, header: persisted.header ?? false, columns: persisted.columns, from, size, maxRowChars: this.config.results.maxRowBytes }),
+      )
+      .catch((error: unknown) => {
+        throw persistedReadFailure(state.handle!, error);
+      });
     reply(req, res, 200, { kind: 'inMemoryQueryResult', value: { rows: toRows(rows, persisted.columns) } });
   }
 
