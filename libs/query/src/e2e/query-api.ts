@@ -18,7 +18,7 @@ export async function submitQuery(client: LensClient, session: OpenedSession, qu
 
 export async function queryStatus(client: LensClient, session: OpenedSession, handle: string) {
   const answer = await client.request('GET', `queryapi/queries/${handle}`, { query: { sessionid: session.xml }, accept: 'application/json' });
-  return answer.json<{ lensQuery: { status: { status: string; statusMessage?: string; isResultSetAvailable?: boolean } } }>().lensQuery.status;
+  return answer.json<{ lensQuery: { status: { status: string; statusMessage?: string; errorMessage?: string; isResultSetAvailable?: boolean } } }>().lensQuery.status;
 }
 
 /** The first column of every row of an in-memory (or moved) result. */
