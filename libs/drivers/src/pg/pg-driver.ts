@@ -181,14 +181,15 @@ export class PgDriver implements Driver {
       // A script is several statements: one of them could SET ROLE to any user's role.
       throw new DriverQueryError(this.name, `init scripts cannot run with QUARRY_PG_ROLE_PER_USER=true (${scripts.map((s) => s.path).join(', ')})`);
     }
-    if (this.options.rolePerUser && !session.user) throw new DriverQueryError(this.name, 'QUARRY_PG_ROLE_PER_USER=true, but the session names no user');
+    const user = this.options.rolePerUser ? session.user : undefined;
+    if (this.options.rolePerUser && !user) throw new DriverQueryError(this.name, 'QUARRY_PG_ROLE_PER_USER=true, but the session names no user');
     const client = new Client({
       connectionString: this.options.warehouseUrl,
       options: sessionOptions(this.statementTimeoutMs),
       types: PG_VALUE_TYPES,
       application_name: applicationName(this.options.incarnation, session.sessionId),
     });
-    const role = this.options.rolePerUser ? client.escapeIdentifier(session.user!) : undefined;
+    const role = user ? client.escapeIdentifier(user) : undefined;
     const conn: PgConn = { client, pid: 0, prelude: transactionPrelude(this.statementTimeoutMs, role) };
     // A connection that dropped is not reused: the session's next statement opens a new one.
     client.on('error', () => this.sessions.discard((c) => c === conn));
