@@ -301,7 +301,7 @@ export class PgDriver implements Driver {
    */
   private async inTransaction(conn: PgConn, control: ExecutionControl, work: (limit: TimeLimit) => Promise<number>): Promise<number> {
     control.begin(() => this.cancelBackend(conn.pid));
-    const limit = new TimeLimit(this.name, this.statementTimeoutMs, () => void this.cancelBackend(conn.pid).catch(() => undefined));
+    const limit = new TimeLimit(this.name, this.statementTimeoutMs, () => this.cancelBackend(conn.pid));
     let rowCount = 0;
     let failure: unknown;
     try {
@@ -310,9 +310,9 @@ export class PgDriver implements Driver {
     } catch (error) {
       failure = limit.expired && !control.canceled ? limit.error() : error;
     } finally {
-      limit.clear();
       control.end();
     }
+    await limit.stop();
     try {
       // Never COMMIT: a query has nothing to keep, and what read-only lets through (PostgreSQL 15
       // creates large objects; session settings from set_config) goes with the transaction.

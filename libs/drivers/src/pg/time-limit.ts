@@ -7,17 +7,19 @@ import { DriverQueryError } from '../driver';
  */
 export class TimeLimit {
   private hasExpired = false;
+  /** The cancel sent at expiry: the transaction may not end before it did, or it would hit the next one. */
+  private cancel?: Promise<void>;
   private readonly timer?: NodeJS.Timeout;
 
   constructor(
     private readonly driver: string,
     private readonly ms: number,
-    onExpiry: () => void,
+    onExpiry: () => Promise<void>,
   ) {
     if (ms <= 0) return;
     this.timer = setTimeout(() => {
       this.hasExpired = true;
-      onExpiry();
+      this.cancel = onExpiry().catch(() => undefined);
     }, ms);
     this.timer.unref();
   }
@@ -35,8 +37,10 @@ export class TimeLimit {
     return new DriverQueryError(this.driver, `canceling statement due to statement timeout (${statementTimeoutSetting(this.ms)})`);
   }
 
-  clear(): void {
+  /** Stops the clock; resolves once a cancel it sent is done. */
+  async stop(): Promise<void> {
     clearTimeout(this.timer);
+    await this.cancel;
   }
 }
 
