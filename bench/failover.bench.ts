@@ -712,7 +712,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   // Detection and drain settings are NOT set: the nodes run with the defaults (or whatever the
   // environment sets, which is then reported as such).
   const env = {
-    QUARRY_PG_WAREHOUSE_URL: warehouse.url,
+    QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl,
     QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
     QUARRY_RESULT_DIR: resultDir,
     QUARRY_MAX_RUNNING_QUERIES: String(s.maxRunningPerNode),

@@ -211,7 +211,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
 
   ctx.log(`starting nodes L1, L2, L3 (QUARRY_MAX_RUNNING_QUERIES=${s.maxRunningPerNode}) and the balancer`);
   const env = {
-    QUARRY_PG_WAREHOUSE_URL: warehouse.url,
+    QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl,
     QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
     QUARRY_MAX_RUNNING_QUERIES: String(s.maxRunningPerNode),
     QUARRY_MAX_SESSIONS_PER_USER: '100000',

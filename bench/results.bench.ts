@@ -392,7 +392,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   ctx.defer(() => rmSync(duckdbDir, { recursive: true, force: true }));
 
   const env = {
-    QUARRY_PG_WAREHOUSE_URL: warehouse.url,
+    QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl,
     QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
     QUARRY_RESULT_DIR: resultDir,
     QUARRY_MAX_SESSIONS_PER_USER: '100000',

@@ -23,9 +23,11 @@ export interface BenchContext {
    * Creates an empty database `quarry_bench_<label>_<random>` (label: lower-case letters and
    * digits) on the same server, e.g. a warehouse for the nodes to query. It is dropped by a
    * clean-up registered now (so after whatever is deferred later, such as the nodes using it),
-   * and by the runner at the end if that failed.
+   * and by the runner at the end if that failed. `readerUrl` reaches it as a non-superuser login
+   * role of its own that may read its tables (also those made later): give that to the nodes, whose
+   * pg driver refuses a superuser.
    */
-  createDatabase(label: string): Promise<{ name: string; url: string }>;
+  createDatabase(label: string): Promise<{ name: string; url: string; readerUrl: string }>;
   /** Aborted on Ctrl-C or when the bench overruns its time; long loops should check it. */
   signal: AbortSignal;
 }

@@ -14,6 +14,7 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
 import { buildNodeApp } from '../stack/build-node.mjs';
+import { dropRole, grantReader } from '../warehouse/reader-role.mjs';
 import { withTimeout } from '../stack/lib/wait.mjs';
 import { repoRoot } from '../stack/paths.mjs';
 import { createDatabase, dropDatabase } from '../stack/postgres.mjs';
@@ -65,6 +66,8 @@ function compileBenches() {
  * `quarry_bench_<label>_<random>`. Each is dropped by the bench's own clean-up; whatever is still
  * there when the run ends (a clean-up that failed or timed out) is dropped then.
  */
+const readerOf = (database) => `${database}_reader`;
+
 function scratchDatabases(adminUrl) {
   const live = new Set();
   return {
@@ -73,11 +76,15 @@ function scratchDatabases(adminUrl) {
       const name = `quarry_bench_${label}_${randomBytes(6).toString('hex')}`;
       live.add(name); // before creating, so a half-done create is still dropped
       await createDatabase(adminUrl, name);
+      const url = withDatabase(adminUrl, name);
+      // The pg driver of a node refuses a superuser: nodes query as a reader role of this database's own.
+      await grantReader(url, { role: readerOf(name) });
       log(`created database ${name}`);
-      return { name, url: withDatabase(adminUrl, name) };
+      return { name, url, readerUrl: Object.assign(new URL(url), { username: readerOf(name), password: '' }).toString() };
     },
     async drop(name) {
       await dropDatabase(adminUrl, name);
+      await dropRole(adminUrl, readerOf(name));
       live.delete(name);
       log(`dropped database ${name}`);
     },

@@ -6,12 +6,13 @@
 //   QUARRY_NODE_PORTS=3001,3002,3003   the nodes' ports (their count is the cluster's size)
 //   --no-build                  use the dist/ already built
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildNodeApp, nodeMain } from './build-node.mjs';
 import { cacheDir, repoRoot } from './paths.mjs';
 import { stackUp } from './stack.mjs';
-import { seedWarehouse } from '../warehouse/seed.mjs';
+import { seedWarehouse, warehouseOf } from '../warehouse/seed.mjs';
 import { waitFor } from './lib/wait.mjs';
 
 const log = (line) => console.log(`[quarry] ${line}`);
@@ -37,6 +38,21 @@ function startProcess(name, args, env) {
   return { name, child, logFile, exited: new Promise((resolve) => child.once('exit', resolve)) };
 }
 
+/**
+ * The pg driver's warehouse URL: QUARRY_PG_WAREHOUSE_URL as given, else quarry_warehouse on the
+ * stack's server as the login role quarry_reader, whose password is made once and kept in the cache.
+ */
+function warehouseUrlFor(stack) {
+  if (process.env.QUARRY_PG_WAREHOUSE_URL) return new URL(process.env.QUARRY_PG_WAREHOUSE_URL);
+  const passwordFile = join(cacheDir, 'quarry_reader.password');
+  try {
+    writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error; // made by an earlier start
+  }
+  return Object.assign(new URL(stack.adminUrl), { username: 'quarry_reader', password: readFileSync(passwordFile, 'utf8').trim(), pathname: '/quarry_warehouse' });
+}
+
 async function main() {
   mkdirSync(logDir, { recursive: true });
   const stack = await stackUp({ log });
@@ -60,10 +76,9 @@ async function main() {
   try {
     if (!process.argv.includes('--no-build')) buildNodeApp({ log });
     // The demo warehouse, so the first query a new user types returns rows.
-    const warehouseUrl = new URL(process.env.QUARRY_PG_WAREHOUSE_URL ?? stack.adminUrl);
-    if (!process.env.QUARRY_PG_WAREHOUSE_URL) warehouseUrl.pathname = '/quarry_warehouse';
+    const warehouseUrl = warehouseUrlFor(stack);
     const duckdbDir = process.env.QUARRY_DUCKDB_WAREHOUSE ?? join(cacheDir, 'warehouse');
-    await seedWarehouse({ pgAdminUrl: stack.adminUrl, pgDatabase: warehouseUrl.pathname.slice(1), duckdbDir, log });
+    await seedWarehouse({ pgAdminUrl: stack.adminUrl, ...warehouseOf(warehouseUrl.toString()), duckdbDir, log });
     const nodes = nodePorts.map((port, i) => ({ id: `L${i + 1}`, port, url: `http://127.0.0.1:${port}` }));
     const nodeEnv = (node) => ({
       QUARRY_NODE_ID: node.id,
@@ -102,7 +117,7 @@ async function main() {
     for (const node of nodes) log(`  ${node.id.padEnd(10)} ${node.url}   log: ${join(logDir, `${node.id}.log`)}`);
     log(`  Kafka      ${stack.brokers}`);
     log(`  database   ${(process.env.DATABASE_URL ?? stack.databaseUrl).replace(/:[^:@/]*@/, ':***@')}`);
-    log(`  warehouse  pg: ${warehouseUrl.pathname.slice(1)} (tables sales, regions); duckdb: ${duckdbDir} (sales.parquet, regions.csv)`);
+    log(`  warehouse  pg: ${warehouseUrl.pathname.slice(1)} as ${decodeURIComponent(warehouseUrl.username)} (tables sales, regions); duckdb: ${duckdbDir} (sales.parquet, regions.csv)`);
     log(`Try: curl http://127.0.0.1:${balancerPort}/health   (Ctrl-C stops everything; README shows a first query)`);
   } catch (error) {
     log(`Start failed: ${error.message}`);

@@ -1,18 +1,20 @@
 // Seeds the demo warehouse the drivers query: a PostgreSQL database with `regions` and `sales`
 // for the pg driver, and the same rows as `sales.parquet` and `regions.csv` in the DuckDB
 // warehouse folder. Idempotent: a second run finds everything in place and changes nothing.
+// The pg driver's login role (the warehouse URL's user) gets read access only: reader-role.sql.
 //
 //   node tools/warehouse/seed.mjs
 //
 // Environment (the same names the Quarry node reads):
-//   QUARRY_PG_WAREHOUSE_URL  the warehouse database (default postgres://postgres@127.0.0.1:5432/quarry_warehouse)
-//   QUARRY_PG_ADMIN_URL      a database on that server to create it from (default: same server, `postgres`)
+//   QUARRY_PG_WAREHOUSE_URL  the warehouse database and the driver's role (default postgres://quarry_reader@127.0.0.1:5432/quarry_warehouse)
+//   QUARRY_PG_ADMIN_URL      a database on that server to create it from, as a role that may create roles (default: same server, postgres@ and `postgres`)
 //   QUARRY_DUCKDB_WAREHOUSE  the folder of files (default <repo>/.cache/warehouse)
 import { DuckDBInstance, listValue } from '@duckdb/node-api';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { withClient, withDatabase } from '../stack/postgres/databases.mjs';
+import { grantReader } from './reader-role.mjs';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -42,10 +44,15 @@ export function salesRows() {
   });
 }
 
-export async function seedWarehouse({ pgAdminUrl, pgDatabase = 'quarry_warehouse', duckdbDir, log = console.log }) {
+export const DEFAULT_WAREHOUSE_URL = 'postgres://quarry_reader@127.0.0.1:5432/quarry_warehouse';
+
+/** `reader`: the pg driver's login role ({ role, password }), given read access to the tables only. */
+export async function seedWarehouse({ pgAdminUrl, pgDatabase = 'quarry_warehouse', reader, duckdbDir, log = console.log }) {
   if (!/^[a-z_][a-z0-9_]*$/.test(pgDatabase)) throw new Error(`database name ${pgDatabase}: use lower-case letters, digits and _`);
   const rows = salesRows();
   await seedPostgres(pgAdminUrl, pgDatabase, rows, log);
+  await grantReader(withDatabase(pgAdminUrl, pgDatabase), reader);
+  log(`pg: role ${reader.role} may read the tables of ${pgDatabase}, nothing more`);
   await seedFiles(resolve(duckdbDir), rows, log);
 }
 
@@ -61,9 +68,7 @@ async function seedPostgres(adminUrl, database, rows, log) {
       log(`pg: database ${database} exists`);
     }
   });
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  await withClient(url.toString(), async (db) => {
+  await withClient(withDatabase(adminUrl, database), async (db) => {
     await db.query(`
       CREATE TABLE IF NOT EXISTS regions (code text PRIMARY KEY, name text NOT NULL);
       CREATE TABLE IF NOT EXISTS sales (
@@ -120,24 +125,21 @@ async function writeOnce(path, log, write) {
   log(`files: wrote ${path}`);
 }
 
-async function withClient(url, work) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
+/** The database and the reader role a warehouse URL names. */
+export function warehouseOf(url) {
+  const parsed = new URL(url);
+  return {
+    pgDatabase: decodeURIComponent(parsed.pathname.slice(1)) || 'quarry_warehouse',
+    reader: { role: decodeURIComponent(parsed.username) || 'quarry_reader', password: decodeURIComponent(parsed.password) },
+  };
 }
 
 function optionsFromEnv(env = process.env) {
-  const warehouse = new URL(env.QUARRY_PG_WAREHOUSE_URL || 'postgres://postgres@127.0.0.1:5432/quarry_warehouse');
-  const pgDatabase = decodeURIComponent(warehouse.pathname.slice(1)) || 'quarry_warehouse';
-  const admin = new URL(warehouse);
-  admin.pathname = '/postgres';
+  const warehouseUrl = env.QUARRY_PG_WAREHOUSE_URL || DEFAULT_WAREHOUSE_URL;
+  const admin = Object.assign(new URL(warehouseUrl), { username: 'postgres', password: '', pathname: '/postgres' });
   return {
     pgAdminUrl: env.QUARRY_PG_ADMIN_URL || admin.toString(),
-    pgDatabase,
+    ...warehouseOf(warehouseUrl),
     duckdbDir: env.QUARRY_DUCKDB_WAREHOUSE || join(repoRoot, '.cache', 'warehouse'),
   };
 }

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { Cluster, createTestWarehouse, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestWarehouse } from '@quarry/testing';
 
 interface LensQueryJson {
   lensQuery: { status: { status: string; errorMessage?: string } };
@@ -22,7 +22,7 @@ const ESCAPED = /Unhandled 'error' event|uncaught|unhandled|"level":60/i;
  * pg_sleep loses its warehouse connection too.
  */
 describe("the cluster database's backends terminated under load (three nodes behind the balancer)", () => {
-  let db: TestDatabase;
+  let db: TestWarehouse;
   let cluster: Cluster;
   let lens: LensClient;
   let nodes: LensClient[];
@@ -56,14 +56,14 @@ describe("the cluster database's backends terminated under load (three nodes beh
     (await admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND application_name LIKE 'quarry %' AND query LIKE 'FETCH%'`, [db.name])).rows.length > 0;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestWarehouse();
     admin = new Client({ connectionString: testEnv().adminUrl });
     await admin.connect();
     cluster = await Cluster.start({
       databaseUrl: db.url,
       kafkaBrokers: testEnv().kafkaBrokers,
       topicPrefix: uniqueTopicPrefix(),
-      env: { QUARRY_PG_WAREHOUSE_URL: db.url, QUARRY_MAX_RUNNING_QUERIES: '2', QUARRY_MAX_SESSIONS_PER_USER: '50' },
+      env: { QUARRY_PG_WAREHOUSE_URL: db.readerUrl, QUARRY_MAX_RUNNING_QUERIES: '2', QUARRY_MAX_SESSIONS_PER_USER: '50' },
     });
     // Every line from here on (the process keeps only its last 400), and what it printed so far.
     for (const node of cluster.nodes) {

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, freePort, getJson, LensClient, OwnedProcess, REPO_ROOT, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import { createTestDatabase, createTestWarehouse, freePort, getJson, LensClient, OwnedProcess, REPO_ROOT, uniqueTopicPrefix, waitFor, type TestDatabase, type TestWarehouse } from '@quarry/testing';
 
 describe('npm start (tools/stack/start-cluster.mjs)', () => {
   let db: TestDatabase;
-  let warehouse: TestDatabase;
+  let warehouse: TestWarehouse;
   let cluster: OwnedProcess | undefined;
   const duckdbDir = mkdtempSync(join(tmpdir(), 'quarry-start-'));
 
@@ -19,7 +19,7 @@ describe('npm start (tools/stack/start-cluster.mjs)', () => {
   it('answers /health through the balancer from L1, L2 and L3 in turn, and Ctrl-C stops it all', async () => {
     db = await createTestDatabase();
     // npm start seeds its demo warehouse; here into a database and folder of the test's own.
-    warehouse = await createTestDatabase();
+    warehouse = await createTestWarehouse();
     const balancerPort = await freePort();
     const nodePorts = [await freePort(), await freePort(), await freePort()];
     cluster = new OwnedProcess('npm-start', process.execPath, [join(REPO_ROOT, 'tools/stack/start-cluster.mjs'), '--no-build'], {
@@ -28,7 +28,7 @@ describe('npm start (tools/stack/start-cluster.mjs)', () => {
       QUARRY_NODE_PORTS: nodePorts.join(','),
       DATABASE_URL: db.url,
       QUARRY_TOPIC_PREFIX: uniqueTopicPrefix(),
-      QUARRY_PG_WAREHOUSE_URL: warehouse.url,
+      QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl,
       QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
     });
     await waitFor('the cluster to say it is up', () => cluster!.allLines().some((l) => l.includes('Quarry is up.')), { timeoutMs: 120_000, intervalMs: 200 });

@@ -24,7 +24,9 @@ async function admin(sql: string): Promise<void> {
 describe('chooseDriver over the seeded warehouse (real PostgreSQL and DuckDB)', () => {
   // The seed creates the database itself, so the name is only made up here.
   const database = `quarry_t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const warehouseUrl = Object.assign(new URL(testEnv().adminUrl), { pathname: `/${database}` }).toString();
+  // The seed creates the driver's reader role too (roles are the server's: dropped afterwards).
+  const reader = `${database}_reader`;
+  const warehouseUrl = Object.assign(new URL(testEnv().adminUrl), { username: reader, pathname: `/${database}` }).toString();
   let dir: string;
   let pg: PgDriver;
   let duckdb: DuckDbDriver;
@@ -42,6 +44,7 @@ describe('chooseDriver over the seeded warehouse (real PostgreSQL and DuckDB)', 
     await pg?.close();
     await duckdb?.close();
     await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin(`DROP ROLE IF EXISTS ${reader}`);
     rmSync(join(dir, '..'), { recursive: true, force: true });
   });
 
@@ -54,6 +57,7 @@ describe('chooseDriver over the seeded warehouse (real PostgreSQL and DuckDB)', 
     expect(readdirSync(dir).sort()).toEqual(['regions.csv', 'sales.parquet']);
 
     pg = new PgDriver('pg', { warehouseUrl });
+    expect(await pg.checkRole()).toMatchObject({ state: 'checked', role: { login: reader, privileges: '' } });
     duckdb = new DuckDbDriver('duckdb', { warehouseDir: dir });
     const totals = 'SELECT count(*), sum(amount), min(sold_at), max(sold_at)';
     const fromPg = await rowsOf(pg, sessionSpec('totals'), `${totals} FROM sales`);

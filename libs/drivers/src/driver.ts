@@ -15,6 +15,8 @@ export interface SessionResourceRef {
 /** What a driver needs to know about the Quarry session a query runs in. */
 export interface DriverSessionSpec {
   sessionId: string;
+  /** The session's user: with per-user warehouse roles, the role a driver runs its queries as. */
+  user?: string;
   /** Changes whenever the session's resources change, so a stale driver session is replaced. */
   resourcesVersion: string;
   database: string;

@@ -35,6 +35,11 @@ export class NodeProcess {
     });
   }
 
+  /** Starts the process without waiting for it (a test of a node that must refuse to start). */
+  static launch(options: NodeOptions): NodeProcess {
+    return new NodeProcess(options);
+  }
+
   /** Starts the process and waits until its /health names it. */
   static async start(options: NodeOptions, timeoutMs = 60_000): Promise<NodeProcess> {
     const node = new NodeProcess(options);

@@ -9,8 +9,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: testEnv().adminUrl });
+const admin = <T>(work: (client: Client) => Promise<T>): Promise<T> => withClient(testEnv().adminUrl, work);
+
+/** One client on `url` for `work`, always closed. */
+export async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
   await client.connect();
   try {
     return await work(client);

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createTestDatabase, settlesWithin, waitFor, type TestDatabase } from '@quarry/testing';
+import { createTestWarehouse, settlesWithin, waitFor, type TestWarehouse } from '@quarry/testing';
 import { DriverCanceled, DriverQueryError } from '../driver';
 import { CollectingSink, gate, rowsOf, sessionSpec } from '../test-support/sessions';
 import { PgDriver } from './pg-driver';
 
 describe('PgDriver (real PostgreSQL)', () => {
-  let db: TestDatabase;
+  let db: TestWarehouse;
   let driver: PgDriver;
 
   /** Connections a driver holds on a test database (the test's own pool is not named quarry). */
@@ -20,11 +20,13 @@ describe('PgDriver (real PostgreSQL)', () => {
     ).rows;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestWarehouse();
     await db.pool.query(`
       CREATE TABLE sales (id int PRIMARY KEY, region text, amount numeric(12, 2), sold_at date);
-      INSERT INTO sales SELECT i, 'r' || (i % 5), i * 1.25, DATE '2024-01-01' + i FROM generate_series(1, 1000) i`);
-    driver = new PgDriver('pg', { warehouseUrl: db.url });
+      INSERT INTO sales SELECT i, 'r' || (i % 5), i * 1.25, DATE '2024-01-01' + i FROM generate_series(1, 1000) i;
+      CREATE SCHEMA tucked; CREATE TABLE tucked.away (n int);
+      GRANT USAGE ON SCHEMA tucked TO ${db.readerRole}; GRANT SELECT ON tucked.away TO ${db.readerRole}`);
+    driver = new PgDriver('pg', { warehouseUrl: db.readerUrl });
   });
   afterAll(async () => {
     await driver.close();
@@ -105,24 +107,24 @@ describe('PgDriver (real PostgreSQL)', () => {
 
   it('runs .sql init scripts on the session connection first; another session does not see them', async () => {
     const withScript = sessionSpec('scripted', 'v1', {
-      'twice.sql': 'CREATE FUNCTION pg_temp.twice(x int) RETURNS int AS $$ SELECT x * 2 $$ LANGUAGE sql; CREATE TEMP TABLE marker (n int);',
+      'factor.sql': "SET quarry.factor = '2'; SET search_path TO tucked, public;",
       'notes.txt': 'not a script',
     });
-    expect(await rowsOf(driver, withScript, 'SELECT pg_temp.twice(21)')).toEqual([[42]]);
+    expect(await rowsOf(driver, withScript, "SELECT 21 * current_setting('quarry.factor')::int")).toEqual([[42]]);
     const [[pid]] = await rowsOf(driver, withScript, 'SELECT pg_backend_pid()');
-    expect(await rowsOf(driver, withScript, 'SELECT pg_backend_pid(), count(*) FROM marker')).toEqual([[pid, '0']]);
+    expect(await rowsOf(driver, withScript, 'SELECT pg_backend_pid(), count(*) FROM away')).toEqual([[pid, '0']]);
 
     const other = sessionSpec('plain');
-    await expect(driver.execute(other, 'SELECT pg_temp.twice(21)', new CollectingSink()).done).rejects.toThrow(/does not exist/);
-    await expect(driver.explain(other, 'SELECT * FROM marker')).rejects.toThrow('relation "marker" does not exist');
+    expect(await rowsOf(driver, other, "SELECT current_setting('quarry.factor', true)")).toEqual([[null]]);
+    await expect(driver.explain(other, 'SELECT * FROM away')).rejects.toThrow('relation "away" does not exist');
   });
 
   it('opens a fresh connection when the resourcesVersion changes, and closes the old one', async () => {
-    const v1 = sessionSpec('versioned', 'v1', { 'f.sql': 'CREATE FUNCTION pg_temp.f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql' });
-    const v2 = sessionSpec('versioned', 'v2', { 'f.sql': 'CREATE FUNCTION pg_temp.f() RETURNS int AS $$ SELECT 2 $$ LANGUAGE sql' });
-    const [[pid1, f1]] = await rowsOf(driver, v1, 'SELECT pg_backend_pid(), pg_temp.f()');
-    const [[pid2, f2]] = await rowsOf(driver, v2, 'SELECT pg_backend_pid(), pg_temp.f()');
-    expect([f1, f2]).toEqual([1, 2]);
+    const v1 = sessionSpec('versioned', 'v1', { 'f.sql': "SET quarry.f = '1'" });
+    const v2 = sessionSpec('versioned', 'v2', { 'f.sql': "SET quarry.f = '2'" });
+    const [[pid1, f1]] = await rowsOf(driver, v1, "SELECT pg_backend_pid(), current_setting('quarry.f')");
+    const [[pid2, f2]] = await rowsOf(driver, v2, "SELECT pg_backend_pid(), current_setting('quarry.f')");
+    expect([f1, f2]).toEqual(['1', '2']);
     expect(pid2).not.toBe(pid1);
     await waitFor('the v1 connection to close', async () => !(await driverConnections()).some((c) => c.pid === pid1));
   });
@@ -182,18 +184,19 @@ describe('PgDriver (real PostgreSQL)', () => {
   });
 
   it('plans while the session runs a long statement, on a short-lived connection with its init scripts', async () => {
-    const session = sessionSpec('busy', 'v1', { 'twice.sql': 'CREATE FUNCTION pg_temp.twice(x int) RETURNS int AS $$ SELECT x * 2 $$ LANGUAGE sql' });
+    const session = sessionSpec('busy', 'v1', { 'path.sql': 'SET search_path TO tucked, public' });
     const execution = driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink());
     await waitFor('pg_sleep(30) to run', () => driverConnections().then((rows) => rows.some((r) => r.name === 'quarry local busy' && r.sleeping)));
-    expect((await driver.explain(session, 'SELECT pg_temp.twice(id) FROM sales')).tablesQueried).toEqual(['sales']);
+    expect((await driver.explain(session, 'SELECT * FROM away, sales')).tablesQueried.sort()).toEqual(['away', 'sales']);
     await execution.cancel();
     await expect(execution.done).rejects.toBeInstanceOf(DriverCanceled);
   });
 
   it('stops what an ended node incarnation left running (abandon), and only that', async () => {
     const [gone, alive] = [randomUUID(), randomUUID()];
-    const dead = new PgDriver('pg', { warehouseUrl: db.url, incarnation: gone });
-    const live = new PgDriver('pg', { warehouseUrl: db.url, incarnation: alive });
+    // As the reader role: a role may end its own backends, no more privilege needed.
+    const dead = new PgDriver('pg', { warehouseUrl: db.readerUrl, incarnation: gone });
+    const live = new PgDriver('pg', { warehouseUrl: db.readerUrl, incarnation: alive });
     try {
       const orphan = dead.execute(sessionSpec('orphan'), 'SELECT pg_sleep(30)', new CollectingSink());
       const kept = live.execute(sessionSpec('kept'), 'SELECT pg_sleep(30)', new CollectingSink());
@@ -278,9 +281,9 @@ describe('PgDriver (real PostgreSQL)', () => {
   });
 
   it('close() ends every connection it opened, a running statement\'s too', async () => {
-    const own = await createTestDatabase();
+    const own = await createTestWarehouse();
     try {
-      const closing = new PgDriver('pg', { warehouseUrl: own.url });
+      const closing = new PgDriver('pg', { warehouseUrl: own.readerUrl });
       await Promise.all(['a', 'b', 'c'].map((id) => rowsOf(closing, sessionSpec(id), 'SELECT 1')));
       const canceled = closing.execute(sessionSpec('a'), 'SELECT pg_sleep(30)', new CollectingSink());
       await waitFor('pg_sleep to run', async () => (await driverConnections(own)).some((c) => c.sleeping));
@@ -303,7 +306,7 @@ describe('PgDriver (real PostgreSQL)', () => {
   describe('result limits (QUARRY_RESULT_MAX_VALUE_BYTES, QUARRY_RESULT_MAX_ROW_BYTES)', () => {
     const MiB = 1024 * 1024;
     let limited: PgDriver;
-    beforeAll(() => (limited = new PgDriver('pg', { warehouseUrl: db.url, limits: { maxValueBytes: MiB, maxRowBytes: 3 * MiB } })));
+    beforeAll(() => (limited = new PgDriver('pg', { warehouseUrl: db.readerUrl, limits: { maxValueBytes: MiB, maxRowBytes: 3 * MiB } })));
     afterAll(() => limited.close());
 
     const intoCsv = (on: PgDriver, session: string, sql: string) =>

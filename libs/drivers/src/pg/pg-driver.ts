@@ -21,6 +21,16 @@ import { SessionPool } from '../session-pool';
 import { guardMessages, PgMessageGuard } from './pg-message-guard';
 import { readPgPlan, type PgPlan } from './pg-plan';
 import { lensTypeForOid, PG_VALUE_TYPES } from './pg-types';
+import { statementTimeoutSetting, TimeLimit } from './time-limit';
+import {
+  perUserRoleProblem,
+  PrivilegedWarehouseRole,
+  privilegedRoleMessage,
+  readWarehouseRole,
+  ROLE_CHECK,
+  transactionPrelude,
+  type WarehouseRole,
+} from './warehouse-role';
 
 export interface PgDriverOptions {
   /** The warehouse database queried (not Quarry's own); best reached as a read-only role. */
@@ -34,11 +44,22 @@ export interface PgDriverOptions {
   incarnation?: string;
   /** The largest value and row a statement may return; past them it fails (the connection is dropped). */
   limits?: ResultLimits;
+  /** Each statement's limit, and each transaction's as a whole (0: none). */
+  statementTimeoutMs?: number;
+  /** Run queries even when the warehouse role is a superuser or may read or write server files. */
+  allowPrivileged?: boolean;
+  /** SET ROLE to the role named after the session's user, so the warehouse's grants decide. */
+  rolePerUser?: boolean;
 }
+
+/** The answer to a node's check of its warehouse role at start. */
+export type WarehouseRoleCheck = { state: 'unreachable'; reason: string } | { state: 'checked'; role: WarehouseRole; refusal?: string };
 
 interface PgConn {
   client: Client;
   pid: number;
+  /** transactionPrelude() for this connection (its user's role included). */
+  prelude: string;
 }
 
 /** node-pg's extended protocol: one statement per query, so the query text cannot add more. */
@@ -48,8 +69,13 @@ const CURSOR = 'quarry_rows';
 
 const declareCursor = (sql: string): SingleStatement => ({ text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`, queryMode: 'extended' });
 const columnsOf = (fields: FieldDef[]): ColumnMeta[] => fields.map((f) => ({ name: f.name, type: lensTypeForOid(f.dataTypeID) }));
-// Fixed output formats, so values read the same whatever the server's defaults are.
-const SESSION_OPTIONS = '-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres';
+// Fixed output formats, so values read the same whatever the server's defaults are; read-only
+// and time-limited by default too, which is what holds for planning (EXPLAIN runs in its own
+// implicit transaction, and executes nothing).
+const sessionOptions = (statementTimeoutMs: number) =>
+  `-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c default_transaction_read_only=on -c statement_timeout=${statementTimeoutMs}`;
+/** A warehouse that does not answer at a node's start is checked on each connection instead. */
+const START_CHECK_CONNECT_MS = 5_000;
 
 /** `quarry <incarnation prefix> <session>`: what an ended incarnation left is found by its prefix. */
 function applicationName(incarnation: string | undefined, sessionId: string): string {
@@ -68,6 +94,7 @@ export class PgDriver implements Driver {
   /** For pg_cancel_backend: a busy session connection cannot cancel itself. */
   private readonly control: Pool;
   private readonly fetchRows: number;
+  private readonly statementTimeoutMs: number;
 
   constructor(
     readonly name = 'pg',
@@ -75,6 +102,8 @@ export class PgDriver implements Driver {
   ) {
     this.fetchRows = options.fetchRows ?? 1000;
     if (!Number.isInteger(this.fetchRows) || this.fetchRows < 1) throw new Error(`fetchRows must be a positive integer, not ${this.fetchRows}`);
+    this.statementTimeoutMs = options.statementTimeoutMs ?? 900_000;
+    if (!Number.isInteger(this.statementTimeoutMs) || this.statementTimeoutMs < 0) throw new Error(`statementTimeoutMs must be a whole number, not ${this.statementTimeoutMs}`);
     this.sessions = new SessionPool({
       maxSessions: options.maxSessions ?? 50,
       idleMs: options.idleMs ?? 300_000,
@@ -90,6 +119,25 @@ export class PgDriver implements Driver {
     });
     // An idle cancel connection that drops is replaced on next use; unhandled, it would crash the process.
     this.control.on('error', () => undefined);
+  }
+
+  /**
+   * The warehouse role as a node sees it at start: refused when privileged (unless allowed). A
+   * warehouse that does not answer yet is no reason not to start; each connection the driver
+   * opens is checked anyway.
+   */
+  async checkRole(): Promise<WarehouseRoleCheck> {
+    const client = new Client({ connectionString: this.options.warehouseUrl, connectionTimeoutMillis: START_CHECK_CONNECT_MS, application_name: 'quarry role check' });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const role = readWarehouseRole((await client.query(ROLE_CHECK)).rows[0]);
+      return { state: 'checked', role, refusal: this.refusal(role) };
+    } catch (error) {
+      return { state: 'unreachable', reason: (error as Error).message };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 
   async abandon(incarnation: string): Promise<number> {
@@ -119,7 +167,9 @@ export class PgDriver implements Driver {
 
   exportCsv(session: DriverSessionSpec, sql: string, target: CsvTarget, options: { header: boolean }): Execution {
     return this.running.track(
-      startExecution(this.name, (control) => this.sessions.run(session, (conn) => this.inTransaction(conn, control, () => this.copyOut(conn.client, sql, target, options.header)))),
+      startExecution(this.name, (control) =>
+        this.sessions.run(session, (conn) => this.inTransaction(conn, control, (limit) => this.copyOut(conn.client, sql, target, options.header, limit))),
+      ),
     );
   }
 
@@ -134,32 +184,68 @@ export class PgDriver implements Driver {
     const scripts = initScripts(this.name, session);
     const limits = this.options.limits ?? DEFAULT_RESULT_LIMITS;
     const guard = () => new PgMessageGuard(this.name, limits);
+    if (this.options.rolePerUser && scripts.length > 0) {
+      // A script is several statements: one of them could SET ROLE to any user's role.
+      throw new DriverQueryError(this.name, `init scripts cannot run with QUARRY_PG_ROLE_PER_USER=true (${scripts.map((s) => s.path).join(', ')})`);
+    }
+    const user = this.options.rolePerUser ? session.user : undefined;
+    if (this.options.rolePerUser && !user) throw new DriverQueryError(this.name, 'QUARRY_PG_ROLE_PER_USER=true, but the session names no user');
     const client = new Client({
       connectionString: this.options.warehouseUrl,
-      options: SESSION_OPTIONS,
+      options: sessionOptions(this.statementTimeoutMs),
       types: PG_VALUE_TYPES,
       application_name: applicationName(this.options.incarnation, session.sessionId),
       // pg passes its connection settings; over TLS the raw socket carries ciphertext, so the guard waits for the TLS stream.
       stream: (settings?: { ssl?: unknown }) => (settings?.ssl ? new Socket() : guardMessages(new Socket(), guard())),
     });
     client.connection.once('sslconnect', () => guardMessages(client.connection.stream, guard()));
-    const conn: PgConn = { client, pid: 0 };
+    const role = user ? client.escapeIdentifier(user) : undefined;
+    const conn: PgConn = { client, pid: 0, prelude: transactionPrelude(this.statementTimeoutMs, role) };
     // A connection that dropped is not reused: the session's next statement opens a new one.
     client.on('error', () => this.sessions.discard((c) => c === conn));
     try {
       await client.connect().catch((error) => this.rethrow(error, 'cannot connect to the warehouse'));
-      conn.pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-      for (const script of scripts) {
-        // Init scripts may hold several statements, so the simple protocol.
-        await client.query(script.sql).catch((error: Error) => {
-          throw new DriverQueryError(this.name, `init script ${script.path}: ${error.message}`);
-        });
-      }
+      conn.pid = (await this.roleOf(client, session, role)).pid;
+      for (const script of scripts) await this.runScript(conn, script);
     } catch (error) {
       await client.end().catch(() => undefined);
       this.rethrow(error);
     }
     return conn;
+  }
+
+  /** The connection's pid and role, refused when privileged; with per-user roles, SET ROLE in the same round trip. */
+  private async roleOf(client: Client, session: DriverSessionSpec, role: string | undefined): Promise<WarehouseRole> {
+    const answer = await client.query(role ? `SET ROLE ${role}; ${ROLE_CHECK}` : ROLE_CHECK).catch((error) => {
+      if (role && error instanceof DatabaseError) throw new DriverQueryError(this.name, `no warehouse role for user ${session.user}: ${error.message}`);
+      throw error;
+    });
+    const results = Array.isArray(answer) ? answer : [answer];
+    const checked = readWarehouseRole(results[results.length - 1].rows[0]);
+    const refusal = this.refusal(checked);
+    if (refusal) throw new PrivilegedWarehouseRole(this.name, refusal);
+    return checked;
+  }
+
+  private refusal(role: WarehouseRole): string | undefined {
+    if (role.privileges && !this.options.allowPrivileged) return privilegedRoleMessage(role);
+    return this.options.rolePerUser ? perUserRoleProblem(role) : undefined;
+  }
+
+  /**
+   * A `.sql` script under the limits of a query: in a read-only transaction with the statement
+   * timeout, inside a DO block, where COMMIT or ROLLBACK cannot end that transaction early.
+   */
+  private async runScript(conn: PgConn, script: { path: string; sql: string }): Promise<void> {
+    const { client } = conn;
+    const body = `BEGIN EXECUTE ${client.escapeLiteral(script.sql)}; END`;
+    try {
+      await client.query(`${conn.prelude}; DO ${client.escapeLiteral(body)}; COMMIT`);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (error instanceof DatabaseError) throw new DriverQueryError(this.name, `init script ${script.path}: ${this.withSetting(error)}`);
+      throw error;
+    }
   }
 
   /**
@@ -187,7 +273,7 @@ export class PgDriver implements Driver {
 
   /** A server-side cursor read in batches: memory stays at one batch whatever the result size. */
   private stream(conn: PgConn, sql: string, sink: RowSink, control: ExecutionControl): Promise<number> {
-    return this.inTransaction(conn, control, async () => {
+    return this.inTransaction(conn, control, async (limit) => {
       const { client } = conn;
       await client.query(declareCursor(sql));
       let rowCount = 0;
@@ -198,6 +284,7 @@ export class PgDriver implements Driver {
         rowCount += batch.rows.length;
         if (batch.rows.length < this.fetchRows) return rowCount;
         control.check();
+        limit.check();
       }
     });
   }
@@ -207,31 +294,39 @@ export class PgDriver implements Driver {
    * text is one query, so the parentheses around it hold all of it, and its FETCH 0 gives the
    * columns without running the query to its rows.
    */
-  private async copyOut(client: Client, sql: string, target: CsvTarget, header: boolean): Promise<number> {
+  private async copyOut(client: Client, sql: string, target: CsvTarget, header: boolean, limit: TimeLimit): Promise<number> {
     await client.query(declareCursor(sql));
     const described = await client.query({ text: `FETCH 0 FROM ${CURSOR}`, rowMode: 'array' });
     await target.columns(columnsOf(described.fields));
     await client.query(`CLOSE ${CURSOR}`);
+    limit.check();
     const copy = client.query(copyTo(`COPY (\n${sql}\n) TO STDOUT WITH (FORMAT csv${header ? ', HEADER' : ''})`));
     for await (const chunk of copy as AsyncIterable<Buffer>) await target.write(chunk);
     return copy.rowCount ?? 0;
   }
 
-  /** One statement's transaction on the session connection, cancelable while it runs. */
-  private async inTransaction(conn: PgConn, control: ExecutionControl, work: () => Promise<number>): Promise<number> {
+  /**
+   * One statement's transaction on the session connection (read-only, time-limited, as the
+   * user's role: see transactionPrelude), cancelable while it runs.
+   */
+  private async inTransaction(conn: PgConn, control: ExecutionControl, work: (limit: TimeLimit) => Promise<number>): Promise<number> {
     control.begin(() => this.cancelBackend(conn.pid));
+    const limit = new TimeLimit(this.name, this.statementTimeoutMs, () => this.cancelBackend(conn.pid));
     let rowCount = 0;
     let failure: unknown;
     try {
-      await conn.client.query('BEGIN');
-      rowCount = await work();
+      await conn.client.query(conn.prelude);
+      rowCount = await work(limit);
     } catch (error) {
-      failure = error;
+      failure = limit.expired && !control.canceled ? limit.error() : error;
     } finally {
       control.end();
     }
+    await limit.stop();
     try {
-      await conn.client.query(failure ? 'ROLLBACK' : 'COMMIT');
+      // Never COMMIT: a query has nothing to keep, and what read-only lets through (PostgreSQL 15
+      // creates large objects; session settings from set_config) goes with the transaction.
+      await conn.client.query('ROLLBACK');
     } catch (error) {
       this.sessions.discard((c) => c === conn);
       failure ??= error;
@@ -251,7 +346,13 @@ export class PgDriver implements Driver {
    */
   private rethrow(error: unknown, lost = 'the warehouse connection was lost'): never {
     if (isDatabaseUnavailable(error)) throw new WarehouseUnreachable(this.name, `${lost} (${(error as Error).message})`);
-    if (error instanceof DatabaseError) throw new DriverQueryError(this.name, error.message);
+    if (error instanceof DatabaseError) throw new DriverQueryError(this.name, this.withSetting(error));
     throw error;
+  }
+
+  /** PostgreSQL's message; a statement timeout also names the setting that chose it. */
+  private withSetting(error: DatabaseError): string {
+    const timedOut = error.code === '57014' && error.message.includes('statement timeout');
+    return timedOut ? `${error.message} (${statementTimeoutSetting(this.statementTimeoutMs)})` : error.message;
   }
 }

@@ -23,3 +23,8 @@ export function readEnum<T extends string>(env: Env, key: string, allowed: reado
   }
   return raw as T;
 }
+
+/** `true` or `false` (default false), nothing else. */
+export function readBoolean(env: Env, key: string): boolean {
+  return readEnum(env, key, ['true', 'false'] as const, 'false') === 'true';
+}

@@ -1,4 +1,4 @@
-import { readEnum, readInt, readString, type Env } from './env';
+import { readBoolean, readEnum, readInt, readString, type Env } from './env';
 
 export const SERVICE_NAMES = ['gateway', 'session', 'query', 'driver', 'result'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -79,6 +79,12 @@ export interface DriverSettings {
    * first). Every node holds its own, so nodes x this must stay below the warehouse's limit.
    */
   pgMaxSessions: number;
+  /** Each pg driver statement's limit, and each transaction's as a whole (0: none). */
+  pgStatementTimeoutMs: number;
+  /** Start and run queries even when the warehouse role is privileged (superuser, server files); logged as a warning. */
+  pgAllowPrivileged: boolean;
+  /** SET ROLE to the role named after the session's user for every pg driver transaction. */
+  pgRolePerUser: boolean;
 }
 
 export interface SessionSettings {
@@ -149,19 +155,22 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
       drainGraceMs: readInt(env, 'QUARRY_DRAIN_GRACE_MS', 10_000, 0, 3_600_000),
     },
     drivers: {
-      pgWarehouseUrl: readString(env, 'QUARRY_PG_WAREHOUSE_URL', 'postgres://postgres@127.0.0.1:5432/quarry_warehouse'),
+      pgWarehouseUrl: readString(env, 'QUARRY_PG_WAREHOUSE_URL', 'postgres://quarry_reader@127.0.0.1:5432/quarry_warehouse'),
       duckdbWarehouseDir: readString(env, 'QUARRY_DUCKDB_WAREHOUSE', `${process.cwd()}/.cache/warehouse`),
       pgMaxSessions: readInt(env, 'QUARRY_PG_MAX_SESSIONS', 16, 1, 1000),
+      pgStatementTimeoutMs: readInt(env, 'QUARRY_PG_STATEMENT_TIMEOUT_MS', 900_000, 0, 2_147_483_647),
+      pgAllowPrivileged: readBoolean(env, 'QUARRY_PG_ALLOW_PRIVILEGED'),
+      pgRolePerUser: readBoolean(env, 'QUARRY_PG_ROLE_PER_USER'),
     },
     results: {
       dir: readString(env, 'QUARRY_RESULT_DIR', `${process.cwd()}/.cache/results`),
-      persistByDefault: readEnum(env, 'QUARRY_PERSIST_RESULTS', ['true', 'false'] as const, 'false') === 'true',
+      persistByDefault: readBoolean(env, 'QUARRY_PERSIST_RESULTS'),
       heldTtlMs: readInt(env, 'QUARRY_RESULT_TTL_SECONDS', 300, 1, 7 * 86_400) * 1000,
       heldMaxBytes: readInt(env, 'QUARRY_RESULT_MEMORY_MAX_BYTES', 64 * 1024 * 1024, 1024, 2 ** 40),
       heldTotalBytes: readInt(env, 'QUARRY_RESULT_MEMORY_TOTAL_BYTES', 512 * 1024 * 1024, 1024, 2 ** 40),
       overflow: readEnum(env, 'QUARRY_RESULT_OVERFLOW', ['fail', 'persist'] as const, 'fail'),
       fetchMode: readEnum(env, 'QUARRY_RESULT_FETCH', ['forward', 'redirect'] as const, 'forward'),
-      rerunOnLost: readEnum(env, 'QUARRY_RERUN_ON_LOST_RESULT', ['true', 'false'] as const, 'false') === 'true',
+      rerunOnLost: readBoolean(env, 'QUARRY_RERUN_ON_LOST_RESULT'),
       rerunWaitMs: readInt(env, 'QUARRY_RERUN_WAIT_MS', 30_000, 0, 600_000),
       ...readResultLimits(env),
     },

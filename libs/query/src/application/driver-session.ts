@@ -22,6 +22,7 @@ export async function driverSessionFor(session: SessionState, pool: Pool): Promi
     .slice(0, 16);
   return {
     sessionId: session.publicId!,
+    user: session.userName,
     resourcesVersion,
     database: session.database!,
     resources: session.resources.map((r) => ({ type: r.type, path: r.path, sha256: r.sha256, content: blobs.get(r.sha256) })),

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { Cluster, createTestDatabase, createTestWarehouse, LensClient, testEnv, uniqueTopicPrefix, waitFor, type OpenedSession, type TestDatabase, type TestWarehouse } from '@quarry/testing';
 import { canMove, type QueryStatus } from '../domain/query-status';
 
 interface LensQueryJson {
@@ -33,7 +33,7 @@ function isLensPath(seen: QueryStatus[]): boolean {
 
 describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
   let db: TestDatabase;
-  let warehouse: TestDatabase;
+  let warehouse: TestWarehouse;
   let cluster: Cluster;
   let lens: LensClient;
   let nodes: LensClient[];
@@ -59,18 +59,19 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     });
 
   beforeAll(async () => {
-    warehouse = await createTestDatabase();
+    warehouse = await createTestWarehouse();
     await warehouse.pool.query(`CREATE TABLE sales AS SELECT g AS id, (ARRAY['north','south','east'])[1 + g % 3] AS region, (g * 1.5)::numeric(10,2) AS amount FROM generate_series(1, 300) g`);
     writeFileSync(join(duckdbDir, 'trips.csv'), 'id,city\n1,Oslo\n2,Lima\n3,Oslo\n');
     writeFileSync(join(roots, 'udf.jar'), 'a Hive UDF jar');
-    writeFileSync(join(roots, 'init.sql'), 'CREATE FUNCTION pg_temp.twice(x int) RETURNS int AS $$ SELECT 2 * x $$ LANGUAGE sql;');
+    // Init scripts run read-only (docs/security.md): settings, not temporary functions.
+    writeFileSync(join(roots, 'init.sql'), "SET quarry.factor = '2';");
     db = await createTestDatabase();
     cluster = await Cluster.start({
       databaseUrl: db.url,
       kafkaBrokers: testEnv().kafkaBrokers,
       topicPrefix: uniqueTopicPrefix(),
       env: {
-        QUARRY_PG_WAREHOUSE_URL: warehouse.url,
+        QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl,
         QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
         QUARRY_RESOURCE_ROOTS: roots,
         QUARRY_MAX_RUNNING_QUERIES: '2',
@@ -182,12 +183,12 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     expect(estimate.text).toContain('costType');
   });
 
-  it('uses a function from a .sql resource added on L1 in queries that execute on L2 and on L3', async () => {
+  it('uses a setting from a .sql resource added on L1 in queries that execute on L2 and on L3', async () => {
     const s = await nodes[0].open('ana');
     expect((await nodes[0].addResource(s, 'file', join(roots, 'init.sql'))).status).toBe(200);
     const executors = new Set<string>();
     await waitFor('executions on L2 and L3', async () => {
-      const handle = handleOf(await submit(lens, s, 'SELECT pg_temp.twice(21) AS v'));
+      const handle = handleOf(await submit(lens, s, "SELECT 21 * current_setting('quarry.factor')::int AS v"));
       const done = await finished(handle, lens, s);
       expect([done.status.status, (await rowsOf(lens, s, handle))[0]?.[0]]).toEqual(['SUCCESSFUL', 42]);
       (await launchedOn(handle)).forEach((n) => executors.add(n));

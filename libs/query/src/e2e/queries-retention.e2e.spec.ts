@@ -1,4 +1,4 @@
-import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import { Cluster, createTestDatabase, createTestWarehouse, LensClient, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase, type TestWarehouse } from '@quarry/testing';
 
 interface LensQueryJson {
   lensQuery: { status: { status: string }; queryConf?: { properties?: { key: string; value: string }[] }; finishTime: number; closedTime: number };
@@ -6,12 +6,12 @@ interface LensQueryJson {
 
 describe('query retention and conf changes (one node, short retention)', () => {
   let db: TestDatabase;
-  let warehouse: TestDatabase;
+  let warehouse: TestWarehouse;
   let cluster: Cluster;
   let lens: LensClient;
 
   beforeAll(async () => {
-    warehouse = await createTestDatabase();
+    warehouse = await createTestWarehouse();
     db = await createTestDatabase();
     cluster = await Cluster.start({
       size: 1,
@@ -19,7 +19,7 @@ describe('query retention and conf changes (one node, short retention)', () => {
       kafkaBrokers: testEnv().kafkaBrokers,
       topicPrefix: uniqueTopicPrefix(),
       env: {
-        QUARRY_PG_WAREHOUSE_URL: warehouse.url,
+        QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl,
         QUARRY_QUERY_RETENTION_MS: '1500',
         QUARRY_QUERY_RETENTION_CHECK_MS: '100',
         QUARRY_MAX_RUNNING_QUERIES: '1',

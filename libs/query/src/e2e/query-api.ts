@@ -1,5 +1,5 @@
 import { expect } from '@jest/globals';
-import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { Cluster, createTestDatabase, createTestWarehouse, LensClient, testEnv, uniqueTopicPrefix, type OpenedSession, type TestDatabase, type TestWarehouse } from '@quarry/testing';
 import type { Pool } from 'pg';
 
 /** Test helpers for the Lens query API over the wire and the query streams, shared by the query e2e suites. */
@@ -18,7 +18,7 @@ export async function submitQuery(client: LensClient, session: OpenedSession, qu
 
 export async function queryStatus(client: LensClient, session: OpenedSession, handle: string) {
   const answer = await client.request('GET', `queryapi/queries/${handle}`, { query: { sessionid: session.xml }, accept: 'application/json' });
-  return answer.json<{ lensQuery: { status: { status: string; statusMessage?: string; isResultSetAvailable?: boolean } } }>().lensQuery.status;
+  return answer.json<{ lensQuery: { status: { status: string; statusMessage?: string; errorMessage?: string; isResultSetAvailable?: boolean } } }>().lensQuery.status;
 }
 
 /** The first column of every row of an in-memory (or moved) result. */
@@ -37,7 +37,7 @@ export const TERMINAL_EVENTS = ['QuerySucceeded', 'QueryFailed', 'QueryCanceled'
 /** Three nodes behind the balancer on a database of their own, a warehouse for the pg driver, and a session of user `ana`. */
 export interface QueryCluster {
   db: TestDatabase;
-  warehouse: TestDatabase;
+  warehouse: TestWarehouse;
   cluster: Cluster;
   lens: LensClient;
   session: OpenedSession;
@@ -45,13 +45,13 @@ export interface QueryCluster {
 }
 
 export async function startQueryCluster(env: Record<string, string>): Promise<QueryCluster> {
-  const warehouse = await createTestDatabase();
+  const warehouse = await createTestWarehouse();
   const db = await createTestDatabase();
   const cluster = await Cluster.start({
     databaseUrl: db.url,
     kafkaBrokers: testEnv().kafkaBrokers,
     topicPrefix: uniqueTopicPrefix(),
-    env: { QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_MAX_SESSIONS_PER_USER: '50', ...env },
+    env: { QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl, QUARRY_MAX_SESSIONS_PER_USER: '50', ...env },
   }).catch(async (error: Error) => {
     await Promise.all([db.drop(), warehouse.drop()]);
     throw error;

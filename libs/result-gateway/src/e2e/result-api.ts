@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { confXml, createTestDatabase, LensClient, startTestCluster, waitFor, type Cluster, type LensAnswer, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { confXml, createTestWarehouse, LensClient, startTestCluster, waitFor, type Cluster, type LensAnswer, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import type { Pool } from 'pg';
 
 /** Test helpers for the query and result API over the wire, shared by the result e2e suites. */
@@ -83,8 +83,8 @@ export interface ResultCluster {
 
 export async function startResultCluster(options: { size?: number; nodeTargets?: Record<string, string>; env?: Record<string, string> } = {}): Promise<ResultCluster> {
   const resultDir = mkdtempSync(join(tmpdir(), 'quarry-results-'));
-  const warehouse = await createTestDatabase();
-  const running = await startTestCluster({ ...options, env: { QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_RESULT_DIR: resultDir, ...options.env } }).catch(async (error: Error) => {
+  const warehouse = await createTestWarehouse();
+  const running = await startTestCluster({ ...options, env: { QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl, QUARRY_RESULT_DIR: resultDir, ...options.env } }).catch(async (error: Error) => {
     await warehouse.drop();
     rmSync(resultDir, { recursive: true, force: true });
     throw error;

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, createTestDatabase, PrivateBroker, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import { Cluster, createTestDatabase, createTestWarehouse, PrivateBroker, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
 import { dealFault, faultRounds, waitHealthy, type DealtFault } from './faults';
 import { seededRandom } from '@quarry/testing';
 import { NodeSupervisor } from './supervisor';
@@ -107,7 +107,7 @@ async function chaos(options: ChaosOptions, run: Run, log: (line: string) => voi
   run.own(() => db.drop());
   // The backends fault terminates this pool's connections too.
   db.pool.on('error', () => undefined);
-  const warehouse = await createTestDatabase();
+  const warehouse = await createTestWarehouse();
   run.own(() => warehouse.drop());
   const resultDir = mkdtempSync(join(tmpdir(), 'quarry-chaos-results-'));
   run.own(() => rmSync(resultDir, { recursive: true, force: true }));
@@ -120,7 +120,7 @@ async function chaos(options: ChaosOptions, run: Run, log: (line: string) => voi
     kafkaBrokers: broker.brokers,
     topicPrefix: uniqueTopicPrefix(),
     env: {
-      QUARRY_PG_WAREHOUSE_URL: warehouse.url,
+      QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl,
       QUARRY_RESULT_DIR: resultDir,
       QUARRY_HEARTBEAT_MS: String(heartbeatMs),
       QUARRY_NODE_DOWN_AFTER_MS: String(downAfterMs),
