@@ -2,24 +2,49 @@ import { topicFor, type EventEnvelope } from '@quarry/contracts';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { inTransaction } from '../db/sql';
+import { inTransaction, type Sql } from '../db/sql';
 import type { PgEventStore } from '../store/event-store';
 import { applyInOrder, type ApplyOutcome } from './apply-in-order';
+import { catchUpFromStore } from './catch-up';
 import type { Projection } from './projection';
 import { lockProjection } from './projection-lock';
+import { eventsNotApplied } from './streams-behind';
 
 export interface ProjectionHooks {
   applied?(projection: string, outcome: ApplyOutcome): void;
+  /** A partition of a topic turned out replaced or truncated (its offsets started again). */
+  topicReplaced?(projection: string, topic: string): void;
 }
+
+/** What a projection reports of itself on a scrape or a readiness check. */
+export interface ProjectionLag {
+  /** Events in the event store it has not applied yet. */
+  eventsBehind: number;
+  /** Partitions found replaced or truncated since this node started (each reset and caught up). */
+  topicResets: number;
+}
+
+interface Delivered {
+  offset: bigint;
+  envelope: EventEnvelope;
+}
+
+type BatchResult = ApplyOutcome | 'replaced';
 
 /**
  * Feeds one projection from Kafka. Every node that runs the projection joins the same consumer
  * group, so partitions spread over the nodes. Each batch is applied, and its Kafka position
  * recorded, in one PostgreSQL transaction; only then is the offset committed to Kafka. A crash
  * between the two redelivers the batch, and the position in PostgreSQL filters it out.
+ *
+ * Kafka is a carrier, not the truth: a topic deleted and created again (a wiped broker) starts
+ * its offsets from 0 again. A stored position past the partition's end, or a message below the
+ * stored position carrying an event never applied, says so; the runner then catches up from the
+ * event store (what the old topic carried and the new one never will) and restarts its position.
  */
 export class ProjectionRunner {
   private consumer?: Consumer;
+  private topicResets = 0;
 
   constructor(
     private readonly projection: Projection,
@@ -33,6 +58,10 @@ export class ProjectionRunner {
 
   get groupId(): string {
     return `${this.topicPrefix}.projection.${this.projection.name}`;
+  }
+
+  get name(): string {
+    return this.projection.name;
   }
 
   async start(): Promise<void> {
@@ -59,31 +88,87 @@ export class ProjectionRunner {
     await this.consumer?.disconnect().catch(() => undefined);
   }
 
+  /** Computed when asked (one scan of `streams`), so an idle node does no work for it. */
+  async lag(): Promise<ProjectionLag> {
+    return { eventsBehind: await eventsNotApplied(this.pool, this.projection), topicResets: this.topicResets };
+  }
+
   private async applyBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload) {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const { topic, partition } = batch;
     const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
-    const outcome = await inTransaction(this.pool, async (tx) => {
-      await lockProjection(tx, this.projection.name, 'shared');
-      const stored = await tx.query<{ next_offset: string }>(
-        `SELECT next_offset FROM projection_offsets WHERE projection = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE`,
-        [this.projection.name, topic, partition],
+    const delivered = batch.messages
+      .filter((m) => m.value)
+      .map((m) => ({ offset: BigInt(m.offset), envelope: JSON.parse(m.value!.toString('utf8')) as EventEnvelope }));
+    const apply = (restart: boolean) =>
+      inTransaction(this.pool, (tx) => this.applyDelivered(tx, topic, partition, BigInt(batch.highWatermark), delivered, nextOffset, restart));
+
+    let outcome = await apply(false);
+    if (outcome === 'replaced') {
+      this.topicResets++;
+      this.hooks.topicReplaced?.(this.projection.name, topic);
+      this.logger.warn(
+        { projection: this.projection.name, topic, partition, highWatermark: batch.highWatermark },
+        'projection: Kafka topic was replaced or truncated (offsets started again); catching up from the event store and restarting its position',
       );
-      const from = BigInt(stored.rows[0]?.next_offset ?? '0');
-      const fresh = batch.messages.filter((m) => BigInt(m.offset) >= from && m.value);
-      const envelopes = fresh.map((m) => JSON.parse(m.value!.toString('utf8')) as EventEnvelope);
-      const result = await applyInOrder(tx, this.projection, this.store, envelopes);
-      await tx.query(
-        `INSERT INTO projection_offsets (projection, topic, kafka_partition, next_offset) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (projection, topic, kafka_partition)
-         DO UPDATE SET next_offset = GREATEST(projection_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()`,
-        [this.projection.name, topic, partition, nextOffset],
-      );
-      return result;
-    });
-    this.hooks.applied?.(this.projection.name, outcome);
+      // Catch up before the position restarts: a crash in between finds the topic replaced again.
+      const caughtUp = await catchUpFromStore(this.pool, this.store, this.projection);
+      this.logger.info({ projection: this.projection.name, topic, partition, caughtUp }, 'projection caught up from the event store');
+      outcome = await apply(true);
+    }
+    this.hooks.applied?.(this.projection.name, outcome as ApplyOutcome);
     resolveOffset(batch.lastOffset());
     await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
     await heartbeat();
+  }
+
+  /**
+   * Applies a batch in `tx`. Messages below the stored position were applied before, unless the
+   * topic is not the one that position was taken on: then nothing is applied ('replaced'), unless
+   * `restart`, which applies every message (versions still skip copies) and restarts the position.
+   */
+  private async applyDelivered(
+    tx: Sql,
+    topic: string,
+    partition: number,
+    highWatermark: bigint,
+    delivered: Delivered[],
+    nextOffset: string,
+    restart: boolean,
+  ): Promise<BatchResult> {
+    await lockProjection(tx, this.projection.name, 'shared');
+    const stored = await tx.query<{ next_offset: string }>(
+      `SELECT next_offset FROM projection_offsets WHERE projection = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE`,
+      [this.projection.name, topic, partition],
+    );
+    const from = restart ? 0n : BigInt(stored.rows[0]?.next_offset ?? '0');
+    const below = delivered.filter((m) => m.offset < from).map((m) => m.envelope);
+    if (from > highWatermark || (await this.anyNotApplied(tx, below))) return 'replaced';
+    const fresh = delivered.filter((m) => m.offset >= from).map((m) => m.envelope);
+    const outcome = await applyInOrder(tx, this.projection, this.store, fresh);
+    outcome.skipped += below.length;
+    await tx.query(
+      `INSERT INTO projection_offsets (projection, topic, kafka_partition, next_offset) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (projection, topic, kafka_partition)
+       DO UPDATE SET next_offset = CASE WHEN $5 THEN EXCLUDED.next_offset ELSE GREATEST(projection_offsets.next_offset, EXCLUDED.next_offset) END,
+                     updated_at = now()`,
+      [this.projection.name, topic, partition, nextOffset, restart],
+    );
+    return outcome;
+  }
+
+  /**
+   * Whether a message below the stored position carries an event not applied yet: on the topic
+   * the position was taken on, everything below it was applied, so this one is another topic.
+   * Redelivery below the position is rare (a crash between commits), so this read rarely runs.
+   */
+  private async anyNotApplied(tx: Sql, envelopes: EventEnvelope[]): Promise<boolean> {
+    if (envelopes.length === 0) return false;
+    const { rows } = await tx.query<{ stream_id: string; version: number }>(
+      `SELECT stream_id, version FROM projection_streams WHERE projection = $1 AND stream_id = ANY($2::text[])`,
+      [this.projection.name, [...new Set(envelopes.map((e) => e.streamId))]],
+    );
+    const applied = new Map(rows.map((r) => [r.stream_id, r.version]));
+    return envelopes.some((e) => e.streamVersion > (applied.get(e.streamId) ?? 0));
   }
 }
