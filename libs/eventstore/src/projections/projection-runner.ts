@@ -7,13 +7,14 @@ import type { PgEventStore } from '../store/event-store';
 import { applyInOrder, type ApplyOutcome } from './apply-in-order';
 import { catchUpFromStore } from './catch-up';
 import type { Projection } from './projection';
+import { positionsPastEnd } from './positions-past-end';
 import { lockProjection } from './projection-lock';
 import { eventsNotApplied } from './streams-behind';
 
 export interface ProjectionHooks {
   applied?(projection: string, outcome: ApplyOutcome): void;
-  /** A partition of a topic turned out replaced or truncated (its offsets started again). */
-  topicReplaced?(projection: string, topic: string): void;
+  /** Partitions of a topic turned out replaced or truncated (their offsets started again). */
+  topicReplaced?(projection: string, topic: string, partitions: number): void;
 }
 
 /** What a projection reports of itself on a scrape or a readiness check. */
@@ -76,6 +77,9 @@ export class ProjectionRunner {
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true },
     });
     this.consumer = consumer;
+    // After a (re)join, e.g. once a wiped broker is back: a replaced topic that carries no new
+    // event yet would give no batch to notice it by, so the positions are checked once here.
+    consumer.on(consumer.events.GROUP_JOIN, () => void this.checkPositions());
     await consumer.connect();
     await consumer.subscribe({
       topics: this.projection.families.map((f) => topicFor(f, this.topicPrefix)),
@@ -105,21 +109,47 @@ export class ProjectionRunner {
 
     let outcome = await apply(false);
     if (outcome === 'replaced') {
-      this.topicResets++;
-      this.hooks.topicReplaced?.(this.projection.name, topic);
-      this.logger.warn(
-        { projection: this.projection.name, topic, partition, highWatermark: batch.highWatermark },
-        'projection: Kafka topic was replaced or truncated (offsets started again); catching up from the event store and restarting its position',
-      );
-      // Catch up before the position restarts: a crash in between finds the topic replaced again.
-      const caughtUp = await catchUpFromStore(this.pool, this.store, this.projection);
-      this.logger.info({ projection: this.projection.name, topic, partition, caughtUp }, 'projection caught up from the event store');
+      await this.catchUpAfterReplaced(topic, [partition]);
       outcome = await apply(true);
     }
     this.hooks.applied?.(this.projection.name, outcome as ApplyOutcome);
     resolveOffset(batch.lastOffset());
     await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
     await heartbeat();
+  }
+
+  /** Counts and logs a replaced topic, then applies from the store what it will never carry. */
+  private async catchUpAfterReplaced(topic: string, partitions: number[]): Promise<void> {
+    this.topicResets += partitions.length;
+    this.hooks.topicReplaced?.(this.projection.name, topic, partitions.length);
+    this.logger.warn(
+      { projection: this.projection.name, topic, partitions },
+      'projection: Kafka topic was replaced or truncated (offsets started again); catching up from the event store and restarting its position',
+    );
+    // Before the position restarts: a crash in between finds the topic replaced again.
+    const caughtUp = await catchUpFromStore(this.pool, this.store, this.projection);
+    this.logger.info({ projection: this.projection.name, topic, caughtUp }, 'projection caught up from the event store');
+  }
+
+  /** Restarts the positions found past their partition's end, after a catch-up. Never throws. */
+  private async checkPositions(): Promise<void> {
+    try {
+      const topics = this.projection.families.map((f) => topicFor(f, this.topicPrefix));
+      const past = await positionsPastEnd(this.pool, this.kafka, this.projection.name, topics);
+      for (const topic of new Set(past.map((p) => p.topic))) {
+        const mine = past.filter((p) => p.topic === topic);
+        await this.catchUpAfterReplaced(topic, mine.map((p) => p.partition));
+        // Only if unchanged: a batch may have restarted it meanwhile.
+        await this.pool.query(
+          `DELETE FROM projection_offsets p USING unnest($3::int[], $4::bigint[]) AS r(kafka_partition, next_offset)
+           WHERE p.projection = $1 AND p.topic = $2 AND p.kafka_partition = r.kafka_partition AND p.next_offset = r.next_offset`,
+          [this.projection.name, topic, mine.map((p) => p.partition), mine.map((p) => p.nextOffset)],
+        );
+      }
+    } catch (error) {
+      // The broker or the database is away: the batches still notice a replaced topic.
+      this.logger.debug({ projection: this.projection.name, err: (error as Error).message }, 'projection: positions not checked after joining');
+    }
   }
 
   /**

@@ -30,7 +30,7 @@ export class ProjectionHost implements OnApplicationBootstrap, OnApplicationShut
             this.metrics.projectionApplied.inc({ projection: name }, outcome.applied);
             this.metrics.projectionSkipped.inc({ projection: name }, outcome.skipped);
           },
-          topicReplaced: (name) => this.metrics.projectionTopicResets.inc({ projection: name }),
+          topicReplaced: (name, _topic, partitions) => this.metrics.projectionTopicResets.inc({ projection: name }, partitions),
         }),
     );
     this.metrics.projectionLagSource = async () =>

@@ -40,10 +40,12 @@ describe('a running cluster whose broker loses its data (three nodes, balancer, 
   });
 
   it('sees a node restarted after the wipe UP, serves new sessions and queries through every node, lists them, and forwards results', async () => {
-    // Traffic before the wipe, so every projection holds Kafka positions the new topics will not have.
+    // Traffic before the wipe, so every projection holds Kafka positions well past what the new
+    // topics will carry in this test (node-L2's partition: five events; each query: about eight).
     const lens = new LensClient(cluster.balancerUrl);
     const before = await lens.open('ana');
-    for (let i = 0; i < 3; i++) await succeeded(lens, before, await submit(lens, before, `SELECT ${i} AS n`));
+    for (let i = 0; i < 10; i++) await succeeded(lens, before, await submit(lens, before, `SELECT ${i} AS n`));
+    for (let i = 0; i < 2; i++) await cluster.restart('L2');
 
     await broker.kill();
     broker.wipeData();
