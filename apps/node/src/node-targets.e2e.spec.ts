@@ -8,6 +8,7 @@ interface Health {
 interface Ready {
   ready: boolean;
   checks: { database: string; kafka: string };
+  projections: Record<string, { eventsBehind: number; topicResets: number }> | null;
 }
 
 describe('a node process', () => {
@@ -82,7 +83,12 @@ describe('a node process', () => {
       const answer = await getJson<Ready>(`${node.url}/ready`);
       return answer.status === 200 ? answer.body : undefined;
     });
-    expect(up).toEqual({ node: 'A1', ready: true, checks: { database: 'up', kafka: 'up' } });
+    expect(up).toEqual({
+      node: 'A1',
+      ready: true,
+      checks: { database: 'up', kafka: 'up' },
+      projections: expect.objectContaining({ nodes: { eventsBehind: expect.any(Number), topicResets: 0 } }),
+    });
   });
 
   it('refuses an unknown target with a message that names the choices', async () => {

@@ -14,3 +14,5 @@ export * from './db/advisory-leadership';
 export * from './aggregate/aggregate-repository';
 export * from './db/leader-sweep';
 export * from './db/pg-listener';
+export * from './projections/catch-up';
+export * from './projections/streams-behind';

@@ -67,9 +67,10 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startTestCluster(options: Omit<ClusterOptions, 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix'> = {}): Promise<TestCluster> {
+/** On the shared broker unless `kafkaBrokers` names another (a test's PrivateBroker). */
+export async function startTestCluster(options: Omit<ClusterOptions, 'databaseUrl' | 'kafkaBrokers' | 'topicPrefix'> & { kafkaBrokers?: string[] } = {}): Promise<TestCluster> {
   const db = await createTestDatabase();
-  const cluster = await Cluster.start({ ...options, databaseUrl: db.url, kafkaBrokers: testEnv().kafkaBrokers, topicPrefix: uniqueTopicPrefix() }).catch(async (error: Error) => {
+  const cluster = await Cluster.start({ ...options, databaseUrl: db.url, kafkaBrokers: options.kafkaBrokers ?? testEnv().kafkaBrokers, topicPrefix: uniqueTopicPrefix() }).catch(async (error: Error) => {
     await db.drop();
     throw error;
   });

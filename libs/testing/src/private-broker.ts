@@ -57,6 +57,15 @@ export class PrivateBroker {
     await waitFor(`the broker (pid ${pid}) to die`, () => !alive(pid), { timeoutMs: 10_000 });
   }
 
+  /**
+   * Deletes its data folder (topics, offsets, consumer groups) while it is stopped, as an operator
+   * wiping a broker would; the next `startAgain` formats it afresh with the same cluster id.
+   */
+  wipeData(): void {
+    if (this.pid !== undefined) throw new Error('stop or kill the broker before wiping its data');
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
   async stop(): Promise<void> {
     await runKafkaScript(['stop', '--data-dir', this.dataDir]).catch(() => this.kill());
     rmSync(this.dir, { recursive: true, force: true });

@@ -44,11 +44,17 @@ export function eventTopics(prefix: string): string[] {
 
 /** Creates the event topics when missing; an existing topic keeps its partition count. */
 export async function ensureTopics(admin: Admin, prefix: string, partitions: number): Promise<void> {
+  await createMissingTopics(admin, eventTopics(prefix), partitions);
+}
+
+/** Creates those of `topics` the broker does not have; returns the ones it created. */
+export async function createMissingTopics(admin: Admin, topics: string[], partitions: number): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
-  const missing = eventTopics(prefix).filter((t) => !existing.has(t));
-  if (missing.length === 0) return;
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length === 0) return [];
   await admin.createTopics({
     waitForLeaders: true,
     topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
   });
+  return missing;
 }

@@ -33,7 +33,7 @@ describe('outbox relay (real Kafka and PostgreSQL)', () => {
     const store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, prefix);
     const streams = await appendSessions(store, 100, 20);
     const pools = [0, 1, 2].map(() => new Pool({ connectionString: db.url, max: 3 }));
-    const relays = pools.map((pool) => new OutboxRelay(pool, kafka, { batchSize: 100, idleMs: 20 }, logger));
+    const relays = pools.map((pool) => new OutboxRelay(pool, kafka, { batchSize: 100, idleMs: 20, partitions: 3 }, logger));
     relays.forEach((r) => r.start());
     try {
       await waitFor('the outbox to drain', async () => (await db.pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n === 0);

@@ -1,4 +1,5 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { createMissingTopics } from '../kafka/kafka';
 import type { Pool } from 'pg';
 import { AdvisoryLeadership } from '../db/advisory-leadership';
 import type { Logger } from 'pino';
@@ -8,6 +9,8 @@ export interface RelaySettings {
   batchSize: number;
   /** How long to wait for a NOTIFY before looking again anyway. */
   idleMs: number;
+  /** Partitions of an event topic the relay creates again when the broker has lost it. */
+  partitions: number;
 }
 
 export interface RelayHooks {
@@ -40,6 +43,8 @@ export class OutboxRelay {
   private woken = false;
   private loop?: Promise<void>;
   private producer?: Producer;
+  /** The topics of the batch being sent: if it fails, the broker may have lost them. */
+  private sendingTo: string[] = [];
 
   constructor(
     private readonly pool: Pool,
@@ -79,6 +84,7 @@ export class OutboxRelay {
         this.hooks.failed?.();
         this.logger.warn({ err: (error as Error).message }, 'outbox relay: publish failed, retrying');
         await this.resetProducer();
+        await this.recreateLostTopics();
         await this.leadership.verify();
         await this.pause(500);
       }
@@ -100,10 +106,12 @@ export class OutboxRelay {
       messages.push({ key: row.message_key, value: JSON.stringify(row.envelope) });
       byTopic.set(row.topic, messages);
     }
+    this.sendingTo = [...byTopic.keys()];
     await producer.sendBatch({
       acks: -1,
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
+    this.sendingTo = [];
     await client.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
     this.hooks.published?.(rows.length);
     return rows.length;
@@ -133,6 +141,25 @@ export class OutboxRelay {
     const producer = this.producer;
     this.producer = undefined;
     await producer?.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * A broker whose data was wiped comes back without the event topics (and does not create
+   * topics by itself): create them again so events flow. Projections catch up from the event
+   * store on whatever the lost topics had carried. Errors stay quiet: the next failure retries.
+   */
+  private async recreateLostTopics(): Promise<void> {
+    if (this.sendingTo.length === 0) return;
+    const admin = this.kafka.admin({ retry: { retries: 0 } });
+    try {
+      await admin.connect();
+      const created = await createMissingTopics(admin, this.sendingTo, this.settings.partitions);
+      if (created.length > 0) this.logger.warn({ topics: created }, 'outbox relay: the broker had lost these topics; created them again');
+    } catch {
+      // The broker is still away; the next attempt looks again.
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   private async holdLeadership(): Promise<boolean> {

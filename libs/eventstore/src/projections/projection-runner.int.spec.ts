@@ -46,7 +46,7 @@ describe('projection runner (real Kafka and PostgreSQL)', () => {
   });
 
   function startRelay() {
-    const relay = new OutboxRelay(db.pool, kafka, { batchSize: 200, idleMs: 50 }, logger);
+    const relay = new OutboxRelay(db.pool, kafka, { batchSize: 200, idleMs: 50, partitions: 3 }, logger);
     relays.push(relay);
     relay.start();
     return relay;

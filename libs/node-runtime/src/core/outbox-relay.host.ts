@@ -17,7 +17,7 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnApplicationShu
     @Inject(LOGGER) logger: Logger,
     metrics: QuarryMetrics,
   ) {
-    this.relay = new OutboxRelay(pool, kafka, { batchSize: config.relayBatchSize, idleMs: config.relayIdleMs }, logger, {
+    this.relay = new OutboxRelay(pool, kafka, { batchSize: config.relayBatchSize, idleMs: config.relayIdleMs, partitions: config.kafkaPartitions }, logger, {
       published: (count) => metrics.relayPublished.inc(count),
       failed: () => metrics.relayFailures.inc(),
       leadership: (leader) => metrics.relayIsLeader.set(leader ? 1 : 0),

@@ -3,9 +3,10 @@ import { DB_POOL, IncarnationEnd, KAFKA, NODE_IDENTITY, RUNNING_SERVICES, type N
 import type { Response } from 'express';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
+import { ProjectionHost } from '../projections/projection-host';
 import { checkReadiness } from './readiness';
 
-/** Liveness names the node (and says when it is leaving); readiness says whether its database and broker answer. */
+/** Liveness names the node (and says when it is leaving); readiness says whether its database and broker answer, and how far behind its projections are. */
 @Controller()
 export class HealthController implements OnModuleDestroy {
   private admin?: Admin;
@@ -16,6 +17,7 @@ export class HealthController implements OnModuleDestroy {
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(KAFKA) private readonly kafka: Kafka,
     private readonly end: IncarnationEnd,
+    private readonly projections: ProjectionHost,
   ) {}
 
   /** 503 while the node drains or halts, so a balancer stops sending it new work. */
@@ -33,7 +35,7 @@ export class HealthController implements OnModuleDestroy {
 
   @Get('ready')
   async ready(@Res() res: Response) {
-    const report = await checkReadiness(this.pool, this.healthAdmin());
+    const report = await checkReadiness(this.pool, this.healthAdmin(), () => this.projections.lags());
     res.status(report.ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json({ node: this.identity.nodeId, ...report });
   }
 

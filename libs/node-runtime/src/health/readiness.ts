@@ -1,9 +1,12 @@
+import type { ProjectionLag } from '@quarry/eventstore';
 import type { Admin } from 'kafkajs';
 import type { Pool } from 'pg';
 
 export interface ReadinessReport {
   ready: boolean;
   checks: { database: 'up' | 'down'; kafka: 'up' | 'down' };
+  /** Each projection's lag (null while the database does not answer); reported, not a condition of readiness. */
+  projections: Record<string, ProjectionLag> | null;
 }
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -27,11 +30,16 @@ async function answers(check: () => Promise<unknown>): Promise<'up' | 'down'> {
   }
 }
 
-/** Whether this node can do its work right now: both PostgreSQL and Kafka answer. */
-export async function checkReadiness(pool: Pool, admin: Admin): Promise<ReadinessReport> {
-  const [database, kafka] = await Promise.all([
+/**
+ * Whether this node can do its work right now: both PostgreSQL and Kafka answer. A projection
+ * behind the event store (catching up, Kafka away) is shown but does not make the node unready:
+ * reads still answer, from the projection as it stands and from streams.
+ */
+export async function checkReadiness(pool: Pool, admin: Admin, projectionLags: () => Promise<Record<string, ProjectionLag>>): Promise<ReadinessReport> {
+  const [database, kafka, projections] = await Promise.all([
     answers(() => pool.query('SELECT 1')),
     answers(() => admin.describeCluster()),
+    withTimeout(projectionLags(), CHECK_TIMEOUT_MS).catch(() => null),
   ]);
-  return { ready: database === 'up' && kafka === 'up', checks: { database, kafka } };
+  return { ready: database === 'up' && kafka === 'up', checks: { database, kafka }, projections };
 }

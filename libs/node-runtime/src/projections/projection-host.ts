@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { PgEventStore, ProjectionRunner, type Projection } from '@quarry/eventstore';
+import { PgEventStore, ProjectionRunner, type Projection, type ProjectionLag } from '@quarry/eventstore';
 import { DB_POOL, KAFKA, LOGGER, QUARRY_CONFIG, QuarryMetrics, type QuarryConfig } from '@quarry/platform';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
@@ -30,10 +30,19 @@ export class ProjectionHost implements OnApplicationBootstrap, OnApplicationShut
             this.metrics.projectionApplied.inc({ projection: name }, outcome.applied);
             this.metrics.projectionSkipped.inc({ projection: name }, outcome.skipped);
           },
+          topicReplaced: (name, _topic, partitions) => this.metrics.projectionTopicResets.inc({ projection: name }, partitions),
         }),
     );
+    this.metrics.projectionLagSource = async () =>
+      Object.fromEntries(Object.entries(await this.lags()).map(([name, lag]) => [name, lag.eventsBehind]));
     await Promise.all(this.runners.map((runner) => runner.start()));
     this.logger.info({ projections: this.projections.map((p) => p.name) }, 'projections running');
+  }
+
+  /** Each projection's lag, computed now (a query per projection): for a scrape or /ready, never periodic. */
+  async lags(): Promise<Record<string, ProjectionLag>> {
+    const lags = await Promise.all(this.runners.map(async (runner) => [runner.name, await runner.lag()] as const));
+    return Object.fromEntries(lags);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -57,6 +57,28 @@ export class QuarryMetrics {
     registers: [this.registry],
   });
 
+  /** Computed on a scrape from `projectionLagSource` (set by the node's projection host). */
+  projectionLagSource?: () => Promise<Record<string, number>>;
+
+  readonly projectionLag = new Gauge({
+    name: 'quarry_projection_lag_events',
+    help: 'Events in the event store a projection has not applied yet (computed when scraped)',
+    labelNames: ['projection'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const lags = await this.projectionLagSource?.().catch(() => undefined);
+      this.projectionLag.reset();
+      for (const [projection, events] of Object.entries(lags ?? {})) this.projectionLag.set({ projection }, events);
+    },
+  });
+
+  readonly projectionTopicResets = new Counter({
+    name: 'quarry_projection_topic_resets_total',
+    help: 'Kafka partitions a projection found replaced or truncated (offsets started again): each caught up from the event store',
+    labelNames: ['projection'] as const,
+    registers: [this.registry],
+  });
+
   readonly nodesDeclaredDown = new Counter({
     name: 'quarry_nodes_declared_down_total',
     help: 'Node incarnations this node declared down (NodeDown appended): their heartbeat stopped, or this node started again',

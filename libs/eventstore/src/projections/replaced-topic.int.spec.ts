@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { appendSessions, createTestDatabase, PrivateBroker, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import type { Kafka } from 'kafkajs';
+import pino from 'pino';
+import { runMigrations } from '../db/migrate';
+import { createKafka, ensureTopics } from '../kafka/kafka';
+import { EVENT_STORE_MIGRATIONS } from '../migrations';
+import { OutboxRelay } from '../outbox/outbox-relay';
+import { PgEventStore } from '../store/event-store';
+import { createTallyTable, tallyProjection, tallyRows } from '../test-support/tally-projection';
+import { ProjectionRunner } from './projection-runner';
+
+const logger = pino({ level: 'silent' });
+const WIPE_DEADLINE = { timeoutMs: 90_000, intervalMs: 200 };
+
+describe('a projection whose Kafka topic is replaced (the broker data wiped; real Kafka and PostgreSQL)', () => {
+  let broker: PrivateBroker;
+  let db: TestDatabase;
+  let kafka: Kafka;
+  let prefix: string;
+  let store: PgEventStore;
+  let relay: OutboxRelay;
+  let runner: ProjectionRunner;
+
+  const tallyOf = async (streams: string[]) => (await tallyRows(db.pool)).filter((r) => streams.includes(r.stream_id));
+  const allApplied = (streams: string[], version: number) => async () => {
+    const rows = await tallyOf(streams);
+    return rows.length === streams.length && rows.every((r) => r.last_version === version && r.applied === version);
+  };
+  const newRunner = () => new ProjectionRunner(tallyProjection, db.pool, store, kafka, prefix, logger);
+  const outboxDrained = async () => (await db.pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n === 0;
+
+  /** As a node does when it starts. */
+  async function createTopics() {
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, prefix, 3);
+    await admin.disconnect();
+  }
+
+  async function wipeBroker() {
+    await broker.kill();
+    broker.wipeData();
+    await broker.startAgain();
+  }
+
+  beforeAll(async () => {
+    broker = await PrivateBroker.start();
+    db = await createTestDatabase({ migrate: (url) => runMigrations(url, EVENT_STORE_MIGRATIONS) });
+    await createTallyTable(db.pool);
+    prefix = uniqueTopicPrefix();
+    kafka = createKafka({ brokers: broker.brokers, clientId: 'replaced-topic-test', topicPrefix: prefix, partitions: 3 }, logger);
+    await createTopics();
+    store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, prefix);
+    relay = new OutboxRelay(db.pool, kafka, { batchSize: 200, idleMs: 50, partitions: 3 }, logger);
+    relay.start();
+    runner = newRunner();
+    await runner.start();
+  });
+
+  afterAll(async () => {
+    await relay?.stop();
+    await runner?.stop();
+    await broker?.stop();
+    await db?.drop();
+  });
+
+  it('a running projection applies the events appended after the wipe, and its lag returns to 0', async () => {
+    const before = await appendSessions(store, 30, 4);
+    await waitFor('120 events applied before the wipe', allApplied(before, 4));
+    expect((await runner.lag()).eventsBehind).toBe(0);
+
+    await wipeBroker();
+    const after = await appendSessions(store, 3, 2);
+
+    await waitFor('the events appended after the wipe to be applied', allApplied(after, 2), WIPE_DEADLINE);
+    await waitFor('no lag', async () => (await runner.lag()).eventsBehind === 0);
+    expect((await runner.lag()).topicResets).toBeGreaterThan(0);
+    expect(await allApplied(before, 4)()).toBe(true);
+  });
+
+  it('applies from the event store an event relayed to the old topic but not applied before the wipe, with no event after it', async () => {
+    await runner.stop();
+    const [relayedOnly] = await appendSessions(store, 1, 3);
+    await waitFor('the relay to publish it to the old topic', outboxDrained);
+    expect((await runner.lag()).eventsBehind).toBe(3);
+
+    await wipeBroker();
+    await createTopics();
+    runner = newRunner();
+    await runner.start();
+
+    // Nothing new reaches the new topic: the positions checked on joining reveal it.
+    await waitFor('the event the new topic never carried to be applied', allApplied([relayedOnly], 3), WIPE_DEADLINE);
+    expect(await runner.lag()).toEqual({ eventsBehind: 0, topicResets: expect.any(Number) });
+    expect((await runner.lag()).topicResets).toBeGreaterThan(0);
+
+    const later = await appendSessions(store, 2, 2);
+    await waitFor('the later events to be applied', allApplied(later, 2), WIPE_DEADLINE);
+    await waitFor('no lag', async () => (await runner.lag()).eventsBehind === 0);
+    const total = (await tallyRows(db.pool)).reduce((sum, r) => sum + r.applied, 0);
+    expect(total).toBe(30 * 4 + 3 * 2 + 3 + 2 * 2);
+  });
+});
