@@ -270,7 +270,7 @@ describe('DuckDbDriver (real DuckDB, real files)', () => {
   describe('result limits (QUARRY_RESULT_MAX_VALUE_BYTES, QUARRY_RESULT_MAX_ROW_BYTES)', () => {
     const MiB = 1024 * 1024;
     let limited: DuckDbDriver;
-    beforeAll(() => (limited = new DuckDbDriver('duckdb', { warehouseDir: warehouse, limits: { maxValueBytes: MiB, maxRowBytes: 3 * MiB } })));
+    beforeAll(() => (limited = new DuckDbDriver('duckdb', { warehouseDir: warehouse, limits: { maxValueBytes: MiB, maxRowBytes: 3 * MiB, maxBatchBytes: 6 * MiB } })));
     afterAll(() => limited.close());
 
     it('fails a value or a row over its limit in the host, naming the limit; the session goes on', async () => {

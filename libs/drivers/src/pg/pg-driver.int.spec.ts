@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createTestWarehouse, settlesWithin, waitFor, type TestWarehouse } from '@quarry/testing';
+import { Client } from 'pg';
 import { DriverCanceled, DriverQueryError } from '../driver';
 import { CollectingSink, gate, rowsOf, sessionSpec } from '../test-support/sessions';
 import { PgDriver } from './pg-driver';
@@ -306,7 +307,7 @@ describe('PgDriver (real PostgreSQL)', () => {
   describe('result limits (QUARRY_RESULT_MAX_VALUE_BYTES, QUARRY_RESULT_MAX_ROW_BYTES)', () => {
     const MiB = 1024 * 1024;
     let limited: PgDriver;
-    beforeAll(() => (limited = new PgDriver('pg', { warehouseUrl: db.readerUrl, limits: { maxValueBytes: MiB, maxRowBytes: 3 * MiB } })));
+    beforeAll(() => (limited = new PgDriver('pg', { warehouseUrl: db.readerUrl, limits: { maxValueBytes: MiB, maxRowBytes: 3 * MiB, maxBatchBytes: 6 * MiB } })));
     afterAll(() => limited.close());
 
     const intoCsv = (on: PgDriver, session: string, sql: string) =>
@@ -336,6 +337,62 @@ describe('PgDriver (real PostgreSQL)', () => {
       await expect(intoCsv(limited, 'limits', fits)).resolves.toEqual({ rowCount: 1 });
       await expect(intoCsv(limited, 'limits', `SELECT repeat('"', ${MiB + 1}) AS q`)).rejects.toThrow(csvValueError);
       await expect(limited.execute(sessionSpec('limits'), `SELECT repeat('"', ${MiB + 1}) AS q`, new CollectingSink()).done).rejects.toThrow(valueError);
+    });
+  });
+
+  describe('one FETCH within the batch budget (QUARRY_RESULT_MAX_BATCH_BYTES)', () => {
+    const MiB = 1024 * 1024;
+    const budget = 4 * MiB;
+    let budgeted: PgDriver;
+    let query: jest.SpyInstance;
+    beforeAll(() => (budgeted = new PgDriver('pg', { warehouseUrl: db.readerUrl, limits: { maxValueBytes: MiB, maxRowBytes: MiB, maxBatchBytes: budget } })));
+    afterAll(() => budgeted.close());
+    // Every statement the drivers send goes through Client#query: the FETCHes are counted there, as sent.
+    beforeEach(() => (query = jest.spyOn(Client.prototype, 'query')));
+    afterEach(() => query.mockRestore());
+    const fetchesSent = () =>
+      query.mock.calls.map(([statement]) => String(typeof statement === 'string' ? statement : statement.text)).filter((text) => text.startsWith('FETCH')).map((text) => Number(text.split(' ')[1]));
+
+    /** Bytes of each batch the sink got, counted as the text of its values. */
+    class BatchBytesSink extends CollectingSink {
+      batchBytes: number[] = [];
+      override rows(batch: unknown[][]): void {
+        this.batchBytes.push(batch.reduce((sum: number, row) => sum + row.reduce((bytes: number, value) => bytes + Buffer.byteLength(String(value)), 0), 0));
+        super.rows(batch);
+      }
+    }
+
+    it('streams rows longer together than the budget in FETCHes sized to fit it, every row delivered', async () => {
+      const sink = new BatchBytesSink();
+      const rowBytes = 512 * 1024;
+      const { rowCount } = await budgeted.execute(sessionSpec('budget'), `SELECT g AS id, repeat('x', ${rowBytes}) AS v FROM generate_series(1, 100) g`, sink).done;
+      expect(rowCount).toBe(100);
+      expect(sink.rowsSeen.map(([id, v]) => [id, String(v).length])).toEqual(Array.from({ length: 100 }, (_, i) => [i + 1, rowBytes]));
+      expect(sink.batchBytes.reduce((a, b) => a + b)).toBeGreaterThan(10 * budget);
+      expect(Math.max(...sink.batchBytes)).toBeLessThanOrEqual(budget);
+      // Before any row: 4 rows at the 1 MiB row limit; then as many rows as the longest seen (512 KiB and its framing) fit in 4 MiB: 7.
+      expect(fetchesSent()).toEqual([4, ...Array<number>(14).fill(7)]);
+    });
+
+    it('asks for fetchRows rows again once the rows are seen to be short; SELECT 1 is one FETCH', async () => {
+      await budgeted.execute(sessionSpec('budget'), 'SELECT g FROM generate_series(1, 3000) g', new CollectingSink(false)).done;
+      expect(fetchesSent()).toEqual([4, 1000, 1000, 1000]);
+      query.mockClear();
+      expect(await rowsOf(budgeted, sessionSpec('budget'), 'SELECT 1 AS one')).toEqual([[1]]);
+      expect(await rowsOf(driver, sessionSpec('budget'), 'SELECT 1 AS one')).toEqual([[1]]);
+      // At the default limits (256 MiB, rows of 128 MiB): two rows, so a one-row result still needs one FETCH.
+      expect(fetchesSent()).toEqual([4, 2]);
+    });
+
+    it('fails a statement whose rows grow past what its FETCH was sized for, naming the budget; the session runs its next statement', async () => {
+      const sql = `SELECT g AS id, CASE WHEN g <= 10 THEN 'short' ELSE repeat('x', ${512 * 1024}) END AS v FROM generate_series(1, 100) g`;
+      const sink = new BatchBytesSink();
+      await expect(budgeted.execute(sessionSpec('grows'), sql, sink).done).rejects.toThrow(
+        /^a batch of rows of at least \d+ bytes is larger than QUARRY_RESULT_MAX_BATCH_BYTES \(4194304 bytes\) allows/,
+      );
+      // The FETCH sized by the short rows was refused before it gathered more than the budget.
+      expect([sink.rowCount, fetchesSent()]).toEqual([4, [4, 1000]]);
+      expect(await rowsOf(budgeted, sessionSpec('grows'), 'SELECT 2 AS two')).toEqual([[2]]);
     });
   });
 });

@@ -18,6 +18,7 @@ import { RunningExecutions, startExecution, type ExecutionControl } from '../exe
 import { initScripts, unsupportedResourceWarnings } from '../resources';
 import { DEFAULT_RESULT_LIMITS, type ResultLimits } from '../result-limits';
 import { SessionPool } from '../session-pool';
+import { rowsPerFetch } from './fetch-size';
 import { guardMessages, PgMessageGuard } from './pg-message-guard';
 import { readPgPlan, type PgPlan } from './pg-plan';
 import { lensTypeForOid, PG_VALUE_TYPES } from './pg-types';
@@ -38,11 +39,11 @@ export interface PgDriverOptions {
   maxSessions?: number;
   /** A driver session unused this long is closed (its init scripts run again on next use). */
   idleMs?: number;
-  /** Rows per FETCH from the server-side cursor: what is held in memory at once. */
+  /** The most rows per FETCH from the server-side cursor; fewer when rows are long (`limits.maxBatchBytes`). */
   fetchRows?: number;
   /** The node incarnation running this driver, named in its connections so that its work can be found once it ended. */
   incarnation?: string;
-  /** The largest value and row a statement may return; past them it fails (the connection is dropped). */
+  /** The largest value and row a statement may return, and the most bytes of rows one FETCH gathers; past them it fails (the connection is dropped). */
   limits?: ResultLimits;
   /** Each statement's limit, and each transaction's as a whole (0: none). */
   statementTimeoutMs?: number;
@@ -60,6 +61,8 @@ interface PgConn {
   pid: number;
   /** transactionPrelude() for this connection (its user's role included). */
   prelude: string;
+  /** Reads what the connection receives: the limits, and the longest row, which sizes the next FETCH. */
+  guard: PgMessageGuard;
 }
 
 /** node-pg's extended protocol: one statement per query, so the query text cannot add more. */
@@ -95,6 +98,9 @@ export class PgDriver implements Driver {
   private readonly control: Pool;
   private readonly fetchRows: number;
   private readonly statementTimeoutMs: number;
+  private readonly limits: ResultLimits;
+  /** Before any row is seen each may be as long as the row limit. */
+  private readonly firstFetchRows: number;
 
   constructor(
     readonly name = 'pg',
@@ -104,6 +110,8 @@ export class PgDriver implements Driver {
     if (!Number.isInteger(this.fetchRows) || this.fetchRows < 1) throw new Error(`fetchRows must be a positive integer, not ${this.fetchRows}`);
     this.statementTimeoutMs = options.statementTimeoutMs ?? 900_000;
     if (!Number.isInteger(this.statementTimeoutMs) || this.statementTimeoutMs < 0) throw new Error(`statementTimeoutMs must be a whole number, not ${this.statementTimeoutMs}`);
+    this.limits = options.limits ?? DEFAULT_RESULT_LIMITS;
+    this.firstFetchRows = rowsPerFetch(this.limits.maxBatchBytes, this.limits.maxRowBytes, this.fetchRows);
     this.sessions = new SessionPool({
       maxSessions: options.maxSessions ?? 50,
       idleMs: options.idleMs ?? 300_000,
@@ -182,8 +190,7 @@ export class PgDriver implements Driver {
 
   private async open(session: DriverSessionSpec): Promise<PgConn> {
     const scripts = initScripts(this.name, session);
-    const limits = this.options.limits ?? DEFAULT_RESULT_LIMITS;
-    const guard = () => new PgMessageGuard(this.name, limits);
+    const guard = new PgMessageGuard(this.name, this.limits);
     if (this.options.rolePerUser && scripts.length > 0) {
       // A script is several statements: one of them could SET ROLE to any user's role.
       throw new DriverQueryError(this.name, `init scripts cannot run with QUARRY_PG_ROLE_PER_USER=true (${scripts.map((s) => s.path).join(', ')})`);
@@ -196,11 +203,11 @@ export class PgDriver implements Driver {
       types: PG_VALUE_TYPES,
       application_name: applicationName(this.options.incarnation, session.sessionId),
       // pg passes its connection settings; over TLS the raw socket carries ciphertext, so the guard waits for the TLS stream.
-      stream: (settings?: { ssl?: unknown }) => (settings?.ssl ? new Socket() : guardMessages(new Socket(), guard())),
+      stream: (settings?: { ssl?: unknown }) => (settings?.ssl ? new Socket() : guardMessages(new Socket(), guard)),
     });
-    client.connection.once('sslconnect', () => guardMessages(client.connection.stream, guard()));
+    client.connection.once('sslconnect', () => guardMessages(client.connection.stream, guard));
     const role = user ? client.escapeIdentifier(user) : undefined;
-    const conn: PgConn = { client, pid: 0, prelude: transactionPrelude(this.statementTimeoutMs, role) };
+    const conn: PgConn = { client, pid: 0, prelude: transactionPrelude(this.statementTimeoutMs, role), guard };
     // A connection that dropped is not reused: the session's next statement opens a new one.
     client.on('error', () => this.sessions.discard((c) => c === conn));
     try {
@@ -271,20 +278,29 @@ export class PgDriver implements Driver {
     }
   }
 
-  /** A server-side cursor read in batches: memory stays at one batch whatever the result size. */
+  /**
+   * A server-side cursor read in batches: memory stays at one batch whatever the result size. Each
+   * FETCH asks for as many rows as fit in the batch budget if they are as long as the longest row
+   * seen so far; rows that grow past that are stopped by the guard's count.
+   */
   private stream(conn: PgConn, sql: string, sink: RowSink, control: ExecutionControl): Promise<number> {
     return this.inTransaction(conn, control, async (limit) => {
-      const { client } = conn;
+      const { client, guard } = conn;
       await client.query(declareCursor(sql));
+      // Rows of the connection's earlier statements say nothing about this one's.
+      guard.takeLongestRow();
       let rowCount = 0;
-      for (let first = true; ; first = false) {
-        const batch = await client.query({ text: `FETCH ${this.fetchRows} FROM ${CURSOR}`, rowMode: 'array' });
+      let longestRow = 0;
+      for (let rows = this.firstFetchRows, first = true; ; first = false) {
+        const batch = await client.query({ text: `FETCH ${rows} FROM ${CURSOR}`, rowMode: 'array' });
         if (first) await sink.columns(columnsOf(batch.fields));
         if (batch.rows.length > 0) await sink.rows(batch.rows);
         rowCount += batch.rows.length;
-        if (batch.rows.length < this.fetchRows) return rowCount;
+        if (batch.rows.length < rows) return rowCount;
         control.check();
         limit.check();
+        longestRow = Math.max(longestRow, guard.takeLongestRow());
+        rows = rowsPerFetch(this.limits.maxBatchBytes, longestRow, this.fetchRows);
       }
     });
   }

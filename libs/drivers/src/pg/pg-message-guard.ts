@@ -1,10 +1,12 @@
 import type { Duplex } from 'node:stream';
-import { ResultLimitExceeded, type ResultLimits } from '../result-limits';
+import { ResultLimitExceeded, type ResultLimitKind, type ResultLimits } from '../result-limits';
 
 /** Every backend message: a type byte, then an int32 length that counts itself and the body. */
 const HEADER = 5;
 const DATA_ROW = 0x44; // 'D': a row of a cursor's FETCH
 const COPY_DATA = 0x64; // 'd': a row of COPY ... TO STDOUT (CSV)
+const COMMAND_COMPLETE = 0x43; // 'C': a statement (one FETCH) ended
+const READY_FOR_QUERY = 0x5a; // 'Z': the server waits for the next statement
 
 /** Reads the fields of one message's body, fed in pieces; says when one is longer than the value limit. */
 interface FieldReader {
@@ -20,6 +22,10 @@ interface FieldReader {
  * never gathers it. pg-protocol would gather any size and then throw inside the socket's data
  * handler, out of reach of every caller: the node exited. Every message costs a header read; only a
  * row longer than the value limit has its fields read.
+ *
+ * node-pg also gathers all rows of a statement (one FETCH) before returning them, so the guard
+ * adds up the DataRows of the statement under way and refuses the row that takes them past the
+ * batch limit; and it keeps the longest row, by which the driver sizes its next FETCH.
  */
 export class PgMessageGuard {
   /** A header cut by a chunk boundary, gathered across chunks. */
@@ -28,6 +34,9 @@ export class PgMessageGuard {
   /** Bytes of the current message's body still to come. */
   private bodyLeft = 0;
   private fields?: FieldReader;
+  /** Bytes of the DataRows since the last CommandComplete or ReadyForQuery: what pg gathers now. */
+  private batchBytes = 0;
+  private longestRow = 0;
 
   constructor(
     private readonly driver: string,
@@ -41,7 +50,7 @@ export class PgMessageGuard {
       if (this.bodyLeft > 0) {
         const take = Math.min(this.bodyLeft, chunk.length - at);
         const tooLong = this.fields?.feed(chunk, at, take);
-        if (tooLong !== undefined) return this.exceeded('value', tooLong);
+        if (tooLong !== undefined) return this.exceeded('value', tooLong, this.fields?.exact);
         at += take;
         this.bodyLeft -= take;
         continue;
@@ -67,10 +76,25 @@ export class PgMessageGuard {
       if (length + 1 > this.limits.maxRowBytes) {
         // One huge value is the likelier cause, and its length is usually in this very chunk.
         const tooLong = this.fields?.feed(chunk, at, Math.min(this.bodyLeft, chunk.length - at));
-        return tooLong !== undefined ? this.exceeded('value', tooLong) : this.exceeded('row', length + 1);
+        return tooLong !== undefined ? this.exceeded('value', tooLong, this.fields?.exact) : this.exceeded('row', length + 1);
+      }
+      if (type === DATA_ROW) {
+        this.batchBytes += length + 1;
+        if (length + 1 > this.longestRow) this.longestRow = length + 1;
+        // Counted up to this row's header: more rows of the statement may still come.
+        if (this.batchBytes > this.limits.maxBatchBytes) return this.exceeded('batch', this.batchBytes, false);
+      } else if (type === COMMAND_COMPLETE || type === READY_FOR_QUERY) {
+        this.batchBytes = 0;
       }
     }
     return undefined;
+  }
+
+  /** The longest DataRow (bytes as the row limit counts them) since the last call; 0 if none came. */
+  takeLongestRow(): number {
+    const longest = this.longestRow;
+    this.longestRow = 0;
+    return longest;
   }
 
   private fieldReader(type: number): FieldReader | undefined {
@@ -79,8 +103,8 @@ export class PgMessageGuard {
     return undefined;
   }
 
-  private exceeded(limit: 'value' | 'row', bytes: number): ResultLimitExceeded {
-    return ResultLimitExceeded.of(this.driver, this.limits, limit, bytes, limit === 'row' || this.fields?.exact !== false);
+  private exceeded(limit: ResultLimitKind, bytes: number, exact = true): ResultLimitExceeded {
+    return ResultLimitExceeded.of(this.driver, this.limits, limit, bytes, exact);
   }
 }
 

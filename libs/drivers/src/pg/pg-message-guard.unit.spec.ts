@@ -1,6 +1,6 @@
 import { PgMessageGuard } from './pg-message-guard';
 
-const limits = { maxValueBytes: 100, maxRowBytes: 300 };
+const limits = { maxValueBytes: 100, maxRowBytes: 300, maxBatchBytes: 1000 };
 
 /** A backend message: type byte, int32 length (itself included), body. */
 const message = (type: string, body: Buffer) => {
@@ -19,6 +19,8 @@ const dataRow = (...fields: (string | null)[]) => {
   return message('D', Buffer.concat(parts));
 };
 const copyData = (csvRow: string) => message('d', Buffer.from(csvRow));
+const commandComplete = message('C', Buffer.from('FETCH 9\0'));
+const readyForQuery = message('Z', Buffer.from('T'));
 
 /** Feeds the bytes in chunks of `size` (boundaries anywhere, headers cut too); the first refusal. */
 function feed(bytes: Buffer, size: number) {
@@ -62,5 +64,24 @@ describe('PgMessageGuard', () => {
       expect(feed(copyData(`1,"${'""'.repeat(101)}"\n`), size)).toMatch(/^a value of at least 101 bytes/);
       expect(feed(copyData(`${'q'.repeat(101)},2\n`), size)).toMatch(/^a value of at least 101 bytes/);
     }
+  });
+
+  it('adds up the rows of one statement and refuses the row that takes them past the batch limit; CommandComplete and ReadyForQuery start over', () => {
+    const row = dataRow('r'.repeat(90)); // 5 + 2 + 4 + 90 = 101 bytes, as the row limit counts them
+    const nine = Array<Buffer>(9).fill(row);
+    const statements = Buffer.concat([...nine, commandComplete, readyForQuery, ...nine, readyForQuery, ...nine, commandComplete, copyData('z'.repeat(99))]);
+    const tenRows = Buffer.concat([...nine, copyData('z'.repeat(99)), row]);
+    for (const size of sizes) {
+      expect([size, feed(statements, size)]).toEqual([size, undefined]);
+      expect([size, feed(tenRows, size)]).toEqual([size, expect.stringMatching(/^a batch of rows of at least 1010 bytes is larger than QUARRY_RESULT_MAX_BATCH_BYTES \(1000 bytes\)/)]);
+    }
+  });
+
+  it('keeps the longest row since it was last asked', () => {
+    const guard = new PgMessageGuard('pg', limits);
+    expect(guard.takeLongestRow()).toBe(0);
+    expect(guard.check(Buffer.concat([dataRow('a'), dataRow('b'.repeat(50), null), dataRow('c'), commandComplete, readyForQuery]))).toBeUndefined();
+    expect(guard.takeLongestRow()).toBe(5 + 2 + 4 + 50 + 4);
+    expect(guard.takeLongestRow()).toBe(0);
   });
 });

@@ -10,7 +10,8 @@ export const driversProvider: Provider = {
   inject: [QUARRY_CONFIG, NODE_IDENTITY, LOGGER],
   useFactory: async (config: QuarryConfig, identity: NodeIdentity, logger: Logger): Promise<Driver[]> => {
     const { drivers } = config;
-    const limits = { maxValueBytes: config.results.maxValueBytes, maxRowBytes: config.results.maxRowBytes };
+    const { maxValueBytes, maxRowBytes, maxBatchBytes } = config.results;
+    const limits = { maxValueBytes, maxRowBytes, maxBatchBytes };
     const pg = new PgDriver('pg', {
       warehouseUrl: drivers.pgWarehouseUrl,
       maxSessions: drivers.pgMaxSessions,

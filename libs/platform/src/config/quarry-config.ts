@@ -55,6 +55,8 @@ export interface ResultSettings {
   maxValueBytes: number;
   /** The largest row (bytes of its values together); past it the query fails. Below what one V8 string holds, so any row reads back. */
   maxRowBytes: number;
+  /** The most bytes of rows one read from the warehouse gathers (pg: one cursor FETCH, sized to fit); past it the query fails. */
+  maxBatchBytes: number;
 }
 
 export interface QuerySettings {
@@ -177,14 +179,23 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
   };
 }
 
-/** Limits on one value and one row, so that no result can hold what a node cannot (V8's strings end below 512 MiB). */
-function readResultLimits(env: Env): Pick<ResultSettings, 'maxValueBytes' | 'maxRowBytes'> {
+/**
+ * Limits on one value, one row and the rows read at once, so that no result can hold what a node
+ * cannot (V8's strings end below 512 MiB; a FETCH of many long rows is held whole).
+ */
+function readResultLimits(env: Env): Pick<ResultSettings, 'maxValueBytes' | 'maxRowBytes' | 'maxBatchBytes'> {
   const maxValueBytes = readInt(env, 'QUARRY_RESULT_MAX_VALUE_BYTES', 64 * 1024 * 1024, 1024, 256 * 1024 * 1024);
   const maxRowBytes = readInt(env, 'QUARRY_RESULT_MAX_ROW_BYTES', 128 * 1024 * 1024, 1024, 256 * 1024 * 1024);
   if (maxValueBytes > maxRowBytes) {
     throw new Error(`QUARRY_RESULT_MAX_VALUE_BYTES=${maxValueBytes} must not be more than QUARRY_RESULT_MAX_ROW_BYTES (${maxRowBytes})`);
   }
-  return { maxValueBytes, maxRowBytes };
+  // Two rows at the row limit: the first FETCH (sized before any row is seen) then still ends a one-row result.
+  const minBatchBytes = 2 * maxRowBytes;
+  const maxBatchBytes = readInt(env, 'QUARRY_RESULT_MAX_BATCH_BYTES', Math.max(256 * 1024 * 1024, minBatchBytes), 2048, 2 ** 40);
+  if (maxBatchBytes < minBatchBytes) {
+    throw new Error(`QUARRY_RESULT_MAX_BATCH_BYTES=${maxBatchBytes} must be at least twice QUARRY_RESULT_MAX_ROW_BYTES (${maxRowBytes})`);
+  }
+  return { maxValueBytes, maxRowBytes, maxBatchBytes };
 }
 
 function readMembership(env: Env): MembershipSettings {

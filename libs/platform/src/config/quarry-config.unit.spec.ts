@@ -44,6 +44,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ QUARRY_RESULT_MAX_ROW_BYTES: String(512 * 1024 * 1024) })).toThrow('QUARRY_RESULT_MAX_ROW_BYTES');
   });
 
+  it('bounds one FETCH to 256 MiB of rows, or twice the row limit when that is more; refuses less than twice the row limit', () => {
+    const MiB = 1024 * 1024;
+    expect(loadConfig({}).results.maxBatchBytes).toBe(256 * MiB);
+    expect(loadConfig({ QUARRY_RESULT_MAX_ROW_BYTES: String(200 * MiB) }).results.maxBatchBytes).toBe(400 * MiB);
+    expect(loadConfig({ QUARRY_RESULT_MAX_VALUE_BYTES: String(MiB), QUARRY_RESULT_MAX_ROW_BYTES: String(MiB), QUARRY_RESULT_MAX_BATCH_BYTES: String(4 * MiB) }).results).toMatchObject({ maxBatchBytes: 4 * MiB });
+    expect(() => loadConfig({ QUARRY_RESULT_MAX_BATCH_BYTES: String(200 * MiB) })).toThrow(
+      'QUARRY_RESULT_MAX_BATCH_BYTES=209715200 must be at least twice QUARRY_RESULT_MAX_ROW_BYTES (134217728)',
+    );
+  });
+
   it('refuses a heartbeat under 100 ms and a down-after of two heartbeats or less', () => {
     expect(() => loadConfig({ QUARRY_HEARTBEAT_MS: '99' })).toThrow('QUARRY_HEARTBEAT_MS=99 is not a whole number from 100');
     expect(() => loadConfig({ QUARRY_HEARTBEAT_MS: '500', QUARRY_NODE_DOWN_AFTER_MS: '1000' })).toThrow(

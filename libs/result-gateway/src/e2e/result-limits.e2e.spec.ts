@@ -63,8 +63,12 @@ describe('result limits: no query crashes a node', () => {
     }
   });
 
-  describe('with small limits (1 MiB a value, 3 MiB a row)', () => {
-    const cluster = limitsCluster({ QUARRY_RESULT_MAX_VALUE_BYTES: String(MiB), QUARRY_RESULT_MAX_ROW_BYTES: String(3 * MiB) });
+  describe('with small limits (1 MiB a value, 3 MiB a row, 8 MiB a FETCH)', () => {
+    const cluster = limitsCluster({
+      QUARRY_RESULT_MAX_VALUE_BYTES: String(MiB),
+      QUARRY_RESULT_MAX_ROW_BYTES: String(3 * MiB),
+      QUARRY_RESULT_MAX_BATCH_BYTES: String(8 * MiB),
+    });
     const value = `SELECT 1 AS id, repeat('v', ${2 * MiB}) AS v`;
     const row = `SELECT ${[1, 2, 3, 4].map((i) => `repeat('${i}', ${MiB - 10}) AS c${i}`).join(', ')}`;
     for (const driver of ['pg', 'duckdb']) {
@@ -79,6 +83,20 @@ describe('result limits: no query crashes a node', () => {
         });
       }
     }
+
+    it('pg, in memory: rows longer together than the FETCH budget all arrive; rows that grow past their FETCH fail naming it; the node stays up', async () => {
+      const [lens, session] = [cluster.lens(), cluster.session()];
+      const pg = { 'lens.query.driver': 'pg' };
+      const rowChars = 512 * 1024;
+      // 24 rows of 512 KiB: 12 MiB, read in FETCHes of 2 (two rows at the row limit), then of 15.
+      const handle = await submit(lens, session, `SELECT g AS id, repeat('x', ${rowChars}) AS v FROM generate_series(1, 24) g`, pg);
+      await succeeded(lens, session, handle);
+      const rows = rowsIn(await getResultset(lens, session, handle, { fetchsize: '100' }));
+      expect(rows.map(([id, v]) => [Number(id), String(v).length])).toEqual(Array.from({ length: 24 }, (_, i) => [i + 1, rowChars]));
+      // Ten short rows size the next FETCH at 1,000 rows; the long ones after them pass 8 MiB.
+      const grows = `SELECT g AS id, CASE WHEN g <= 10 THEN 'short' ELSE repeat('x', ${rowChars}) END AS v FROM generate_series(1, 100) g`;
+      await cluster.failsNamingTheLimit(grows, pg, /a batch of rows of at least \d+ bytes is larger than QUARRY_RESULT_MAX_BATCH_BYTES \(8388608 bytes\)/);
+    });
 
     it('EXECUTE_WITH_TIMEOUT: a value over the limit answers the failure, not rows', async () => {
       const lens = cluster.lens();
