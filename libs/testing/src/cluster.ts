@@ -11,6 +11,8 @@ export interface ClusterOptions extends Omit<NodeOptions, 'nodeId' | 'port'> {
   size?: number;
   /** Targets of particular nodes by id (e.g. only L1 runs `driver`); the others get `targets`. */
   nodeTargets?: Record<string, string>;
+  /** Settings of particular nodes, given their id and port (e.g. an advertised URL through a proxy). */
+  nodeEnv?: (nodeId: string, port: number) => Promise<Record<string, string>>;
 }
 
 /** N real node processes (L1, L2, ...) behind the round-robin balancer, itself a process. */
@@ -27,7 +29,9 @@ export class Cluster {
     try {
       for (let i = 1; i <= size; i++) {
         const nodeId = `L${i}`;
-        nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port: await freePort() }));
+        const port = await freePort();
+        const env = { ...options.env, ...(await options.nodeEnv?.(nodeId, port)) };
+        nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port, env }));
       }
       const port = await freePort();
       const balancer = new OwnedProcess('balancer', process.execPath, [BALANCER_SCRIPT, '--port', String(port), '--backends', nodes.map((n) => n.url).join(',')], process.env);

@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LensClient, waitFor, type Cluster, type TestDatabase } from '@quarry/testing';
-import { executorOf, getResultset, metricOf, rowsIn, startResultCluster, statusOf, submit, succeeded, type ResultCluster } from './result-api';
-
-/** Nodes that serve the API but run no queries: every query executes (and its result lives) on L1. */
-const SERVING_ONLY = 'gateway,session,query,result';
+import { executorOf, getResultset, metricOf, rowsIn, SERVING_ONLY, startResultCluster, statusOf, submit, succeeded, type ResultCluster } from './result-api';
 
 async function eventsOf(db: TestDatabase, handle: string, type: string) {
   const { rows } = await db.pool.query<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE stream_id = $1 AND type = $2 ORDER BY stream_version', [
