@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { freePort, getRequestTarget, LensClient, NodeProcess, TcpProxy, TEST_CLUSTER_SECRET, type Cluster } from '@quarry/testing';
 import { getResultset, rowsIn, SERVING_ONLY, startResultCluster, submit, succeeded, type ResultCluster } from './result-api';
 
@@ -7,14 +7,19 @@ const FORWARDED_HEADER = 'x-quarry-forwarded-by';
 
 /** A listener standing for a host an attacker names in a request target; it counts who connects. */
 async function startDecoy(): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
-  let connections = 0;
+  const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
-    connections++;
+    sockets.add(socket);
     socket.end('HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\ndecoy');
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { port, connections: () => connections, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  const close = () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    return closed;
+  };
+  return { port, connections: () => sockets.size, close };
 }
 
 /**
@@ -27,7 +32,6 @@ describe('node-to-node traffic: internal routes, forwards and keep-alive (three 
   let cluster: Cluster;
   let lens: LensClient;
   let toL1: TcpProxy;
-  const client = (id: string) => results.client(id);
   const portOf = (id: string) => cluster.node(id).options.port;
 
   beforeAll(async () => {
