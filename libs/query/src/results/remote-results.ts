@@ -9,8 +9,6 @@ import type { ResultPage } from './held-results';
  * holds as plain JSON, `<route>/<handle>/resultset` the client's GET .../resultset as Lens renders it.
  */
 export const HELD_RESULT_ROUTE = 'internal/results';
-/** Names the asking node on requests between nodes (for the holder's log); clients' are dropped by the balancer. */
-export const FORWARDED_HEADER = 'x-quarry-forwarded-by';
 
 /**
  * Connections between nodes are reused: a page fetch should not pay for a TCP handshake. An idle
@@ -28,12 +26,6 @@ export interface Holder {
   nodeId: string;
   /** Its advertised URL (QUARRY_ADVERTISED_URL): only its origin is used. */
   url: string;
-}
-
-/** The node asking, as its peers know it. */
-export interface Asker {
-  nodeId: string;
-  clusterSecret?: string;
 }
 
 /**
@@ -69,12 +61,12 @@ export function holderUrl(holder: Holder, route: HolderRoute): URL {
 }
 
 /**
- * A GET to the node holding a result, with the cluster secret and marked as forwarded by the
- * asker, so the holder never forwards it again. Resolves with the holder's answer as it comes; a
- * holder that does not answer, or refuses the secret, is a 503 that says so.
+ * A GET to the node holding a result, with the cluster secret (its internal routes never forward
+ * again). Resolves with the holder's answer as it comes; a holder that does not answer, or
+ * refuses the secret, is a 503 that says so.
  */
-export async function askHolder(holder: Holder, route: HolderRoute, asker: Asker, accept?: string): Promise<IncomingMessage> {
-  if (asker.clusterSecret === undefined) {
+export async function askHolder(holder: Holder, route: HolderRoute, clusterSecret: string | undefined, accept?: string): Promise<IncomingMessage> {
+  if (clusterSecret === undefined) {
     throw new LensError(
       'RESULT_UNAVAILABLE',
       `node ${holder.nodeId} holds the result of query ${route.queryHandle}, and this node runs alone (no QUARRY_CLUSTER_SECRET), so it cannot ask it; ` +
@@ -82,7 +74,7 @@ export async function askHolder(holder: Holder, route: HolderRoute, asker: Asker
     );
   }
   const url = holderUrl(holder, route);
-  const headers = { [FORWARDED_HEADER]: asker.nodeId, [CLUSTER_SECRET_HEADER]: asker.clusterSecret, ...(accept && { accept }) };
+  const headers = { [CLUSTER_SECRET_HEADER]: clusterSecret, ...(accept && { accept }) };
   let answer: IncomingMessage;
   try {
     answer = await get(url, headers, holderAgent).catch((error: Error) => {
@@ -117,9 +109,9 @@ function get(url: URL, headers: IncomingHttpHeaders, agent: Agent | false): Prom
  * Asks the holder for a page of a result it holds. The caller's session id goes along: the
  * holder checks the owner exactly as for the client's own request.
  */
-export async function fetchHeldPage(holder: Holder, queryHandle: string, params: { sessionId: string; from: number; size: number; asker: Asker }): Promise<ResultPage> {
+export async function fetchHeldPage(holder: Holder, queryHandle: string, params: { sessionId: string; from: number; size: number; clusterSecret: string | undefined }): Promise<ResultPage> {
   const route = heldRowsRoute(queryHandle, { sessionid: params.sessionId, fromindex: String(params.from), fetchsize: String(params.size) });
-  const answer = await askHolder(holder, route, params.asker, 'application/json');
+  const answer = await askHolder(holder, route, params.clusterSecret, 'application/json');
   const body = await text(answer);
   if (answer.statusCode === 200) return JSON.parse(body) as ResultPage;
   throw errorFrom(answer.statusCode ?? 0, body, holder.nodeId);

@@ -77,7 +77,7 @@ export class ResultReader {
             sessionId: request.sessionId,
             from: request.from,
             size: request.size,
-            asker: { nodeId: this.identity.nodeId, clusterSecret: this.config.clusterSecret },
+            clusterSecret: this.config.clusterSecret,
           }),
         };
       case 'gone': {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
-import { NODE_IDENTITY, QUARRY_CONFIG, reply, RESULT_STORE, sessionIdFrom, textField, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { QUARRY_CONFIG, reply, RESULT_STORE, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
 import {
   heldResultsetRoute,
   holderUrl,
@@ -32,7 +32,6 @@ export class ResultsetPages {
     private readonly locator: ResultLocator,
     @Inject(RESULT_STORE) private readonly store: ResultStore,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
-    @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
   ) {}
 
   /**
@@ -53,8 +52,7 @@ export class ResultsetPages {
         const holder = { nodeId: answer.nodeId, url: answer.url };
         const query = { sessionid: sessionId, ...pageAsked(req, from, size) };
         if (this.config.results.fetchMode === 'redirect') return res.redirect(307, holderUrl(holder, resultsetRoute(view.state.handle!, query)).toString());
-        const asker = { nodeId: this.identity.nodeId, clusterSecret: this.config.clusterSecret };
-        return forwardToHolder(holder, heldResultsetRoute(view.state.handle!, query), asker, req.headers.accept, res);
+        return forwardToHolder(holder, heldResultsetRoute(view.state.handle!, query), this.config.clusterSecret, req.headers.accept, res);
       }
       case 'persisted':
         return this.persisted(req, res, answer.view, from, size);
