@@ -253,4 +253,60 @@ describe('DuckDbDriver (real DuckDB, real files)', () => {
       await closing.close(); // again, when an expectation failed first: no host outlives the test
     }
   });
+
+  it("keeps each session's catalog its own: nothing one session creates changes what another's query sees", async () => {
+    const mallory = sessionSpec('mallory');
+    const alice = sessionSpec('alice');
+    for (const sql of ["CREATE OR REPLACE VIEW regions AS SELECT 'evil' AS code", "CREATE TABLE sales AS SELECT 'evil' AS id", 'CREATE MACRO twice(x) AS 0', 'CREATE SCHEMA s']) {
+      await expect(driver.execute(mallory, sql, new CollectingSink()).done).rejects.toThrow(/read-only/);
+    }
+    // What a session may create lives in its own temp catalog, seen by it alone.
+    await rowsOf(driver, mallory, "CREATE TEMP VIEW regions AS SELECT 'evil' AS code");
+    expect(await rowsOf(driver, mallory, 'SELECT code FROM regions')).toEqual([['evil']]);
+    await expect(driver.explain(alice, 'SELECT code FROM regions')).rejects.toThrow(/regions does not exist/);
+    expect(await rowsOf(driver, alice, "SELECT code FROM 'regions.csv' ORDER BY code")).toEqual([['amer'], ['emea']]);
+  });
+
+  describe('result limits (QUARRY_RESULT_MAX_VALUE_BYTES, QUARRY_RESULT_MAX_ROW_BYTES)', () => {
+    const MiB = 1024 * 1024;
+    let limited: DuckDbDriver;
+    beforeAll(() => (limited = new DuckDbDriver('duckdb', { warehouseDir: warehouse, limits: { maxValueBytes: MiB, maxRowBytes: 3 * MiB } })));
+    afterAll(() => limited.close());
+
+    it('fails a value or a row over its limit in the host, naming the limit; the session goes on', async () => {
+      const session = sessionSpec('limits');
+      await expect(limited.execute(session, `SELECT 1 AS id, repeat('v', ${2 * MiB}) AS v`, new CollectingSink()).done).rejects.toThrow(
+        `a value of ${2 * MiB} bytes is larger than QUARRY_RESULT_MAX_VALUE_BYTES (${MiB} bytes)`,
+      );
+      const row = `SELECT ${[1, 2, 3, 4].map((i) => `repeat('${i}', ${MiB - 10}) AS c${i}`).join(', ')}`;
+      await expect(limited.execute(session, row, new CollectingSink()).done).rejects.toThrow(`a row of ${4 * (MiB - 10) + 0} bytes is larger than QUARRY_RESULT_MAX_ROW_BYTES (${3 * MiB} bytes)`);
+      // A nested value is measured as the JSON text it becomes.
+      await expect(limited.execute(session, `SELECT [repeat('x', ${MiB})] AS list`, new CollectingSink()).done).rejects.toThrow(/a value of \d+ bytes is larger than QUARRY_RESULT_MAX_VALUE_BYTES/);
+      expect(await rowsOf(limited, session, 'SELECT 42 AS n')).toEqual([[42]]);
+    });
+
+    it('sends a chunk of large rows in several replies, so no message holds thousands of them', async () => {
+      const sink = new CollectingSink(false);
+      const { rowCount } = await limited.execute(sessionSpec('wide'), `SELECT range AS i, repeat('w', ${MiB / 2}) AS w FROM range(100)`, sink).done;
+      expect(rowCount).toBe(100);
+      expect(Math.max(...sink.batchSizes)).toBeLessThanOrEqual(17);
+    });
+
+    it('fails a statement whose host dies under it, and the next statement runs on a new host', async () => {
+      const before = hostProcesses();
+      const own = new DuckDbDriver('duckdb', { warehouseDir: warehouse });
+      try {
+        const session = sessionSpec('crashing');
+        await rowsOf(own, session, 'SELECT 1');
+        const [pid] = hostProcesses().filter((p) => !before.includes(p));
+        const running = own.execute(session, LONG_SCAN, new CollectingSink());
+        await started();
+        process.kill(pid, 'SIGKILL');
+        await expect(running.done).rejects.toThrow(/duckdb host exited \(SIGKILL\)/);
+        expect(await rowsOf(own, session, 'SELECT 2 AS two')).toEqual([[2]]);
+      } finally {
+        await own.close();
+      }
+    });
+  });
 });

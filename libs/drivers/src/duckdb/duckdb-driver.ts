@@ -4,6 +4,7 @@ import { costEstimate } from '../cost';
 import { DriverQueryError, type CostEstimate, type Driver, type DriverSessionSpec, type Execution, type QueryPlanInfo, type RowSink } from '../driver';
 import { RunningExecutions, startExecution, type ExecutionControl } from '../execution';
 import { initScripts, unsupportedResourceWarnings } from '../resources';
+import { DEFAULT_RESULT_LIMITS, ResultLimitExceeded, type ResultLimits } from '../result-limits';
 import { SessionPool } from '../session-pool';
 import { DuckDbError, DuckDbHost } from './duckdb-host';
 import { estimatedRows, fixRows, lensTypeForDuckDb, valueFix } from './duckdb-types';
@@ -13,6 +14,8 @@ export interface DuckDbDriverOptions {
   warehouseDir: string;
   maxSessions?: number;
   idleMs?: number;
+  /** The largest value and row a statement may return; the host enforces them before a value leaves it. */
+  limits?: ResultLimits;
 }
 
 interface DuckConn {
@@ -33,6 +36,7 @@ type Batch = { done: true } | { done?: undefined; rows: unknown[][] };
  */
 export class DuckDbDriver implements Driver {
   private readonly warehouseDir: string;
+  private readonly limits: ResultLimits;
   private readonly running = new RunningExecutions();
   private readonly sessions: SessionPool<DuckConn>;
   private host?: Promise<DuckDbHost>;
@@ -44,6 +48,7 @@ export class DuckDbDriver implements Driver {
     options: DuckDbDriverOptions,
   ) {
     this.warehouseDir = resolve(options.warehouseDir);
+    this.limits = options.limits ?? DEFAULT_RESULT_LIMITS;
     this.sessions = new SessionPool({
       maxSessions: options.maxSessions ?? 50,
       idleMs: options.idleMs ?? 300_000,
@@ -85,7 +90,7 @@ export class DuckDbDriver implements Driver {
       if (!statSync(this.warehouseDir, { throwIfNoEntry: false })?.isDirectory()) {
         return Promise.reject(new Error(`duckdb warehouse folder ${this.warehouseDir} does not exist`));
       }
-      const starting = DuckDbHost.start(this.warehouseDir, (host) => {
+      const starting = DuckDbHost.start(this.warehouseDir, this.limits, (host) => {
         // Its connections died with it; the next statement starts a new host.
         this.sessions.discard((conn) => conn.host === host);
         if (this.host === starting) this.host = undefined;
@@ -134,10 +139,12 @@ export class DuckDbDriver implements Driver {
     }
   }
 
-  /** DuckDB's refusals keep its message, as DriverQueryError. */
+  /** DuckDB's refusals keep its message, as DriverQueryError; a limit the host enforced is named as the pg driver names it. */
   private call<T>(host: DuckDbHost, message: Record<string, unknown>): Promise<T> {
     return host.request<T>(message).catch((error: Error) => {
-      throw error instanceof DuckDbError ? new DriverQueryError(this.name, error.message) : error;
+      if (!(error instanceof DuckDbError)) throw error;
+      const { limit } = error;
+      throw limit ? ResultLimitExceeded.of(this.name, this.limits, limit.kind, limit.bytes, limit.exact) : new DriverQueryError(this.name, error.message);
     });
   }
 }

@@ -2,15 +2,31 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ResultLimits } from '../result-limits';
 import { HOST_SOURCE } from './host-source';
 
-/** DuckDB refused a request; its message is the engine's own. */
-export class DuckDbError extends Error {}
+/** A value or row the host found over its limit. */
+export interface HostLimit {
+  kind: 'value' | 'row';
+  bytes: number;
+  exact: boolean;
+}
+
+/** DuckDB refused a request; its message is the engine's own (or the host's, for a limit). */
+export class DuckDbError extends Error {
+  constructor(
+    message: string,
+    readonly limit?: HostLimit,
+  ) {
+    super(message);
+  }
+}
 
 interface Reply {
   id?: number;
   value?: unknown;
   error?: string;
+  limit?: HostLimit;
   ready?: boolean;
   fatal?: string;
 }
@@ -48,9 +64,9 @@ export class DuckDbHost {
     child.channel?.unref();
   }
 
-  static start(warehouseDir: string, onExit: (host: DuckDbHost) => void): Promise<DuckDbHost> {
+  static start(warehouseDir: string, limits: ResultLimits, onExit: (host: DuckDbHost) => void): Promise<DuckDbHost> {
     const tempDir = mkdtempSync(join(tmpdir(), 'quarry-duckdb-'));
-    const child = spawn(process.execPath, ['-e', HOST_SOURCE, JSON.stringify({ tempDir })], {
+    const child = spawn(process.execPath, ['-e', HOST_SOURCE, JSON.stringify({ tempDir, ...limits })], {
       cwd: warehouseDir,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, QUARRY_DUCKDB_MODULE: require.resolve('@duckdb/node-api') },
@@ -96,7 +112,7 @@ export class DuckDbHost {
     if (!request) return;
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.child.channel?.unref();
-    if (reply.error !== undefined) request.reject(new DuckDbError(reply.error));
+    if (reply.error !== undefined) request.reject(new DuckDbError(reply.error, reply.limit));
     else request.resolve(reply.value);
   }
 }

@@ -5,14 +5,21 @@
  * external access off) and relative names work together only in a process of its own. Kept as
  * a string so it runs the same from sources (tests) and from the compiled app.
  *
- * Protocol: each request `{ id, op, ... }` gets one reply `{ id, value }` or `{ id, error }`.
- * A statement is `run` (replies with its columns), then `more` until `{ done: true }`: one chunk
- * in flight, so neither process holds more than that.
+ * Protocol: each request `{ id, op, ... }` gets one reply `{ id, value }` or `{ id, error }` (with
+ * `limit: { kind, bytes, exact }` when a value or row was over its limit). A statement is `run`
+ * (replies with its columns), then `more` until `{ done: true }`: each reply carries the rows of
+ * one DuckDB chunk, or as many of them as fit in REPLY_BYTES (at least one), so neither process
+ * holds more than a chunk and no message outgrows what IPC can carry.
+ *
+ * Isolation: the instance's own catalog is an empty database file opened read-only, so nobody can
+ * create a view, table or macro that another session's query would see; what a session creates
+ * (TEMP objects, init scripts' macros) lives in its connection's temp catalog, seen by it alone.
  */
 export const HOST_SOURCE = String.raw`
 'use strict';
 const { DuckDBInstance, DuckDBTypeId, JsonDuckDBValueConverter } = require(process.env.QUARRY_DUCKDB_MODULE);
-const { tempDir } = JSON.parse(process.argv[1]);
+const { tempDir, maxValueBytes, maxRowBytes } = JSON.parse(process.argv[1]);
+const REPLY_BYTES = 8 * 1024 * 1024;
 // Spill files go with the host, also when the driver's process went first.
 process.on('exit', () => require('node:fs').rmSync(tempDir, { recursive: true, force: true }));
 const conns = new Map();
@@ -71,7 +78,10 @@ async function checkHealth() {
 }
 
 async function start() {
-  instance = await DuckDBInstance.create(':memory:', { temp_directory: tempDir });
+  // The shared catalog: an empty database, read-only, so no session can put anything in it.
+  const catalog = require('node:path').join(tempDir, 'quarry.duckdb');
+  (await DuckDBInstance.create(catalog)).closeSync();
+  instance = await DuckDBInstance.create(catalog, { access_mode: 'READ_ONLY', temp_directory: tempDir });
   const setup = await instance.connect();
   // Once external access is off, allowed_directories cannot change; the lock keeps every other
   // global setting (memory, threads, temp folder) out of reach of queries and init scripts.
@@ -79,6 +89,44 @@ async function start() {
   await setup.run('SET enable_external_access = false');
   await setup.run('SET lock_configuration = true');
   setup.closeSync();
+}
+
+/** A value or row over its limit: the reply names which, so the driver fails the query saying so. */
+class OverLimit extends Error {
+  constructor(kind, bytes, exact) {
+    super(kind + ' of ' + (exact ? '' : 'at least ') + bytes + ' bytes is over the limit');
+    this.limit = { kind, bytes, exact };
+  }
+}
+
+/** A value's size as the node will hold it: a text's UTF-8 bytes (counted exactly once it could matter), 8 for a scalar. */
+function valueBytes(value) {
+  if (typeof value !== 'string') return 8;
+  return value.length <= 1024 ? value.length : Buffer.byteLength(value);
+}
+
+/**
+ * One row as JSON-friendly values, within the limits. Nested values become their JSON text here
+ * (the driver would make it anyway), so that they are measured before they travel.
+ */
+function convertRow(chunk, index) {
+  let row;
+  try {
+    row = chunk.convertRowValues(index, JsonDuckDBValueConverter);
+  } catch (e) {
+    // V8 cannot make a string that long (about 512 MiB): far over any value limit.
+    if (/string longer than/.test(String(e && e.message))) throw new OverLimit('value', 0x1fffffe8, false);
+    throw e;
+  }
+  let bytes = 0;
+  for (let i = 0; i < row.length; i++) {
+    if (row[i] !== null && typeof row[i] === 'object') row[i] = JSON.stringify(row[i]);
+    const size = valueBytes(row[i]);
+    if (size > maxValueBytes) throw new OverLimit('value', size, true);
+    bytes += size;
+  }
+  if (bytes > maxRowBytes) throw new OverLimit('row', bytes, true);
+  return { row, bytes };
 }
 
 const handlers = {
@@ -118,19 +166,29 @@ const handlers = {
     } finally {
       prepared.destroySync();
     }
-    streams.set(conn, result);
+    streams.set(conn, { result, chunk: undefined, next: 0 });
     const types = result.columnTypes();
     return result.columnNames().map((name, i) => ({ name, type: DuckDBTypeId[types[i].typeId], sqlType: types[i].toString() }));
   },
   async more({ conn }) {
-    const result = streams.get(conn);
-    if (!result) throw new Error('no statement is streaming on driver session ' + conn);
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) {
-      streams.delete(conn);
-      return { done: true };
+    const stream = streams.get(conn);
+    if (!stream) throw new Error('no statement is streaming on driver session ' + conn);
+    if (!stream.chunk || stream.next >= stream.chunk.rowCount) {
+      stream.chunk = await stream.result.fetchChunk();
+      stream.next = 0;
+      if (!stream.chunk || stream.chunk.rowCount === 0) {
+        streams.delete(conn);
+        return { done: true };
+      }
     }
-    return { rows: chunk.convertRows(JsonDuckDBValueConverter) };
+    const rows = [];
+    let bytes = 0;
+    while (stream.next < stream.chunk.rowCount && bytes < REPLY_BYTES) {
+      const converted = convertRow(stream.chunk, stream.next++);
+      rows.push(converted.row);
+      bytes += converted.bytes;
+    }
+    return { rows };
   },
   async stop({ conn }) {
     streams.delete(conn);
@@ -158,7 +216,8 @@ process.on('message', (message) => {
     .then(
       (value) => send({ id: message.id, value }),
       async (error) => {
-        await send({ id: message.id, error: String(error && error.message ? error.message : error) });
+        if (error instanceof OverLimit) streams.delete(message.conn);
+        await send({ id: message.id, error: String(error && error.message ? error.message : error), limit: error && error.limit });
         if (instance) await checkHealth();
       },
     );

@@ -299,4 +299,40 @@ describe('PgDriver (real PostgreSQL)', () => {
       await own.drop();
     }
   });
+
+  describe('result limits (QUARRY_RESULT_MAX_VALUE_BYTES, QUARRY_RESULT_MAX_ROW_BYTES)', () => {
+    const MiB = 1024 * 1024;
+    let limited: PgDriver;
+    beforeAll(() => (limited = new PgDriver('pg', { warehouseUrl: db.url, limits: { maxValueBytes: MiB, maxRowBytes: 3 * MiB } })));
+    afterAll(() => limited.close());
+
+    const intoCsv = (on: PgDriver, session: string, sql: string) =>
+      on.exportCsv(sessionSpec(session), sql, { columns: () => undefined, write: async () => undefined }, { header: false }).done;
+
+    it('fails a 600 MB value at the default limit, as a statement failure, and the session runs its next statement', async () => {
+      // Before the limits, pg-protocol threw "Cannot create a string longer than 0x1fffffe8 characters" in the socket's data handler: the process exited.
+      await expect(driver.execute(sessionSpec('huge'), "SELECT repeat('x', 600000000) AS v", new CollectingSink()).done).rejects.toThrow(
+        /a value of 600000000 bytes is larger than QUARRY_RESULT_MAX_VALUE_BYTES \(67108864 bytes\)/,
+      );
+      expect(await rowsOf(driver, sessionSpec('huge'), 'SELECT 1 AS one')).toEqual([[1]]);
+    });
+
+    it('fails a value over the limit and a row over the limit, through a cursor and through COPY, naming the limit', async () => {
+      const value = `SELECT 1 AS id, repeat('v', ${2 * MiB}) AS v`;
+      const row = `SELECT ${[1, 2, 3, 4].map((i) => `repeat('${i}', ${MiB - 10}) AS c${i}`).join(', ')}`;
+      const valueError = /a value of \d+ bytes is larger than QUARRY_RESULT_MAX_VALUE_BYTES \(1048576 bytes\)/;
+      const csvValueError = /a value of at least 1048577 bytes is larger than QUARRY_RESULT_MAX_VALUE_BYTES \(1048576 bytes\)/;
+      const rowError = /a row of \d+ bytes is larger than QUARRY_RESULT_MAX_ROW_BYTES \(3145728 bytes\)/;
+      await expect(limited.execute(sessionSpec('limits'), value, new CollectingSink()).done).rejects.toThrow(`a value of ${2 * MiB} bytes`);
+      await expect(intoCsv(limited, 'limits', value)).rejects.toThrow(csvValueError);
+      await expect(limited.execute(sessionSpec('limits'), row, new CollectingSink()).done).rejects.toThrow(rowError);
+      await expect(intoCsv(limited, 'limits', row)).rejects.toThrow(rowError);
+      // A quoted CSV value is measured without its quotes, and just under the limit passes.
+      const fits = `SELECT repeat('"', ${MiB - 1}) AS q, 2 AS n`;
+      expect(await rowsOf(limited, sessionSpec('limits'), fits)).toEqual([['"'.repeat(MiB - 1), 2]]);
+      await expect(intoCsv(limited, 'limits', fits)).resolves.toEqual({ rowCount: 1 });
+      await expect(intoCsv(limited, 'limits', `SELECT repeat('"', ${MiB + 1}) AS q`)).rejects.toThrow(csvValueError);
+      await expect(limited.execute(sessionSpec('limits'), `SELECT repeat('"', ${MiB + 1}) AS q`, new CollectingSink()).done).rejects.toThrow(valueError);
+    });
+  });
 });

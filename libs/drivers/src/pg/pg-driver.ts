@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { isDatabaseUnavailable } from '@quarry/platform';
 import { Client, DatabaseError, Pool, type FieldDef, type QueryConfig } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -15,7 +16,9 @@ import {
 } from '../driver';
 import { RunningExecutions, startExecution, type ExecutionControl } from '../execution';
 import { initScripts, unsupportedResourceWarnings } from '../resources';
+import { DEFAULT_RESULT_LIMITS, type ResultLimits } from '../result-limits';
 import { SessionPool } from '../session-pool';
+import { guardMessages, PgMessageGuard } from './pg-message-guard';
 import { readPgPlan, type PgPlan } from './pg-plan';
 import { lensTypeForOid, PG_VALUE_TYPES } from './pg-types';
 
@@ -29,6 +32,8 @@ export interface PgDriverOptions {
   fetchRows?: number;
   /** The node incarnation running this driver, named in its connections so that its work can be found once it ended. */
   incarnation?: string;
+  /** The largest value and row a statement may return; past them it fails (the connection is dropped). */
+  limits?: ResultLimits;
 }
 
 interface PgConn {
@@ -127,12 +132,17 @@ export class PgDriver implements Driver {
 
   private async open(session: DriverSessionSpec): Promise<PgConn> {
     const scripts = initScripts(this.name, session);
+    const limits = this.options.limits ?? DEFAULT_RESULT_LIMITS;
+    const guard = () => new PgMessageGuard(this.name, limits);
     const client = new Client({
       connectionString: this.options.warehouseUrl,
       options: SESSION_OPTIONS,
       types: PG_VALUE_TYPES,
       application_name: applicationName(this.options.incarnation, session.sessionId),
+      // pg passes its connection settings; over TLS the raw socket carries ciphertext, so the guard waits for the TLS stream.
+      stream: (settings?: { ssl?: unknown }) => (settings?.ssl ? new Socket() : guardMessages(new Socket(), guard())),
     });
+    client.connection.once('sslconnect', () => guardMessages(client.connection.stream, guard()));
     const conn: PgConn = { client, pid: 0 };
     // A connection that dropped is not reused: the session's next statement opens a new one.
     client.on('error', () => this.sessions.discard((c) => c === conn));

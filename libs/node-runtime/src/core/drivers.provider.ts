@@ -7,10 +7,13 @@ import { FolderResultStore } from '@quarry/result-gateway';
 export const driversProvider: Provider = {
   provide: DRIVERS,
   inject: [QUARRY_CONFIG, NODE_IDENTITY],
-  useFactory: (config: QuarryConfig, identity: NodeIdentity): Driver[] => [
-    new PgDriver('pg', { warehouseUrl: config.drivers.pgWarehouseUrl, maxSessions: config.drivers.pgMaxSessions, incarnation: identity.incarnation }),
-    new DuckDbDriver('duckdb', { warehouseDir: config.drivers.duckdbWarehouseDir }),
-  ],
+  useFactory: (config: QuarryConfig, identity: NodeIdentity): Driver[] => {
+    const limits = { maxValueBytes: config.results.maxValueBytes, maxRowBytes: config.results.maxRowBytes };
+    return [
+      new PgDriver('pg', { warehouseUrl: config.drivers.pgWarehouseUrl, maxSessions: config.drivers.pgMaxSessions, incarnation: identity.incarnation, limits }),
+      new DuckDbDriver('duckdb', { warehouseDir: config.drivers.duckdbWarehouseDir, limits }),
+    ];
+  },
 };
 
 /** The shared result store every node writes persisted results to and serves them from. */

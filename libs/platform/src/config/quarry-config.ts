@@ -56,6 +56,10 @@ export interface ResultSettings {
   rerunOnLost: boolean;
   /** How long a result request waits for such a re-run before answering 503 with "poll the status". */
   rerunWaitMs: number;
+  /** The largest single value a query may return (bytes of its text), in memory or persisted; past it the query fails. */
+  maxValueBytes: number;
+  /** The largest row (bytes of its values together); past it the query fails. Below what one V8 string holds, so any row reads back. */
+  maxRowBytes: number;
 }
 
 export interface QuerySettings {
@@ -165,6 +169,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
       fetchMode: readEnum(env, 'QUARRY_RESULT_FETCH', ['forward', 'redirect'] as const, 'forward'),
       rerunOnLost: readEnum(env, 'QUARRY_RERUN_ON_LOST_RESULT', ['true', 'false'] as const, 'false') === 'true',
       rerunWaitMs: readInt(env, 'QUARRY_RERUN_WAIT_MS', 30_000, 0, 600_000),
+      ...readResultLimits(env),
     },
   };
 }
@@ -193,6 +198,16 @@ function readClusterSecret(env: Env): string | undefined {
     throw new Error('QUARRY_CLUSTER_SECRET must be at least 16 visible ASCII characters without spaces (e.g. `openssl rand -base64 32`)');
   }
   return secret;
+}
+
+/** Limits on one value and one row, so that no result can hold what a node cannot (V8's strings end below 512 MiB). */
+function readResultLimits(env: Env): Pick<ResultSettings, 'maxValueBytes' | 'maxRowBytes'> {
+  const maxValueBytes = readInt(env, 'QUARRY_RESULT_MAX_VALUE_BYTES', 64 * 1024 * 1024, 1024, 256 * 1024 * 1024);
+  const maxRowBytes = readInt(env, 'QUARRY_RESULT_MAX_ROW_BYTES', 128 * 1024 * 1024, 1024, 256 * 1024 * 1024);
+  if (maxValueBytes > maxRowBytes) {
+    throw new Error(`QUARRY_RESULT_MAX_VALUE_BYTES=${maxValueBytes} must not be more than QUARRY_RESULT_MAX_ROW_BYTES (${maxRowBytes})`);
+  }
+  return { maxValueBytes, maxRowBytes };
 }
 
 function readMembership(env: Env): MembershipSettings {

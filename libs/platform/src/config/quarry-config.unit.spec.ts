@@ -52,6 +52,13 @@ describe('configuration', () => {
     }
   });
 
+  it('limits a value to 64 MiB and a row to 128 MiB unless told; refuses a value limit over the row limit or past 256 MiB', () => {
+    expect(loadConfig({}).results).toMatchObject({ maxValueBytes: 64 * 1024 * 1024, maxRowBytes: 128 * 1024 * 1024 });
+    expect(loadConfig({ QUARRY_RESULT_MAX_VALUE_BYTES: '1048576', QUARRY_RESULT_MAX_ROW_BYTES: '2097152' }).results).toMatchObject({ maxValueBytes: 1048576, maxRowBytes: 2097152 });
+    expect(() => loadConfig({ QUARRY_RESULT_MAX_ROW_BYTES: '1048576' })).toThrow('QUARRY_RESULT_MAX_VALUE_BYTES=67108864 must not be more than QUARRY_RESULT_MAX_ROW_BYTES (1048576)');
+    expect(() => loadConfig({ QUARRY_RESULT_MAX_ROW_BYTES: String(512 * 1024 * 1024) })).toThrow('QUARRY_RESULT_MAX_ROW_BYTES');
+  });
+
   it('refuses a heartbeat under 100 ms and a down-after of two heartbeats or less', () => {
     expect(() => loadConfig({ QUARRY_HEARTBEAT_MS: '99' })).toThrow('QUARRY_HEARTBEAT_MS=99 is not a whole number from 100');
     expect(() => loadConfig({ QUARRY_HEARTBEAT_MS: '500', QUARRY_NODE_DOWN_AFTER_MS: '1000' })).toThrow(

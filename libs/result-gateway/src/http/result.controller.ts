@@ -5,6 +5,7 @@ import { AnswersErrorsAs, reply, RESULT_STORE, sessionIdFrom } from '@quarry/pla
 import { QueryErrorsFilter, QueryRepository, QueryService, queryHandleFrom, toMetadata } from '@quarry/query';
 import type { Request, Response } from 'express';
 import { RESULT_RELEASED_CHANNEL } from '../held/held-result-keeper';
+import { persistedReadFailure } from './persisted-read-failure';
 import { ResultsetPages } from './resultset-pages';
 import type { ResultStore } from '../store/result-store';
 
@@ -58,11 +59,14 @@ export class ResultController {
     const { state } = this.pages.withResult(await this.pages.view(req, raw));
     const persisted = state.persistedResult;
     if (!persisted) throw new LensError('INVALID_PARAMETER_VALUE', `query ${state.handle} has no persisted result; read it with GET .../resultset`);
-    const { stream, bytes } = await this.store.open(persisted.path);
+    const { stream, bytes } = await this.store.open(persisted.path).catch((error: unknown) => {
+      throw persistedReadFailure(state.handle!, error);
+    });
     res.status(200);
     res.setHeader('content-type', persisted.gzip ? 'application/gzip' : 'text/csv; charset=utf-8');
     res.setHeader('content-length', String(bytes));
     res.setHeader('content-disposition', `attachment; filename="${persisted.path}"`);
-    await pipeline(stream, res);
+    // Once the headers are out no error answer can follow: the cut connection (short of content-length) says it.
+    await pipeline(stream, res).catch(() => res.destroy());
   }
 }

@@ -18,6 +18,7 @@ import {
 import type { Request, Response } from 'express';
 import { readCsvPage } from '../store/csv-page-reader';
 import { forwardToHolder } from './forward-to-holder';
+import { persistedReadFailure } from './persisted-read-failure';
 import type { ResultStore } from '../store/result-store';
 
 /**
@@ -85,8 +86,14 @@ export class ResultsetPages {
       reply(req, res, 200, { kind: 'persistentQueryResult', value: persistentResultOf(state.handle!, persisted) });
       return;
     }
-    const { stream } = await this.store.open(persisted.path);
-    const rows = await readCsvPage(stream, { gzip: persisted.gzip, header: persisted.header ?? false, columns: persisted.columns, from, size });
+    const rows = await this.store
+      .open(persisted.path)
+      .then(({ stream }) =>
+        readCsvPage(stream, { gzip: persisted.gzip, header: persisted.header ?? false, columns: persisted.columns, from, size, maxRowChars: this.config.results.maxRowBytes }),
+      )
+      .catch((error: unknown) => {
+        throw persistedReadFailure(state.handle!, error);
+      });
     reply(req, res, 200, { kind: 'inMemoryQueryResult', value: { rows: toRows(rows, persisted.columns) } });
   }
 }

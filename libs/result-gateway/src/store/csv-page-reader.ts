@@ -14,7 +14,23 @@ export interface CsvPageRequest {
   from: number;
   /** The most rows to return (fetchsize). */
   size: number;
+  /** A wanted row longer than this (in characters) is refused rather than gathered: QUARRY_RESULT_MAX_ROW_BYTES. */
+  maxRowChars?: number;
 }
+
+/** Why a persisted result cannot be read as rows; the HTTP layer turns it into a Lens error. */
+export class UnreadableResult extends Error {
+  constructor(
+    readonly reason: 'corrupt' | 'row-too-long',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnreadableResult';
+  }
+}
+
+/** Far beyond any row a driver may return, and below what one V8 string can hold. */
+const DEFAULT_MAX_ROW_CHARS = 256 * 1024 * 1024;
 
 /**
  * Rows `from` to `from + size` of a CSV result as CsvResultSink wrote it, typed by column.
@@ -35,7 +51,7 @@ export async function readCsvPage(source: Readable, request: CsvPageRequest): Pr
   }
   const input = request.gzip ? pipeline(source, createGunzip(), () => undefined) : source;
   const decoder = new StringDecoder('utf8');
-  const splitter = new CsvRowSplitter(from + (request.header ? 1 : 0));
+  const splitter = new CsvRowSplitter(from + (request.header ? 1 : 0), request.maxRowChars ?? DEFAULT_MAX_ROW_CHARS);
   const onRow = (line: string) => {
     page.push(parseRow(line, columns, from + page.length));
     return page.length < size;
@@ -48,6 +64,10 @@ export async function readCsvPage(source: Readable, request: CsvPageRequest): Pr
     if (!splitter.feed(decoder.end(), onRow)) return page;
     splitter.finish();
     return page;
+  } catch (error) {
+    // zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR: not gzip, or cut short) say the file is damaged, not the disk.
+    if (String((error as { code?: unknown }).code).startsWith('Z_')) throw new UnreadableResult('corrupt', `persisted result is truncated or corrupt: ${(error as Error).message}`);
+    throw error;
   } finally {
     input.destroy();
     source.destroy();
@@ -71,8 +91,12 @@ class CsvRowSplitter {
   private rowBegun = false;
   /** The current row's text from earlier chunks, kept once the row is wanted. */
   private pieces: string[] = [];
+  private piecesLength = 0;
 
-  constructor(private skip: number) {}
+  constructor(
+    private skip: number,
+    private readonly maxRowChars: number,
+  ) {}
 
   /** Hands each wanted row that ends in `text` to `onRow`; false once `onRow` says it has enough. */
   feed(text: string, onRow: (line: string) => boolean): boolean {
@@ -101,15 +125,29 @@ class CsvRowSplitter {
     }
     if (start < text.length) {
       this.rowBegun = true;
-      if (this.skip === 0) this.pieces.push(text.slice(start));
+      if (this.skip === 0) this.keep(text.slice(start));
     }
     return true;
   }
 
   /** At the end of the file: every row must have ended, as the sink ends each with a line feed. */
   finish(): void {
-    if (this.inQuotes) throw new Error('persisted result is truncated or corrupt: it ends inside a quoted field');
-    if (this.rowBegun) throw new Error('persisted result is truncated or corrupt: its last row has no line feed');
+    if (this.inQuotes) throw new UnreadableResult('corrupt', 'persisted result is truncated or corrupt: it ends inside a quoted field');
+    if (this.rowBegun) throw new UnreadableResult('corrupt', 'persisted result is truncated or corrupt: its last row has no line feed');
+  }
+
+  /** Part of a wanted row, gathered only while the row stays within the limit. */
+  private keep(piece: string): void {
+    this.piecesLength += piece.length;
+    if (this.piecesLength > this.maxRowChars) throw this.tooLong();
+    this.pieces.push(piece);
+  }
+
+  private tooLong(): UnreadableResult {
+    return new UnreadableResult(
+      'row-too-long',
+      `a row of the persisted result is longer than ${this.maxRowChars} characters (QUARRY_RESULT_MAX_ROW_BYTES): read it whole with GET .../httpresultset`,
+    );
   }
 
   /** The row's text without its line end, or undefined while rows are being skipped. */
@@ -121,17 +159,20 @@ class CsvRowSplitter {
     }
     let line = text.slice(start, end);
     if (this.pieces.length > 0) {
-      this.pieces.push(line);
+      this.keep(line);
       line = this.pieces.join('');
       this.pieces = [];
+      this.piecesLength = 0;
+    } else if (line.length > this.maxRowChars) {
+      throw this.tooLong();
     }
     // A CR before the row's LF is outside quotes (the LF is), so it is a CRLF row end, not data.
     return line.endsWith('\r') ? line.slice(0, -1) : line;
   }
 }
 
-function corrupt(index: number, what: string): Error {
-  return new Error(`persisted result is corrupt at row ${index}: ${what}`);
+function corrupt(index: number, what: string): UnreadableResult {
+  return new UnreadableResult('corrupt', `persisted result is corrupt at row ${index}: ${what}`);
 }
 
 /** One row's values; a quoted field is text even when empty, an unquoted empty one is null. */

@@ -258,9 +258,23 @@ describe('readCsvPage', () => {
       await expect(text('1,a\n2,b', { size: 1 })).resolves.toEqual([[1, 'a']]);
     });
 
-    it('a gzip stream that is cut short', async () => {
+    it('a gzip stream that is cut short, or not gzip at all: UnreadableResult, corrupt', async () => {
       const bytes = await persisted(columns, [[1, 'a'], [2, 'b']], { header: false, gzip: true });
       await expect(read(bytes.subarray(0, bytes.length - 6), { columns, gzip: true })).rejects.toThrow(/unexpected end of file/);
+      for (const damaged of [bytes.subarray(0, bytes.length - 6), Buffer.from('1,a\n')]) {
+        await expect(read(damaged, { columns, gzip: true })).rejects.toMatchObject({ name: 'UnreadableResult', reason: 'corrupt' });
+      }
+    });
+
+    it('a wanted row longer than the row limit, however the chunks cut it, without gathering it; rows passed over may be any length', async () => {
+      const long = `1,${'x'.repeat(5000)}\n2,b\n`;
+      for (const chunkSize of [64, 4000, long.length]) {
+        await expect(read(Buffer.from(long), { columns, maxRowChars: 4096 }, chunkSize)).rejects.toMatchObject({
+          reason: 'row-too-long',
+          message: expect.stringContaining('QUARRY_RESULT_MAX_ROW_BYTES'),
+        });
+        await expect(read(Buffer.from(long), { columns, maxRowChars: 4096, from: 1 }, chunkSize)).resolves.toEqual([[2, 'b']]);
+      }
     });
 
     it('rows that do not fit the columns', async () => {
