@@ -13,6 +13,8 @@ export interface ClusterOptions extends Omit<NodeOptions, 'nodeId' | 'port'> {
   nodeTargets?: Record<string, string>;
   /** Settings of particular nodes, given their id and port (e.g. an advertised URL through a proxy). */
   nodeEnv?: (nodeId: string, port: number) => Promise<Record<string, string>>;
+  /** Flags of the balancer beyond its backends (its defaults are what `npm start` uses). */
+  balancerArgs?: string[];
 }
 
 /** N real node processes (L1, L2, ...) behind the round-robin balancer, itself a process. */
@@ -34,7 +36,7 @@ export class Cluster {
         nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port, env }));
       }
       const port = await freePort();
-      const balancer = new OwnedProcess('balancer', process.execPath, [BALANCER_SCRIPT, '--port', String(port), '--backends', nodes.map((n) => n.url).join(',')], process.env);
+      const balancer = new OwnedProcess('balancer', process.execPath, [BALANCER_SCRIPT, '--port', String(port), '--backends', nodes.map((n) => n.url).join(','), ...(options.balancerArgs ?? [])], process.env);
       const url = `http://127.0.0.1:${port}`;
       await waitFor('the balancer to answer', async () => (await getJson(`${url}/health`)).status === 200, { timeoutMs: 15_000 });
       return new Cluster(nodes, balancer, url);

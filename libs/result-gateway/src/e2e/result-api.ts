@@ -84,7 +84,7 @@ export interface ResultCluster {
   stop(): Promise<void>;
 }
 
-export async function startResultCluster(options: Pick<ClusterOptions, 'size' | 'nodeTargets' | 'env' | 'nodeEnv'> = {}): Promise<ResultCluster> {
+export async function startResultCluster(options: Pick<ClusterOptions, 'size' | 'nodeTargets' | 'env' | 'nodeEnv' | 'balancerArgs'> = {}): Promise<ResultCluster> {
   const resultDir = mkdtempSync(join(tmpdir(), 'quarry-results-'));
   const warehouse = await createTestDatabase();
   const running = await startTestCluster({ ...options, env: { QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_RESULT_DIR: resultDir, ...options.env } }).catch(async (error: Error) => {
