@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '@quarry/testing';
+import { freePort, TEST_CLUSTER_SECRET } from '@quarry/testing';
 import type { BenchContext } from './context';
 import { processCpuMs, sleep } from './stats';
 
@@ -89,6 +89,8 @@ export class QuarryNode {
         QUARRY_KAFKA_PARTITIONS: String(options.partitions ?? 3),
         QUARRY_LOG_LEVEL: 'warn',
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        // One per bench run, shared by its nodes (as the test kit's).
+        QUARRY_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
         ...options.env,
       },
     });

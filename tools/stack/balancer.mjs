@@ -32,8 +32,8 @@ const hopByHopHeaders = new Set([
   'expect', // node:http already answered `100 Continue` to the client
 ]);
 
-// Set by nodes on requests between themselves (a forwarded result fetch); a client must not forge it.
-const nodeOnlyHeaders = ['x-quarry-forwarded-by'];
+// Set by nodes on requests between themselves (a forwarded result fetch); a client must not send them.
+const nodeOnlyHeaders = ['x-quarry-forwarded-by', 'x-quarry-cluster-secret'];
 
 // The response timeout stays above the 30 s a node may rightly wait before its headers by default
 // (EXECUTE_WITH_TIMEOUT's timeoutmillis, QUARRY_RERUN_WAIT_MS); a frozen node is the health check's job.
@@ -54,8 +54,9 @@ export async function startBalancer({ port = 0, host = '127.0.0.1', backends, lo
 
   const server = http.createServer((req, res) => {
     if (targets.length === 0) return answerJson(res, 503, { error: 'no backends configured' });
-    const path = originForm(req.url);
-    if (path === undefined) return answerJson(res, 400, { error: 'bad request target' });
+    const refusal = refusedTarget(req.url);
+    if (refusal) return answerJson(res, refusal.status, { error: refusal.error });
+    const path = req.url;
     // Strict round robin over the healthy backends; each request starts at the next one and may
     // try each once. With none healthy, all are tried: a slow answer is better than none.
     const healthy = targets.filter((b) => b.healthy);
@@ -149,18 +150,31 @@ function probeHealth(url, timeoutMs, signal) {
 }
 
 /**
- * The path and query to send on. An absolute-form target (`GET http://host/path`, RFC 9112 §3.2.2)
- * names a host, and we go to our backends only; anything else we cannot read is refused.
+ * Why a request target is not sent on, or undefined. The balancer is the clients' front door:
+ * - an absolute-form target (`GET http://host/path`, RFC 9112 §3.2.2) names a host, and a node
+ *   must never be led to act on a host a client chose: refused (400), not rewritten;
+ * - `/internal/...` are the routes nodes call on each other (they also need the cluster secret):
+ *   404, whatever spelling (case, `//`, `..`, percent-encoding) would reach them on a node.
  */
-function originForm(target) {
-  if (target.startsWith('/') || target === '*') return target;
-  try {
-    const url = new URL(target);
-    if (url.protocol === 'http:' || url.protocol === 'https:') return `${url.pathname}${url.search}`;
-  } catch {
-    // not a URL
+function refusedTarget(target) {
+  if (target === '*') return undefined;
+  if (!target.startsWith('/')) {
+    const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
+    return { status: 400, error: absolute ? 'absolute-form request targets are refused; send the path only' : 'bad request target' };
   }
+  if (isInternalPath(target)) return { status: 404, error: 'no such route' };
   return undefined;
+}
+
+function isInternalPath(target) {
+  // Slashes collapsed first: `//internal` would otherwise read as a host named `internal`.
+  let path = new URL(target.split('?')[0].replace(/\/{2,}/g, '/'), 'http://balancer').pathname; // resolves `.` and `..`
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // malformed escapes: judged as written
+  }
+  return /^\/+internal(\/|$)/i.test(path.replace(/\/{2,}/g, '/'));
 }
 
 /** Sends `req` to order[0]; moves on to order[1..] only if nothing of it reached order[0]. */

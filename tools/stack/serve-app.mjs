@@ -2,9 +2,11 @@
 // `npx nx run-many -t serve` runs the microservices shape (each service its own process).
 // Start the stack first (`npm run stack:up`): several serve tasks must not race to start Kafka.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kafkaAnswers } from './kafka.mjs';
-import { repoRoot } from './paths.mjs';
+import { cacheDir, repoRoot } from './paths.mjs';
 
 // Port and node id per app folder under apps/; `node` is the all-in-one process.
 const APPS = {
@@ -15,6 +17,22 @@ const APPS = {
   'driver-bridge': { port: 3014, nodeId: 'dev-driver' },
   'result-gateway': { port: 3015, nodeId: 'dev-result' },
 };
+
+/**
+ * The apps run as separate `nx serve` tasks, yet must share one cluster secret: the first makes it
+ * (random) in the cache folder, readable by this user only, and the others read it.
+ */
+function devClusterSecret() {
+  if (process.env.QUARRY_CLUSTER_SECRET) return process.env.QUARRY_CLUSTER_SECRET;
+  const file = join(cacheDir, 'dev-cluster-secret');
+  mkdirSync(cacheDir, { recursive: true });
+  try {
+    writeFileSync(file, randomBytes(32).toString('base64url'), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error;
+  }
+  return readFileSync(file, 'utf8').trim();
+}
 
 async function main() {
   const name = process.argv[2];
@@ -36,6 +54,7 @@ async function main() {
       ...process.env,
       QUARRY_NODE_ID: app.nodeId,
       QUARRY_HTTP_PORT: String(app.port),
+      QUARRY_CLUSTER_SECRET: devClusterSecret(),
       DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/quarry',
       KAFKA_BROKERS: brokers,
     },

@@ -4,6 +4,7 @@
 //
 //   QUARRY_PORT=8080            the balancer's port
 //   QUARRY_NODE_PORTS=3001,3002,3003   the nodes' ports (their count is the cluster's size)
+//   QUARRY_CLUSTER_SECRET       the secret the nodes share (a new random one per run by default)
 //   --no-build                  use the dist/ already built
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,8 @@ const log = (line) => console.log(`[quarry] ${line}`);
 const balancerPort = Number(process.env.QUARRY_PORT ?? 8080);
 const nodePorts = (process.env.QUARRY_NODE_PORTS ?? '3001,3002,3003').split(',').map(Number);
 const logDir = join(cacheDir, 'logs');
+// Node-to-node requests carry it; made per run and given to this run's nodes only, never printed.
+const clusterSecret = process.env.QUARRY_CLUSTER_SECRET || randomBytes(32).toString('base64url');
 
 async function answersHealth(url) {
   try {
@@ -83,6 +86,7 @@ async function main() {
     const nodeEnv = (node) => ({
       QUARRY_NODE_ID: node.id,
       QUARRY_HTTP_PORT: String(node.port),
+      QUARRY_CLUSTER_SECRET: clusterSecret,
       DATABASE_URL: process.env.DATABASE_URL ?? stack.databaseUrl,
       KAFKA_BROKERS: stack.brokers,
       KAFKAJS_NO_PARTITIONER_WARNING: '1',

@@ -1,11 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
-import { BALANCER_SCRIPT, freePort, getJson, OwnedProcess, settlesWithin, waitFor } from '@quarry/testing';
+import { BALANCER_SCRIPT, freePort, getRequestTarget, getJson, OwnedProcess, settlesWithin, waitFor } from '@quarry/testing';
 
 // A plain node:http backend in a process of its own, so a test can freeze it for real (SIGSTOP).
 // It echoes what reached it; /hold never answers; /stream sends its headers and a first chunk and
 // ends when /finish is asked for the same id (directly, not through the balancer); after /sick its
-// /health answers 503.
+// /health answers 503. It prints every request's target but /health's.
 const BACKEND_SOURCE = `
 const http = require('node:http');
 const [name, port] = process.argv.slice(1);
@@ -17,6 +16,7 @@ http.createServer((req, res) => {
   let body = '';
   req.on('data', (chunk) => (body += chunk));
   req.on('end', () => {
+    if (url.pathname !== '/health') console.log('request ' + req.url);
     if (url.pathname === '/hold') return console.log('holding ' + id);
     if (url.pathname === '/stream') {
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -94,21 +94,6 @@ function watched(url: string, init: RequestInit = {}) {
       return settled;
     },
   };
-}
-
-/** One raw HTTP/1.1 exchange, for request lines fetch would never write; the balancer closes after it. */
-function rawExchange(port: number, request: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(request));
-    let data = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (data += chunk));
-    socket.on('error', reject);
-    socket.on('end', () => {
-      const [head, ...body] = data.split('\r\n\r\n');
-      resolve({ status: Number(head.split(' ')[1]), body: body.join('\r\n\r\n') });
-    });
-  });
 }
 
 const downLine = (backend: Backend) => (line: string) => line.includes(`balancer: ${backend.host} is down`);
@@ -191,29 +176,42 @@ describe('the balancer (tools/stack/balancer.mjs) in front of plain backends', (
     expect(await answering(lonely.url, 3)).toEqual(['D', 'D', 'D']);
   });
 
-  it('sends an absolute-form request to a backend with its path only, and drops a client-sent x-quarry-forwarded-by', async () => {
+  it('refuses an absolute-form target (400) and client requests for /internal/ (404): no backend hears of them', async () => {
     let decoyConnections = 0;
     const server = createServer((_req, res) => res.end('decoy'));
     decoy = server;
     server.on('connection', () => decoyConnections++);
     const decoyPort = await freePort();
     await new Promise<void>((resolve) => server.listen(decoyPort, '127.0.0.1', resolve));
+    const heard = (marker: string) => [a, b, c].flatMap((backend) => backend.process.allLines().filter((line) => line.startsWith('request ') && line.includes(marker)));
 
-    const answer = await rawExchange(
-      balancer.port,
-      `GET http://127.0.0.1:${decoyPort}/lensapi/echo?x=1 HTTP/1.1\r\nHost: 127.0.0.1:${decoyPort}\r\nX-Quarry-Forwarded-By: L9\r\nX-Other: kept\r\nConnection: close\r\n\r\n`,
-    );
-    expect(answer.status).toBe(200);
-    const echo = JSON.parse(answer.body) as Echo;
-    expect(['A', 'B', 'C']).toContain(echo.backend);
-    expect(echo.url).toBe('/lensapi/echo?x=1');
-    expect(echo.headers['x-quarry-forwarded-by']).toBeUndefined();
-    expect(echo.headers['x-other']).toBe('kept');
+    for (const target of [`http://127.0.0.1:${decoyPort}/lensapi/echo?absolute=1`, `http://127.0.0.1:${balancer.port}/lensapi/echo?absolute=2`]) {
+      const answer = await getRequestTarget(balancer.port, target);
+      expect([target, answer.status, JSON.parse(answer.text).error]).toEqual([target, 400, 'absolute-form request targets are refused; send the path only']);
+    }
+    for (const path of ['/internal/results/x?internal=1', '/INTERNAL/results?internal=2', '//internal/results?internal=3', '/%69nternal/results?internal=4', '/lensapi/../internal/results?internal=5', '/internal?internal=6']) {
+      const answer = await getRequestTarget(balancer.port, path);
+      expect([path, answer.status, JSON.parse(answer.text).error]).toEqual([path, 404, 'no such route']);
+    }
+    // The same paths are still served when they are not internal: the balancer refuses by path, not by chance.
+    expect((await getJson<Echo>(`${balancer.url}/internally/results?internal=7`)).body.url).toBe('/internally/results?internal=7');
+    await waitFor('a backend to print the request it served', () => heard('internal=').length > 0, { timeoutMs: 5_000 });
+
     expect(decoyConnections).toBe(0);
+    expect(heard('absolute=')).toEqual([]);
+    expect(heard('internal=')).toEqual(['request /internally/results?internal=7']);
+  });
 
-    // The same for an ordinary request: the header nodes use between themselves never comes from a client.
-    const plain = await fetch(`${balancer.url}/lensapi/echo`, { headers: { 'x-quarry-forwarded-by': 'L9', 'x-other': 'kept' } });
-    const plainEcho = (await plain.json()) as Echo;
-    expect([plain.status, plainEcho.url, plainEcho.headers['x-quarry-forwarded-by'], plainEcho.headers['x-other']]).toEqual([200, '/lensapi/echo', undefined, 'kept']);
+  it('drops the headers only nodes set between themselves (x-quarry-forwarded-by, x-quarry-cluster-secret) from client requests', async () => {
+    const headers = { 'x-quarry-forwarded-by': 'L9', 'x-quarry-cluster-secret': 'guessed', 'x-other': 'kept' };
+    const plain = await fetch(`${balancer.url}/lensapi/echo`, { headers });
+    const echo = (await plain.json()) as Echo;
+    expect([plain.status, echo.url, echo.headers['x-quarry-forwarded-by'], echo.headers['x-quarry-cluster-secret'], echo.headers['x-other']]).toEqual([
+      200,
+      '/lensapi/echo',
+      undefined,
+      undefined,
+      'kept',
+    ]);
   });
 });

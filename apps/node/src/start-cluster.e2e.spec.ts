@@ -51,6 +51,20 @@ describe('npm start (tools/stack/start-cluster.mjs)', () => {
       expect(JSON.stringify(answer.json())).toContain('"value":1000');
     }
 
+    // The nodes share this run's cluster secret: a result held in one node's memory is read through
+    // every node, and their internal routes refuse a caller without it (403; a node running alone has none: 404).
+    const held = await lens.request('POST', 'queryapi/queries', {
+      form: { sessionid: session.xml, query: 'SELECT 4711 AS v', operation: 'EXECUTE_WITH_TIMEOUT', timeoutmillis: '30000' },
+      accept: 'application/json',
+    });
+    const handle = held.json<{ lensAPIResult: { data: { queryHandle: { handleId: string } } } }>().lensAPIResult.data.queryHandle.handleId;
+    for (const port of nodePorts) {
+      const rows = await new LensClient(`http://127.0.0.1:${port}`).request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' });
+      expect([port, rows.status, rows.text.includes('"value":4711')]).toEqual([port, 200, true]);
+      const internal = await fetch(`http://127.0.0.1:${port}/internal/results/${handle}?sessionid=${encodeURIComponent(session.xml)}`);
+      expect([port, internal.status, (await internal.text()).includes('4711')]).toEqual([port, 403, false]);
+    }
+
     cluster.kill('SIGINT');
     const { code } = await cluster.exited;
     expect(code).toBe(0);

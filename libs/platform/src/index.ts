@@ -8,3 +8,4 @@ export * from './metrics/metrics';
 export * from './di/tokens';
 export * from './lens-http';
 export * from './db/database-unavailable';
+export * from './node-to-node';

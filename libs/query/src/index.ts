@@ -12,7 +12,7 @@ export { HeldResults, type ResultPage } from './results/held-results';
 export { HeldResultCollector, ResultTooLarge } from './results/held-result-collector';
 export { ResultLocator } from './results/result-locator';
 export { ResultReader, type PageAnswer } from './results/result-reader';
-export { askHolder, FORWARDED_HEADER, HELD_RESULT_ROUTE } from './results/remote-results';
+export { askHolder, HELD_RESULT_ROUTE, heldResultsetRoute, holderUrl, resultsetRoute, type Holder, type HolderRoute } from './results/remote-results';
 export { lensErrorFor } from './http/query-errors.filter';
 export { QueryService } from './application/query.service';
 export { QueryTakeover } from './application/query-takeover';

@@ -4,6 +4,7 @@ import { HeldResultKeeper } from './held/held-result-keeper';
 import { LostResultSweep } from './held/lost-result-sweep';
 import { HeldResultController } from './http/held-result.controller';
 import { ResultController } from './http/result.controller';
+import { ResultsetPages } from './http/resultset-pages';
 
 /**
  * The result-gateway service: result sets and their metadata from any node. Persisted results
@@ -13,6 +14,6 @@ import { ResultController } from './http/result.controller';
 @Module({
   imports: [QueryAccessModule],
   controllers: [ResultController, HeldResultController],
-  providers: [HeldResultKeeper, LostResultSweep],
+  providers: [HeldResultKeeper, LostResultSweep, ResultsetPages],
 })
 export class ResultGatewayModule {}

@@ -11,6 +11,10 @@ export interface ClusterOptions extends Omit<NodeOptions, 'nodeId' | 'port'> {
   size?: number;
   /** Targets of particular nodes by id (e.g. only L1 runs `driver`); the others get `targets`. */
   nodeTargets?: Record<string, string>;
+  /** Settings of particular nodes, given their id and port (e.g. an advertised URL through a proxy). */
+  nodeEnv?: (nodeId: string, port: number) => Promise<Record<string, string>>;
+  /** Flags of the balancer beyond its backends (its defaults are what `npm start` uses). */
+  balancerArgs?: string[];
 }
 
 /** N real node processes (L1, L2, ...) behind the round-robin balancer, itself a process. */
@@ -27,10 +31,12 @@ export class Cluster {
     try {
       for (let i = 1; i <= size; i++) {
         const nodeId = `L${i}`;
-        nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port: await freePort() }));
+        const port = await freePort();
+        const env = { ...options.env, ...(await options.nodeEnv?.(nodeId, port)) };
+        nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port, env }));
       }
       const port = await freePort();
-      const balancer = new OwnedProcess('balancer', process.execPath, [BALANCER_SCRIPT, '--port', String(port), '--backends', nodes.map((n) => n.url).join(',')], process.env);
+      const balancer = new OwnedProcess('balancer', process.execPath, [BALANCER_SCRIPT, '--port', String(port), '--backends', nodes.map((n) => n.url).join(','), ...(options.balancerArgs ?? [])], process.env);
       const url = `http://127.0.0.1:${port}`;
       await waitFor('the balancer to answer', async () => (await getJson(`${url}/health`)).status === 200, { timeoutMs: 15_000 });
       return new Cluster(nodes, balancer, url);

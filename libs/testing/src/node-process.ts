@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { OwnedProcess } from './child-process';
 import { getJson } from './http';
 import { NODE_MAIN } from './repo-paths';
@@ -12,6 +13,12 @@ export interface NodeOptions {
   targets?: string;
   env?: Record<string, string>;
 }
+
+/**
+ * The cluster secret of every node this test process starts, made per run as `npm start` makes
+ * its own: nodes of one test talk to each other, and nothing outside knows it.
+ */
+export const TEST_CLUSTER_SECRET = randomBytes(32).toString('base64url');
 
 /** A real node process (dist/apps/node), as `npm start` runs it. */
 export class NodeProcess {
@@ -31,6 +38,7 @@ export class NodeProcess {
       QUARRY_KAFKA_PARTITIONS: '3',
       QUARRY_LOG_LEVEL: 'info',
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      QUARRY_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
       ...options.env,
     });
   }

@@ -1,12 +1,17 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { Transform } from 'node:stream';
 
 /**
  * A TCP pass-through a test can cut and restore, to make a dependency (PostgreSQL) really go
- * away for a node and come back, without stopping the server other tests use.
+ * away for a node and come back, without stopping the server other tests use. It can also reset
+ * every reused connection (`resetReusedConnections`), as a server does that closes a kept-alive
+ * connection just as the client sends its next request on it.
  */
 export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
+  private resettingReused = false;
+  private resets = 0;
 
   private boundPort = 0;
 
@@ -40,6 +45,19 @@ export class TcpProxy {
     return this.cut();
   }
 
+  /**
+   * While on, a connection that has had an answer and then carries more client bytes (a request on
+   * a reused keep-alive connection) is reset (RST) before any of those bytes reach the target.
+   */
+  resetReusedConnections(on: boolean): void {
+    this.resettingReused = on;
+  }
+
+  /** How many connections `resetReusedConnections` has reset so far. */
+  get resetCount(): number {
+    return this.resets;
+  }
+
   private listen(port: number): Promise<number> {
     const server = createServer((client) => {
       const upstream = createConnection(this.target);
@@ -48,7 +66,18 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      let answered = false;
+      upstream.on('data', () => (answered = true));
+      const gate = new Transform({
+        transform: (chunk: Buffer, _encoding, done) => {
+          if (!(this.resettingReused && answered)) return done(null, chunk);
+          this.resets++;
+          client.resetAndDestroy();
+          upstream.destroy();
+          done();
+        },
+      });
+      client.pipe(gate).pipe(upstream).pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });

@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { IncarnationEnder } from '../liveness/incarnation-ender';
 import { NodeHeartbeat } from '../liveness/node-heartbeat';
+import { refuseToJoinWithoutSecret } from './running-alone';
 
 /**
  * Announces this incarnation to the cluster when the node is up, keeps its heartbeat going, and
@@ -34,6 +35,7 @@ export class MembershipService implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    await refuseToJoinWithoutSecret(this.pool, { nodeId: this.identity.nodeId, clusterSecret: this.config.clusterSecret, downAfterMs: this.config.membership.downAfterMs });
     await this.endEarlierIncarnations();
     // The writer, the first beat and NodeJoined commit together: a node is never in `nodes`
     // without a heartbeat, nor a heartbeat without a fence.

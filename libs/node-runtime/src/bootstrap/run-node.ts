@@ -1,7 +1,8 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { createKafka, createPool, ensureTopics, runMigrations } from '@quarry/eventstore';
-import { createLogger, loadConfig, newIncarnation, PinoNestLogger, type ServiceName } from '@quarry/platform';
+import { createLogger, loadConfig, newIncarnation, PinoNestLogger, SERVER_KEEP_ALIVE_MS, type ServiceName } from '@quarry/platform';
 import type { NodeContext } from '../core/node-context';
 import { ALL_MIGRATIONS, projectionsFor } from '../services/service-catalog';
 import { NodeModule } from './node.module';
@@ -51,6 +52,8 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
   // forceCloseConnections: a stopping node ends its kept-open connections instead of waiting for
   // clients that keep them busy (it has left the cluster by then; the balancer retries elsewhere).
   const app = await NestFactory.create(NodeModule.forNode(ctx), { logger: new PinoNestLogger(logger), bufferLogs: true, forceCloseConnections: true });
+  // Set, not left to Node's default: peers and the balancer close idle connections before it ends them.
+  (app.getHttpServer() as Server).keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   await app.listen(config.httpPort, config.httpHost);
   const url = await app.getUrl();
   logger.info({ url }, 'node ready');

@@ -13,8 +13,13 @@ export interface QuarryConfig {
   nodeId: string;
   httpHost: string;
   httpPort: number;
-  /** The URL other nodes use to reach this one (forwarding, health probes). */
+  /** The URL other nodes use to reach this one (forwarding, health probes): `http://host:port`, nothing more. */
   advertisedUrl: string;
+  /**
+   * Shared by the nodes of one cluster and sent on every request between them; internal routes
+   * answer only requests that carry it. Unset: the node runs alone (it refuses to join running nodes).
+   */
+  clusterSecret?: string;
   databaseUrl: string;
   dbPoolSize: number;
   kafkaBrokers: string[];
@@ -128,7 +133,8 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
     nodeId,
     httpHost,
     httpPort,
-    advertisedUrl: readString(env, 'QUARRY_ADVERTISED_URL', `http://${httpHost}:${httpPort}`),
+    advertisedUrl: readAdvertisedUrl(readString(env, 'QUARRY_ADVERTISED_URL', `http://${httpHost.includes(':') ? `[${httpHost}]` : httpHost}:${httpPort}`)),
+    clusterSecret: readClusterSecret(env),
     databaseUrl: readString(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/quarry'),
     dbPoolSize: readInt(env, 'QUARRY_DB_POOL_SIZE', 10, 2, 200),
     kafkaBrokers: readString(env, 'KAFKA_BROKERS', '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean),
@@ -177,6 +183,32 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
       ...readResultLimits(env),
     },
   };
+}
+
+/**
+ * Other nodes build every request to this one from this URL and a route of their own, so it may
+ * name a scheme, host and port only (node-to-node traffic is plain HTTP).
+ */
+function readAdvertisedUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`QUARRY_ADVERTISED_URL=${raw} is not a URL; give http://host:port`);
+  }
+  if (url.protocol !== 'http:' || url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
+    throw new Error(`QUARRY_ADVERTISED_URL=${raw} must be http://host:port, without user, path, query or fragment`);
+  }
+  return url.origin;
+}
+
+/** At least 16 visible ASCII characters (it travels in a header); `npm start` makes 32 random bytes. */
+function readClusterSecret(env: Env): string | undefined {
+  const secret = env['QUARRY_CLUSTER_SECRET'] || undefined;
+  if (secret !== undefined && !/^[\x21-\x7e]{16,}$/.test(secret)) {
+    throw new Error('QUARRY_CLUSTER_SECRET must be at least 16 visible ASCII characters without spaces (e.g. `openssl rand -base64 32`)');
+  }
+  return secret;
 }
 
 /**

@@ -37,6 +37,21 @@ describe('configuration', () => {
     expect(() => loadConfig({ QUARRY_TOPIC_PREFIX: 'a.b' })).toThrow('QUARRY_TOPIC_PREFIX');
   });
 
+  it('takes an advertised URL of scheme, host and port only, and no cluster secret unless one is given', () => {
+    expect(loadConfig({ QUARRY_ADVERTISED_URL: 'http://l1:3000/' }).advertisedUrl).toBe('http://l1:3000');
+    expect(loadConfig({}).clusterSecret).toBeUndefined();
+    for (const bad of ['l1:3000', 'https://l1:3000', 'http://user:pw@l1:3000', 'http://l1:3000/quarry', 'http://l1:3000/?x=1', 'http://l1:3000/#top', 'nonsense']) {
+      expect(() => loadConfig({ QUARRY_ADVERTISED_URL: bad })).toThrow(`QUARRY_ADVERTISED_URL=${bad}`);
+    }
+  });
+
+  it('takes a cluster secret of at least 16 visible characters', () => {
+    expect(loadConfig({ QUARRY_CLUSTER_SECRET: 'k7P-2x_9Qa+Zr/5mW0=' }).clusterSecret).toBe('k7P-2x_9Qa+Zr/5mW0=');
+    for (const bad of ['short', 'sixteen chars ok?', 'line\nbreak-in-the-secret']) {
+      expect(() => loadConfig({ QUARRY_CLUSTER_SECRET: bad })).toThrow('QUARRY_CLUSTER_SECRET must be at least 16 visible ASCII characters');
+    }
+  });
+
   it('limits a value to 64 MiB and a row to 128 MiB unless told; refuses a value limit over the row limit or past 256 MiB', () => {
     expect(loadConfig({}).results).toMatchObject({ maxValueBytes: 64 * 1024 * 1024, maxRowBytes: 128 * 1024 * 1024 });
     expect(loadConfig({ QUARRY_RESULT_MAX_VALUE_BYTES: '1048576', QUARRY_RESULT_MAX_ROW_BYTES: '2097152' }).results).toMatchObject({ maxValueBytes: 1048576, maxRowBytes: 2097152 });

@@ -73,7 +73,12 @@ export class ResultReader {
         if (request.remote === 'point') return { kind: 'remote', url: location.url, nodeId: location.nodeId };
         return {
           kind: 'rows',
-          page: await fetchHeldPage(location, queryHandle, { sessionId: request.sessionId, from: request.from, size: request.size, forwardedBy: this.identity.nodeId }),
+          page: await fetchHeldPage(location, queryHandle, {
+            sessionId: request.sessionId,
+            from: request.from,
+            size: request.size,
+            clusterSecret: this.config.clusterSecret,
+          }),
         };
       case 'gone': {
         const gone = location.gone;

@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { LensClient, waitFor, type Cluster, type TestDatabase } from '@quarry/testing';
-import { executorOf, getResultset, metricOf, rowsIn, startResultCluster, statusOf, submit, succeeded, type ResultCluster } from './result-api';
-
-/** Nodes that serve the API but run no queries: every query executes (and its result lives) on L1. */
-const SERVING_ONLY = 'gateway,session,query,result';
+import { getRequestTarget, LensClient, waitFor, type Cluster, type TestDatabase } from '@quarry/testing';
+import { executorOf, getResultset, metricOf, rowsIn, SERVING_ONLY, startResultCluster, statusOf, submit, succeeded, type ResultCluster } from './result-api';
 
 async function eventsOf(db: TestDatabase, handle: string, type: string) {
   const { rows } = await db.pool.query<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE stream_id = $1 AND type = $2 ORDER BY stream_version', [
@@ -241,6 +238,17 @@ describe('in-memory results with QUARRY_RESULT_FETCH=redirect and QUARRY_RESULT_
       '10',
     ]);
     expect(rowsIn(await getResultset(client('L2'), session, handle, { fetchsize: '10' }))).toEqual([[5]]);
+
+    // A request target naming another host (absolute form) sent straight to L2: still L1, never that host.
+    const query = `sessionid=${encodeURIComponent(session.xml)}&fetchsize=10&extra=dropped`;
+    const absolute = await getRequestTarget(cluster.node('L2').options.port, `http://attacker.invalid:81/lensapi/queryapi/queries/${handle}/resultset?${query}`, { accept: 'application/json' });
+    const pointed = new URL(String(absolute.headers.location));
+    expect([absolute.status, pointed.origin, pointed.pathname, [...pointed.searchParams.keys()]]).toEqual([
+      307,
+      cluster.node('L1').url,
+      `/lensapi/queryapi/queries/${handle}/resultset`,
+      ['sessionid', 'fetchsize'],
+    ]);
   });
 
   it('moves a result that outgrows memory to the result store, complete, served by any node', async () => {

@@ -1,12 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { confXml, createTestWarehouse, LensClient, startTestCluster, waitFor, type Cluster, type LensAnswer, type OpenedSession, type TestDatabase } from '@quarry/testing';
+import { confXml, createTestWarehouse, LensClient, startTestCluster, waitFor, type Cluster, type ClusterOptions, type LensAnswer, type OpenedSession, type TestDatabase } from '@quarry/testing';
 import type { Pool } from 'pg';
 
 /** Test helpers for the query and result API over the wire, shared by the result e2e suites. */
 
 export { confXml };
+
+/** Nodes that serve the API but run no queries: every query executes (and its result lives) on L1. */
+export const SERVING_ONLY = 'gateway,session,query,result';
 
 export interface StatusJson {
   status: string;
@@ -81,7 +84,7 @@ export interface ResultCluster {
   stop(): Promise<void>;
 }
 
-export async function startResultCluster(options: { size?: number; nodeTargets?: Record<string, string>; env?: Record<string, string>; kafkaBrokers?: string[] } = {}): Promise<ResultCluster> {
+export async function startResultCluster(options: Pick<ClusterOptions, 'size' | 'nodeTargets' | 'env' | 'nodeEnv' | 'balancerArgs'> & { kafkaBrokers?: string[] } = {}): Promise<ResultCluster> {
   const resultDir = mkdtempSync(join(tmpdir(), 'quarry-results-'));
   const warehouse = await createTestWarehouse();
   const running = await startTestCluster({ ...options, env: { QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl, QUARRY_RESULT_DIR: resultDir, ...options.env } }).catch(async (error: Error) => {

@@ -1,23 +1,34 @@
-import { Controller, Get, Param, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
-import { sessionIdFrom } from '@quarry/platform';
-import { HELD_RESULT_ROUTE, lensErrorFor, MAX_FETCH, QueryRefused, QueryService, queryHandleFrom, ResultReader, wholeNumber } from '@quarry/query';
+import { AnswersErrorsAs, ClusterPeersOnly, sessionIdFrom } from '@quarry/platform';
+import { HELD_RESULT_ROUTE, lensErrorFor, MAX_FETCH, QueryErrorsFilter, QueryRefused, QueryService, queryHandleFrom, ResultReader, wholeNumber } from '@quarry/query';
 import { DriverQueryError } from '@quarry/drivers';
 import { SessionRefused } from '@quarry/session';
 import type { Request, Response } from 'express';
+import { ResultsetPages } from './resultset-pages';
 
 /**
- * The holder's side of a forwarded page: rows this node holds, as plain JSON values, for another
- * node to render. The caller's session id comes along and is checked as for any request; a
- * failure answers `{code, message}` for the asking node to pass on as it is.
+ * The holder's side of a forwarded page, for the other nodes of the cluster only (the cluster
+ * secret). The caller's session id comes along and is checked as for any request.
  */
 @Controller(`${HELD_RESULT_ROUTE}/:handle`)
+@UseGuards(ClusterPeersOnly)
 export class HeldResultController {
   constructor(
     private readonly queries: QueryService,
     private readonly reader: ResultReader,
+    private readonly pages: ResultsetPages,
   ) {}
 
+  /** A client's GET .../resultset that another node forwarded here: answered as to the client, never forwarded again. */
+  @Get('resultset')
+  @UseFilters(QueryErrorsFilter)
+  @AnswersErrorsAs('text')
+  resultset(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
+    return this.pages.answer(req, res, raw, 'refuse');
+  }
+
+  /** Rows this node holds, as plain JSON values, for another node to render; a failure answers `{code, message}` for it to pass on. */
   @Get()
   async page(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
     try {

@@ -1,0 +1,3 @@
+export * from './cluster-secret';
+export * from './cluster-peers-only.guard';
+export * from './keep-alive';
