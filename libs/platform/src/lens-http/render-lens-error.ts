@@ -12,14 +12,21 @@ export function renderLensError(req: Request, res: Response, error: LensError, s
   }
   // The code travels in a header too, so text and APIResult answers still name it.
   res.setHeader('x-lens-error-code', String(error.code));
+  if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
   switch (shape) {
     case 'text':
       return reply(req, res, status, { kind: 'text', value: error.message });
-    case 'lensAPIResult': {
-      const id = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
-      return reply(req, res, status, { kind: 'lensAPIResult', value: error.toLensAPIResult(id) });
-    }
+    case 'lensAPIResult':
+      return reply(req, res, status, { kind: 'lensAPIResult', value: error.toLensAPIResult(requestIdOf(req)) });
     case 'apiResult':
       return reply(req, res, status, { kind: 'apiResult', value: error.toApiResult() });
   }
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** The client's X-Request-Id when it is a plain id (never echoed back at any size), else a new one. */
+function requestIdOf(req: Request): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }

@@ -43,5 +43,15 @@ async function databaseNameFrom(req: Request): Promise<string> {
   }
   const trimmed = text.trim();
   if (!trimmed) throw new LensError('MISSING_PARAMETERS', 'the database name is required as the body');
-  return trimmed.startsWith('"') ? String(JSON.parse(trimmed)) : trimmed;
+  return trimmed.startsWith('"') ? jsonString(trimmed) : trimmed;
+}
+
+function jsonString(text: string): string {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'string') return value;
+  } catch {
+    // answered below
+  }
+  throw new LensError('INVALID_PARAMETER_VALUE', 'a quoted database name must be one JSON string');
 }
