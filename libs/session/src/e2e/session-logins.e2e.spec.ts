@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, createTestDatabase, HASH_PASSWORD_SCRIPT, LensClient, testEnv, uniqueTopicPrefix, type LensAnswer, type TestDatabase } from '@quarry/testing';
+import { LensClient, startTestCluster, type LensAnswer, type TestCluster } from '@quarry/testing';
+import { writeUsersFile } from './users-file';
 
 /**
  * Failed logins limited per user name and per client address (each node keeps its own count),
@@ -10,25 +10,18 @@ import { Cluster, createTestDatabase, HASH_PASSWORD_SCRIPT, LensClient, testEnv,
  * is (X-Forwarded-For); clients here differ by the loopback address they send from.
  */
 describe('failed logins (two nodes, a users file)', () => {
-  let db: TestDatabase;
-  let cluster: Cluster;
+  let stack: TestCluster;
   const dir = mkdtempSync(join(tmpdir(), 'quarry-logins-'));
   const password = 'correct horse battery staple';
-  const from = (address: string) => new LensClient(cluster.balancerUrl, { localAddress: address });
+  const from = (address: string) => new LensClient(stack.cluster.balancerUrl, { localAddress: address });
   const login = (client: LensClient, username: string, pass: string) => client.request('POST', 'session', { form: { username, password: pass } });
 
   beforeAll(async () => {
-    const line = (user: string) => execFileSync(process.execPath, [HASH_PASSWORD_SCRIPT, user], { input: `${password}\n` }).toString().trim();
-    writeFileSync(join(dir, 'users'), ['ana', 'eve', 'gus'].map(line).join('\n'));
-    db = await createTestDatabase();
-    cluster = await Cluster.start({
+    stack = await startTestCluster({
       size: 2,
-      databaseUrl: db.url,
-      kafkaBrokers: testEnv().kafkaBrokers,
-      topicPrefix: uniqueTopicPrefix(),
       env: {
         QUARRY_AUTH: 'file',
-        QUARRY_USERS_FILE: join(dir, 'users'),
+        QUARRY_USERS_FILE: writeUsersFile(dir, ['ana', 'eve', 'gus'], password),
         QUARRY_LOGIN_MAX_FAILURES_PER_USER: '3',
         QUARRY_LOGIN_MAX_FAILURES_PER_ADDRESS: '8',
         QUARRY_LOGIN_WINDOW_MS: '600000',
@@ -37,8 +30,7 @@ describe('failed logins (two nodes, a users file)', () => {
   });
 
   afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
+    await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -72,7 +64,7 @@ describe('failed logins (two nodes, a users file)', () => {
       const ana = await login(from('127.0.0.2'), 'ana', password);
       expect([ana.status, ana.text]).toEqual([200, expect.stringContaining('<lensSessionHandle>')]);
     }
-    const opened = await db.pool.query<{ user_name: string }>('SELECT user_name FROM open_sessions');
+    const opened = await stack.db.pool.query<{ user_name: string }>('SELECT user_name FROM open_sessions');
     expect(opened.rows.map((r) => r.user_name)).toEqual(['ana', 'ana']);
   });
 
