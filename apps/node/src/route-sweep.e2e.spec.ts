@@ -5,6 +5,7 @@ import {
   Cluster,
   confXml,
   createTestDatabase,
+  createTestWarehouse,
   elementsOf,
   getJson,
   LensClient,
@@ -14,6 +15,7 @@ import {
   type OpenedSession,
   type RequestOptions,
   type TestDatabase,
+  type TestWarehouse,
 } from '@quarry/testing';
 
 /**
@@ -24,19 +26,19 @@ import {
  */
 describe('the route sweep: nothing a client sends gets a 5xx', () => {
   let db: TestDatabase;
-  let warehouse: TestDatabase;
+  let warehouse: TestWarehouse;
   let cluster: Cluster;
   let lens: LensClient;
   const roots = mkdtempSync(join(tmpdir(), 'quarry-sweep-'));
 
   beforeAll(async () => {
     writeFileSync(join(roots, 'udf.jar'), 'jar bytes');
-    [db, warehouse] = await Promise.all([createTestDatabase(), createTestDatabase()]);
+    [db, warehouse] = await Promise.all([createTestDatabase(), createTestWarehouse()]);
     cluster = await Cluster.start({
       databaseUrl: db.url,
       kafkaBrokers: testEnv().kafkaBrokers,
       topicPrefix: uniqueTopicPrefix(),
-      env: { QUARRY_PG_WAREHOUSE_URL: warehouse.url, QUARRY_RESOURCE_ROOTS: roots },
+      env: { QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl, QUARRY_RESOURCE_ROOTS: roots },
     });
     lens = new LensClient(cluster.balancerUrl);
   });
