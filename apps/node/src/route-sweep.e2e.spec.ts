@@ -113,7 +113,7 @@ describe('the route sweep: nothing a client sends gets a 5xx', () => {
 
     const fiveHundreds: string[] = [];
     for (const { name, method, path, options } of requests) {
-      const answer = await lens.request(method, path, { timeoutMs: 30_000, ...options }).catch((error: Error) => ({ status: 599, text: `no answer: ${error.message}` }));
+      const answer = await lens.request(method, path, { timeoutMs: 30_000, ...options }).catch((error: Error) => ({ status: 599, text: `no answer: ${error.message} (${String((error.cause as Error | undefined)?.message)})` }));
       if (answer.status >= 500 && !notHeldHere(path, answer)) fiveHundreds.push(`${name} -> ${answer.status} ${answer.text.slice(0, 160)}`);
     }
     expect(fiveHundreds).toEqual([]);
@@ -123,6 +123,8 @@ describe('the route sweep: nothing a client sends gets a 5xx', () => {
     for (const node of cluster.nodes) {
       expect([node.options.nodeId, node.process.allLines().filter((l) => l.includes('"msg":"request failed"')).slice(0, 3)]).toEqual([node.options.nodeId, []]);
     }
+    // This cluster runs QUARRY_AUTH=none, which each node says at start.
+    for (const node of cluster.nodes) expect(node.process.allLines().some((l) => l.includes('"level":40') && l.includes('QUARRY_AUTH=none'))).toBe(true);
     const after = await Promise.all(cluster.nodes.map(async (n) => (await getJson<{ incarnation: string }>(`${n.url}/health`)).body.incarnation));
     expect(after).toEqual(incarnations);
     expect(await witnessState(witness)).toEqual(before);
