@@ -22,9 +22,10 @@ export interface QuarryConfig {
   clusterSecret?: string;
   /**
    * Proxies whose X-Forwarded-For is believed (Express's `trust proxy`: addresses, subnets,
-   * `loopback`...), so a client behind the balancer is known by its own address; false: none.
+   * `loopback`..., or a number of proxy hops), so a client behind the balancer is known by its own
+   * address; false: none.
    */
-  trustProxy: string | false;
+  trustProxy: string | number | false;
   databaseUrl: string;
   dbPoolSize: number;
   kafkaBrokers: string[];
@@ -268,9 +269,10 @@ function readAuth(env: Env): AuthSettings {
   return { mode, usersFile, adminToken: env['QUARRY_ADMIN_TOKEN'] || undefined, logins };
 }
 
-function readTrustProxy(env: Env): string | false {
+function readTrustProxy(env: Env): string | number | false {
   const raw = readString(env, 'QUARRY_TRUST_PROXY', 'loopback').trim();
-  return raw === 'none' ? false : raw;
+  if (raw === 'none') return false;
+  return /^\d+$/.test(raw) ? readInt(env, 'QUARRY_TRUST_PROXY', 1, 1, 10) : raw;
 }
 
 /** `all`, or a comma list of service names; anything else is an error that names the choices. */

@@ -37,6 +37,8 @@ describe('configuration', () => {
     const set = loadConfig({ QUARRY_LOGIN_MAX_FAILURES_PER_USER: '3', QUARRY_LOGIN_MAX_FAILURES_PER_ADDRESS: '8', QUARRY_LOGIN_WINDOW_MS: '5000', QUARRY_TRUST_PROXY: 'none' });
     expect(set.auth.logins).toEqual({ maxFailuresPerUser: 3, maxFailuresPerAddress: 8, windowMs: 5000 });
     expect(set.trustProxy).toBe(false);
+    expect(loadConfig({ QUARRY_TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ QUARRY_TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toBe('10.0.0.0/8, loopback');
     expect(() => loadConfig({ QUARRY_LOGIN_WINDOW_MS: '10' })).toThrow('QUARRY_LOGIN_WINDOW_MS=10 is not a whole number from 1000');
   });
 
