@@ -32,3 +32,27 @@ export function getRequestTarget(port: number, target: string, headers: Record<s
     request.end();
   });
 }
+
+/**
+ * fetch() from a chosen local address (fetch cannot bind one): the body and its Content-Type are
+ * encoded by fetch's own Request, then sent with node:http. No redirects are followed.
+ */
+export async function fetchFrom(localAddress: string, url: URL, init: RequestInit): Promise<Response> {
+  const encoded = new Request(url, init);
+  const body = Buffer.from(await encoded.arrayBuffer());
+  const headers = Object.fromEntries(encoded.headers);
+  return new Promise<Response>((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method, headers: { ...headers, 'content-length': String(body.length) }, localAddress, signal: init.signal ?? undefined }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const answerHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) answerHeaders.set(name, String(value));
+        resolve(new Response(res.statusCode === 204 ? null : Buffer.concat(chunks), { status: res.statusCode, headers: answerHeaders }));
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -1,3 +1,4 @@
+import { fetchFrom } from './http';
 import { waitFor } from './wait-for';
 
 export interface LensAnswer {
@@ -7,6 +8,7 @@ export interface LensAnswer {
   errorCode?: number;
   /** Where a redirect points (only seen with `redirect: 'manual'`). */
   location?: string;
+  header(name: string): string | undefined;
   json<T = Record<string, unknown>>(): T;
 }
 
@@ -29,12 +31,19 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-/** A Lens client as the real ones behave on the wire: multipart forms, sessionid as XML text. */
+/**
+ * A Lens client as the real ones behave on the wire: multipart forms, sessionid as XML text.
+ * `localAddress` (such as 127.0.0.2) makes it a client on another address of this machine.
+ */
 export class LensClient {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly options: { localAddress?: string } = {},
+  ) {}
 
   async request(method: string, path: string, options: RequestOptions = {}): Promise<LensAnswer> {
-    const url = new URL(`${this.baseUrl}/lensapi/${path}`);
+    // A path of the Lens API (`session/params`), or any path of the node from its root (`/health`).
+    const url = new URL(path.startsWith('/') ? `${this.baseUrl}${path}` : `${this.baseUrl}/lensapi/${path}`);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
     let body: FormData | string | undefined = options.body;
     if (options.form) {
@@ -46,11 +55,19 @@ export class LensClient {
       body = form;
     }
     const headers: Record<string, string> = { ...(options.accept ? { accept: options.accept } : {}), ...options.headers };
-    const response = await fetch(url, { method, body, headers, redirect: options.redirect ?? 'follow', signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
+    const init: RequestInit = { method, body, headers, redirect: options.redirect ?? 'follow', signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) };
+    const response = this.options.localAddress ? await fetchFrom(this.options.localAddress, url, init) : await fetch(url, init);
     const text = await response.text();
     const code = response.headers.get('x-lens-error-code');
     const location = response.headers.get('location') ?? undefined;
-    return { status: response.status, text, errorCode: code ? Number(code) : undefined, location, json: () => JSON.parse(text) };
+    return {
+      status: response.status,
+      text,
+      errorCode: code ? Number(code) : undefined,
+      location,
+      header: (name) => response.headers.get(name) ?? undefined,
+      json: () => JSON.parse(text),
+    };
   }
 
   async open(userName: string, options: { password?: string; database?: string; conf?: string } = {}): Promise<OpenedSession> {

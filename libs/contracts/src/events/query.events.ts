@@ -5,6 +5,10 @@ const QueryRef = { queryHandle: z.string().uuid() };
 /** Every launch of a query gets the next attempt; a write from an older attempt is refused (fencing). */
 const Attempt = { attempt: z.number().int().positive() };
 
+/** Longest `queryName` and client request id (`quarry.query.request.id`) a query may carry. */
+export const QUERY_NAME_MAX = 1024;
+export const CLIENT_REQUEST_ID_MAX = 256;
+
 export const QuerySubmitted = defineEvent(
   'QuerySubmitted',
   'query',
@@ -16,10 +20,10 @@ export const QuerySubmitted = defineEvent(
     driver: z.string().min(1),
     driverQuery: z.string().min(1),
     conf: z.record(z.string(), z.string()),
-    queryName: z.string().max(1024),
+    queryName: z.string().max(QUERY_NAME_MAX),
     priority: z.enum(['VERY_HIGH', 'HIGH', 'NORMAL', 'LOW', 'VERY_LOW']),
     persistent: z.boolean(),
-    clientRequestId: z.string().max(256).optional(),
+    clientRequestId: z.string().max(CLIENT_REQUEST_ID_MAX).optional(),
     /** Said, not ignored: session resources this driver cannot use (jars on SQL engines). */
     warnings: z.array(z.string()),
   }),

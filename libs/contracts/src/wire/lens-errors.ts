@@ -38,6 +38,12 @@ export const LENS_ERRORS = {
   SERVICE_UNAVAILABLE: { code: 9004, httpStatus: 503, message: "Quarry's database cannot be reached right now; try again shortly" },
   /** Quarry's own: the node that took the request has left the cluster (or was declared down); another node answers. */
   NODE_ENDED: { code: 9005, httpStatus: 503, message: 'This node has left the cluster; send the request again (another node will answer it)' },
+  /** Quarry's own: a body or form field over its limit (Lens's Jersey had no such check). */
+  PAYLOAD_TOO_LARGE: { code: 9006, httpStatus: 413, message: 'The request is larger than this server accepts' },
+  /** Quarry's own: a body whose Content-Type (or charset) the endpoint does not read. */
+  UNSUPPORTED_MEDIA_TYPE: { code: 9007, httpStatus: 415, message: 'The request body has a content type this endpoint does not read' },
+  /** Quarry's own: failed logins for a user name or from an address went over the limit; Retry-After says when to try again. */
+  TOO_MANY_LOGIN_ATTEMPTS: { code: 9008, httpStatus: 429, message: 'Too many failed logins; try again later' },
 } as const satisfies Record<string, { code: number; httpStatus: number; message: string }>;
 
 export type LensErrorName = keyof typeof LENS_ERRORS;
@@ -57,12 +63,15 @@ export class LensError extends Error {
   readonly code: number;
   readonly httpStatus: number;
   readonly payload?: LensErrorPayload;
+  /** Sent as Retry-After: when asking again may work. */
+  readonly retryAfterSeconds?: number;
 
-  constructor(readonly errorName: LensErrorName, message?: string, options?: { payload?: LensErrorPayload; cause?: unknown }) {
+  constructor(readonly errorName: LensErrorName, message?: string, options?: { payload?: LensErrorPayload; cause?: unknown; retryAfterSeconds?: number }) {
     super(message ?? LENS_ERRORS[errorName].message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = LENS_ERRORS[errorName].code;
     this.httpStatus = LENS_ERRORS[errorName].httpStatus;
     this.payload = options?.payload;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   /** For endpoints answering APIResult: Lens reported their failures as FAILED with the message. */

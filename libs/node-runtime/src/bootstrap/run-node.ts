@@ -1,10 +1,12 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createKafka, createPool, ensureTopics, runMigrations } from '@quarry/eventstore';
 import { createLogger, loadConfig, newIncarnation, PinoNestLogger, SERVER_KEEP_ALIVE_MS, type ServiceName } from '@quarry/platform';
 import type { NodeContext } from '../core/node-context';
 import { ALL_MIGRATIONS, projectionsFor } from '../services/service-catalog';
+import { configureHttpServer, routesOf } from './http-server';
 import { NodeModule } from './node.module';
 import { retryUntil } from './retry-until';
 
@@ -24,6 +26,9 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
   const identity = newIncarnation(config.nodeId);
   const logger = createLogger(identity, config.logLevel);
   logger.info({ targets, http: `${config.httpHost}:${config.httpPort}` }, 'node starting');
+  if (config.auth.mode === 'none' && targets.includes('session')) {
+    logger.warn('QUARRY_AUTH=none: sessions open for any user name without a password; for local use only (set QUARRY_AUTH=file)');
+  }
 
   const applied = await retryUntil('database migration', () => runMigrations(config.databaseUrl, ALL_MIGRATIONS), DEPENDENCY_DEADLINE_MS, logger);
   if (applied.length > 0) logger.info({ migrations: applied }, 'schema migrated');
@@ -51,9 +56,17 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
   const ctx: NodeContext = { config, identity, logger, pool, kafka, targets, projections: projectionsFor(targets) };
   // forceCloseConnections: a stopping node ends its kept-open connections instead of waiting for
   // clients that keep them busy (it has left the cluster by then; the balancer retries elsewhere).
-  const app = await NestFactory.create(NodeModule.forNode(ctx), { logger: new PinoNestLogger(logger), bufferLogs: true, forceCloseConnections: true });
+  const app = await NestFactory.create<NestExpressApplication>(NodeModule.forNode(ctx), {
+    logger: new PinoNestLogger(logger),
+    bufferLogs: true,
+    forceCloseConnections: true,
+    bodyParser: false,
+  });
   // Set, not left to Node's default: peers and the balancer close idle connections before it ends them.
   (app.getHttpServer() as Server).keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
+  configureHttpServer(app, config);
+  await app.init();
+  logger.info({ routes: routesOf(app) }, 'http routes');
   await app.listen(config.httpPort, config.httpHost);
   const url = await app.getUrl();
   logger.info({ url }, 'node ready');

@@ -20,6 +20,12 @@ export interface QuarryConfig {
    * answer only requests that carry it. Unset: the node runs alone (it refuses to join running nodes).
    */
   clusterSecret?: string;
+  /**
+   * Proxies whose X-Forwarded-For is believed (Express's `trust proxy`: addresses, subnets,
+   * `loopback`..., or a number of proxy hops), so a client behind the balancer is known by its own
+   * address; false: none.
+   */
+  trustProxy: string | number | false;
   databaseUrl: string;
   dbPoolSize: number;
   kafkaBrokers: string[];
@@ -119,6 +125,15 @@ export interface AuthSettings {
   usersFile?: string;
   /** Presented as `Authorization: Bearer <token>`, lets a caller see every user's sessions. */
   adminToken?: string;
+  logins: LoginLimits;
+}
+
+/** Failed logins one node accepts before it answers 429 for a while (per node, in memory). */
+export interface LoginLimits {
+  maxFailuresPerUser: number;
+  maxFailuresPerAddress: number;
+  /** Failures count for this long from the first one; then the slate is clean again. */
+  windowMs: number;
 }
 
 export function loadConfig(env: Env = process.env): QuarryConfig {
@@ -135,6 +150,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
     httpPort,
     advertisedUrl: readAdvertisedUrl(readString(env, 'QUARRY_ADVERTISED_URL', `http://${httpHost.includes(':') ? `[${httpHost}]` : httpHost}:${httpPort}`)),
     clusterSecret: readClusterSecret(env),
+    trustProxy: readTrustProxy(env),
     databaseUrl: readString(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/quarry'),
     dbPoolSize: readInt(env, 'QUARRY_DB_POOL_SIZE', 10, 2, 200),
     kafkaBrokers: readString(env, 'KAFKA_BROKERS', '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean),
@@ -245,7 +261,18 @@ function readAuth(env: Env): AuthSettings {
   const mode = readEnum(env, 'QUARRY_AUTH', ['none', 'file'] as const, 'none');
   const usersFile = env['QUARRY_USERS_FILE'] || undefined;
   if (mode === 'file' && !usersFile) throw new Error('QUARRY_AUTH=file needs QUARRY_USERS_FILE');
-  return { mode, usersFile, adminToken: env['QUARRY_ADMIN_TOKEN'] || undefined };
+  const logins = {
+    maxFailuresPerUser: readInt(env, 'QUARRY_LOGIN_MAX_FAILURES_PER_USER', 10, 1, 1_000_000),
+    maxFailuresPerAddress: readInt(env, 'QUARRY_LOGIN_MAX_FAILURES_PER_ADDRESS', 30, 1, 1_000_000),
+    windowMs: readInt(env, 'QUARRY_LOGIN_WINDOW_MS', 60_000, 1000, 86_400_000),
+  };
+  return { mode, usersFile, adminToken: env['QUARRY_ADMIN_TOKEN'] || undefined, logins };
+}
+
+function readTrustProxy(env: Env): string | number | false {
+  const raw = readString(env, 'QUARRY_TRUST_PROXY', 'loopback').trim();
+  if (raw === 'none') return false;
+  return /^\d+$/.test(raw) ? readInt(env, 'QUARRY_TRUST_PROXY', 1, 1, 10) : raw;
 }
 
 /** `all`, or a comma list of service names; anything else is an error that names the choices. */

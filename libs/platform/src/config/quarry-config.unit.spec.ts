@@ -30,6 +30,18 @@ describe('configuration', () => {
     expect(config.membership).toEqual({ heartbeatMs: 200, downAfterMs: 1500, probeTimeoutMs: 1000 });
   });
 
+  it('limits failed logins and trusts the loopback balancer by default; both can be set', () => {
+    const defaults = loadConfig({});
+    expect(defaults.auth.logins).toEqual({ maxFailuresPerUser: 10, maxFailuresPerAddress: 30, windowMs: 60_000 });
+    expect(defaults.trustProxy).toBe('loopback');
+    const set = loadConfig({ QUARRY_LOGIN_MAX_FAILURES_PER_USER: '3', QUARRY_LOGIN_MAX_FAILURES_PER_ADDRESS: '8', QUARRY_LOGIN_WINDOW_MS: '5000', QUARRY_TRUST_PROXY: 'none' });
+    expect(set.auth.logins).toEqual({ maxFailuresPerUser: 3, maxFailuresPerAddress: 8, windowMs: 5000 });
+    expect(set.trustProxy).toBe(false);
+    expect(loadConfig({ QUARRY_TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ QUARRY_TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toBe('10.0.0.0/8, loopback');
+    expect(() => loadConfig({ QUARRY_LOGIN_WINDOW_MS: '10' })).toThrow('QUARRY_LOGIN_WINDOW_MS=10 is not a whole number from 1000');
+  });
+
   it('names the key and the allowed range of a bad value', () => {
     expect(() => loadConfig({ QUARRY_HTTP_PORT: 'eighty' })).toThrow('QUARRY_HTTP_PORT=eighty is not a whole number from 0 to 65535');
     expect(() => loadConfig({ QUARRY_KAFKA_PARTITIONS: '0' })).toThrow('QUARRY_KAFKA_PARTITIONS=0');

@@ -4,3 +4,5 @@ export * from './render-lens-error';
 export * from './lens-exception.filter';
 export * from './multipart-fields';
 export * from './session-id';
+export * from './body-limits';
+export * from './client-errors';

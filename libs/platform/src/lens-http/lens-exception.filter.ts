@@ -5,16 +5,18 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../db/database-unavailable';
 import { LOGGER } from '../di/tokens';
+import { clientErrorOf } from './client-errors';
 import { errorShapeOf } from './error-shape';
 import { renderLensError } from './render-lens-error';
 
 /** Seconds a client is told to wait before asking again while the database is away. */
-const RETRY_AFTER_SECONDS = '1';
+const RETRY_AFTER_SECONDS = 1;
 
 /**
- * The last word on any error: a LensError as it says; an HTTP error (unknown route, bad multipart)
- * with its status and message; Quarry's database unreachable or its connection lost is a 503
- * (9004) worth retrying; anything else is a 500 whose details go to the log, not the client.
+ * The last word on any error: whatever the client sent wrong (a LensError, an unknown route, a
+ * body too large or unreadable, a value over a limit) as its 4xx (`clientErrorOf`); Quarry's
+ * database unreachable or its connection lost is a 503 (9004) worth retrying; anything else is a
+ * 500 whose details go to the log, not the client.
  */
 @Catch()
 export class LensExceptionFilter implements ExceptionFilter {
@@ -25,22 +27,17 @@ export class LensExceptionFilter implements ExceptionFilter {
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
     const shape = errorShapeOf(host);
-    if (error instanceof LensError) return renderLensError(req, res, error, shape);
-    if (error instanceof HttpException) {
-      const status = error.getStatus();
-      const name = status === 404 ? 'RESOURCE_NOT_FOUND' : status < 500 ? 'INVALID_PARAMETER_VALUE' : 'INTERNAL_SERVER_ERROR';
-      return renderLensError(req, res, new LensError(name, error.message), shape, status);
-    }
+    const client = clientErrorOf(error);
+    if (client) return renderLensError(req, res, client.error, shape, client.status);
+    if (error instanceof HttpException) return renderLensError(req, res, new LensError('INTERNAL_SERVER_ERROR', error.message), shape, error.getStatus());
     // The event store refused this node's append: it has left or was declared down (WriterFenced).
     if ((error as { code?: unknown } | undefined)?.code === 'EVENT_STORE_WRITER_FENCED') {
-      if (!res.headersSent) res.setHeader('retry-after', RETRY_AFTER_SECONDS);
-      return renderLensError(req, res, new LensError('NODE_ENDED'), shape);
+      return renderLensError(req, res, new LensError('NODE_ENDED', undefined, { retryAfterSeconds: RETRY_AFTER_SECONDS }), shape);
     }
     if (isDatabaseUnavailable(error)) {
       const { message, code } = error as { message?: string; code?: string };
       this.logger.warn({ err: message, code, method: req.method, path: req.path }, 'request failed: the database cannot be reached');
-      if (!res.headersSent) res.setHeader('retry-after', RETRY_AFTER_SECONDS);
-      return renderLensError(req, res, new LensError('SERVICE_UNAVAILABLE'), shape);
+      return renderLensError(req, res, new LensError('SERVICE_UNAVAILABLE', undefined, { retryAfterSeconds: RETRY_AFTER_SECONDS }), shape);
     }
     const reference = randomUUID();
     this.logger.error({ err: error, reference, method: req.method, url: req.originalUrl }, 'request failed');

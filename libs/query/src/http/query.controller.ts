@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Controller, Delete, Get, Param, Post, Put, Req, Res, UseFilters, UseInterceptors } from '@nestjs/common';
-import { LensError, unsupportedOperation, type LensAPIResultData } from '@quarry/contracts';
+import { CLIENT_REQUEST_ID_MAX, LensError, QUERY_NAME_MAX, unsupportedOperation, type LensAPIResultData } from '@quarry/contracts';
 import { AnswersErrorsAs, MultipartFields, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
 import type { Request, Response } from 'express';
 import { QueryListing } from '../application/query-listing';
@@ -9,7 +9,7 @@ import { CONF } from '../application/query-channels';
 import { QUERY_STATUSES } from '../domain/query-status';
 import { ResultReader } from '../results/result-reader';
 import { persistentResultOf, toLensQuery, toMetadata, toRows } from './lens-query.mapper';
-import { confFrom, MAX_FETCH, queryHandleFrom, wholeNumber } from './request-fields';
+import { confFrom, limitedText, MAX_FETCH, queryHandleFrom, wholeNumber } from './request-fields';
 import { QueryErrorsFilter } from './query-errors.filter';
 
 const OPERATIONS = ['EXECUTE', 'EXECUTE_WITH_TIMEOUT', 'EXPLAIN', 'ESTIMATE'] as const;
@@ -36,6 +36,7 @@ export class QueryController {
     const operation = (textField(body['operation'], 'operation') ?? 'EXECUTE').toUpperCase();
     if (!(OPERATIONS as readonly string[]).includes(operation)) throw unsupportedOperation(OPERATIONS);
     const conf = confFrom(body['conf']);
+    limitedText(conf[CONF.requestId], CONF.requestId, CLIENT_REQUEST_ID_MAX);
     const data = await this.run(operation as (typeof OPERATIONS)[number], handle, query, conf, body);
     reply(req, res, 200, { kind: 'lensAPIResult', value: { id: randomUUID(), data } });
   }
@@ -47,7 +48,7 @@ export class QueryController {
       if (operation === 'ESTIMATE') return { type: 'queryCostTO', ...queryCost };
       return { type: 'queryPlan', tablesQueried: plan.tablesQueried, hasSubQuery: false, planString: plan.planString, queryCost };
     }
-    const queryName = textField(body['queryName'], 'queryName') ?? '';
+    const queryName = limitedText(textField(body['queryName'], 'queryName'), 'queryName', QUERY_NAME_MAX) ?? '';
     const queryHandle = await this.queries.submit(handle, { query, conf, queryName });
     if (operation === 'EXECUTE') return { type: 'queryHandle', handleId: queryHandle };
     const timeoutMs = wholeNumber(body['timeoutmillis'], 'timeoutmillis', 30_000, 0, 3_600_000);

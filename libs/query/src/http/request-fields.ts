@@ -16,6 +16,12 @@ export function confFrom(raw: unknown): Record<string, string> {
   return parsed.conf;
 }
 
+/** A text field within its length limit, else 400 naming the field and the limit. */
+export function limitedText(value: string | undefined, name: string, max: number): string | undefined {
+  if (value !== undefined && value.length > max) throw new LensError('INVALID_PARAMETER_VALUE', `${name} has ${value.length} characters; the limit is ${max}`);
+  return value;
+}
+
 export function wholeNumber(raw: unknown, name: string, fallback: number, min: number, max: number): number {
   const text = textField(raw, name);
   if (text === undefined || text === '') return fallback;

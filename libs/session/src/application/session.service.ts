@@ -4,8 +4,10 @@ import type { ResourceType } from '@quarry/contracts';
 import { DB_POOL, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
 import type { Pool, PoolClient } from 'pg';
 import { createAuthenticator, type Authenticator } from '../auth/authenticator';
+import { LoginLimiter } from '../auth/login-limiter';
 import { DEFAULT_SESSION_PARAMS } from '../domain/default-params';
 import type { SessionCommand } from '../domain/session.decider';
+import { checkDatabaseName, checkParamKey, checkUserName } from '../domain/session-input';
 import { SessionRefused } from '../domain/session.errors';
 import type { SessionState } from '../domain/session.state';
 import { ResourceReader } from '../infrastructure/resource-reader';
@@ -18,6 +20,8 @@ export interface OpenSessionInput {
   password: string;
   database?: string;
   conf: Record<string, string>;
+  /** Where the login comes from (the client's address, past trusted proxies), for the failed-login limit. */
+  clientAddress: string;
 }
 
 export interface SessionSummary {
@@ -31,6 +35,8 @@ export interface SessionSummary {
 @Injectable()
 export class SessionService {
   private readonly authenticator: Authenticator;
+  /** Only passwords can fail; with QUARRY_AUTH=none there is nothing to limit. */
+  private readonly logins?: LoginLimiter;
   private readonly resources: ResourceReader;
 
   constructor(
@@ -40,16 +46,22 @@ export class SessionService {
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
   ) {
     this.authenticator = createAuthenticator(config.auth);
+    if (config.auth.mode !== 'none') this.logins = new LoginLimiter(config.auth.logins);
     this.resources = new ResourceReader(config.sessions.resourceRoots, config.sessions.resourceMaxBytes);
   }
 
   async open(input: OpenSessionInput): Promise<SessionHandle> {
+    // Input first: nothing malformed is worth a password check.
     const userName = input.userName.trim();
-    if (!userName) throw new SessionRefused({ kind: 'invalid', message: 'username is required' });
-    if (!(await this.authenticator.authenticate(userName, input.password))) throw new SessionRefused({ kind: 'auth-failed', userName });
-    for (const value of Object.values(input.conf)) this.checkParamValue(value);
-    const handle = { publicId: randomUUID(), secretId: randomUUID() };
+    checkUserName(userName);
     const database = input.database?.trim() || this.config.sessions.defaultDatabase;
+    checkDatabaseName(database);
+    for (const [key, value] of Object.entries(input.conf)) {
+      checkParamKey(key);
+      this.checkParamValue(value);
+    }
+    await this.authenticate(userName, input.password, input.clientAddress);
+    const handle = { publicId: randomUUID(), secretId: randomUUID() };
     await this.repository.execute(
       handle.publicId,
       { type: 'OpenSession', publicId: handle.publicId, secretIdSha256: sha256Hex(handle.secretId), userName, database, params: input.conf },
@@ -70,24 +82,23 @@ export class SessionService {
     const state = await this.get(handle);
     const all = verbose || key ? { ...DEFAULT_SESSION_PARAMS, ...state.params } : state.params;
     if (key) {
-      if (!(key in all)) throw new SessionRefused({ kind: 'param-not-found', key });
+      // Own keys only: `toString` or `__proto__` are unknown keys like any other.
+      if (!Object.hasOwn(all, key)) throw new SessionRefused({ kind: 'param-not-found', key });
       return [`${key}=${all[key]}`];
     }
     return Object.entries(all).map(([k, v]) => `${k}=${v}`);
   }
 
   async setParam(handle: SessionHandle, key: string, value: string): Promise<void> {
-    if (!key.trim()) throw new SessionRefused({ kind: 'invalid', message: 'key is required' });
+    // Checked here as well as in the decider, so that bad input costs no read of the session.
+    checkParamKey(key.trim());
     this.checkParamValue(value);
     await this.run(handle, { type: 'SetParam', key: key.trim(), value });
   }
 
   async changeDatabase(handle: SessionHandle, database: string): Promise<void> {
-    const name = database.trim();
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name)) {
-      throw new SessionRefused({ kind: 'invalid', message: `database name ${JSON.stringify(database.slice(0, 64))} is not a valid identifier` });
-    }
-    await this.run(handle, { type: 'ChangeDatabase', database: name });
+    checkDatabaseName(database.trim());
+    await this.run(handle, { type: 'ChangeDatabase', database: database.trim() });
   }
 
   async addResource(handle: SessionHandle, type: ResourceType, path: string): Promise<void> {
@@ -132,6 +143,19 @@ export class SessionService {
   private async run(handle: SessionHandle, command: SessionCommand, alsoInTransaction?: (tx: PoolClient) => Promise<unknown>) {
     await this.repository.execute(handle.publicId, command, { check: (state) => this.checkAccess(handle, state), alsoInTransaction });
     this.activity.touch(handle.publicId);
+  }
+
+  /** The password check, within the failed-login limits of this node. */
+  private async authenticate(userName: string, password: string, clientAddress: string): Promise<void> {
+    const admission = this.logins?.admit(userName, clientAddress);
+    if (admission && !admission.ok) throw new SessionRefused({ kind: 'login-throttled', retryAfterSeconds: admission.retryAfterSeconds });
+    let verified = false;
+    try {
+      verified = await this.authenticator.authenticate(userName, password);
+    } finally {
+      admission?.finish(verified);
+    }
+    if (!verified) throw new SessionRefused({ kind: 'auth-failed', userName });
   }
 
   private checkAccess(handle: SessionHandle, state: SessionState): void {

@@ -10,6 +10,7 @@ import {
   type QuarryEvent,
   type ResourceType,
 } from '@quarry/contracts';
+import { checkDatabaseName, checkParamKey, checkUserName } from './session-input';
 import { SessionRefused } from './session.errors';
 import { INITIAL_SESSION, type SessionState } from './session.state';
 
@@ -32,14 +33,19 @@ function requireOpen(state: SessionState): string {
 export function decide(command: SessionCommand, state: SessionState): NewEvent[] {
   if (command.type === 'OpenSession') {
     if (state.status !== 'none') throw new SessionRefused({ kind: 'already-open' });
+    checkUserName(command.userName);
+    checkDatabaseName(command.database);
+    Object.keys(command.params).forEach(checkParamKey);
     const { type: _type, ...payload } = command;
     return [SessionOpened.create(payload)];
   }
   const publicId = requireOpen(state);
   switch (command.type) {
     case 'SetParam':
+      checkParamKey(command.key);
       return state.params[command.key] === command.value ? [] : [SessionParamSet.create({ publicId, key: command.key, value: command.value })];
     case 'ChangeDatabase':
+      checkDatabaseName(command.database);
       return state.database === command.database ? [] : [DatabaseChanged.create({ publicId, database: command.database })];
     case 'AddResource': {
       const same = state.resources.find((r) => r.type === command.resourceType && r.path === command.path);

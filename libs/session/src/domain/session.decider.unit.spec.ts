@@ -56,6 +56,22 @@ describe('session decider', () => {
     expect(refusal({ type: 'DeleteResource', resourceType: 'jar', path: '/a.jar' }, state)).toEqual({ kind: 'resource-not-found', type: 'jar', path: '/a.jar' });
   });
 
+  it('refuses user names, databases and parameter keys that are too long or not plain', () => {
+    const opened = given(open);
+    const invalid = (command: SessionCommand, state: SessionState) => refusal(command, state).kind;
+    expect(invalid({ ...open, userName: 'u'.repeat(257) } as SessionCommand, INITIAL_SESSION)).toBe('invalid');
+    for (const database of ['../etc', 'a b', 'sales\n', 'x'.repeat(129), '']) {
+      expect([database, invalid({ ...open, database } as SessionCommand, INITIAL_SESSION)]).toEqual([database, 'invalid']);
+      expect([database, invalid({ type: 'ChangeDatabase', database }, opened)]).toEqual([database, 'invalid']);
+    }
+    for (const key of ['a=b', 'a\nb', '__proto__', '.x', 'k'.repeat(257), '']) {
+      expect([key, invalid({ type: 'SetParam', key, value: 'v' }, opened)]).toEqual([key, 'invalid']);
+      expect([key, invalid({ ...open, params: { [key]: 'v' } } as SessionCommand, INITIAL_SESSION)]).toEqual([key, 'invalid']);
+    }
+    expect(decide({ type: 'SetParam', key: 'hive.exec.dynamic-partition.mode_2', value: 'v' }, opened)).toHaveLength(1);
+    expect(decide({ type: 'ChangeDatabase', database: '_Sales_2024' }, opened)).toHaveLength(1);
+  });
+
   it('knows a .sql resource is an init script', () => {
     expect(isInitScript({ type: 'file', path: '/r/init.SQL', sha256: sha, sizeBytes: 1 })).toBe(true);
     expect(isInitScript({ type: 'jar', path: '/r/udf.jar', sha256: sha, sizeBytes: 1 })).toBe(false);

@@ -7,7 +7,8 @@ export type SessionRefusal =
   | { kind: 'invalid'; message: string }
   | { kind: 'too-many'; userName: string; limit: number }
   | { kind: 'auth-failed'; userName: string }
-  | { kind: 'param-not-found'; key: string };
+  | { kind: 'param-not-found'; key: string }
+  | { kind: 'login-throttled'; retryAfterSeconds: number };
 
 export class SessionRefused extends Error {
   constructor(readonly refusal: SessionRefusal) {
@@ -34,5 +35,7 @@ function describe(r: SessionRefusal): string {
       return `wrong user name or password for ${r.userName}`;
     case 'param-not-found':
       return `no session parameter ${r.key}`;
+    case 'login-throttled':
+      return `too many failed logins for this user name or from this address; try again in ${r.retryAfterSeconds} s`;
   }
 }

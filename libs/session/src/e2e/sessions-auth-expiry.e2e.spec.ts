@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, createTestDatabase, HASH_PASSWORD_SCRIPT, LensClient, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import { Cluster, createTestDatabase, LensClient, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import { writeUsersFile } from './users-file';
 
 describe('sessions with a users file and a short idle timeout (two nodes)', () => {
   let db: TestDatabase;
@@ -15,9 +15,7 @@ describe('sessions with a users file and a short idle timeout (two nodes)', () =
     (await db.pool.query<{ type: string; stream_id: string }>(`SELECT type, stream_id FROM events WHERE ${where} ORDER BY global_position`, values)).rows;
 
   beforeAll(async () => {
-    // The users file is made with the project's own command, as an operator would.
-    const line = (user: string) => execFileSync(process.execPath, [HASH_PASSWORD_SCRIPT, user], { input: `${password}\n` }).toString().trim();
-    writeFileSync(join(dir, 'users'), `# quarry users\n${line('ana')}\n${line('eve')}\n`);
+    const usersFile = writeUsersFile(dir, ['ana', 'eve'], password);
     db = await createTestDatabase();
     cluster = await Cluster.start({
       size: 2,
@@ -26,7 +24,7 @@ describe('sessions with a users file and a short idle timeout (two nodes)', () =
       topicPrefix: uniqueTopicPrefix(),
       env: {
         QUARRY_AUTH: 'file',
-        QUARRY_USERS_FILE: join(dir, 'users'),
+        QUARRY_USERS_FILE: usersFile,
         QUARRY_SESSION_IDLE_TIMEOUT_MS: '1500',
         QUARRY_SESSION_EXPIRY_CHECK_MS: '100',
       },

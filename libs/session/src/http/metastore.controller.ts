@@ -36,12 +36,38 @@ async function databaseNameFrom(req: Request): Promise<string> {
   if (req.body && typeof req.body === 'object' && Object.keys(req.body).length > 0) {
     throw new LensError('INVALID_PARAMETER_VALUE', 'send the database name as the body, as text');
   }
-  let text = '';
-  for await (const chunk of req) {
-    text += (chunk as Buffer).toString('utf8');
-    if (text.length > MAX_NAME_BODY) throw new LensError('INVALID_PARAMETER_VALUE', `a database name has at most ${MAX_NAME_BODY} bytes`);
-  }
+  const text = await bodyText(req, MAX_NAME_BODY);
+  if (text === undefined) throw new LensError('INVALID_PARAMETER_VALUE', `a database name has at most ${MAX_NAME_BODY} bytes`);
   const trimmed = text.trim();
   if (!trimmed) throw new LensError('MISSING_PARAMETERS', 'the database name is required as the body');
-  return trimmed.startsWith('"') ? String(JSON.parse(trimmed)) : trimmed;
+  return trimmed.startsWith('"') ? jsonString(trimmed) : trimmed;
+}
+
+/**
+ * The body as text, or undefined past `max` bytes. The rest is still read (and dropped), as the
+ * body parsers do: leaving it unread, or destroying the stream, would cut the connection under
+ * the answer.
+ */
+function bodyText(req: Request, max: number): Promise<string | undefined> {
+  if (req.readableEnded) return Promise.resolve('');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes <= max) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(bytes <= max ? Buffer.concat(chunks).toString('utf8') : undefined));
+    req.on('error', reject);
+  });
+}
+
+function jsonString(text: string): string {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'string') return value;
+  } catch {
+    // answered below
+  }
+  throw new LensError('INVALID_PARAMETER_VALUE', 'a quoted database name must be one JSON string');
 }

@@ -16,6 +16,8 @@ export function lensErrorFor(refusal: SessionRefusal, message: string): LensErro
       return new LensError('TOO_MANY_OPEN_SESSIONS', message);
     case 'auth-failed':
       return new LensError('BAD_CREDENTIALS', message);
+    case 'login-throttled':
+      return new LensError('TOO_MANY_LOGIN_ATTEMPTS', message, { retryAfterSeconds: refusal.retryAfterSeconds });
     case 'resource-not-found':
     case 'param-not-found':
       return new LensError('RESOURCE_NOT_FOUND', message);

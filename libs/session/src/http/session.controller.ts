@@ -39,6 +39,7 @@ export class SessionController {
       password: textField(body['password'], 'password') ?? '',
       database: textField(body['database'], 'database'),
       conf: conf.conf,
+      clientAddress: req.ip ?? 'unknown',
     });
     reply(req, res, 200, { kind: 'lensSessionHandle', value: handle });
   }

@@ -44,6 +44,13 @@ describe('ResourceReader (real files)', () => {
     expect(await refusal(root)).toContain('outside the resource roots');
   });
 
+  it('answers a path outside the roots the same whether or not it exists', async () => {
+    const outsideAnswer = (path: string) => `resource ${path} is outside the resource roots (${root})`;
+    for (const path of [join(outside, 'secret'), join(outside, 'absent'), '/etc/shadow', '/no/such/file']) {
+      expect(await refusal(path)).toBe(outsideAnswer(path));
+    }
+  });
+
   it('refuses missing files, folders and files over the size limit', async () => {
     expect(await refusal(join(root, 'none.jar'))).toContain('does not exist');
     expect(await refusal(join(root, 'jars'))).toContain('not a regular file');

@@ -27,15 +27,16 @@ export class ResourceReader {
     }
     const path = this.localPath(requested);
     if (path.split(/[\\/]/).includes('..')) throw new ResourceRefused(`resource path ${requested} may not contain ..`);
+    // Refused before the file system is asked, so the answer says nothing of whether it exists.
+    if (!(await this.insideARoot(path))) throw this.outside(requested);
     let real: string;
     try {
       real = await realpath(path);
     } catch {
       throw new ResourceRefused(`resource ${requested} does not exist or cannot be read`);
     }
-    if (!(await this.insideARoot(real))) {
-      throw new ResourceRefused(`resource ${requested} is outside the resource roots (${this.roots.join(', ')})`);
-    }
+    // A link inside a root may still point outside.
+    if (!(await this.insideARoot(real))) throw this.outside(requested);
     const file = await open(real, 'r');
     try {
       const stat = await file.stat();
@@ -61,12 +62,19 @@ export class ResourceReader {
     return isAbsolute(requested) ? requested : resolve(this.roots[0], requested);
   }
 
-  private async insideARoot(real: string): Promise<boolean> {
+  private outside(requested: string): ResourceRefused {
+    return new ResourceRefused(`resource ${requested} is outside the resource roots (${this.roots.join(', ')})`);
+  }
+
+  /** Under a root as configured or as its real path (a root may itself be reached through a link). */
+  private async insideARoot(path: string): Promise<boolean> {
     for (const root of this.roots) {
       const realRoot = await realpath(root).catch(() => undefined);
       if (!realRoot) continue;
-      const rel = relative(realRoot, real);
-      if (rel && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel)) return true;
+      for (const base of new Set([resolve(root), realRoot])) {
+        const rel = relative(base, path);
+        if (rel && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel)) return true;
+      }
     }
     return false;
   }
