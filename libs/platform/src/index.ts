@@ -9,3 +9,5 @@ export * from './di/tokens';
 export * from './lens-http';
 export * from './db/database-unavailable';
 export * from './node-to-node';
+export * from './db/db-purpose';
+export * from './db/statement-counts';

@@ -16,3 +16,4 @@ export * from './lens-client';
 export * from './fold-events';
 export * from './private-broker';
 export * from './seeded-random';
+export * from './metrics';

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
-import { inTransaction, PgListener } from '@quarry/eventstore';
+import { inTransaction, PgListener, type Loaded } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, NodeDrain, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, QueryRefused, QueryRepository, QueryTakeover, queryWork, QUEUE_CHANNEL, type LocalExecutor, type QueryCommand, type QueryState, type WorkOwner } from '@quarry/query';
-import { SessionRepository } from '@quarry/session';
-import type { Pool, PoolClient } from 'pg';
+import { SessionRepository, type SessionState } from '@quarry/session';
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { ResultCapture, type RunIntoCsv, type RunIntoRows } from './result-capture';
 
@@ -16,8 +16,11 @@ interface Slot {
 interface Claimed {
   queryHandle: string;
   attempt: number;
-  /** The query as the claim left it: no second read before running. */
+  /** The query as the claim left it, and its version: no second read before running or finishing. */
   state: QueryState;
+  version: number;
+  /** Its session, when the submit on this node has just read it. */
+  session?: SessionState;
 }
 
 /**
@@ -38,6 +41,8 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
   private stopping = false;
   private filling?: Promise<void>;
   private refill = false;
+  /** Whether a query may be waiting that a free slot here would take: false once a claim found fewer than it asked for. */
+  private mayHaveWaiting = true;
   private timer?: NodeJS.Timeout;
   /** Woken whenever a running query ends (the drain waits on it). */
   private ended: (() => void)[] = [];
@@ -116,15 +121,12 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     return true;
   }
 
-  async launchIn(tx: PoolClient, queryHandle: string, priority: QueryState['priority']): Promise<void> {
-    await queryWork.own(tx, queryHandle, priority, this.owner);
-    const { state } = await this.queries.executeIn(tx, queryHandle, {
-      type: 'LaunchQuery',
-      executorNodeId: this.identity.nodeId,
-      executorIncarnation: this.identity.incarnation,
-      startRunning: true,
-    });
-    this.launchedLocally.set(queryHandle, { queryHandle, attempt: state.attempt, state });
+  launchCommand(): QueryCommand {
+    return { type: 'LaunchQuery', executorNodeId: this.identity.nodeId, executorIncarnation: this.identity.incarnation, startRunning: true };
+  }
+
+  launched(queryHandle: string, { state, version }: Loaded<QueryState>, session: SessionState): void {
+    this.launchedLocally.set(queryHandle, { queryHandle, attempt: state.attempt, state, version, session });
   }
 
   start(queryHandle: string): void {
@@ -138,7 +140,7 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     this.launchedLocally.delete(queryHandle);
     if (!this.running.delete(queryHandle)) return;
     this.ended.splice(0).forEach((wake) => wake());
-    this.fill();
+    if (this.mayHaveWaiting) this.fill();
   }
 
   private onNotice(channel: string, payload: string | undefined): void {
@@ -157,19 +159,23 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
         this.refill = false;
         while (!this.stopping) {
           const free = this.config.queries.maxRunningPerNode - this.running.size;
-          if (free <= 0) break;
+          if (free <= 0) {
+            this.mayHaveWaiting = true;
+            break;
+          }
           const claimed = await this.claim(free).catch((error: Error) => {
             this.logger.warn({ err: error.message }, 'query executor: claim failed');
-            return [];
+            return undefined;
           });
-          for (const query of claimed) void this.run(query);
-          if (claimed.length < free) break;
+          for (const query of claimed ?? []) void this.run(query);
+          this.mayHaveWaiting = claimed === undefined || claimed.length === free;
+          if (!this.mayHaveWaiting) break;
         }
       } while (this.refill && !this.stopping);
     })().finally(() => (this.filling = undefined));
   }
 
-  private get owner(): WorkOwner {
+  get owner(): WorkOwner {
     return { nodeId: this.identity.nodeId, incarnation: this.identity.incarnation };
   }
 
@@ -194,8 +200,8 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
               return undefined;
             });
           if (!launch) continue;
-          const { state } = launch;
-          launched.push({ queryHandle, attempt: state.attempt, state });
+          const { state, version } = launch;
+          launched.push({ queryHandle, attempt: state.attempt, state, version });
           // Registered before the commit, so a cancel notice right after it finds the query here.
           this.running.set(queryHandle, { canceled: false });
           taken.push(queryHandle);
@@ -208,19 +214,20 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     }
   }
 
-  private async run({ queryHandle, attempt, state }: Claimed): Promise<void> {
+  private async run(claimed: Claimed): Promise<void> {
+    const { queryHandle, attempt, state } = claimed;
     const slot = this.running.get(queryHandle) ?? { canceled: false };
     try {
       const driver = this.drivers.find((d) => d.name === state.driver);
       if (!driver) throw new Error(`driver ${state.driver} is not available on node ${this.identity.nodeId}`);
-      const session = (await this.sessions.load(state.sessionPublicId!)).state;
+      const session = claimed.session ?? (await this.sessions.load(state.sessionPublicId!)).state;
       const spec = await driverSessionFor(session, this.pool);
       const sql = state.driverQuery!;
       const intoRows: RunIntoRows = (sink) => this.begin(slot, driver.execute(spec, sql, sink));
       const exportCsv = driver.exportCsv?.bind(driver);
       const intoCsv: RunIntoCsv | undefined = exportCsv && ((target, header) => this.begin(slot, exportCsv(spec, sql, target, { header })));
       const outcome = await this.capture.run({ queryHandle, attempt, state }, intoRows, intoCsv);
-      const recorded = await this.finish(queryHandle, {
+      const recorded = await this.finish(claimed, {
         type: 'Complete',
         attempt,
         resultAvailable: true,
@@ -234,11 +241,12 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
       // Taken over or canceled meanwhile: nobody will ask this attempt for its rows.
       if (!recorded) this.capture.forget(queryHandle);
     } catch (error) {
-      await this.recordFailure(queryHandle, attempt, slot.canceled, error as Error);
+      await this.recordFailure(claimed, slot.canceled, error as Error);
     } finally {
       this.running.delete(queryHandle);
       this.ended.splice(0).forEach((wake) => wake());
-      this.fill();
+      // No claim while nothing can be waiting: a query queued meanwhile wakes this node (NOTIFY, or the poll).
+      if (this.mayHaveWaiting) this.fill();
     }
   }
 
@@ -248,32 +256,33 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     return execution.done;
   }
 
-  private async recordFailure(queryHandle: string, attempt: number, canceled: boolean, error: Error): Promise<void> {
+  private async recordFailure(claimed: Claimed, canceled: boolean, error: Error): Promise<void> {
     // Canceled, or moved on by another writer (a newer attempt): the stream already says so.
     if (canceled || error instanceof DriverCanceled || error instanceof QueryRefused) return;
     try {
-      await this.finish(queryHandle, { type: 'Fail', attempt, message: error.message });
+      await this.finish(claimed, { type: 'Fail', attempt: claimed.attempt, message: error.message });
     } catch (failure) {
-      if (!(failure instanceof QueryRefused)) this.logger.error({ err: failure, query: queryHandle }, 'could not record a query failure');
+      if (!(failure instanceof QueryRefused)) this.logger.error({ err: failure, query: claimed.queryHandle }, 'could not record a query failure');
     }
   }
 
   /**
    * Records how this node's attempt ended, and gives its work row back, in one transaction; the
    * row first, as every writer takes it. False when the row is no longer this node's (the query
-   * was taken over or canceled): then nothing is recorded.
+   * was taken over or canceled): then nothing is recorded. Decided on the state the launch left,
+   * which the row lock keeps current but for rare writers (the stream is read again then).
    */
-  private finish(queryHandle: string, command: QueryCommand): Promise<boolean> {
+  private finish({ queryHandle, state, version }: Claimed, command: QueryCommand): Promise<boolean> {
     return inTransaction(this.pool, async (tx) => {
       if (!(await queryWork.finish(tx, queryHandle, this.owner))) return false;
-      const decided = await this.queries.executeIn(tx, queryHandle, command).catch((error: unknown) => {
-        // The query moved on (closed meanwhile): the row goes, nothing is recorded.
-        if (error instanceof QueryRefused) return undefined;
-        throw error;
-      });
-      if (!decided) return false;
-      await tx.query('SELECT pg_notify($1, $2)', [FINISHED_CHANNEL, queryHandle]);
-      return true;
+      const decided = await this.queries
+        .executeIn(tx, queryHandle, command, { from: { state, version }, notify: [{ channel: FINISHED_CHANNEL, payload: queryHandle }] })
+        .catch((error: unknown) => {
+          // The query moved on (closed meanwhile): the row goes, nothing is recorded.
+          if (error instanceof QueryRefused) return undefined;
+          throw error;
+        });
+      return decided !== undefined;
     });
   }
 

@@ -2,7 +2,7 @@ import { storedEvent, streamId, type EventEnvelope, type NewEvent, type QuarryEv
 import type { PoolClient } from 'pg';
 import { readAgainIfConnectionLost } from '../db/sql';
 import { ConcurrencyError } from '../store/concurrency-error';
-import type { PgEventStore } from '../store/event-store';
+import type { Notification, PgEventStore } from '../store/event-store';
 import { BoundedCache } from './bounded-cache';
 
 export interface Decider<S, C> {
@@ -22,6 +22,17 @@ export interface ExecuteOptions<S> {
   check?: (state: S) => void;
   /** Commits with the events: reservations, queue rows, blobs. Gets the state after them. */
   alsoInTransaction?: (tx: PoolClient, state: S) => Promise<unknown>;
+}
+
+export interface ExecuteInOptions<S> extends Pick<ExecuteOptions<S>, 'check'> {
+  /** The state and version the caller holds; the stream is read only when it is not there any more. */
+  from?: Loaded<S>;
+  /** Notifications that commit with the events. */
+  notify?: Notification[];
+}
+
+export interface Decided<S> extends Loaded<S> {
+  events: NewEvent[];
 }
 
 const ATTEMPTS = 5;
@@ -83,25 +94,44 @@ export class AggregateRepository<S, C> {
   /**
    * The same inside a caller's transaction, for work that must lock something first (a queue
    * row) and commit together. The cache is left alone until a later load, as the caller may
-   * still roll back.
+   * still roll back. Several commands are decided in turn and appended at once. `from` is the
+   * state the caller already holds (a stream it just created, an attempt it runs): the stream is
+   * read only if it moved on since.
    */
-  async executeIn(tx: PoolClient, id: string, command: C, options: Pick<ExecuteOptions<S>, 'check'> = {}): Promise<{ state: S; events: NewEvent[] }> {
+  async executeIn(tx: PoolClient, id: string, commands: C | readonly C[], options: ExecuteInOptions<S> = {}): Promise<Decided<S>> {
     this.cache.delete(id);
     const stream = streamId(this.decider.family, id);
+    let loaded = options.from;
     for (let attempt = 1; ; attempt++) {
-      const raw = await this.store.readStream(stream, 1, tx);
-      const version = raw.length === 0 ? 0 : raw[raw.length - 1].streamVersion;
-      const state = raw.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), this.decider.initial);
+      if (!loaded) {
+        const raw = await this.store.readStream(stream, 1, tx);
+        loaded = { state: raw.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), this.decider.initial), version: raw.length === 0 ? 0 : raw[raw.length - 1].streamVersion };
+      }
+      const { state, version } = loaded;
       options.check?.(state);
-      const events = this.decider.decide(command, state);
-      if (events.length === 0) return { state, events };
+      const events = this.decideAll(commands, state);
+      if (events.length === 0) return { state, version, events };
       try {
-        const result = await this.store.appendIn(tx, stream, version === 0 ? 'no_stream' : version, events);
-        return { state: result.events.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), state), events };
+        const result = await this.store.appendIn(tx, stream, version === 0 ? 'no_stream' : version, events, options.notify);
+        return { state: result.events.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), state), version: result.nextExpectedVersion, events };
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= ATTEMPTS) throw error;
+        loaded = undefined;
       }
     }
+  }
+
+  /** Each command decided on the state the events before it leave (dated now, as the append will). */
+  private decideAll(commands: C | readonly C[], state: S): NewEvent[] {
+    if (!Array.isArray(commands)) return this.decider.decide(commands as C, state);
+    const all: NewEvent[] = [];
+    const occurredAt = new Date().toISOString();
+    for (const command of commands as readonly C[]) {
+      const events = this.decider.decide(command, state);
+      all.push(...events);
+      state = events.reduce((s, e) => this.decider.evolve(s, { ...e, occurredAt } as QuarryEvent), state);
+    }
+    return all;
   }
 
   /** Drops a cached aggregate that an event from elsewhere shows to be behind. */

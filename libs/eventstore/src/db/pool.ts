@@ -1,5 +1,7 @@
 import { Pool } from 'pg';
+import type { StatementCounts } from '@quarry/platform';
 import type { Logger } from 'pino';
+import { countStatements } from './counted-statements';
 
 /**
  * The name every database session of an incarnation carries (pg_stat_activity.application_name),
@@ -16,7 +18,7 @@ export function applicationNameOf(incarnation: string): string {
  * its whole life, checked out or not. A client that failed is not reused: pg-pool drops it when
  * idle or released with the error (inTransaction does so), and it fails every later statement.
  */
-export function createPool(databaseUrl: string, max: number, logger?: Logger, incarnation?: string): Pool {
+export function createPool(databaseUrl: string, max: number, logger?: Logger, incarnation?: string, counts?: StatementCounts): Pool {
   const pool = new Pool({
     connectionString: databaseUrl,
     max,
@@ -25,6 +27,7 @@ export function createPool(databaseUrl: string, max: number, logger?: Logger, in
     ...(incarnation && { application_name: applicationNameOf(incarnation) }),
   });
   pool.on('connect', (client) => {
+    if (counts) countStatements(client, counts);
     let lost = false;
     client.on('error', (error: Error & { code?: string }) => {
       // One loss may be reported twice (the server's message, then the socket's end): log it once.

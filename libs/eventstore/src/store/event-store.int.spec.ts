@@ -41,8 +41,9 @@ describe('PgEventStore (real PostgreSQL)', () => {
     expect(events.every((e) => e.nodeId === 'L1' && e.nodeIncarnation === writer.nodeIncarnation)).toBe(true);
     expect(events[0].globalPosition! < events[2].globalPosition!).toBe(true);
 
-    const outbox = await db.pool.query(`SELECT topic, message_key, envelope->>'eventId' AS event_id FROM outbox WHERE message_key = $1 ORDER BY outbox.id`, [stream]);
-    expect(outbox.rows.map((r) => r.event_id)).toEqual(events.map((e) => e.eventId));
+    const outbox = await db.pool.query(`SELECT topic, message_key, envelope FROM outbox WHERE message_key = $1 ORDER BY outbox.id`, [stream]);
+    // Each outbox row carries the whole stored envelope, its version and global position included.
+    expect(outbox.rows.map((r) => r.envelope)).toEqual(events);
     expect(new Set(outbox.rows.map((r) => r.topic))).toEqual(new Set(['quarry.session.events']));
   });
 

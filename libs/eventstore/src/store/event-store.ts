@@ -10,6 +10,12 @@ export interface EventWriter {
   nodeIncarnation: string;
 }
 
+/** A PostgreSQL NOTIFY sent when the append commits. */
+export interface Notification {
+  channel: string;
+  payload: string;
+}
+
 export interface AppendResult {
   nextExpectedVersion: number;
   events: EventEnvelope[];
@@ -57,8 +63,11 @@ export class PgEventStore {
     return result;
   }
 
-  /** The same append inside a caller's transaction, for effects that must commit with it. */
-  async appendIn(tx: PoolClient, streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[]): Promise<AppendResult> {
+  /**
+   * The same append inside a caller's transaction, for effects that must commit with it.
+   * `notify` adds notifications that commit with the events (the outbox relay is always told).
+   */
+  async appendIn(tx: PoolClient, streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[], notify: Notification[] = []): Promise<AppendResult> {
     const family = familyOf(streamId);
     for (const event of events) {
       const definition = definitionOf(event.type);
@@ -67,79 +76,43 @@ export class PgEventStore {
       }
       definition.payload.parse(event.payload);
     }
-    const current = await this.claimVersion(tx, streamId, expectedVersion, events.length);
     const occurredAt = new Date();
-    const envelopes: EventEnvelope[] = events.map((event, i) => ({
+    const { nodeId, nodeIncarnation } = this.writer;
+    const drafts = events.map((event) => ({
       eventId: randomUUID(),
       streamId,
-      streamVersion: current + i + 1,
       type: event.type,
       schemaVersion: definitionOf(event.type).schemaVersion,
       payload: event.payload,
-      nodeId: this.writer.nodeId,
-      nodeIncarnation: this.writer.nodeIncarnation,
+      nodeId,
+      nodeIncarnation,
       occurredAt: occurredAt.toISOString(),
     }));
-    // Fenced by incarnation: the writer's row is share-locked until commit, so ending it (which
-    // locks it for update) waits for appends in flight, and no append lands after the end.
-    const inserted = await tx.query<{ global_position: string }>(
-      `INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, payload, node_id, node_incarnation, occurred_at)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::text[], $8::text[], $9::timestamptz[])
-       WHERE (SELECT ended_at FROM event_writers WHERE incarnation = $10::uuid FOR KEY SHARE) IS NULL
-       RETURNING global_position`,
-      [
-        envelopes.map((e) => e.eventId),
-        envelopes.map((e) => e.streamId),
-        envelopes.map((e) => e.streamVersion),
-        envelopes.map((e) => e.type),
-        envelopes.map((e) => e.schemaVersion),
-        envelopes.map((e) => JSON.stringify(e.payload)),
-        envelopes.map((e) => e.nodeId),
-        envelopes.map((e) => e.nodeIncarnation),
-        envelopes.map(() => occurredAt),
-        this.writer.nodeIncarnation,
-      ],
-    );
-    if (inserted.rows.length === 0) {
-      const fenced = new WriterFenced(this.writer.nodeIncarnation);
+    const { rows } = await tx.query<AppendedRow>(appendStatement(expectedVersion), [
+      streamId,
+      events.length,
+      typeof expectedVersion === 'number' && expectedVersion !== 0 ? expectedVersion : null,
+      drafts.map((e) => e.eventId),
+      drafts.map((e) => e.type),
+      drafts.map((e) => e.schemaVersion),
+      drafts.map((e) => JSON.stringify(e.payload)),
+      nodeId,
+      nodeIncarnation,
+      occurredAt,
+      topicFor(family, this.topicPrefix),
+      drafts.map((e) => JSON.stringify(e)),
+      [OUTBOX_CHANNEL, ...notify.map((n) => n.channel)],
+      ['', ...notify.map((n) => n.payload)],
+    ]);
+    if (rows.length === 0) throw new ConcurrencyError(streamId, expectedVersion, await this.currentVersion(tx, streamId));
+    if (rows[0].global_position === null) {
+      const fenced = new WriterFenced(nodeIncarnation);
       this.onFenced?.(fenced);
       throw fenced;
     }
-    inserted.rows.forEach((row, i) => (envelopes[i].globalPosition = Number(row.global_position)));
-    const topic = topicFor(family, this.topicPrefix);
-    await tx.query(
-      `INSERT INTO outbox (topic, message_key, envelope) SELECT $1, $2, unnest($3::jsonb[])`,
-      [topic, streamId, envelopes.map((e) => JSON.stringify(e))],
-    );
-    await tx.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
-    return { nextExpectedVersion: current + events.length, events: envelopes };
-  }
-
-  /** Moves the stream's version from the expected one; returns the version before the append. */
-  private async claimVersion(tx: PoolClient, streamId: string, expected: ExpectedVersion, count: number): Promise<number> {
-    if (expected === 'no_stream' || expected === 0) {
-      const created = await tx.query(
-        `INSERT INTO streams (stream_id, version) VALUES ($1, $2) ON CONFLICT (stream_id) DO NOTHING`,
-        [streamId, count],
-      );
-      if (created.rowCount === 1) return 0;
-      throw new ConcurrencyError(streamId, expected, await this.currentVersion(tx, streamId));
-    }
-    if (expected === 'any') {
-      const row = await tx.query<{ version: number }>(
-        `INSERT INTO streams (stream_id, version) VALUES ($1, $2)
-         ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + $2, updated_at = now()
-         RETURNING version`,
-        [streamId, count],
-      );
-      return row.rows[0].version - count;
-    }
-    const moved = await tx.query(
-      `UPDATE streams SET version = version + $3, updated_at = now() WHERE stream_id = $1 AND version = $2`,
-      [streamId, expected, count],
-    );
-    if (moved.rowCount === 1) return expected;
-    throw new ConcurrencyError(streamId, expected, await this.currentVersion(tx, streamId));
+    const before = rows[0].before;
+    const envelopes: EventEnvelope[] = drafts.map((draft, i) => ({ ...draft, streamVersion: before + i + 1, globalPosition: Number(rows[i].global_position) }));
+    return { nextExpectedVersion: before + events.length, events: envelopes };
   }
 
   /** Records this incarnation as a writer (in its first transaction, with NodeJoined). */
@@ -194,4 +167,49 @@ export class PgEventStore {
     );
     return rows.rows.map(envelopeFromRow);
   }
+}
+
+interface AppendedRow {
+  before: number;
+  global_position: string | null;
+}
+
+/**
+ * Moves the stream's version from the expected one ($3; none for `no_stream`; whatever it is for
+ * `any`) under its row lock: a concurrent append with the same expected version waits for the
+ * first, then finds no row to move. Each returns the version before the append.
+ */
+const CLAIM_VERSION = {
+  noStream: `INSERT INTO streams (stream_id, version) SELECT $1::text, $2::int WHERE $3::int IS NULL ON CONFLICT (stream_id) DO NOTHING RETURNING 0 AS before`,
+  any: `INSERT INTO streams (stream_id, version) SELECT $1::text, $2::int WHERE $3::int IS NULL
+        ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + $2::int, updated_at = now() RETURNING version - $2::int AS before`,
+  version: `UPDATE streams SET version = version + $2::int, updated_at = now() WHERE stream_id = $1::text AND version = $3::int RETURNING version - $2::int AS before`,
+} as const;
+
+/**
+ * An append in one round trip: the version claimed, the events written (fenced by incarnation:
+ * the writer's row is share-locked until commit, so ending it, which locks it for update, waits
+ * for appends in flight, and no append lands after the end), their outbox rows in stream order,
+ * and the notifications. No row back: the stream was not at the expected version; a row without
+ * a position: the writer has ended.
+ */
+function appendStatement(expected: ExpectedVersion): string {
+  const claim = expected === 'no_stream' || expected === 0 ? CLAIM_VERSION.noStream : expected === 'any' ? CLAIM_VERSION.any : CLAIM_VERSION.version;
+  return `WITH v AS (${claim}),
+  e AS (
+    INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, payload, node_id, node_incarnation, occurred_at)
+    SELECT x.event_id, $1::text, v.before + x.n, x.type, x.schema_version, x.payload, $8::text, $9::text, $10::timestamptz
+    FROM v, unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[]) WITH ORDINALITY AS x(event_id, type, schema_version, payload, n)
+    WHERE (SELECT ended_at FROM event_writers WHERE incarnation = $9::text::uuid FOR KEY SHARE) IS NULL
+    RETURNING event_id, stream_version, global_position
+  ),
+  o AS (
+    INSERT INTO outbox (topic, message_key, envelope)
+    SELECT $11::text, $1::text, x.envelope || jsonb_build_object('streamVersion', e.stream_version, 'globalPosition', e.global_position)
+    FROM e JOIN unnest($4::uuid[], $12::jsonb[]) AS x(event_id, envelope) ON x.event_id = e.event_id
+    ORDER BY e.stream_version
+  ),
+  n AS (SELECT pg_notify(c, p) FROM unnest($13::text[], $14::text[]) AS t(c, p))
+  SELECT v.before, e.global_position, (SELECT count(*) FROM n) AS notified
+  FROM v LEFT JOIN e ON true ORDER BY e.stream_version`;
 }

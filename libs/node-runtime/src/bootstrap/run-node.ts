@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createKafka, createPool, ensureTopics, runMigrations } from '@quarry/eventstore';
-import { createLogger, loadConfig, newIncarnation, PinoNestLogger, SERVER_KEEP_ALIVE_MS, type ServiceName } from '@quarry/platform';
+import { createLogger, DbPurposes, loadConfig, newIncarnation, PinoNestLogger, SERVER_KEEP_ALIVE_MS, StatementCounts, type ServiceName } from '@quarry/platform';
 import type { NodeContext } from '../core/node-context';
 import { ALL_MIGRATIONS, projectionsFor } from '../services/service-catalog';
 import { configureHttpServer, routesOf } from './http-server';
@@ -52,8 +52,9 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
     logger,
   );
 
-  const pool = createPool(config.databaseUrl, config.dbPoolSize, logger, identity.incarnation);
-  const ctx: NodeContext = { config, identity, logger, pool, kafka, targets, projections: projectionsFor(targets) };
+  const statements = new StatementCounts(new DbPurposes(config.dbCountByPurpose));
+  const pool = createPool(config.databaseUrl, config.dbPoolSize, logger, identity.incarnation, statements);
+  const ctx: NodeContext = { config, identity, logger, pool, statements, kafka, targets, projections: projectionsFor(targets) };
   // forceCloseConnections: a stopping node ends its kept-open connections instead of waiting for
   // clients that keep them busy (it has left the cluster by then; the balancer retries elsewhere).
   const app = await NestFactory.create<NestExpressApplication>(NodeModule.forNode(ctx), {

@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { PgEventStore } from '@quarry/eventstore';
-import { DB_POOL, DRIVERS, RESULT_STORE, ErrorShapeInterceptor, IncarnationEnd, KAFKA, NodeDrain, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
+import { DbPurposes, DB_POOL, DRIVERS, RESULT_STORE, ErrorShapeInterceptor, IncarnationEnd, KAFKA, NodeDrain, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
 import { HealthController } from '../health/health.controller';
 import { MetricsController } from '../metrics/metrics.controller';
 import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-host';
@@ -15,6 +15,7 @@ import { DriversCloser, driversProvider, resultStoreProvider } from './drivers.p
 export class CoreModule {
   static forNode(ctx: NodeContext): DynamicModule {
     const metrics = new QuarryMetrics();
+    metrics.dbStatementsSource = () => ctx.statements.snapshot();
     const end = new IncarnationEnd(ctx.logger);
     const store = new PgEventStore(
       ctx.pool,
@@ -28,6 +29,7 @@ export class CoreModule {
       { provide: NODE_IDENTITY, useValue: ctx.identity },
       { provide: LOGGER, useValue: ctx.logger },
       { provide: DB_POOL, useValue: ctx.pool },
+      { provide: DbPurposes, useValue: ctx.statements.purposes },
       { provide: KAFKA, useValue: ctx.kafka },
       { provide: RUNNING_SERVICES, useValue: ctx.targets },
       { provide: QuarryMetrics, useValue: metrics },

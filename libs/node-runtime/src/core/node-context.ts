@@ -1,5 +1,5 @@
 import type { Projection } from '@quarry/eventstore';
-import type { NodeIdentity, QuarryConfig, ServiceName } from '@quarry/platform';
+import type { NodeIdentity, QuarryConfig, ServiceName, StatementCounts } from '@quarry/platform';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -10,6 +10,8 @@ export interface NodeContext {
   identity: NodeIdentity;
   logger: Logger;
   pool: Pool;
+  /** What the pool's clients sent, by purpose. */
+  statements: StatementCounts;
   kafka: Kafka;
   targets: ServiceName[];
   projections: Projection[];

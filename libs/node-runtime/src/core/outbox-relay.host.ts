@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OutboxRelay } from '@quarry/eventstore';
-import { DB_POOL, KAFKA, LOGGER, QUARRY_CONFIG, QuarryMetrics, type QuarryConfig } from '@quarry/platform';
+import { DbPurposes, DB_POOL, KAFKA, LOGGER, QUARRY_CONFIG, QuarryMetrics, type QuarryConfig } from '@quarry/platform';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -16,6 +16,7 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnApplicationShu
     @Inject(QUARRY_CONFIG) config: QuarryConfig,
     @Inject(LOGGER) logger: Logger,
     metrics: QuarryMetrics,
+    private readonly purposes: DbPurposes,
   ) {
     this.relay = new OutboxRelay(pool, kafka, { batchSize: config.relayBatchSize, idleMs: config.relayIdleMs, partitions: config.kafkaPartitions }, logger, {
       published: (count) => metrics.relayPublished.inc(count),
@@ -25,7 +26,7 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnApplicationShu
   }
 
   onApplicationBootstrap(): void {
-    this.relay.start();
+    this.purposes.run('relay', () => this.relay.start());
   }
 
   async onApplicationShutdown(): Promise<void> {

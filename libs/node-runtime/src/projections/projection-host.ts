@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { PgEventStore, ProjectionRunner, type Projection, type ProjectionLag } from '@quarry/eventstore';
-import { DB_POOL, KAFKA, LOGGER, QUARRY_CONFIG, QuarryMetrics, type QuarryConfig } from '@quarry/platform';
+import { DbPurposes, DB_POOL, KAFKA, LOGGER, QUARRY_CONFIG, QuarryMetrics, type QuarryConfig } from '@quarry/platform';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -20,6 +20,7 @@ export class ProjectionHost implements OnApplicationBootstrap, OnApplicationShut
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly store: PgEventStore,
     private readonly metrics: QuarryMetrics,
+    private readonly purposes: DbPurposes,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -35,7 +36,7 @@ export class ProjectionHost implements OnApplicationBootstrap, OnApplicationShut
     );
     this.metrics.projectionLagSource = async () =>
       Object.fromEntries(Object.entries(await this.lags()).map(([name, lag]) => [name, lag.eventsBehind]));
-    await Promise.all(this.runners.map((runner) => runner.start()));
+    await this.purposes.run('projection', () => Promise.all(this.runners.map((runner) => runner.start())));
     this.logger.info({ projections: this.projections.map((p) => p.name) }, 'projections running');
   }
 

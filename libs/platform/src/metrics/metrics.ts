@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PurposeCounts } from '../db/statement-counts';
 
 /** One registry per node process; every component registers its instruments here. */
 export class QuarryMetrics {
@@ -111,7 +112,31 @@ export class QuarryMetrics {
     registers: [this.registry],
   });
 
+  /** Read on a scrape (set by the node from the pool's counts). */
+  dbStatementsSource?: () => Record<string, PurposeCounts>;
+
+  readonly dbStatements: Counter<'purpose'> = new Counter({
+    name: 'quarry_db_statements_total',
+    help: "Statements this node sent to Quarry's own database (BEGIN and COMMIT included), by purpose (all 'unattributed' unless QUARRY_DB_COUNT_BY_PURPOSE=true)",
+    labelNames: ['purpose'] as const,
+    registers: [this.registry],
+    collect: (): void => this.readDbCounts((purpose, c) => this.dbStatements.inc({ purpose }, c.statements), this.dbStatements),
+  });
+
+  readonly dbWriteCommits: Counter<'purpose'> = new Counter({
+    name: 'quarry_db_write_commits_total',
+    help: "Commits in Quarry's own database that wrote (each a WAL flush), by purpose",
+    labelNames: ['purpose'] as const,
+    registers: [this.registry],
+    collect: (): void => this.readDbCounts((purpose, c) => this.dbWriteCommits.inc({ purpose }, c.writeCommits), this.dbWriteCommits),
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  private readDbCounts(add: (purpose: string, counts: PurposeCounts) => void, counter: Counter<'purpose'>): void {
+    counter.reset();
+    for (const [purpose, counts] of Object.entries(this.dbStatementsSource?.() ?? {})) add(purpose, counts);
   }
 }

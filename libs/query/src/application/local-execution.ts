@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { PoolClient } from 'pg';
-import type { QueryPriority } from '../domain/query.state';
+import type { Loaded } from '@quarry/eventstore';
+import type { SessionState } from '@quarry/session';
+import type { QueryCommand } from '../domain/query.decider';
+import type { QueryState } from '../domain/query.state';
+import type { WorkOwner } from '../infrastructure/query-work';
 
 /**
  * This node's executor as the submit path sees it (the driver-bridge registers itself when it
@@ -11,8 +14,12 @@ import type { QueryPriority } from '../domain/query.state';
 export interface LocalExecutor {
   /** Takes a slot for this query when one is free now. */
   reserve(queryHandle: string): boolean;
-  /** In the submit's transaction: this node is recorded as the executor (QueryLaunched, QueryRunning). */
-  launchIn(tx: PoolClient, queryHandle: string, priority: QueryPriority): Promise<void>;
+  /** Who owns the work row of a query launched here. */
+  readonly owner: WorkOwner;
+  /** What records this node as the executor (QueryLaunched, QueryRunning), decided with the submit. */
+  launchCommand(): QueryCommand;
+  /** In the submit's transaction, once appended: the query as launched and its session, to run after the commit without reading either again. */
+  launched(queryHandle: string, query: Loaded<QueryState>, session: SessionState): void;
   /** After the commit: runs the launched query. */
   start(queryHandle: string): void;
   /** The reservation is not used (the transaction failed or the query went to the queue). */

@@ -8,7 +8,8 @@ import { SessionService, type SessionHandle, type SessionState } from '@quarry/s
 import type { Pool } from 'pg';
 import { QueryRefused } from '../domain/query.errors';
 import { isSettled } from '../domain/query-status';
-import type { QueryPriority, QueryState } from '../domain/query.state';
+import type { QueryCommand } from '../domain/query.decider';
+import { INITIAL_QUERY, type QueryPriority, type QueryState } from '../domain/query.state';
 import { QueryRepository } from '../infrastructure/query-repository';
 import { queryWork } from '../infrastructure/query-work';
 import { driverSessionFor } from './driver-session';
@@ -63,7 +64,9 @@ export class QueryService {
           // Two retries racing: the second waits on this key, then finds it taken and rolls back.
           await tx.query('INSERT INTO query_requests (user_name, request_id, query_handle) VALUES ($1, $2, $3)', [session.userName, requestId, queryHandle]);
         }
-        await this.repository.executeIn(tx, queryHandle, {
+        // The work row first, as every writer takes it; launched here only when no query waits.
+        const owned = local ? await queryWork.ownUnlessWaiting(tx, queryHandle, priority, local.owner) : (await queryWork.enqueue(tx, queryHandle, priority), false);
+        const submit: QueryCommand = {
           type: 'SubmitQuery',
           queryHandle,
           sessionPublicId: session.publicId!,
@@ -77,15 +80,16 @@ export class QueryService {
           persistent: conf[CONF.persistent] === 'true',
           clientRequestId: requestId,
           warnings: driver.unsupportedResources(spec),
+        };
+        // A new handle: its stream is known to be empty, so nothing is read.
+        const decided = await this.repository.executeIn(tx, queryHandle, owned ? [submit, local!.launchCommand()] : submit, {
+          from: { state: INITIAL_QUERY, version: 0 },
+          notify: owned ? [] : [{ channel: QUEUE_CHANNEL, payload: queryHandle }],
         });
-        // Launched here only when no query is waiting: a free slot takes the oldest first.
-        if (local && !(await queryWork.waiting(tx))) {
-          await local.launchIn(tx, queryHandle, priority);
+        if (owned) {
+          local!.launched(queryHandle, decided, session);
           launchedHere = true;
-          return;
         }
-        await queryWork.enqueue(tx, queryHandle, priority);
-        await tx.query('SELECT pg_notify($1, $2)', [QUEUE_CHANNEL, queryHandle]);
       });
     } catch (error) {
       local?.release(queryHandle);
@@ -153,10 +157,12 @@ export class QueryService {
   /** Waits until the query finished (and any re-run of its result ended) or the deadline passed; returns what it is then. */
   async waitUntilFinished(handle: SessionHandle, queryHandle: string, timeoutMs: number): Promise<QueryView> {
     const deadline = Date.now() + timeoutMs;
+    // The session is checked once: the wait is one request, however many looks it takes.
+    const session = await this.sessions.get(handle);
     for (;;) {
       // Listen before looking, so an end between the look and the wait is not missed.
       const woken = this.finishes.next(queryHandle, Math.min(500, Math.max(1, deadline - Date.now())));
-      const view = await this.get(handle, queryHandle);
+      const view = await this.view(session, queryHandle);
       if (isSettled(view.state) || Date.now() >= deadline) return view;
       await woken;
     }

@@ -34,7 +34,7 @@ export async function queryEvents(pool: Pool, handle: string): Promise<QueryEven
 
 export const TERMINAL_EVENTS = ['QuerySucceeded', 'QueryFailed', 'QueryCanceled'];
 
-/** Three nodes behind the balancer on a database of their own, a warehouse for the pg driver, and a session of user `ana`. */
+/** Nodes (three unless said) behind the balancer on a database of their own, a warehouse for the pg driver, and a session of user `ana`. */
 export interface QueryCluster {
   db: TestDatabase;
   warehouse: TestWarehouse;
@@ -44,10 +44,11 @@ export interface QueryCluster {
   stop(): Promise<void>;
 }
 
-export async function startQueryCluster(env: Record<string, string>): Promise<QueryCluster> {
+export async function startQueryCluster(env: Record<string, string>, options: { size?: number } = {}): Promise<QueryCluster> {
   const warehouse = await createTestWarehouse();
   const db = await createTestDatabase();
   const cluster = await Cluster.start({
+    size: options.size,
     databaseUrl: db.url,
     kafkaBrokers: testEnv().kafkaBrokers,
     topicPrefix: uniqueTopicPrefix(),

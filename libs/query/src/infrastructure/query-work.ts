@@ -30,14 +30,19 @@ export const queryWork = {
     );
   },
 
-  /** A query launched where it was submitted: owned from the start. */
-  async own(tx: Sql, queryHandle: string, priority: QueryPriority, owner: WorkOwner): Promise<void> {
-    await tx.query('INSERT INTO query_queue (query_handle, priority, owner_incarnation, owner_node) VALUES ($1, $2, $3, $4)', [
-      queryHandle,
-      PRIORITIES.indexOf(priority),
-      owner.incarnation,
-      owner.nodeId,
-    ]);
+  /**
+   * A query that may launch where it was submitted: owned from the start, unless some query
+   * waits (a free slot takes the oldest first), then it waits too. Says whether it is owned.
+   */
+  async ownUnlessWaiting(tx: Sql, queryHandle: string, priority: QueryPriority, owner: WorkOwner): Promise<boolean> {
+    const { rows } = await tx.query<{ owned: boolean }>(
+      `WITH waiting AS (SELECT EXISTS (SELECT 1 FROM query_queue WHERE owner_incarnation IS NULL) AS yes)
+       INSERT INTO query_queue (query_handle, priority, owner_incarnation, owner_node)
+       SELECT $1, $2, CASE WHEN yes THEN NULL ELSE $3::uuid END, CASE WHEN yes THEN NULL ELSE $4::text END FROM waiting
+       RETURNING owner_incarnation IS NOT NULL AS owned`,
+      [queryHandle, PRIORITIES.indexOf(priority), owner.incarnation, owner.nodeId],
+    );
+    return rows[0].owned;
   },
 
   /** The next waiting queries in priority and age order, owned by `owner` from now on. */
@@ -66,11 +71,6 @@ export const queryWork = {
   async lockOrphan(tx: Sql, queryHandle: string, incarnation: string): Promise<boolean> {
     const { rows } = await tx.query('SELECT 1 FROM query_queue WHERE query_handle = $1 AND owner_incarnation = $2 FOR UPDATE SKIP LOCKED', [queryHandle, incarnation]);
     return rows.length === 1;
-  },
-
-  async waiting(tx: Sql): Promise<boolean> {
-    const { rows } = await tx.query<{ waiting: boolean }>('SELECT EXISTS (SELECT 1 FROM query_queue WHERE owner_incarnation IS NULL) AS waiting');
-    return rows[0].waiting;
   },
 
   /** 1-based position among the waiting queries, or undefined when it does not wait. */

@@ -65,14 +65,7 @@ export async function executorOf(pool: Pool, handle: string): Promise<string> {
   return rows[0].node;
 }
 
-/** A counter's value in a node's /metrics, summed over the series that carry `labels`. */
-export async function metricOf(nodeUrl: string, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${nodeUrl}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-}
+export { metricOf } from '@quarry/testing';
 
 /** A cluster with a warehouse database and a result folder of its own, all removed by `stop`. */
 export interface ResultCluster {

@@ -1,0 +1,71 @@
+import type { StatementCounts } from '@quarry/platform';
+import type { PoolClient } from 'pg';
+
+type Kind = 'begin' | 'end' | 'commit' | 'may-write' | 'read';
+
+const WRITE = /^\s*(INSERT|UPDATE|DELETE|MERGE)\b|^\s*WITH\b[\s\S]*\b(INSERT|UPDATE|DELETE)\b/i;
+const ROW_LOCK = /\bFOR\s+(NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b/i;
+
+/** Statement texts are a few constants: each is classified once. */
+const kinds = new Map<string, Kind>();
+const MAX_KINDS = 1000;
+
+function kindOf(text: string): Kind {
+  let kind = kinds.get(text);
+  if (kind) return kind;
+  const word = text.trimStart().slice(0, 8).toUpperCase();
+  if (word.startsWith('BEGIN')) kind = 'begin';
+  else if (word.startsWith('COMMIT')) kind = 'commit';
+  else if (word.startsWith('ROLLBACK')) kind = 'end';
+  else kind = WRITE.test(text) || ROW_LOCK.test(text) ? 'may-write' : 'read';
+  if (kinds.size < MAX_KINDS) kinds.set(text, kind);
+  return kind;
+}
+
+interface Transaction {
+  open: boolean;
+  wrote: boolean;
+}
+
+/**
+ * Counts what a client of Quarry's pool sends: every statement, and every commit that wrote. A
+ * statement may write when it is DML or locks rows; it did when it touched a row (its row count),
+ * as only then does PostgreSQL give the transaction an id whose commit flushes the WAL.
+ */
+export function countStatements(client: PoolClient, counts: StatementCounts): void {
+  const tx: Transaction = { open: false, wrote: false };
+  const send = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const first = args[0] as string | { text?: string } | undefined;
+    const text = typeof first === 'string' ? first : first?.text;
+    const purpose = counts.current();
+    purpose.statements++;
+    const sent = send(...args);
+    if (text === undefined) return sent;
+    switch (kindOf(text)) {
+      case 'begin':
+        tx.open = true;
+        tx.wrote = false;
+        break;
+      case 'commit':
+        if (tx.wrote) purpose.writeCommits++;
+        tx.open = tx.wrote = false;
+        break;
+      case 'end':
+        tx.open = tx.wrote = false;
+        break;
+      case 'may-write':
+        if (typeof (sent as Promise<unknown> | undefined)?.then !== 'function') break;
+        (sent as Promise<{ rowCount: number | null }>).then(
+          (result) => {
+            if (!result?.rowCount) return;
+            if (tx.open) tx.wrote = true;
+            else purpose.writeCommits++;
+          },
+          () => undefined,
+        );
+        break;
+    }
+    return sent;
+  };
+}
