@@ -71,7 +71,10 @@ export class ProjectionRunner {
       // The broker's smallest (group.min.session.timeout.ms): a dead node's partitions move on sooner.
       sessionTimeout: 6000,
       heartbeatInterval: 1000,
-      maxWaitTimeInMs: 100,
+      // A fetch returns as soon as an event arrives; the wait only bounds an idle poll (10 a second
+      // at 100 ms was most of an idle node's CPU). Kept under the session timeout: kafkajs
+      // heartbeats between fetches.
+      maxWaitTimeInMs: 1000,
       // kafkajs gives up on a consumer after its retries (a broker down for a minute); a
       // projection must outlive any outage, so it always restarts.
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true },
