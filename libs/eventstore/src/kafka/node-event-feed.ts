@@ -1,6 +1,7 @@
 import { topicFor, type StreamFamily } from '@quarry/contracts';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { LASTING_CONSUMER } from './kafka';
 
 /** Gets each event (its JSON, parsed) of the family it was registered for. */
 export type NodeEventHandler = (event: unknown) => Promise<void> | void;
@@ -48,15 +49,7 @@ export class NodeEventFeed {
   }
 
   private async consume(): Promise<void> {
-    const consumer = this.kafka.consumer({
-      groupId: this.groupId,
-      // The broker's smallest (group.min.session.timeout.ms): a restarted node rejoins sooner.
-      sessionTimeout: 6000,
-      heartbeatInterval: 1000,
-      // A fetch returns as soon as an event arrives; the wait only bounds an idle poll.
-      maxWaitTimeInMs: 1000,
-      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true },
-    });
+    const consumer = this.kafka.consumer({ groupId: this.groupId, ...LASTING_CONSUMER });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.handlers.keys()], fromBeginning: false });
