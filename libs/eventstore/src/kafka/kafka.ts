@@ -1,6 +1,7 @@
 import { STREAM_FAMILIES, topicFor } from '@quarry/contracts';
 import { Kafka, logLevel, type Admin, type ConsumerConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
+import { stopIdleRequestQueueLoop } from './idle-request-queue';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -34,6 +35,7 @@ export const LASTING_CONSUMER = {
 
 /** A kafkajs client whose logs go through the node's pino logger instead of the console. */
 export function createKafka(settings: KafkaSettings, logger?: Logger): Kafka {
+  stopIdleRequestQueueLoop();
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
