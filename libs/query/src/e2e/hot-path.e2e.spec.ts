@@ -1,5 +1,8 @@
-import { metricOf } from '@quarry/testing';
-import { startQueryCluster, type QueryCluster } from './query-api';
+import { PgEventStore, rebuildProjection } from '@quarry/eventstore';
+import { metricOf, waitFor } from '@quarry/testing';
+import { randomUUID } from 'node:crypto';
+import { queriesProjection } from '../projection/queries.projection';
+import { queryStatus, startQueryCluster, submitQuery, type QueryCluster } from './query-api';
 
 /**
  * What one `SELECT 1` costs in Quarry's own database on the query path (issue 11): statements and
@@ -71,5 +74,30 @@ describe('the query path in Quarry database', () => {
     // Kafka-fed projection reads query events any more (`queries` is kept by the appends).
     expect(total.statements).toBeLessThanOrEqual(MAX_TOTAL_STATEMENTS);
     expect(total.writeCommits).toBeLessThanOrEqual(MAX_TOTAL_WRITE_COMMITS);
+  });
+
+  it('keeps the queries row with the query own appends: listed on the answer to its submit, current on the answer to its end, the same after a rebuild', async () => {
+    const listed = async () => {
+      const answer = await qc.lens.request('GET', 'queryapi/queries', { query: { sessionid: qc.session.xml }, accept: 'application/json' });
+      expect(answer.status).toBe(200);
+      return answer.json<{ queryHandle: { handleId: string } }[]>().map((q) => q.queryHandle.handleId);
+    };
+    const handle = await submitQuery(qc.lens, qc.session, 'SELECT 1');
+    // No wait: a Kafka-fed listing would not have it yet.
+    expect(await listed()).toContain(handle);
+    await waitFor('SUCCESSFUL', async () => (await queryStatus(qc.lens, qc.session, handle)).status.status === 'SUCCESSFUL');
+    const row = await qc.db.pool.query(
+      `SELECT q.status, q.version, q.finished_at IS NOT NULL AS finished, q.result_holder_node, (SELECT max(stream_version) FROM events WHERE stream_id = 'query-' || $1) AS stream_version
+       FROM queries q WHERE q.query_handle = $1`,
+      [handle],
+    );
+    expect(row.rows).toEqual([{ status: 'SUCCESSFUL', version: row.rows[0].stream_version, finished: true, result_holder_node: 'L1', stream_version: expect.any(Number) }]);
+
+    // `projection:rebuild queries` replays the store one event at a time and must land on the same rows.
+    const all = async () => (await qc.db.pool.query('SELECT * FROM queries ORDER BY query_handle')).rows;
+    const before = await all();
+    const store = new PgEventStore(qc.db.pool, { nodeId: 'rebuild', nodeIncarnation: randomUUID() }, 'unused');
+    expect(await rebuildProjection(qc.db.pool, store, queriesProjection)).toBeGreaterThan(before.length);
+    expect(await all()).toEqual(before);
   });
 });
