@@ -85,10 +85,10 @@ describe('the query path in Quarry database', () => {
     const handle = await submitQuery(qc.lens, qc.session, 'SELECT 1');
     // No wait: a Kafka-fed listing would not have it yet.
     expect(await listed()).toContain(handle);
-    await waitFor('SUCCESSFUL', async () => (await queryStatus(qc.lens, qc.session, handle)).status.status === 'SUCCESSFUL');
+    await waitFor('SUCCESSFUL', async () => (await queryStatus(qc.lens, qc.session, handle)).status === 'SUCCESSFUL');
     const row = await qc.db.pool.query(
-      `SELECT q.status, q.version, q.finished_at IS NOT NULL AS finished, q.result_holder_node, (SELECT max(stream_version) FROM events WHERE stream_id = 'query-' || $1) AS stream_version
-       FROM queries q WHERE q.query_handle = $1`,
+      `SELECT q.status, q.version, q.finished_at IS NOT NULL AS finished, q.result_holder_node, (SELECT max(stream_version) FROM events WHERE stream_id = 'query-' || $1::text) AS stream_version
+       FROM queries q WHERE q.query_handle = $1::uuid`,
       [handle],
     );
     expect(row.rows).toEqual([{ status: 'SUCCESSFUL', version: row.rows[0].stream_version, finished: true, result_holder_node: 'L1', stream_version: expect.any(Number) }]);
