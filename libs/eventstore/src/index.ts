@@ -16,3 +16,4 @@ export * from './db/leader-sweep';
 export * from './db/pg-listener';
 export * from './projections/catch-up';
 export * from './projections/streams-behind';
+export * from './projections/inline-projection';
