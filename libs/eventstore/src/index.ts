@@ -16,4 +16,5 @@ export * from './db/leader-sweep';
 export * from './db/pg-listener';
 export * from './projections/catch-up';
 export * from './projections/streams-behind';
+export * from './projections/inline-projection';
 export * from './kafka/node-event-feed';

@@ -1,3 +1,4 @@
+import type { Projection } from '@quarry/eventstore';
 import { Queries1764000000300 } from './projection/1764000000300-queries';
 import { HeldResults1764000000310 } from './projection/1764000000310-held-results';
 import { QueueOwners1764000000320 } from './projection/1764000000320-queue-owners';
@@ -24,7 +25,10 @@ export type { QueryCommand } from './domain/query.decider';
 export type { QueryState, ResultGone } from './domain/query.state';
 export { TRANSITIONS, STATUS_AFTER, canMove, firstInvalidStep, isFinished, isSettled, statusAfter, QUERY_STATUSES, type QueryStatus } from './domain/query-status';
 export const QUERY_MIGRATIONS = [Queries1764000000300, HeldResults1764000000310, QueueOwners1764000000320, HeldResultBytes1764000000330];
-export const QUERY_PROJECTIONS = [queriesProjection];
+/** Kafka-fed projections of the query service: none; `queries` is kept by the appends (ADR 12). */
+export const QUERY_PROJECTIONS: Projection[] = [];
+/** Kept inside every append of their families, on every node (any node may append to a query). */
+export const QUERY_INLINE_PROJECTIONS = [queriesProjection];
 export { QueryErrorsFilter } from './http/query-errors.filter';
 export { MAX_FETCH, queryHandleFrom, wholeNumber } from './http/request-fields';
 export { persistentResultOf, toMetadata, toRows } from './http/lens-query.mapper';

@@ -56,4 +56,43 @@ describe('outbox relay (real Kafka and PostgreSQL)', () => {
     for (const stream of streams) expect(versions.get(stream)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(messages.every((m) => m.key === m.envelope.streamId)).toBe(true);
   });
+
+  it('deletes relayed rows in bulk, not a write per batch; a relay taking over from a killed one republishes those not deleted yet', async () => {
+    const ownPrefix = uniqueTopicPrefix();
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, ownPrefix, 3);
+    await admin.disconnect();
+    const store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, ownPrefix);
+    const outboxRows = async () => (await db.pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n as number;
+    const [first, second] = [0, 1].map(() => new Pool({ connectionString: db.url, max: 3 }));
+    let published = 0;
+    // Never idle long enough to clear on its own: only a full batch would.
+    const killed = new OutboxRelay(first, kafka, { batchSize: 100, idleMs: 60_000, partitions: 3 }, logger, { published: (n) => (published += n) });
+    killed.start();
+    const streams = await appendSessions(store, 3, 2);
+    try {
+      await waitFor('the first relay to publish every row', async () => published === 6);
+      expect(await outboxRows()).toBe(6);
+      // A SIGKILL of its node, as PostgreSQL sees it: the leader's connection goes, and its lock with it.
+      await db.pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+    } finally {
+      await killed.stop();
+    }
+    expect(await outboxRows()).toBe(6);
+    const successor = new OutboxRelay(second, kafka, { batchSize: 100, idleMs: 20, partitions: 3 }, logger);
+    successor.start();
+    try {
+      await waitFor('the successor to clear the outbox', async () => (await outboxRows()) === 0);
+    } finally {
+      await successor.stop();
+      await Promise.all([first.end(), second.end()]);
+    }
+    const messages = await readTopics(testEnv().kafkaBrokers, [topicFor('session', ownPrefix)], (m) => m.length >= 12);
+    expect(messages).toHaveLength(12);
+    const versions = firstSeenVersions(messages);
+    for (const stream of streams) expect(versions.get(stream)).toEqual([1, 2]);
+  });
 });

@@ -32,7 +32,7 @@ export const RELAY_LOCK = 7_041_998_002;
 /**
  * Drains the outbox into Kafka. Exactly one relay in the cluster publishes at a time
  * (AdvisoryLeadership: a killed relay hands over at once). Rows are read in id order and deleted only after Kafka has
- * acknowledged them, so a crash or a broker outage republishes rather than loses, and each
+ * acknowledged them (in bulk, see `relayed`), so a crash or a broker outage republishes rather than loses, and each
  * stream keeps its order: consumers drop the republished copies by stream version.
  */
 export class OutboxRelay {
@@ -45,6 +45,12 @@ export class OutboxRelay {
   private producer?: Producer;
   /** The topics of the batch being sent: if it fails, the broker may have lost them. */
   private sendingTo: string[] = [];
+  /**
+   * Rows Kafka has acknowledged, deleted in bulk (a full batch's worth, or when the outbox goes
+   * quiet) rather than one write commit per batch. Skipped by the reads meanwhile; a relay that
+   * takes over republishes them (consumers drop copies by stream version).
+   */
+  private relayed: string[] = [];
 
   constructor(
     private readonly pool: Pool,
@@ -66,6 +72,7 @@ export class OutboxRelay {
     this.running = false;
     this.notify();
     await this.loop;
+    await this.deleteRelayed().catch(() => undefined);
     await this.leadership.client?.query(`UNLISTEN ${OUTBOX_CHANNEL}`).catch(() => undefined);
     await this.leadership.release();
     await this.resetProducer();
@@ -79,7 +86,7 @@ export class OutboxRelay {
           continue;
         }
         const published = await this.publishBatch();
-        if (published < this.settings.batchSize) await this.pause(this.settings.idleMs);
+        if (published < this.settings.batchSize && !(await this.pause(this.settings.idleMs))) await this.deleteRelayed();
       } catch (error) {
         this.hooks.failed?.();
         this.logger.warn({ err: (error as Error).message }, 'outbox relay: publish failed, retrying');
@@ -95,8 +102,8 @@ export class OutboxRelay {
   private async publishBatch(): Promise<number> {
     const client = this.leadership.client!;
     const { rows } = await client.query<OutboxRow>(
-      'SELECT id, topic, message_key, envelope FROM outbox ORDER BY id LIMIT $1',
-      [this.settings.batchSize],
+      'SELECT id, topic, message_key, envelope FROM outbox WHERE id <> ALL($2::bigint[]) ORDER BY id LIMIT $1',
+      [this.settings.batchSize, this.relayed],
     );
     if (rows.length === 0) return 0;
     const producer = await this.connectedProducer();
@@ -112,9 +119,17 @@ export class OutboxRelay {
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
     this.sendingTo = [];
-    await client.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+    this.relayed.push(...rows.map((r) => r.id));
     this.hooks.published?.(rows.length);
+    if (this.relayed.length >= this.settings.batchSize) await this.deleteRelayed();
     return rows.length;
+  }
+
+  /** Deletes the rows Kafka has acknowledged (ids are never reused, so a stale list is harmless). */
+  private async deleteRelayed(): Promise<void> {
+    if (this.relayed.length === 0 || !this.leadership.client) return;
+    await this.leadership.client.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [this.relayed]);
+    this.relayed = [];
   }
 
   private async connectedProducer(): Promise<Producer> {
@@ -176,20 +191,21 @@ export class OutboxRelay {
     this.wake?.();
   }
 
-  private pause(ms: number): Promise<void> {
+  /** Waits for a NOTIFY or `ms`; says whether it was woken (false: the time ran out). */
+  private pause(ms: number): Promise<boolean> {
     if (this.woken || !this.running) {
       this.woken = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (woken: boolean) => {
         clearTimeout(timer);
         this.woken = false;
         this.wake = undefined;
-        resolve();
+        resolve(woken);
       };
-      const timer = setTimeout(done, ms);
-      this.wake = done;
+      const timer = setTimeout(() => done(false), ms);
+      this.wake = () => done(true);
     });
   }
 }

@@ -33,6 +33,8 @@ interface Delivered {
 
 type BatchResult = ApplyOutcome | 'replaced';
 
+const POSITION_CHECK_RETRY_MS = 1000;
+
 /**
  * Feeds one projection from Kafka. Every node that runs the projection joins the same consumer
  * group, so partitions spread over the nodes. Each batch is applied, and its Kafka position
@@ -47,6 +49,7 @@ type BatchResult = ApplyOutcome | 'replaced';
 export class ProjectionRunner {
   private consumer?: Consumer;
   private topicResets = 0;
+  private checkAgain?: NodeJS.Timeout;
 
   constructor(
     private readonly projection: Projection,
@@ -71,7 +74,7 @@ export class ProjectionRunner {
     this.consumer = consumer;
     // After a (re)join, e.g. once a wiped broker is back: a replaced topic that carries no new
     // event yet would give no batch to notice it by, so the positions are checked once here.
-    consumer.on(consumer.events.GROUP_JOIN, () => void this.checkPositions());
+    consumer.on(consumer.events.GROUP_JOIN, () => void this.checkPositions(consumer));
     await consumer.connect();
     await consumer.subscribe({
       topics: this.projection.families.map((f) => topicFor(f, this.topicPrefix)),
@@ -81,7 +84,10 @@ export class ProjectionRunner {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect().catch(() => undefined);
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    clearTimeout(this.checkAgain);
+    await consumer?.disconnect().catch(() => undefined);
   }
 
   /** Computed when asked (one scan of `streams`), so an idle node does no work for it. */
@@ -123,8 +129,15 @@ export class ProjectionRunner {
     this.logger.info({ projection: this.projection.name, topic, caughtUp }, 'projection caught up from the event store');
   }
 
-  /** Restarts the positions found past their partition's end, after a catch-up. Never throws. */
-  private async checkPositions(): Promise<void> {
+  /**
+   * Restarts the positions found past their partition's end, after a catch-up. Never throws: a
+   * broker just back may not answer yet, so a failed check is tried again (every second, for as
+   * long as the consumer that joined runs), since a replaced topic that carries no new event gives
+   * no batch to notice it by.
+   */
+  private async checkPositions(joined: Consumer, attempt = 1): Promise<void> {
+    clearTimeout(this.checkAgain);
+    if (joined !== this.consumer) return;
     try {
       const topics = this.projection.families.map((f) => topicFor(f, this.topicPrefix));
       const past = await positionsPastEnd(this.pool, this.kafka, this.projection.name, topics);
@@ -139,8 +152,9 @@ export class ProjectionRunner {
         );
       }
     } catch (error) {
-      // The broker or the database is away: the batches still notice a replaced topic.
-      this.logger.debug({ projection: this.projection.name, err: (error as Error).message }, 'projection: positions not checked after joining');
+      this.logger.debug({ projection: this.projection.name, attempt, err: (error as Error).message }, 'projection: positions not checked after joining; trying again');
+      this.checkAgain = setTimeout(() => void this.checkPositions(joined, attempt + 1), POSITION_CHECK_RETRY_MS);
+      this.checkAgain.unref();
     }
   }
 

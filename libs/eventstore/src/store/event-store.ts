@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { definitionOf, familyOf, topicFor, type EventEnvelope, type NewEvent } from '@quarry/contracts';
+import { definitionOf, familyOf, topicFor, type EventEnvelope, type NewEvent, type StreamFamily } from '@quarry/contracts';
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction, type Sql } from '../db/sql';
 import { ConcurrencyError, WriterFenced, type ExpectedVersion } from './concurrency-error';
 import { EVENT_COLUMNS, envelopeFromRow, type EventRow } from './rows';
+import type { AppendingEvent, InlineProjection } from '../projections/inline-projection';
 
 export interface EventWriter {
   nodeId: string;
@@ -30,6 +31,8 @@ export const OUTBOX_CHANNEL = 'quarry_outbox';
  * with the same expected version waits for the first, then fails with ConcurrencyError.
  */
 export class PgEventStore {
+  private inline: readonly InlineProjection[] = [];
+
   constructor(
     private readonly pool: Pool,
     private readonly writer: EventWriter,
@@ -38,6 +41,12 @@ export class PgEventStore {
     /** Told when an append is refused because this writer has ended: the node must stop. */
     private readonly onFenced?: (error: WriterFenced) => void,
   ) {}
+
+  /** The read models every append keeps in its own statement (ADR 12); set once, before any append. */
+  keepInline(projections: readonly InlineProjection[]): this {
+    this.inline = projections;
+    return this;
+  }
 
   get writerIncarnation(): string {
     return this.writer.nodeIncarnation;
@@ -88,7 +97,7 @@ export class PgEventStore {
       nodeIncarnation,
       occurredAt: occurredAt.toISOString(),
     }));
-    const { rows } = await tx.query<AppendedRow>(appendStatement(expectedVersion), [
+    const values: unknown[] = [
       streamId,
       events.length,
       typeof expectedVersion === 'number' && expectedVersion !== 0 ? expectedVersion : null,
@@ -103,7 +112,8 @@ export class PgEventStore {
       drafts.map((e) => JSON.stringify(e)),
       [OUTBOX_CHANNEL, ...notify.map((n) => n.channel)],
       ['', ...notify.map((n) => n.payload)],
-    ]);
+    ];
+    const { rows } = await tx.query<AppendedRow>(appendStatement(expectedVersion, this.inlineWrites(family, drafts as AppendingEvent[], values)), values);
     if (rows.length === 0) throw new ConcurrencyError(streamId, expectedVersion, await this.currentVersion(tx, streamId));
     if (rows[0].global_position === null) {
       const fenced = new WriterFenced(nodeIncarnation);
@@ -113,6 +123,12 @@ export class PgEventStore {
     const before = rows[0].before;
     const envelopes: EventEnvelope[] = drafts.map((draft, i) => ({ ...draft, streamVersion: before + i + 1, globalPosition: Number(rows[i].global_position) }));
     return { nextExpectedVersion: before + events.length, events: envelopes };
+  }
+
+  /** The inline projections' writes for these events, their values added to the append's. */
+  private inlineWrites(family: StreamFamily, events: AppendingEvent[], values: unknown[]): string[] {
+    const sql = { bind: (value: unknown) => `$${values.push(value)}`, versionOf: (index: number) => `((SELECT min(stream_version) FROM e) + ${index})` };
+    return this.inline.flatMap((p) => (p.families.includes(family) ? [p.write(events, sql)] : [])).filter((w): w is string => w !== undefined);
   }
 
   /** Records this incarnation as a writer (in its first transaction, with NodeJoined). */
@@ -190,10 +206,10 @@ const CLAIM_VERSION = {
  * An append in one round trip: the version claimed, the events written (fenced by incarnation:
  * the writer's row is share-locked until commit, so ending it, which locks it for update, waits
  * for appends in flight, and no append lands after the end), their outbox rows in stream order,
- * and the notifications. No row back: the stream was not at the expected version; a row without
+ * the notifications, and the inline projections' writes (ADR 12). No row back: the stream was not at the expected version; a row without
  * a position: the writer has ended.
  */
-function appendStatement(expected: ExpectedVersion): string {
+function appendStatement(expected: ExpectedVersion, inlineWrites: string[]): string {
   const claim = expected === 'no_stream' || expected === 0 ? CLAIM_VERSION.noStream : expected === 'any' ? CLAIM_VERSION.any : CLAIM_VERSION.version;
   return `WITH v AS (${claim}),
   e AS (
@@ -209,7 +225,7 @@ function appendStatement(expected: ExpectedVersion): string {
     FROM e JOIN unnest($4::uuid[], $12::jsonb[]) AS x(event_id, envelope) ON x.event_id = e.event_id
     ORDER BY e.stream_version
   ),
-  n AS (SELECT pg_notify(c, p) FROM unnest($13::text[], $14::text[]) AS t(c, p))
+  n AS (SELECT pg_notify(c, p) FROM unnest($13::text[], $14::text[]) AS t(c, p))${inlineWrites.map((w, i) => `,\n  p${i} AS (${w})`).join('')}
   SELECT v.before, e.global_position, (SELECT count(*) FROM n) AS notified
   FROM v LEFT JOIN e ON true ORDER BY e.stream_version`;
 }

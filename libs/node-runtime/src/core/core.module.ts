@@ -8,6 +8,7 @@ import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-
 import type { NodeContext } from './node-context';
 import { NodeEventFeedHost } from './node-event-feed.host';
 import { OutboxRelayHost } from './outbox-relay.host';
+import { INLINE_PROJECTIONS } from '../services/service-catalog';
 import { DriversCloser, driversProvider, resultStoreProvider } from './drivers.provider';
 
 /** The node's shared infrastructure, visible to every service module. */
@@ -24,7 +25,7 @@ export class CoreModule {
       ctx.config.topicPrefix,
       (events) => events.forEach((e) => metrics.eventsAppended.inc({ type: e.type })),
       () => end.halt('an append was refused: the incarnation has ended'),
-    );
+    ).keepInline(INLINE_PROJECTIONS);
     const shared = [
       { provide: QUARRY_CONFIG, useValue: ctx.config },
       { provide: NODE_IDENTITY, useValue: ctx.identity },

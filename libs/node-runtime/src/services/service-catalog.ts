@@ -1,10 +1,10 @@
 import type { Type } from '@nestjs/common';
 import { DriverBridgeModule } from '@quarry/driver-bridge';
-import { EVENT_STORE_MIGRATIONS, type Projection } from '@quarry/eventstore';
+import { EVENT_STORE_MIGRATIONS, type InlineProjection, type Projection } from '@quarry/eventstore';
 import { GatewayModule } from '@quarry/gateway';
 import { MEMBERSHIP_MIGRATIONS, MEMBERSHIP_PROJECTIONS } from '@quarry/membership';
 import type { ServiceName } from '@quarry/platform';
-import { QUERY_MIGRATIONS, QUERY_PROJECTIONS, QueryModule } from '@quarry/query';
+import { QUERY_INLINE_PROJECTIONS, QUERY_MIGRATIONS, QUERY_PROJECTIONS, QueryModule } from '@quarry/query';
 import { ResultGatewayModule } from '@quarry/result-gateway';
 import { SESSION_MIGRATIONS, SESSION_PROJECTIONS, SessionModule } from '@quarry/session';
 
@@ -25,11 +25,15 @@ export const SERVICE_CATALOG: Record<ServiceName, ServiceParts> = {
 /** Projections every node runs, whatever its targets. */
 export const NODE_PROJECTIONS: Projection[] = MEMBERSHIP_PROJECTIONS;
 
+/** Read models every node's appends keep in their own statement (ADR 12), whatever its targets. */
+export const INLINE_PROJECTIONS: InlineProjection[] = QUERY_INLINE_PROJECTIONS;
+
 /** Every node applies the whole schema, so any node can serve any read once it is up. */
 export const ALL_MIGRATIONS = [...EVENT_STORE_MIGRATIONS, ...MEMBERSHIP_MIGRATIONS, ...SESSION_MIGRATIONS, ...QUERY_MIGRATIONS];
 
+/** Every projection, Kafka-fed or inline: what `projection:rebuild` may rebuild. */
 export function allProjections(): Projection[] {
-  return [...NODE_PROJECTIONS, ...Object.values(SERVICE_CATALOG).flatMap((s) => s.projections)];
+  return [...NODE_PROJECTIONS, ...Object.values(SERVICE_CATALOG).flatMap((s) => s.projections), ...INLINE_PROJECTIONS];
 }
 
 export function projectionsFor(targets: ServiceName[]): Projection[] {
