@@ -21,6 +21,10 @@ export class BalancerProcess {
     return this.listeningUrl;
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }

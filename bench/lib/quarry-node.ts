@@ -49,6 +49,10 @@ export class QuarryNode {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /**
    * CPU time (user + system, ms) the node process has used so far, from /proc/<pid>/stat; undefined
    * where there is no /proc (not Linux) or the process is gone. Child processes (the DuckDB host)

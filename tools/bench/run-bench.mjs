@@ -260,7 +260,7 @@ async function main() {
   try {
     const nodeMain = buildNodeApp({ log });
     let files = compileBenches();
-    if (options.filter) files = files.filter((f) => f.includes(options.filter));
+    if (options.filter) files = files.filter((f) => relative(compiledBenchDir, f).includes(options.filter));
     if (files.length === 0) throw new Error(`no bench matches ${options.filter ?? 'bench/*.bench.ts'}`);
     stop.signal.throwIfAborted();
 

@@ -17,3 +17,4 @@ export * from './db/pg-listener';
 export * from './projections/catch-up';
 export * from './projections/streams-behind';
 export * from './projections/inline-projection';
+export * from './kafka/node-event-feed';

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 
 /** First wait before listening again; it doubles, up to the maximum, while reconnecting fails. */
@@ -6,70 +6,141 @@ const RECONNECT_MS = 500;
 const RECONNECT_MAX_MS = 5000;
 
 /**
- * LISTEN on channels over a dedicated connection that comes back by itself when lost (and keeps
- * trying while the database is away). A notice lost while reconnecting is the caller's to make up
- * for (each caller also re-checks on a timer).
+ * LISTEN on channels, on the node's listening connection (one per pool, shared by every listener
+ * of the node instead of a pinned connection each), which comes back by itself when lost (and
+ * keeps trying while the database is away). A notice lost while reconnecting is the caller's to
+ * make up for (each caller also re-checks on a timer).
  */
 export class PgListener {
-  /** Gives the listening connection up (destroyed, never back in the pool). */
-  private dropCurrent?: () => void;
-  private stopped = false;
+  private connection?: ListenConnection;
 
   constructor(
     private readonly pool: Pool,
-    private readonly channels: string[],
-    private readonly onNotice: (channel: string, payload: string | undefined) => void,
-    private readonly what: string,
+    readonly channels: string[],
+    readonly onNotice: (channel: string, payload: string | undefined) => void,
+    readonly what: string,
     private readonly logger: Logger,
   ) {}
 
+  /** Resolves once its channels are listened to; fails (and listens to nothing) if they cannot be. */
   async start(): Promise<void> {
-    const client = await this.pool.connect();
-    let listening = false;
-    let dropped = false;
-    // Once only: a loss may be reported twice (the server's message, then the socket's end), and
-    // release throws when called a second time.
-    const drop = (error: Error | true) => {
-      if (dropped) return false;
-      dropped = true;
-      if (this.dropCurrent === dropThis) this.dropCurrent = undefined;
-      client.release(error);
-      return true;
-    };
-    const dropThis = () => void drop(true);
-    client.on('notification', (message) => this.onNotice(message.channel, message.payload));
-    client.on('error', (error) => {
-      if (!drop(error) || !listening) return;
-      this.logger.warn({ err: error.message }, `${this.what}: listener lost; reconnecting`);
-      this.reconnectLater();
-    });
-    try {
-      for (const channel of this.channels) await client.query(`LISTEN ${channel}`);
-    } catch (error) {
-      drop(error as Error);
-      throw error;
-    }
-    if (this.stopped || dropped) {
-      drop(true);
-      if (dropped && !this.stopped) this.reconnectLater();
-      return;
-    }
-    listening = true;
-    this.dropCurrent = dropThis;
+    this.connection = ListenConnection.of(this.pool, this.logger);
+    await this.connection.add(this);
   }
 
   stop(): void {
-    this.stopped = true;
-    this.dropCurrent?.();
+    this.connection?.remove(this);
+    this.connection = undefined;
+  }
+}
+
+const byPool = new WeakMap<Pool, ListenConnection>();
+
+/** The one connection of a pool that LISTENs to the channels of all its listeners. */
+class ListenConnection {
+  private readonly listeners = new Set<PgListener>();
+  private client?: PoolClient;
+  private listening = new Set<string>();
+  /** Changes to the connection, one at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private reconnecting = false;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly logger: Logger,
+  ) {}
+
+  static of(pool: Pool, logger: Logger): ListenConnection {
+    let connection = byPool.get(pool);
+    if (!connection) byPool.set(pool, (connection = new ListenConnection(pool, logger)));
+    return connection;
+  }
+
+  async add(listener: PgListener): Promise<void> {
+    this.listeners.add(listener);
+    try {
+      await this.sync();
+    } catch (error) {
+      this.listeners.delete(listener);
+      if (this.listeners.size > 0) this.reconnectLater();
+      throw error;
+    }
+  }
+
+  remove(listener: PgListener): void {
+    if (!this.listeners.delete(listener)) return;
+    // Unlistening a channel nobody needs any more can wait; a failure drops the connection.
+    void this.sync().catch(() => this.listeners.size > 0 && this.reconnectLater());
+  }
+
+  private get whats(): string {
+    return [...this.listeners].map((l) => l.what).join(', ');
+  }
+
+  /** Brings the connection in line with the listeners: open and LISTEN, UNLISTEN, or give it up. */
+  private sync(): Promise<void> {
+    const next = this.queue.then(() => this.syncNow());
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async syncNow(): Promise<void> {
+    const wanted = new Set([...this.listeners].flatMap((l) => l.channels));
+    if (wanted.size === 0) return this.drop(true);
+    const client = this.client ?? (await this.open());
+    try {
+      for (const channel of wanted) {
+        if (this.listening.has(channel)) continue;
+        await client.query(`LISTEN ${channel}`);
+        this.listening.add(channel);
+      }
+      for (const channel of [...this.listening]) {
+        if (wanted.has(channel)) continue;
+        await client.query(`UNLISTEN ${channel}`);
+        this.listening.delete(channel);
+      }
+    } catch (error) {
+      this.drop(error as Error);
+      throw error;
+    }
+  }
+
+  private async open(): Promise<PoolClient> {
+    const client = await this.pool.connect();
+    client.on('notification', (message) => {
+      for (const listener of this.listeners) if (listener.channels.includes(message.channel)) listener.onNotice(message.channel, message.payload);
+    });
+    client.on('error', (error) => {
+      // Once only: a loss may be reported twice (the server's message, then the socket's end).
+      if (this.client !== client) return;
+      this.drop(error);
+      if (this.listeners.size === 0) return;
+      this.logger.warn({ err: error.message }, `${this.whats}: listener lost; reconnecting`);
+      this.reconnectLater();
+    });
+    this.client = client;
+    this.listening = new Set();
+    return client;
+  }
+
+  /** Destroyed, never back in the pool (it would still be listening). */
+  private drop(error: Error | true): void {
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    this.listening = new Set();
+    client.release(error);
   }
 
   private reconnectLater(waitMs = RECONNECT_MS): void {
-    if (this.stopped) return;
+    if (this.reconnecting) return;
+    this.reconnecting = true;
     setTimeout(() => {
-      if (this.stopped) return;
-      this.start().catch((error: Error) => {
+      this.reconnecting = false;
+      if (this.listeners.size === 0) return;
+      this.sync().catch((error: Error) => {
         const next = Math.min(2 * waitMs, RECONNECT_MAX_MS);
-        this.logger.warn({ err: error.message, retryInMs: next }, `${this.what}: listener could not reconnect; trying again`);
+        this.logger.warn({ err: error.message, retryInMs: next }, `${this.whats}: listener could not reconnect; trying again`);
         this.reconnectLater(next);
       });
     }, waitMs).unref();

@@ -1,6 +1,7 @@
 import { STREAM_FAMILIES, topicFor } from '@quarry/contracts';
-import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ConsumerConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
+import { stopIdleRequestQueueLoop } from './idle-request-queue';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -18,8 +19,23 @@ const LEVELS: Record<number, 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/** Settings of a consumer that must outlive anything (the projections, the node's event feed). */
+export const LASTING_CONSUMER = {
+  // The broker's smallest (group.min.session.timeout.ms): a dead or restarted member's partitions move on sooner.
+  sessionTimeout: 6000,
+  heartbeatInterval: 1000,
+  // A fetch returns as soon as an event arrives; the wait only bounds an empty poll (10 a second
+  // at 100 ms was most of an idle node's CPU). Well under the session timeout: kafkajs heartbeats
+  // between fetches.
+  maxWaitTimeInMs: 1000,
+  // kafkajs gives up on a consumer after its retries (a broker down for a minute); these must
+  // outlive any outage, so they always restart.
+  retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true },
+} satisfies Omit<ConsumerConfig, 'groupId'>;
+
 /** A kafkajs client whose logs go through the node's pino logger instead of the console. */
 export function createKafka(settings: KafkaSettings, logger?: Logger): Kafka {
+  stopIdleRequestQueueLoop();
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,

@@ -3,6 +3,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { inTransaction, type Sql } from '../db/sql';
+import { LASTING_CONSUMER } from '../kafka/kafka';
 import type { PgEventStore } from '../store/event-store';
 import { applyInOrder, type ApplyOutcome } from './apply-in-order';
 import { catchUpFromStore } from './catch-up';
@@ -69,16 +70,7 @@ export class ProjectionRunner {
   }
 
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({
-      groupId: this.groupId,
-      // The broker's smallest (group.min.session.timeout.ms): a dead node's partitions move on sooner.
-      sessionTimeout: 6000,
-      heartbeatInterval: 1000,
-      maxWaitTimeInMs: 100,
-      // kafkajs gives up on a consumer after its retries (a broker down for a minute); a
-      // projection must outlive any outage, so it always restarts.
-      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true },
-    });
+    const consumer = this.kafka.consumer({ groupId: this.groupId, ...LASTING_CONSUMER });
     this.consumer = consumer;
     // After a (re)join, e.g. once a wiped broker is back: a replaced topic that carries no new
     // event yet would give no batch to notice it by, so the positions are checked once here.

@@ -1,13 +1,11 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DB_POOL, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
-import type { Pool } from 'pg';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { LOGGER, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
 import type { Logger } from 'pino';
 import { IncarnationEnder } from './incarnation-ender';
 import { answersAs } from './health-probe';
 
-const BATCH = 100;
-
-interface Suspect {
+/** A node incarnation whose heartbeat stopped, as the heartbeat's statement finds it (NodeHeartbeat). */
+export interface Suspect {
   node_id: string;
   incarnation: string;
   http_url: string | null;
@@ -22,46 +20,33 @@ interface Suspect {
  * many nodes race (IncarnationEnder fences the writer under its row lock). Silence is measured on
  * the database clock, from the write side (`node_heartbeats`, `event_writers`), so it works while
  * Kafka is away. A silent node that still answers its health URL as the same incarnation is
- * late, not dead (a starved pool, a long pause under load), and is left alone.
+ * late, not dead (a starved pool, a long pause under load), and is left alone. The suspects come
+ * with every heartbeat (one statement beats and looks), so detection costs no round trip of its own.
  */
 @Injectable()
-export class FailureDetectorService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
+export class FailureDetectorService implements OnApplicationShutdown {
   private pass?: Promise<void>;
 
   constructor(
     private readonly ender: IncarnationEnder,
-    @Inject(DB_POOL) private readonly pool: Pool,
-    @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.pass ??= this.detect()
-        .catch((error: Error) => this.logger.warn({ err: error.message }, 'failure detector pass failed; the next pass retries'))
-        .finally(() => (this.pass = undefined));
-    }, this.config.membership.heartbeatMs);
-    this.timer.unref();
+  /** Looks into what the last beat found; a pass still probing (a slow /health) is not stacked with another. */
+  examine(suspects: Suspect[]): void {
+    if (suspects.length === 0 || this.pass) return;
+    this.pass = this.detect(suspects)
+      .catch((error: Error) => this.logger.warn({ err: error.message }, 'failure detector pass failed; the next beat retries'))
+      .finally(() => (this.pass = undefined));
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
     await this.pass;
   }
 
-  private async detect(): Promise<void> {
-    const { rows } = await this.pool.query<Suspect>(
-      `SELECT h.node_id, h.incarnation, h.http_url, h.beat_at AS last_beat,
-              h.beat_at < now() - make_interval(secs => $2::double precision * 3 / 1000) AS long_silent
-       FROM node_heartbeats h JOIN event_writers w ON w.incarnation = h.incarnation
-       WHERE w.ended_at IS NULL AND h.incarnation <> $1
-         AND h.beat_at < now() - make_interval(secs => $2::double precision / 1000)
-       ORDER BY h.beat_at LIMIT $3`,
-      [this.identity.incarnation, this.config.membership.downAfterMs, BATCH],
-    );
-    for (const suspect of rows) {
+  private async detect(suspects: Suspect[]): Promise<void> {
+    for (const suspect of suspects) {
       if (suspect.http_url && !suspect.long_silent && (await answersAs(suspect.http_url, suspect.incarnation, this.config.membership.probeTimeoutMs))) {
         this.logger.warn({ node: suspect.node_id, incarnation: suspect.incarnation, lastHeartbeatAt: suspect.last_beat }, 'a node is late with its heartbeat but answers; not declared down');
         continue;

@@ -1,11 +1,12 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
-import { PgEventStore } from '@quarry/eventstore';
+import { NodeEventFeed, PgEventStore } from '@quarry/eventstore';
 import { DbPurposes, DB_POOL, DRIVERS, RESULT_STORE, ErrorShapeInterceptor, IncarnationEnd, KAFKA, NodeDrain, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
 import { HealthController } from '../health/health.controller';
 import { MetricsController } from '../metrics/metrics.controller';
 import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-host';
 import type { NodeContext } from './node-context';
+import { NodeEventFeedHost } from './node-event-feed.host';
 import { OutboxRelayHost } from './outbox-relay.host';
 import { INLINE_PROJECTIONS } from '../services/service-catalog';
 import { DriversCloser, driversProvider, resultStoreProvider } from './drivers.provider';
@@ -36,6 +37,7 @@ export class CoreModule {
       { provide: QuarryMetrics, useValue: metrics },
       { provide: PgEventStore, useValue: store },
       { provide: IncarnationEnd, useValue: end },
+      { provide: NodeEventFeed, useValue: new NodeEventFeed(ctx.kafka, ctx.config.topicPrefix, ctx.identity.nodeId, ctx.logger) },
       { provide: NodeDrain, useValue: new NodeDrain(ctx.config.queries.drainGraceMs, ctx.logger) },
     ];
     return {
@@ -48,6 +50,7 @@ export class CoreModule {
         { provide: APP_INTERCEPTOR, useClass: ErrorShapeInterceptor },
         ProjectionHost,
         OutboxRelayHost,
+        NodeEventFeedHost,
         driversProvider,
         resultStoreProvider,
         DriversCloser,
