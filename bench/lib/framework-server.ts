@@ -1,15 +1,14 @@
 import 'reflect-metadata';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type CallHandler, Controller, type DynamicModule, type ExecutionContext, Get, Injectable, Module, type NestInterceptor, Post, Req, Res, type Type, UseInterceptors } from '@nestjs/common';
+import { Controller, createParamDecorator, type DynamicModule, type ExecutionContext, Get, Module, Post, Req, Res } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { AnswersErrorsAs, BODY_LIMITS, LensExceptionFilter, LOGGER, MultipartFields, reply, SERVER_KEEP_ALIVE_MS } from '@quarry/platform';
+import { AnswersErrorsAs, BODY_LIMITS, FormFields, LensExceptionFilter, LOGGER, reply, SERVER_KEEP_ALIVE_MS } from '@quarry/platform';
 import type { Request, Response } from 'express';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import multer from 'multer';
 import pino from 'pino';
-import type { Observable } from 'rxjs';
 
 /*
  * One HTTP server for bench/http-framework.bench.ts, run as a process of its own so that its CPU
@@ -21,8 +20,8 @@ import type { Observable } from 'rxjs';
  *               answered with an APIResult naming the fields, through Quarry's `reply`
  *
  * The NestJS servers carry what a Quarry route has: the global LensExceptionFilter, the error
- * shape declared with AnswersErrorsAs (its guard), and on the POST Quarry's own MultipartFields
- * interceptor (Express) or the same multer reading of the raw request (Fastify, whose request has
+ * shape declared with AnswersErrorsAs (its guard), and on the POST Quarry's own FormFields
+ * parameter (Express) or the same multer reading of the raw request (Fastify, whose request has
  * no `req.is`).
  */
 
@@ -52,20 +51,15 @@ function rawServer(): Server {
   });
 }
 
-/** What MultipartFields does, on Fastify's request: multer reads the raw request, the fields become the body. */
-@Injectable()
-class FastifyMultipartFields implements NestInterceptor {
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    const http = context.switchToHttp();
-    const req = http.getRequest<FastifyRequest>();
-    const raw = req.raw as IncomingMessage & { body?: Record<string, string> };
-    await new Promise<void>((resolve, reject) => parseForm(raw as never, http.getResponse<FastifyReply>().raw as never, (error: unknown) => (error ? reject(error as Error) : resolve())));
-    req.body = { ...raw.body };
-    return next.handle();
-  }
-}
+/** What FormFields does, on Fastify's request: multer reads the raw request, the fields are the parameter. */
+const FastifyFormFields = createParamDecorator(async (_data: unknown, context: ExecutionContext) => {
+  const http = context.switchToHttp();
+  const raw = http.getRequest<FastifyRequest>().raw as IncomingMessage & { body?: Record<string, string> };
+  await new Promise<void>((resolve, reject) => parseForm(raw as never, http.getResponse<FastifyReply>().raw as never, (error: unknown) => (error ? reject(error as Error) : resolve())));
+  return { ...raw.body };
+});
 
-function benchModule(multipart: Type<NestInterceptor>): DynamicModule {
+function benchModule(formFields: () => ParameterDecorator): DynamicModule {
   @Controller()
   @AnswersErrorsAs('text')
   class BenchController {
@@ -75,10 +69,9 @@ function benchModule(multipart: Type<NestInterceptor>): DynamicModule {
     }
 
     @Post('form')
-    @UseInterceptors(multipart)
     @AnswersErrorsAs('apiResult')
-    form(@Req() req: Request, @Res() res: Response) {
-      reply(req, res, 200, { kind: 'apiResult', value: formAnswer(req.body as Record<string, unknown>) });
+    form(@Req() req: Request, @Res() res: Response, @formFields() body: Record<string, unknown>) {
+      reply(req, res, 200, { kind: 'apiResult', value: formAnswer(body) });
     }
   }
 
@@ -98,16 +91,16 @@ function benchModule(multipart: Type<NestInterceptor>): DynamicModule {
 async function nestServer(kind: 'express' | 'fastify'): Promise<Server> {
   if (kind === 'express') {
     // As a Quarry node sets Express up (libs/node-runtime/src/bootstrap/http-server.ts).
-    const app = await NestFactory.create<NestExpressApplication>(benchModule(MultipartFields), new ExpressAdapter(), { logger: ['warn', 'error'], bodyParser: false });
+    const app = await NestFactory.create<NestExpressApplication>(benchModule(FormFields), new ExpressAdapter(), { logger: ['warn', 'error'], bodyParser: false });
     app.useBodyParser('json', { limit: BODY_LIMITS.parsedBodyBytes });
     app.useBodyParser('urlencoded', { limit: BODY_LIMITS.parsedBodyBytes, extended: true });
     await app.init();
     return app.getHttpServer() as Server;
   }
   const adapter = new FastifyAdapter({ logger: false });
-  // Fastify refuses a body type it has no parser for; this one leaves the stream to the interceptor.
+  // Fastify refuses a body type it has no parser for; this one leaves the stream to FastifyFormFields.
   adapter.getInstance().addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null, undefined));
-  const app = await NestFactory.create(benchModule(FastifyMultipartFields), adapter, { logger: ['warn', 'error'] });
+  const app = await NestFactory.create(benchModule(FastifyFormFields), adapter, { logger: ['warn', 'error'] });
   await app.init();
   await adapter.getInstance().ready();
   return app.getHttpServer() as Server;
