@@ -349,6 +349,9 @@ describe('PgDriver (real PostgreSQL)', () => {
         expect(await rowsOf(single, sessionSpec('reader'), "SELECT coalesce(current_setting('quarry.left', true), ''), pg_backend_pid()")).toEqual([['', pid]]);
         await rowsOf(single, sessionSpec('setter'), "SELECT set_config('statement_timeout', '0', false), set_config('default_transaction_read_only', 'off', false)");
         expect(await rowsOf(single, sessionSpec('reader'), "SELECT current_setting('transaction_read_only'), current_setting('default_transaction_read_only')")).toEqual([['on', 'on']]);
+        // A session-level advisory lock outlives a rollback: released before the connection serves anyone else.
+        await rowsOf(single, sessionSpec('setter'), 'SELECT pg_advisory_lock(4343)');
+        expect((await db.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = $1`, [pid])).rows).toEqual([{ n: 0 }]);
       } finally {
         await single.close();
       }

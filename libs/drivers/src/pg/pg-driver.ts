@@ -387,8 +387,9 @@ export class PgDriver implements Driver {
     await Promise.all([control.stopsAnswered(), limit.stop()]);
     try {
       // Never COMMIT: a query has nothing to keep, and what read-only lets through (PostgreSQL 15
-      // creates large objects; session settings from set_config) goes with the transaction.
-      await conn.client.query('ROLLBACK');
+      // creates large objects; session settings from set_config) goes with the transaction. Session
+      // advisory locks outlive it, so they go too: the connection may serve another session next.
+      await conn.client.query('ROLLBACK; SELECT pg_advisory_unlock_all()');
     } catch (error) {
       this.discard(conn);
       failure ??= error;
