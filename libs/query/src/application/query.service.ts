@@ -12,6 +12,7 @@ import type { QueryCommand } from '../domain/query.decider';
 import { INITIAL_QUERY, type QueryPriority, type QueryState } from '../domain/query.state';
 import { QueryRepository } from '../infrastructure/query-repository';
 import { queryWork } from '../infrastructure/query-work';
+import { DriverChoices } from './driver-choices';
 import { driverSessionFor } from './driver-session';
 import { CANCEL_CHANNEL, CONF, FINISHED_CHANNEL, QUEUE_CHANNEL } from './query-channels';
 import { LocalExecution } from './local-execution';
@@ -41,6 +42,7 @@ export class QueryService {
     @Inject(DB_POOL) private readonly pool: Pool,
     private readonly finishes: QueryFinishListener,
     private readonly local: LocalExecution,
+    private readonly choices: DriverChoices,
   ) {}
 
   async submit(handle: SessionHandle, input: SubmitInput): Promise<string> {
@@ -53,7 +55,7 @@ export class QueryService {
       if (earlier) return earlier;
     }
     const spec = await driverSessionFor(session, this.pool);
-    const { driver } = await chooseDriver(this.drivers, spec, input.query, conf[CONF.driver]);
+    const { driver } = await this.choices.forSubmit(spec, input.query, conf[CONF.driver]);
     const queryHandle = randomUUID();
     const priority = priorityOf(conf[CONF.priority]);
     const local = this.local.executor?.reserve(queryHandle) ? this.local.executor : undefined;
