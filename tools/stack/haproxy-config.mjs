@@ -32,13 +32,16 @@ export function haproxyConfig({ host = '127.0.0.1', port, backends, ...options }
     '  log global',
     '  option httplog',
     '  option dontlog-normal',
+    '  option dontlognull',
     '  option log-separate-errors',
     '  timeout connect 5s',
     `  timeout client ${Math.max(60_000, responseTimeoutMs)}ms`,
     // Inactivity on the node's side: for headers as in the Node balancer, but also between body chunks.
     `  timeout server ${responseTimeoutMs}ms`,
     '  timeout http-request 60s',
-    '  timeout http-keep-alive 5s',
+    // A client's idle connection is closed after 6 s, as the Node balancer's (and the nodes') HTTP
+    // server does while announcing 5 s (Keep-Alive: timeout=5): a client trusting the 5 s never races it.
+    '  timeout http-keep-alive 6s',
     '  timeout check ' + `${healthTimeoutMs}ms`,
     jsonError(502, 'no backend answered'),
     jsonError(503, 'no backend available'),
@@ -74,7 +77,11 @@ export function haproxyConfig({ host = '127.0.0.1', port, backends, ...options }
     '  http-check expect status 200',
     // HAProxy counts the interval from the end of a check, the Node balancer from its start: after a
     // first failure the next check comes soon, so a frozen node leaves within ~3 s in both.
-    `  default-server inter ${healthIntervalMs}ms fastinter ${Math.min(healthIntervalMs, 100)}ms fall ${unhealthyAfter} rise 1`,
+    // Nodes close a connection idle for 6 s; a request sent on it just then is lost (HAProxy closes
+    // the client's connection without an answer). HAProxy 2.6 has no idle timeout for server
+    // connections, only this purge: every 500 ms it closes half of those no longer needed, so a
+    // burst's connections are gone within a few seconds, as the Node balancer closes its at 4 s.
+    `  default-server inter ${healthIntervalMs}ms fastinter ${Math.min(healthIntervalMs, 100)}ms fall ${unhealthyAfter} rise 1 pool-purge-delay 500ms`,
     ...servers.map((address) => `  server ${address} ${address} check`),
     // With every node out, still try them all (a slow answer is better than none): unchecked copies
     // that HAProxy uses only when no checked server is up.
