@@ -23,6 +23,8 @@ import { processCpuMs, summarize, type LatencySummary } from './lib/stats';
  */
 
 const NAME = 'sessions';
+/** ~75 s on a quiet 2-core machine with part 4; room for a busy one beyond the runner's 150 s default. */
+export const timeoutMs = 240_000;
 const PARTITIONS = 3;
 const PARAM_KEY = 'lens.query.output.write.header';
 
