@@ -1,4 +1,4 @@
-// The HAProxy configuration that does what tools/stack/balancer.mjs does (ADR 13): strict round
+// The HAProxy configuration that does what tools/stack/balancer.mjs does (ADR 15): strict round
 // robin over the nodes that pass GET /health, kept-alive connections to them, the same refusals
 // (absolute-form targets 400, /internal/ paths 404, node-only headers dropped) and X-Forwarded-For.
 import { defaults } from './balancer.mjs';

@@ -211,7 +211,7 @@ describe.each(kinds)('the %s balancer in front of plain backends', (kind) => {
 });
 
 // What only the Node balancer does: HAProxy neither cuts a request waiting on a backend it marks
-// down nor tells waiting for headers from a stalled body (ADR 13).
+// down nor tells waiting for headers from a stalled body (ADR 15).
 describe('the node balancer: requests waiting for response headers', () => {
   it('cuts the request waiting on a backend that froze, when it marks it down', async () => {
     const balancer = await startBalancer('node', [a, b, c]);

@@ -10,13 +10,25 @@ const ignore = () => undefined;
 export class ExecutionControl {
   canceled = false;
   stop?: () => Promise<void>;
+  /** Stops sent and not yet answered: one landing later could stop the connection's next statement. */
+  private readonly stopsInFlight = new Set<Promise<void>>();
 
   constructor(private readonly driver: string) {}
 
   /** Called when the statement starts: refuses if cancel() came first, else says how to stop it. */
   begin(stop: () => Promise<void>): void {
     if (this.canceled) throw new DriverCanceled(this.driver);
-    this.stop = stop;
+    this.stop = () => {
+      const sent = stop();
+      const answered = sent.catch(ignore).finally(() => this.stopsInFlight.delete(answered));
+      this.stopsInFlight.add(answered);
+      return sent;
+    };
+  }
+
+  /** After end(): resolves once every stop already sent was answered (the connection may then serve another statement). */
+  async stopsAnswered(): Promise<void> {
+    await Promise.all([...this.stopsInFlight]);
   }
 
   /** Between batches: a cancel that landed while the sink was busy ends the stream here. */

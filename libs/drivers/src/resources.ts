@@ -5,10 +5,17 @@ export interface InitScript {
   sql: string;
 }
 
+const isScript = (path: string) => path.toLowerCase().endsWith('.sql');
+
+/** Whether the session has `.sql` resources, which a driver runs on a connection of its own. */
+export function hasInitScripts(session: DriverSessionSpec): boolean {
+  return session.resources.some((r) => isScript(r.path));
+}
+
 /** The session's `.sql` resources in order: run on a new driver session before its first statement. */
 export function initScripts(driver: string, session: DriverSessionSpec): InitScript[] {
   return session.resources
-    .filter((r) => r.path.toLowerCase().endsWith('.sql'))
+    .filter((r) => isScript(r.path))
     .map((r) => {
       // Running without a script the user added would give silently different results.
       if (!r.content) throw new DriverQueryError(driver, `init script ${r.path} has no content`);

@@ -147,6 +147,20 @@ describe('PgDriver limits (real PostgreSQL, a reader role)', () => {
       expect(await failureOf(driver, as(bo), 'SELECT n FROM shared')).toBe('permission denied for table shared');
     });
 
+    it('shares connections among one user\'s sessions only: a connection set to one user\'s role never serves another user', async () => {
+      const backendOf = async (user: string, id: string) => (await rowsOf(driver, as(user, id), 'SELECT pg_backend_pid(), current_user'))[0];
+      const [ana1, ana2] = [await backendOf(ana, 'ana-1'), await backendOf(ana, 'ana-2')];
+      const [bo1, bo2] = [await backendOf(bo, 'bo-1'), await backendOf(bo, 'bo-2')];
+      // One after another, each user's sessions reuse that user's connection; the users never share one.
+      expect([ana1, ana2, bo1, bo2].map(([, user]) => user)).toEqual([ana, ana, bo, bo]);
+      expect(ana2[0]).toBe(ana1[0]);
+      expect(bo2[0]).toBe(bo1[0]);
+      expect(bo1[0]).not.toBe(ana1[0]);
+      // Plans too run as the session's user, right after the other user's on the pool.
+      expect((await driver.explain(as(bo, 'bo-3'), 'SELECT * FROM bo_only')).tablesQueried).toEqual(['bo_only']);
+      await expect(driver.explain(as(ana, 'ana-3'), 'SELECT * FROM bo_only')).rejects.toThrow('permission denied for table bo_only');
+    });
+
     it('refuses a user with no role of their own, and any .sql script (it could SET ROLE)', async () => {
       expect(await failureOf(driver, as('nobody-here'), 'SELECT 1')).toBe('no warehouse role for user nobody-here: role "nobody-here" does not exist');
       expect(await failureOf(driver, as(ana, 'scripted', { 'role.sql': `SET ROLE ${bo}` }), 'SELECT 1')).toBe('init scripts cannot run with QUARRY_PG_ROLE_PER_USER=true (role.sql)');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createTestWarehouse, settlesWithin, waitFor, type TestWarehouse } from '@quarry/testing';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { DriverCanceled, DriverQueryError } from '../driver';
 import { CollectingSink, gate, rowsOf, sessionSpec } from '../test-support/sessions';
 import { PgDriver } from './pg-driver';
@@ -13,8 +13,8 @@ describe('PgDriver (real PostgreSQL)', () => {
   /** Connections a driver holds on a test database (the test's own pool is not named quarry). */
   const driverConnections = async (on = db) =>
     (
-      await on.pool.query<{ pid: number; state: string; sleeping: boolean; name: string }>(
-        `SELECT pid, state, wait_event = 'PgSleep' AS sleeping, application_name AS name
+      await on.pool.query<{ pid: number; state: string; sleeping: boolean; name: string; query: string }>(
+        `SELECT pid, state, wait_event = 'PgSleep' AS sleeping, application_name AS name, query
          FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'quarry %'`,
         [on.name],
       )
@@ -133,8 +133,8 @@ describe('PgDriver (real PostgreSQL)', () => {
   it('cancels pg_sleep(30): the execution ends with DriverCanceled and the backend stops running it', async () => {
     const session = sessionSpec('sleepy');
     const execution = driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink());
-    // The backend of this session, running pg_sleep (the statement is the cursor's FETCH).
-    const sleeping = () => driverConnections().then((rows) => rows.some((r) => r.name === 'quarry local sleepy' && r.state === 'active' && r.sleeping));
+    // A shared connection (the session has no init scripts), running pg_sleep (the statement is the cursor's FETCH).
+    const sleeping = () => driverConnections().then((rows) => rows.some((r) => r.name === 'quarry local shared' && r.state === 'active' && r.sleeping));
     await waitFor('pg_sleep(30) to run', sleeping);
 
     await execution.cancel();
@@ -147,9 +147,7 @@ describe('PgDriver (real PostgreSQL)', () => {
   it('fails a statement whose warehouse connection is terminated, saying so; the session goes on on a new connection', async () => {
     const session = sessionSpec('terminated');
     const execution = driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink());
-    const backend = await waitFor('pg_sleep(30) to run', async () =>
-      (await driverConnections()).find((r) => r.name === 'quarry local terminated' && r.state === 'active' && r.sleeping),
-    );
+    const backend = await waitFor('pg_sleep(30) to run', async () => (await driverConnections()).find((r) => r.state === 'active' && r.sleeping));
     // Only this backend: the test's own pool shares the database.
     await db.pool.query('SELECT pg_terminate_backend($1)', [backend.pid]);
 
@@ -169,9 +167,10 @@ describe('PgDriver (real PostgreSQL)', () => {
       const planned = driver.explain(sessionSpec('replanned'), 'SELECT * FROM sales');
       const waiting = async () =>
         (
-          await db.pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'quarry local replanned' AND wait_event_type = 'Lock'`, [
-            db.name,
-          ])
+          await db.pool.query<{ pid: number }>(
+            `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'quarry %' AND wait_event_type = 'Lock' AND query LIKE 'EXPLAIN%'`,
+            [db.name],
+          )
         ).rows.map((r) => r.pid);
       const first = await waitFor('the EXPLAIN to wait for the lock', async () => (await waiting())[0]);
       await db.pool.query('SELECT pg_terminate_backend($1)', [first]);
@@ -261,8 +260,8 @@ describe('PgDriver (real PostgreSQL)', () => {
     expect(await rowsOf(driver, session, 'SELECT count(*) FROM sales')).toEqual([['1000']]);
   });
 
-  it('runs the statements of one session one at a time, in order', async () => {
-    const session = sessionSpec('ordered');
+  it('runs the statements of a session with init scripts one at a time, in order, on its own connection', async () => {
+    const session = sessionSpec('ordered', 'v1', { 'path.sql': 'SET search_path TO tucked, public' });
     const finished: string[] = [];
     const first = driver.execute(session, 'SELECT pg_sleep(0.3), pg_backend_pid()', new CollectingSink()).done.then(() => finished.push('first'));
     const second = driver.execute(session, 'SELECT 2', new CollectingSink()).done.then(() => finished.push('second'));
@@ -281,27 +280,118 @@ describe('PgDriver (real PostgreSQL)', () => {
     await expect(driver.execute(session, 'SELECT 1', new CollectingSink()).done).rejects.toThrow(/init script bad.sql: syntax error/);
   });
 
-  it('close() ends every connection it opened, a running statement\'s too', async () => {
+  it('close() ends every connection it opened, shared and own, running statements\' too', async () => {
     const own = await createTestWarehouse();
     try {
       const closing = new PgDriver('pg', { warehouseUrl: own.readerUrl });
-      await Promise.all(['a', 'b', 'c'].map((id) => rowsOf(closing, sessionSpec(id), 'SELECT 1')));
+      const scripted = sessionSpec('c', 'v1', { 'path.sql': 'SET search_path TO public' });
+      // Two at once on shared connections (two of them), and a session of its own.
+      await Promise.all([rowsOf(closing, sessionSpec('a'), 'SELECT 1'), rowsOf(closing, sessionSpec('b'), 'SELECT 1'), rowsOf(closing, scripted, 'SELECT 1')]);
       const canceled = closing.execute(sessionSpec('a'), 'SELECT pg_sleep(30)', new CollectingSink());
       await waitFor('pg_sleep to run', async () => (await driverConnections(own)).some((c) => c.sleeping));
       await canceled.cancel();
       await expect(canceled.done).rejects.toBeInstanceOf(DriverCanceled);
-      const running = closing.execute(sessionSpec('d'), 'SELECT pg_sleep(30)', new CollectingSink());
-      await waitFor('pg_sleep to run', async () => (await driverConnections(own)).some((c) => c.sleeping));
-      // Three idle sessions, one running, and the connection pg_cancel_backend went through.
-      expect((await driverConnections(own)).length).toBe(5);
+      const running = [closing.execute(sessionSpec('d'), 'SELECT pg_sleep(30)', new CollectingSink()), closing.execute(scripted, 'SELECT pg_sleep(30)', new CollectingSink())];
+      await waitFor('both pg_sleeps to run', async () => (await driverConnections(own)).filter((c) => c.sleeping).length === 2);
+      // Two shared (one running), the scripted session's (running), and the connection pg_cancel_backend went through.
+      expect((await driverConnections(own)).map((c) => c.name).sort()).toEqual(['quarry cancel', 'quarry local c', 'quarry local shared', 'quarry local shared']);
 
       await closing.close();
-      await expect(running.done).rejects.toThrow();
+      for (const execution of running) await expect(execution.done).rejects.toThrow();
       await waitFor('every driver connection to close', async () => (await driverConnections(own)).length === 0);
       await expect(closing.execute(sessionSpec('a'), 'SELECT 1', new CollectingSink()).done).rejects.toThrow('driver is closed');
+      await expect(closing.execute(scripted, 'SELECT 1', new CollectingSink()).done).rejects.toThrow('driver is closed');
     } finally {
       await own.drop();
     }
+  });
+
+  describe('shared connections (sessions without init scripts)', () => {
+    const sleepers = async () => (await driverConnections()).filter((c) => c.sleeping);
+
+    it('runs concurrent statements of one session side by side, on different connections', async () => {
+      const session = sessionSpec('side-by-side');
+      const both = [driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink()), driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink())];
+      const running = await waitFor('both statements to sleep at once', async () => ((await sleepers()).length === 2 ? await sleepers() : undefined));
+      expect(new Set(running.map((c) => c.pid)).size).toBe(2);
+      expect(running.map((c) => c.name)).toEqual(['quarry local shared', 'quarry local shared']);
+      for (const execution of both) await execution.cancel();
+      for (const execution of both) await expect(execution.done).rejects.toBeInstanceOf(DriverCanceled);
+    });
+
+    it('plans and runs without a new warehouse connection per statement, also while the session runs a long one', async () => {
+      const session = sessionSpec('steady');
+      const long = driver.execute(session, 'SELECT pg_sleep(30)', new CollectingSink());
+      await waitFor('pg_sleep(30) to run', async () => (await sleepers()).length === 1);
+      // Warm: a connection besides the sleeping one.
+      await driver.estimate(session, 'SELECT 1');
+      const connects = jest.spyOn(Client.prototype, 'connect');
+      try {
+        for (let i = 0; i < 10; i++) {
+          for (const id of ['steady', `other-${i}`]) {
+            expect((await driver.estimate(sessionSpec(id), 'SELECT id FROM sales')).cost).toBeGreaterThan(0);
+            expect(await rowsOf(driver, sessionSpec(id), `SELECT ${i}`)).toEqual([[i]]);
+          }
+        }
+        expect(connects).not.toHaveBeenCalled();
+      } finally {
+        connects.mockRestore();
+      }
+      await long.cancel();
+      await expect(long.done).rejects.toBeInstanceOf(DriverCanceled);
+    });
+
+    it('leaves nothing of one session\'s statement on the connection for the next session\'s', async () => {
+      const single = new PgDriver('pg', { warehouseUrl: db.readerUrl, sharedMax: 1 });
+      try {
+        const [[, pid]] = await rowsOf(single, sessionSpec('setter'), "SELECT set_config('quarry.left', 'behind', false), pg_backend_pid()");
+        // Rolled back with its transaction: the next session on the same backend does not see it, nor do plans.
+        expect(await rowsOf(single, sessionSpec('reader'), "SELECT coalesce(current_setting('quarry.left', true), ''), pg_backend_pid()")).toEqual([['', pid]]);
+        await rowsOf(single, sessionSpec('setter'), "SELECT set_config('statement_timeout', '0', false), set_config('default_transaction_read_only', 'off', false)");
+        expect(await rowsOf(single, sessionSpec('reader'), "SELECT current_setting('transaction_read_only'), current_setting('default_transaction_read_only')")).toEqual([['on', 'on']]);
+        // A session-level advisory lock outlives a rollback: released before the connection serves anyone else.
+        await rowsOf(single, sessionSpec('setter'), 'SELECT pg_advisory_lock(4343)');
+        expect((await db.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = $1`, [pid])).rows).toEqual([{ n: 0 }]);
+      } finally {
+        await single.close();
+      }
+    });
+
+    it('keeps a shared connection until a cancel sent to it is answered, so the cancel cannot stop the next statement on it', async () => {
+      const single = new PgDriver('pg', { warehouseUrl: db.readerUrl, sharedMax: 1 });
+      // The driver's pg_cancel_backend, held back until the test lets it through.
+      const cancelHeld = gate();
+      const query = Pool.prototype.query;
+      const held = jest.spyOn(Pool.prototype, 'query').mockImplementation(function (this: Pool, ...args: unknown[]) {
+        const send = () => (query as (...a: unknown[]) => unknown).apply(this, args);
+        return String(args[0]).includes('pg_cancel_backend') ? cancelHeld.opened.then(send) : send();
+      } as typeof Pool.prototype.query);
+      const locker = await db.pool.connect();
+      try {
+        await locker.query('SELECT pg_advisory_lock(4242)');
+        const first = single.execute(sessionSpec('first'), 'SELECT 1 AS n FROM (SELECT pg_advisory_xact_lock_shared(4242)) locked', new CollectingSink());
+        await waitFor('the first statement to wait for the lock', async () => (await driverConnections()).some((c) => c.name === 'quarry local shared' && c.query.startsWith('FETCH') && c.state === 'active'));
+        // Next in line for the one connection; long enough for a late cancel to land on it.
+        const nextRows = new CollectingSink();
+        const next = single.execute(sessionSpec('next'), 'SELECT 2 FROM pg_sleep(0.5)', nextRows);
+        const canceling = first.cancel();
+        // The statement ends by itself while its cancel is on the way.
+        await locker.query('SELECT pg_advisory_unlock(4242)');
+        // Held: the first transaction idles until its cancel is answered. (Handed on too early, the next statement would be sleeping.)
+        const heldOrHandedOn = async () =>
+          (await driverConnections()).some((c) => c.name === 'quarry local shared' && ((c.state === 'idle in transaction' && c.query.startsWith('FETCH')) || c.sleeping));
+        await waitFor('the first transaction to wait for its cancel', heldOrHandedOn);
+        cancelHeld.open();
+        await canceling;
+        await expect(first.done).resolves.toEqual({ rowCount: 1 });
+        await expect(next.done).resolves.toEqual({ rowCount: 1 });
+        expect(nextRows.rowsSeen).toEqual([[2]]);
+      } finally {
+        held.mockRestore();
+        locker.release();
+        await single.close();
+      }
+    });
   });
 
   describe('result limits (QUARRY_RESULT_MAX_VALUE_BYTES, QUARRY_RESULT_MAX_ROW_BYTES)', () => {

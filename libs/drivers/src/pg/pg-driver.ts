@@ -15,9 +15,10 @@ import {
   type RowSink,
 } from '../driver';
 import { RunningExecutions, startExecution, type ExecutionControl } from '../execution';
-import { initScripts, unsupportedResourceWarnings } from '../resources';
+import { hasInitScripts, initScripts, unsupportedResourceWarnings } from '../resources';
 import { DEFAULT_RESULT_LIMITS, type ResultLimits } from '../result-limits';
 import { SessionPool } from '../session-pool';
+import { SharedPool } from '../shared-pool';
 import { rowsPerFetch } from './fetch-size';
 import { guardMessages, PgMessageGuard } from './pg-message-guard';
 import { readPgPlan, type PgPlan } from './pg-plan';
@@ -36,8 +37,11 @@ import {
 export interface PgDriverOptions {
   /** The warehouse database queried (not Quarry's own); best reached as a read-only role. */
   warehouseUrl: string;
+  /** Connections of sessions with `.sql` init scripts, one each (the least recently used closed first). */
   maxSessions?: number;
-  /** A driver session unused this long is closed (its init scripts run again on next use). */
+  /** Connections shared by the sessions without init scripts (of one role each, with per-user roles). */
+  sharedMax?: number;
+  /** A connection unused this long is closed (a session's init scripts run again on next use). */
   idleMs?: number;
   /** The most rows per FETCH from the server-side cursor; fewer when rows are long (`limits.maxBatchBytes`). */
   fetchRows?: number;
@@ -63,7 +67,12 @@ interface PgConn {
   prelude: string;
   /** Reads what the connection receives: the limits, and the longest row, which sizes the next FETCH. */
   guard: PgMessageGuard;
+  /** Lost, or left in an unknown state: never used again. */
+  broken?: boolean;
 }
+
+/** Where a session's statements run: its own connection, or one of the shared ones. */
+type Connections = Pick<SessionPool<PgConn>, 'run' | 'runNow'>;
 
 /** node-pg's extended protocol: one statement per query, so the query text cannot add more. */
 type SingleStatement = QueryConfig & { queryMode: 'extended'; rowMode?: 'array' };
@@ -80,20 +89,31 @@ const sessionOptions = (statementTimeoutMs: number) =>
 /** A warehouse that does not answer at a node's start is checked on each connection instead. */
 const START_CHECK_CONNECT_MS = 5_000;
 
-/** `quarry <incarnation prefix> <session>`: what an ended incarnation left is found by its prefix. */
-function applicationName(incarnation: string | undefined, sessionId: string): string {
-  return `quarry ${incarnationTag(incarnation ?? 'local')} ${sessionId}`.slice(0, 63);
+/**
+ * `quarry <incarnation prefix> <session>`, or `... shared` for a shared connection: what an ended
+ * incarnation left is found by its prefix.
+ */
+function applicationName(incarnation: string | undefined, owner: string): string {
+  return `quarry ${incarnationTag(incarnation ?? 'local')} ${owner}`.slice(0, 63);
 }
+
+const SHARED = 'shared';
 
 const incarnationTag = (incarnation: string) => incarnation.replace(/-/g, '').slice(0, 12);
 
 /** The warehouse connection was lost or refused: the statement failed for that, not for what it says. */
 class WarehouseUnreachable extends DriverQueryError {}
 
-/** SQL on a warehouse PostgreSQL database, one connection per Quarry session. */
+/**
+ * SQL on a warehouse PostgreSQL database. A session with `.sql` init scripts has a connection of
+ * its own (the scripts' settings live on it); the others share a bounded pool (per role, with
+ * per-user roles), since every statement runs in a transaction that is rolled back and leaves
+ * nothing on its connection for the next.
+ */
 export class PgDriver implements Driver {
   private readonly running = new RunningExecutions();
   private readonly sessions: SessionPool<PgConn>;
+  private readonly shared: SharedPool<PgConn>;
   /** For pg_cancel_backend: a busy session connection cannot cancel itself. */
   private readonly control: Pool;
   private readonly fetchRows: number;
@@ -112,11 +132,23 @@ export class PgDriver implements Driver {
     if (!Number.isInteger(this.statementTimeoutMs) || this.statementTimeoutMs < 0) throw new Error(`statementTimeoutMs must be a whole number, not ${this.statementTimeoutMs}`);
     this.limits = options.limits ?? DEFAULT_RESULT_LIMITS;
     this.firstFetchRows = rowsPerFetch(this.limits.maxBatchBytes, this.limits.maxRowBytes, this.fetchRows);
+    const idleMs = options.idleMs ?? 300_000;
     this.sessions = new SessionPool({
       maxSessions: options.maxSessions ?? 50,
-      idleMs: options.idleMs ?? 300_000,
-      open: (session) => this.open(session),
+      idleMs,
+      open: (session) => this.open(session, session.sessionId),
       close: (conn) => conn.client.end(),
+    });
+    this.shared = new SharedPool({
+      max: options.sharedMax ?? 16,
+      idleMs,
+      // With per-user roles a connection is set to its user's role (and checked as it): one user's
+      // connections never run another user's statements, plans included.
+      keyOf: (session) => (options.rolePerUser ? (session.user ?? '') : ''),
+      open: (session) => this.open(session, SHARED),
+      close: (conn) => conn.client.end(),
+      // Back to the pool only outside any transaction (every statement awaited, ROLLBACK done).
+      reusable: (conn) => !conn.broken && conn.client.getTransactionStatus() === 'I',
     });
     this.control = new Pool({
       connectionString: options.warehouseUrl,
@@ -170,13 +202,13 @@ export class PgDriver implements Driver {
   }
 
   execute(session: DriverSessionSpec, sql: string, sink: RowSink): Execution {
-    return this.running.track(startExecution(this.name, (control) => this.sessions.run(session, (conn) => this.stream(conn, sql, sink, control))));
+    return this.running.track(startExecution(this.name, (control) => this.connectionsOf(session).run(session, (conn) => this.stream(conn, sql, sink, control))));
   }
 
   exportCsv(session: DriverSessionSpec, sql: string, target: CsvTarget, options: { header: boolean }): Execution {
     return this.running.track(
       startExecution(this.name, (control) =>
-        this.sessions.run(session, (conn) => this.inTransaction(conn, control, (limit) => this.copyOut(conn.client, sql, target, options.header, limit))),
+        this.connectionsOf(session).run(session, (conn) => this.inTransaction(conn, control, (limit) => this.copyOut(conn.client, sql, target, options.header, limit))),
       ),
     );
   }
@@ -184,11 +216,24 @@ export class PgDriver implements Driver {
   /** Stops running statements first: a connection cannot close while its statement runs on. */
   async close(): Promise<void> {
     await this.running.cancelAll();
-    await this.sessions.close();
+    await Promise.all([this.sessions.close(), this.shared.close()]);
     await this.control.end();
   }
 
-  private async open(session: DriverSessionSpec): Promise<PgConn> {
+  /** Init scripts live on their session's connection; without any, a shared one serves. */
+  private connectionsOf(session: DriverSessionSpec): Connections {
+    return hasInitScripts(session) ? this.sessions : this.shared;
+  }
+
+  /** Takes a connection out of use: the session's next statement (or the pool) opens a new one. */
+  private discard(conn: PgConn): void {
+    conn.broken = true;
+    this.sessions.discard((c) => c === conn);
+    this.shared.discard((c) => c === conn);
+  }
+
+  /** A connection for one session (`owner` its id), or a shared one (`owner` SHARED), as the session's user with per-user roles. */
+  private async open(session: DriverSessionSpec, owner: string): Promise<PgConn> {
     const scripts = initScripts(this.name, session);
     const guard = new PgMessageGuard(this.name, this.limits);
     if (this.options.rolePerUser && scripts.length > 0) {
@@ -201,7 +246,7 @@ export class PgDriver implements Driver {
       connectionString: this.options.warehouseUrl,
       options: sessionOptions(this.statementTimeoutMs),
       types: PG_VALUE_TYPES,
-      application_name: applicationName(this.options.incarnation, session.sessionId),
+      application_name: applicationName(this.options.incarnation, owner),
       // pg passes its connection settings; over TLS the raw socket carries ciphertext, so the guard waits for the TLS stream.
       stream: (settings?: { ssl?: unknown }) => (settings?.ssl ? new Socket() : guardMessages(new Socket(), guard)),
     });
@@ -209,7 +254,7 @@ export class PgDriver implements Driver {
     const role = user ? client.escapeIdentifier(user) : undefined;
     const conn: PgConn = { client, pid: 0, prelude: transactionPrelude(this.statementTimeoutMs, role), guard };
     // A connection that dropped is not reused: the session's next statement opens a new one.
-    client.on('error', () => this.sessions.discard((c) => c === conn));
+    client.on('error', () => this.discard(conn));
     try {
       await client.connect().catch((error) => this.rethrow(error, 'cannot connect to the warehouse'));
       conn.pid = (await this.roleOf(client, session, role)).pid;
@@ -256,17 +301,17 @@ export class PgDriver implements Driver {
   }
 
   /**
-   * EXPLAIN on the session's connection. Planning runs nothing, so when that connection turns out
-   * lost (the warehouse ended it since its last use, while opening, or during the EXPLAIN) it is
-   * dropped and the plan asked once more on a fresh one: a submit does not fail for a connection
-   * it never saw.
+   * EXPLAIN on the session's connection, or a shared one, without waiting behind running
+   * statements. Planning runs nothing, so when that connection turns out lost (the warehouse ended
+   * it since its last use, while opening, or during the EXPLAIN) it is dropped and the plan asked
+   * once more on a fresh one: a submit does not fail for a connection it never saw.
    */
   private async plan(session: DriverSessionSpec, sql: string, again = false): Promise<PgPlan & { json: string }> {
     try {
-      return await this.sessions.runNow(session, async (conn) => {
+      return await this.connectionsOf(session).runNow(session, async (conn) => {
         const query: SingleStatement = { text: `EXPLAIN (FORMAT JSON) ${sql}`, queryMode: 'extended', rowMode: 'array' };
         const result = await conn.client.query(query).catch((error) => {
-          if (isDatabaseUnavailable(error)) this.sessions.discard((c) => c === conn);
+          if (isDatabaseUnavailable(error)) this.discard(conn);
           return this.rethrow(error);
         });
         const json = String(result.rows[0][0]);
@@ -322,8 +367,9 @@ export class PgDriver implements Driver {
   }
 
   /**
-   * One statement's transaction on the session connection (read-only, time-limited, as the
-   * user's role: see transactionPrelude), cancelable while it runs.
+   * One statement's transaction (read-only, time-limited, as the user's role: see
+   * transactionPrelude), cancelable while it runs. It ends rolled back, with no cancel still on its
+   * way to the backend, before the connection serves anything else.
    */
   private async inTransaction(conn: PgConn, control: ExecutionControl, work: (limit: TimeLimit) => Promise<number>): Promise<number> {
     control.begin(() => this.cancelBackend(conn.pid));
@@ -338,13 +384,14 @@ export class PgDriver implements Driver {
     } finally {
       control.end();
     }
-    await limit.stop();
+    await Promise.all([control.stopsAnswered(), limit.stop()]);
     try {
       // Never COMMIT: a query has nothing to keep, and what read-only lets through (PostgreSQL 15
-      // creates large objects; session settings from set_config) goes with the transaction.
-      await conn.client.query('ROLLBACK');
+      // creates large objects; session settings from set_config) goes with the transaction. Session
+      // advisory locks outlive it, so they go too: the connection may serve another session next.
+      await conn.client.query('ROLLBACK; SELECT pg_advisory_unlock_all()');
     } catch (error) {
-      this.sessions.discard((c) => c === conn);
+      this.discard(conn);
       failure ??= error;
     }
     if (failure) this.rethrow(failure);

@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { NodeEventFeed, PgEventStore } from '@quarry/eventstore';
-import { DbPurposes, DB_POOL, DRIVERS, RESULT_STORE, ErrorShapeInterceptor, IncarnationEnd, KAFKA, NodeDrain, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
+import { DbPurposes, DB_POOL, DRIVERS, RESULT_STORE, IncarnationEnd, KAFKA, NodeDrain, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
 import { HealthController } from '../health/health.controller';
 import { MetricsController } from '../metrics/metrics.controller';
 import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-host';
@@ -47,7 +47,6 @@ export class CoreModule {
         ...shared,
         { provide: NODE_PROJECTION_LIST, useValue: ctx.projections },
         { provide: APP_FILTER, useClass: LensExceptionFilter },
-        { provide: APP_INTERCEPTOR, useClass: ErrorShapeInterceptor },
         ProjectionHost,
         OutboxRelayHost,
         NodeEventFeedHost,

@@ -15,6 +15,7 @@ export const driversProvider: Provider = {
     const pg = new PgDriver('pg', {
       warehouseUrl: drivers.pgWarehouseUrl,
       maxSessions: drivers.pgMaxSessions,
+      sharedMax: drivers.pgWarehousePoolMax,
       incarnation: identity.incarnation,
       statementTimeoutMs: drivers.pgStatementTimeoutMs,
       allowPrivileged: drivers.pgAllowPrivileged,

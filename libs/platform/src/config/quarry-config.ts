@@ -75,6 +75,8 @@ export interface ResultSettings {
 export interface QuerySettings {
   /** Queries one node runs at once; the rest wait QUEUED with a queue number. */
   maxRunningPerNode: number;
+  /** How long a submit reuses the driver chosen for the same query text, database, user and resources (0: never). */
+  driverChoiceTtlMs: number;
   /** Finished queries become CLOSED this long after they finished. */
   retentionMs: number;
   retentionCheckMs: number;
@@ -90,10 +92,13 @@ export interface DriverSettings {
   /** The folder of Parquet and CSV files the `duckdb` driver reads (and may read only). */
   duckdbWarehouseDir: string;
   /**
-   * Warehouse connections one node keeps (one per recently used session, least recent closed
-   * first). Every node holds its own, so nodes x this must stay below the warehouse's limit.
+   * Warehouse connections one node keeps for sessions with `.sql` init scripts (one per recently
+   * used such session, least recent closed first). Every node holds its own, so nodes x (this +
+   * pgWarehousePoolMax + 2) must stay below the warehouse's limit.
    */
   pgMaxSessions: number;
+  /** Warehouse connections one node shares among the sessions without init scripts. */
+  pgWarehousePoolMax: number;
   /** Each pg driver statement's limit, and each transaction's as a whole (0: none). */
   pgStatementTimeoutMs: number;
   /** Start and run queries even when the warehouse role is privileged (superuser, server files); logged as a warning. */
@@ -176,6 +181,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
     auth: readAuth(env),
     queries: {
       maxRunningPerNode: readInt(env, 'QUARRY_MAX_RUNNING_QUERIES', 8, 1, 1000),
+      driverChoiceTtlMs: readInt(env, 'QUARRY_DRIVER_CHOICE_TTL_MS', 30_000, 0, 86_400_000),
       retentionMs: readInt(env, 'QUARRY_QUERY_RETENTION_MS', 3_600_000, 1000),
       retentionCheckMs: readInt(env, 'QUARRY_QUERY_RETENTION_CHECK_MS', 60_000, 50),
       takeoverReconcileMs: readInt(env, 'QUARRY_TAKEOVER_RECONCILE_MS', 2000, 50, 600_000),
@@ -185,6 +191,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
       pgWarehouseUrl: readString(env, 'QUARRY_PG_WAREHOUSE_URL', 'postgres://quarry_reader@127.0.0.1:5432/quarry_warehouse'),
       duckdbWarehouseDir: readString(env, 'QUARRY_DUCKDB_WAREHOUSE', `${process.cwd()}/.cache/warehouse`),
       pgMaxSessions: readInt(env, 'QUARRY_PG_MAX_SESSIONS', 16, 1, 1000),
+      pgWarehousePoolMax: readInt(env, 'QUARRY_PG_WAREHOUSE_POOL_MAX', 16, 1, 1000),
       pgStatementTimeoutMs: readInt(env, 'QUARRY_PG_STATEMENT_TIMEOUT_MS', 900_000, 0, 2_147_483_647),
       pgAllowPrivileged: readBoolean(env, 'QUARRY_PG_ALLOW_PRIVILEGED'),
       pgRolePerUser: readBoolean(env, 'QUARRY_PG_ROLE_PER_USER'),

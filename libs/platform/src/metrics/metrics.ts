@@ -93,6 +93,13 @@ export class QuarryMetrics {
     registers: [this.registry],
   });
 
+  readonly driverChoices = new Counter({
+    name: 'quarry_driver_choices_total',
+    help: 'Drivers chosen for submitted queries: planned on every driver, reused from a recent choice (QUARRY_DRIVER_CHOICE_TTL_MS), or named by lens.query.driver',
+    labelNames: ['how'] as const,
+    registers: [this.registry],
+  });
+
   readonly heldResultBytes = new Gauge({
     name: 'quarry_held_result_bytes',
     help: 'Estimated memory of the in-memory results this node holds',

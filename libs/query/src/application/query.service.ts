@@ -12,6 +12,7 @@ import type { QueryCommand } from '../domain/query.decider';
 import { INITIAL_QUERY, type QueryPriority, type QueryState } from '../domain/query.state';
 import { QueryRepository } from '../infrastructure/query-repository';
 import { queryWork } from '../infrastructure/query-work';
+import { DriverChoices } from './driver-choices';
 import { driverSessionFor } from './driver-session';
 import { CANCEL_CHANNEL, CONF, FINISHED_CHANNEL, QUEUE_CHANNEL } from './query-channels';
 import { LocalExecution } from './local-execution';
@@ -41,6 +42,7 @@ export class QueryService {
     @Inject(DB_POOL) private readonly pool: Pool,
     private readonly finishes: QueryFinishListener,
     private readonly local: LocalExecution,
+    private readonly choices: DriverChoices,
   ) {}
 
   async submit(handle: SessionHandle, input: SubmitInput): Promise<string> {
@@ -53,7 +55,7 @@ export class QueryService {
       if (earlier) return earlier;
     }
     const spec = await driverSessionFor(session, this.pool);
-    const { driver } = await chooseDriver(this.drivers, spec, input.query, conf[CONF.driver]);
+    const { driver } = await this.choices.forSubmit(spec, input.query, conf[CONF.driver]);
     const queryHandle = randomUUID();
     const priority = priorityOf(conf[CONF.priority]);
     const local = this.local.executor?.reserve(queryHandle) ? this.local.executor : undefined;
@@ -162,10 +164,22 @@ export class QueryService {
     for (;;) {
       // Listen before looking, so an end between the look and the wait is not missed.
       const woken = this.finishes.next(queryHandle, Math.min(500, Math.max(1, deadline - Date.now())));
-      const view = await this.view(session, queryHandle);
+      const ended = this.local.takeEnding(queryHandle);
+      // Running here: its end is handed over by the executor (see LocalExecution.ended), no read needed till then.
+      if (!ended && this.local.executor?.isRunning(queryHandle) && Date.now() < deadline) {
+        await woken;
+        continue;
+      }
+      const view = ended ? this.viewOf(session, ended.state) : await this.view(session, queryHandle);
       if (isSettled(view.state) || Date.now() >= deadline) return view;
       await woken;
     }
+  }
+
+  /** A settled query's view, checked as view() checks it. */
+  private viewOf(session: SessionState, state: QueryState): QueryView {
+    if (state.status === 'NEW' || state.userName !== session.userName) throw new QueryRefused({ kind: 'not-found' });
+    return { state };
   }
 
   private async view(session: SessionState, queryHandle: string): Promise<QueryView> {

@@ -40,9 +40,9 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
     );
 
   /** Twelve sleeping queries, all running, spread over the three nodes (four slots each). */
-  const twelveRunning = async (tag: number) => {
+  const twelveRunning = async (tag: number, sleepSeconds = 3) => {
     const handles: string[] = [];
-    for (let k = 0; k < 12; k++) handles.push(await submit(`SELECT ${tag + k} AS k, pg_sleep(3)`));
+    for (let k = 0; k < 12; k++) handles.push(await submit(`SELECT ${tag + k} AS k, pg_sleep(${sleepSeconds})`));
     await waitFor('all twelve to be running', async () => (await runningOn(handles)).size === 12 && (await Promise.all(handles.map(statusOf))).every((s) => s.status === 'RUNNING'));
     return handles;
   };
@@ -130,10 +130,12 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
   });
 
   it('whole-cluster restart: every unfinished query is taken over once and spread over the nodes', async () => {
-    const handles = await twelveRunning(300);
+    // A node runs its four side by side (shared warehouse connections): they must outlast the
+    // other nodes' starts, or the first node up claims the rest when its four end.
+    const handles = await twelveRunning(300, 12);
     const before = await Promise.all(cluster.nodes.map(async (n) => (await (await fetch(`${n.url}/health`)).json()).incarnation as string));
     await Promise.all(cluster.nodes.map((n) => n.sigkill()));
-    for (const id of ['L1', 'L2', 'L3']) await cluster.restart(id);
+    await Promise.all(['L1', 'L2', 'L3'].map((id) => cluster.restart(id)));
 
     await allSucceeded(handles);
     const secondOn = new Set<string>();
@@ -157,9 +159,10 @@ describe('takeover: a node dies, its queries run on elsewhere (three nodes behin
     const victim = cluster.node(on);
     const incarnation = (await (await fetch(`${victim.url}/health`)).json()).incarnation as string;
     const tag = `quarry ${incarnation.replace(/-/g, '').slice(0, 12)} %`;
+    // The incarnation's backends running pg_sleep (its idle shared connections aside).
     const sleepers = async () =>
-      (await warehouse.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1`, [tag])).rows[0].n;
-    expect(await sleepers()).toBe(1);
+      (await warehouse.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1 AND wait_event = 'PgSleep'`, [tag])).rows[0].n;
+    await waitFor('the statement to sleep in the warehouse', async () => (await sleepers()) === 1);
     await victim.sigkill();
     // PostgreSQL does not notice a dead client during pg_sleep: only the takeover stops it, long before its 20 s.
     await waitFor('the dead attempt\'s statement to be stopped', async () => (await sleepers()) === 0, { timeoutMs: 15_000 });

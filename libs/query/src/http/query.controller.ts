@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Delete, Get, Param, Post, Put, Req, Res, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Post, Put, Req, Res, UseFilters } from '@nestjs/common';
 import { CLIENT_REQUEST_ID_MAX, LensError, QUERY_NAME_MAX, unsupportedOperation, type LensAPIResultData } from '@quarry/contracts';
-import { AnswersErrorsAs, MultipartFields, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
+import { AnswersErrorsAs, FormFields, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
 import type { Request, Response } from 'express';
 import { QueryListing } from '../application/query-listing';
 import { QueryService } from '../application/query.service';
@@ -26,10 +26,8 @@ export class QueryController {
   ) {}
 
   @Post()
-  @UseInterceptors(MultipartFields)
   @AnswersErrorsAs('lensAPIResult')
-  async submit(@Req() req: Request, @Res() res: Response) {
-    const body = req.body as Fields;
+  async submit(@Req() req: Request, @Res() res: Response, @FormFields() body: Fields) {
     const handle = sessionIdFrom(body['sessionid']);
     const query = textField(body['query'], 'query')?.trim();
     if (!query) throw new LensError('NULL_OR_EMPTY_OR_BLANK_QUERY', 'the query is empty');
@@ -108,10 +106,8 @@ export class QueryController {
   }
 
   @Put(':handle')
-  @UseInterceptors(MultipartFields)
   @AnswersErrorsAs('apiResult')
-  async updateConf(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
-    const body = req.body as Fields;
+  async updateConf(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string, @FormFields() body: Fields) {
     const queryHandle = queryHandleFrom(raw);
     await this.queries.updateConf(sessionIdFrom(body['sessionid']), queryHandle, confFrom(requiredField(body['conf'], 'conf')));
     reply(req, res, 200, { kind: 'apiResult', value: { status: 'SUCCEEDED', message: `conf of ${queryHandle} updated` } });

@@ -1,6 +1,6 @@
-import { Controller, Delete, Get, Inject, Post, Put, Req, Res, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Post, Put, Req, Res, UseFilters } from '@nestjs/common';
 import { LensError, parseLensConf, type ResourceType } from '@quarry/contracts';
-import { AnswersErrorsAs, MultipartFields, QUARRY_CONFIG, reply, requiredField, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
+import { AnswersErrorsAs, FormFields, QUARRY_CONFIG, reply, requiredField, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
 import type { Request, Response } from 'express';
 import type { SessionHandle } from '../application/session-handle';
 import { SessionService } from '../application/session.service';
@@ -29,9 +29,7 @@ export class SessionController {
   }
 
   @Post()
-  @UseInterceptors(MultipartFields)
-  async open(@Req() req: Request, @Res() res: Response) {
-    const body = req.body as Fields;
+  async open(@Req() req: Request, @Res() res: Response, @FormFields() body: Fields) {
     const conf = parseLensConf(textField(body['sessionconf'], 'sessionconf'));
     if (!conf.ok) throw new LensError('INVALID_PARAMETER_VALUE', `sessionconf cannot be read: ${conf.reason}`);
     const handle = await this.sessions.open({
@@ -62,9 +60,7 @@ export class SessionController {
 
   @Put('params')
   @AnswersErrorsAs('apiResult')
-  @UseInterceptors(MultipartFields)
-  async setParam(@Req() req: Request, @Res() res: Response) {
-    const body = req.body as Fields;
+  async setParam(@Req() req: Request, @Res() res: Response, @FormFields() body: Fields) {
     const handle = sessionIdFrom(body['sessionid']);
     const key = requiredField(body['key'], 'key');
     await this.sessions.setParam(handle, key, textField(body['value'], 'value') ?? '');
@@ -72,21 +68,18 @@ export class SessionController {
   }
 
   @Put('resources/add')
-  @UseInterceptors(MultipartFields)
   @AnswersErrorsAs('apiResult')
-  addResource(@Req() req: Request, @Res() res: Response) {
-    return this.changeResource(req, res, 'added', (handle, type, path) => this.sessions.addResource(handle, type, path));
+  addResource(@Req() req: Request, @Res() res: Response, @FormFields() body: Fields) {
+    return this.changeResource(req, res, body, 'added', (handle, type, path) => this.sessions.addResource(handle, type, path));
   }
 
   @Put('resources/delete')
-  @UseInterceptors(MultipartFields)
   @AnswersErrorsAs('apiResult')
-  deleteResource(@Req() req: Request, @Res() res: Response) {
-    return this.changeResource(req, res, 'deleted', (handle, type, path) => this.sessions.deleteResource(handle, type, path));
+  deleteResource(@Req() req: Request, @Res() res: Response, @FormFields() body: Fields) {
+    return this.changeResource(req, res, body, 'deleted', (handle, type, path) => this.sessions.deleteResource(handle, type, path));
   }
 
-  private async changeResource(req: Request, res: Response, done: string, change: (handle: SessionHandle, type: ResourceType, path: string) => Promise<void>) {
-    const body = req.body as Fields;
+  private async changeResource(req: Request, res: Response, body: Fields, done: string, change: (handle: SessionHandle, type: ResourceType, path: string) => Promise<void>) {
     const handle = sessionIdFrom(body['sessionid']);
     const path = requiredField(body['path'], 'path');
     await change(handle, resourceTypeFrom(body['type'], true)!, path);
