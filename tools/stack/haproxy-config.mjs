@@ -42,7 +42,7 @@ export function haproxyConfig({ host = '127.0.0.1', port, backends, ...options }
     // A client's idle connection is closed after 6 s, as the Node balancer's (and the nodes') HTTP
     // server does while announcing 5 s (Keep-Alive: timeout=5): a client trusting the 5 s never races it.
     '  timeout http-keep-alive 6s',
-    '  timeout check ' + `${healthTimeoutMs}ms`,
+    `  timeout check ${healthTimeoutMs}ms`,
     jsonError(502, 'no backend answered'),
     jsonError(503, 'no backend available'),
     jsonError(504, `no response headers within ${responseTimeoutMs} ms`),
