@@ -226,7 +226,7 @@ export class PgDriver implements Driver {
     return hasInitScripts(session) ? this.sessions : this.shared;
   }
 
-  /** Takes a connection out of use: the session's next statement (or the pool) opens a new one. */
+  /** Takes a connection out of use: the next statement that needs one opens a new one. */
   private discard(conn: PgConn): void {
     conn.broken = true;
     this.sessions.discard((c) => c === conn);
@@ -302,11 +302,11 @@ export class PgDriver implements Driver {
   }
 
   /**
-   * EXPLAIN on the session's connection, or a shared one, without waiting behind running
-   * statements (the session's own: a short-lived connection; shared: the connection statements
-   * leave free, so a plan waits only for other plans). Planning runs nothing, so when that connection turns out lost (the warehouse ended
-   * it since its last use, while opening, or during the EXPLAIN) it is dropped and the plan asked
-   * once more on a fresh one: a submit does not fail for a connection it never saw.
+   * EXPLAIN without waiting behind running statements: on the session's own connection (a
+   * short-lived one while it is busy), or on a shared one (statements leave one free, so a plan
+   * waits only for other plans). Planning runs nothing, so when that connection turns out lost
+   * (the warehouse ended it since its last use, while opening, or during the EXPLAIN) it is dropped
+   * and the plan asked once more on a fresh one: a submit does not fail for a connection it never saw.
    */
   private async plan(session: DriverSessionSpec, sql: string, again = false): Promise<PgPlan & { json: string }> {
     try {
