@@ -82,7 +82,7 @@ describe('SharedPool', () => {
   });
 
   it('plans wait only for plans when all connections are in use, first come first served', async () => {
-    const { pool, opened, hold } = fakePool({ max: 2 });
+    const { opened, hold } = fakePool({ max: 2 });
     const long = hold(sessionSpec('a'));
     const plan = hold(sessionSpec('a'), 'runNow');
     const nextPlan = hold(sessionSpec('b'), 'runNow');
