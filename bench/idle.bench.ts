@@ -1,11 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { runMigrations } from '@quarry/eventstore';
 import { ALL_MIGRATIONS } from '@quarry/node-runtime';
 import { Pool } from 'pg';
 import { startCluster } from './lib/cluster';
 import type { BenchContext, BenchRow } from './lib/context';
 import { cpuBetween, cpuOf, processTree } from './lib/process-tree';
+import { brokerPid, postgresProcesses } from './lib/stack-processes';
 import { busyShare, machineCpu, sleep } from './lib/stats';
 
 /** Issue 11's idle measure: 15 s after the nodes are started, for 5 s. */
@@ -13,39 +12,6 @@ const SETTLE_MS = 15_000;
 const SAMPLE_MS = 5_000;
 const NAME = 'idle';
 const GOAL = { name: 'goal (issue 11)', metric: 'idle stack, % of one core', value: 5, unit: '%' };
-
-/** The PostgreSQL processes that matter here, read from pg_stat_activity (the server is shared). */
-async function postgresProcesses(pool: Pool, database: string) {
-  const { rows } = await pool.query<{ pid: number; datname: string | null; backend_type: string }>(
-    'SELECT pid, datname, backend_type FROM pg_stat_activity WHERE pid <> pg_backend_pid()',
-  );
-  const own = rows.filter((r) => r.datname === database && r.backend_type === 'client backend').map((r) => r.pid);
-  const clients = new Set(rows.filter((r) => r.backend_type === 'client backend').map((r) => r.pid));
-  const helper = rows.find((r) => r.backend_type === 'checkpointer');
-  const postmaster = helper ? parentOf(helper.pid) : undefined;
-  // The postmaster and its helpers (WAL writer, checkpointer, autovacuum, ...), nobody's backends.
-  const server = postmaster ? processTree(postmaster).filter((pid) => !clients.has(pid)) : [];
-  return { own, server };
-}
-
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The broker `npm start`/`npm test` started (its pid file); undefined for one started otherwise. */
-function brokerPid(repoRoot: string): number | undefined {
-  const pidFile = join(process.env.QUARRY_CACHE_DIR ?? join(repoRoot, '.cache'), 'kafka', 'broker.pid');
-  if (existsSync(pidFile)) {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (parentOf(pid) !== undefined) return pid;
-  }
-  return undefined;
-}
 
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   await runMigrations(ctx.databaseUrl, ALL_MIGRATIONS);
@@ -67,14 +33,14 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     'PostgreSQL server (shared)': pg.server,
     ...(broker ? { 'Kafka broker (shared)': [broker] } : {}),
   });
-  const pg0 = await postgresProcesses(pool, ctx.databaseName);
+  const pg0 = await postgresProcesses(pool, [ctx.databaseName]);
   const before = Object.entries(groups(pg0)).map(([name, pids]) => [name, cpuOf(pids)] as const);
   const machine0 = machineCpu();
   const t0 = performance.now();
   await sleep(SAMPLE_MS);
   const elapsedMs = performance.now() - t0;
   const machine1 = machineCpu();
-  const pg1 = await postgresProcesses(pool, ctx.databaseName);
+  const pg1 = await postgresProcesses(pool, [ctx.databaseName]);
   // Processes of the second reading (a backend born meanwhile counts in full).
   const after = groups({ own: [...new Set([...pg0.own, ...pg1.own])], server: pg1.server });
   alive();

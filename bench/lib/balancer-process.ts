@@ -1,24 +1,39 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { BenchContext } from './context';
 import { withDeadline } from './load';
+import { sleep } from './stats';
+
+export type BalancerKind = 'node' | 'haproxy';
+
+/** What tools/stack/balancer-command.mjs prints: the command that runs the balancer in the foreground. */
+interface BalancerCommand {
+  kind: BalancerKind;
+  command: string;
+  args: string[];
+  url: string;
+  configFile?: string;
+}
 
 /**
- * tools/stack/balancer.mjs as its own process (strict round robin over `backends`), on a free
- * loopback port it picks itself. Its stop is registered with ctx.defer.
+ * The balancer `npm start` runs (QUARRY_BALANCER: HAProxy when installed, else
+ * tools/stack/balancer.mjs), or the kind asked for, as a process of its own in front of `backends`
+ * (strict round robin) on a free loopback port. Its stop is registered with ctx.defer.
  */
 export class BalancerProcess {
   private readonly lines: string[] = [];
   private readonly exited: Promise<void>;
   private stopping?: Promise<void>;
-  private listeningUrl = '';
 
-  private constructor(private readonly child: ChildProcess) {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly kind: BalancerKind,
+    readonly url: string,
+  ) {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-  }
-
-  get url(): string {
-    return this.listeningUrl;
   }
 
   get pid(): number | undefined {
@@ -29,41 +44,46 @@ export class BalancerProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** The last lines it printed (it logs failed backends to stderr). */
+  /** The last lines it printed (failed backends, on stderr). */
   output(lines = 20): string {
     return this.lines.slice(-lines).join('\n');
   }
 
-  static async start(ctx: BenchContext, backends: string[]): Promise<BalancerProcess> {
-    const script = join(ctx.repoRoot, 'tools/stack/balancer.mjs');
-    const child = spawn(process.execPath, [script, '--port', '0', '--host', '127.0.0.1', '--backends', backends.join(',')], {
-      cwd: ctx.repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const balancer = new BalancerProcess(child);
+  /** What `kind` (QUARRY_BALANCER when not given; `auto`: HAProxy when installed) is on this machine. */
+  static async kindHere(ctx: BenchContext, kind?: BalancerKind | 'auto'): Promise<BalancerKind> {
+    const { stdout } = await promisify(execFile)(process.execPath, [join(ctx.repoRoot, 'tools/stack/balancer-command.mjs'), '--which'], { env: withChoice(kind) });
+    return (JSON.parse(stdout) as { kind: BalancerKind }).kind;
+  }
+
+  static async start(ctx: BenchContext, backends: string[], kind?: BalancerKind): Promise<BalancerProcess> {
+    const script = join(ctx.repoRoot, 'tools/stack/balancer-command.mjs');
+    const { stdout } = await promisify(execFile)(process.execPath, [script, '--port', '0', '--host', '127.0.0.1', '--backends', backends.join(',')], { env: withChoice(kind) });
+    const command = JSON.parse(stdout) as BalancerCommand;
+    const child = spawn(command.command, command.args, { cwd: ctx.repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const balancer = new BalancerProcess(child, command.kind, command.url);
     ctx.defer(() => balancer.stop());
-    const listening = new Promise<string>((resolve, reject) => {
-      for (const stream of [child.stdout, child.stderr]) {
-        let partial = '';
-        stream?.on('data', (chunk: Buffer) => {
-          const parts = (partial + chunk.toString('utf8')).split('\n');
-          partial = parts.pop() ?? '';
-          for (const line of parts) {
-            balancer.lines.push(line);
-            if (balancer.lines.length > 200) balancer.lines.shift();
-            const url = /^Balancing (http:\/\/\S+) across/.exec(line)?.[1];
-            if (url) resolve(url);
-          }
-        });
-      }
-      child.once('exit', (code) => reject(new Error(`the balancer exited (${code}) while starting:\n${balancer.output()}`)));
+    const { configFile } = command;
+    if (configFile) void balancer.exited.then(() => rmSync(configFile, { force: true }));
+    for (const stream of [child.stdout, child.stderr]) {
+      let partial = '';
+      stream?.on('data', (chunk: Buffer) => {
+        const parts = (partial + chunk.toString('utf8')).split('\n');
+        partial = parts.pop() ?? '';
+        for (const line of parts) {
+          balancer.lines.push(line);
+          if (balancer.lines.length > 200) balancer.lines.shift();
+        }
+      });
+    }
+    const failed = new Promise<never>((_, reject) => {
+      child.once('exit', (code) => reject(new Error(`the ${command.kind} balancer exited (${code}) while starting:\n${balancer.output()}`)));
       child.once('error', reject);
     });
-    balancer.listeningUrl = await withDeadline(listening, 10_000, 'the balancer starting');
+    await withDeadline(Promise.race([balancer.listening(ctx.signal), failed]), 10_000, `the ${command.kind} balancer starting`);
     return balancer;
   }
 
-  /** SIGTERM (it closes its server and sockets), SIGKILL after `graceMs`. */
+  /** SIGTERM (both close their sockets at once), SIGKILL after `graceMs`. */
   stop(graceMs = 5_000): Promise<void> {
     return (this.stopping ??= (async () => {
       if (!this.running) return;
@@ -77,4 +97,26 @@ export class BalancerProcess {
       }
     })());
   }
+
+  /** Resolves once its port accepts connections. */
+  private async listening(signal: AbortSignal): Promise<void> {
+    const { hostname, port } = new URL(this.url);
+    const accepts = () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(Number(port), hostname);
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      });
+    while (this.running && !(await accepts())) {
+      signal.throwIfAborted();
+      await sleep(50);
+    }
+  }
+}
+
+function withChoice(kind: BalancerKind | 'auto' | undefined): NodeJS.ProcessEnv {
+  return kind ? { ...process.env, QUARRY_BALANCER: kind } : process.env;
 }

@@ -244,6 +244,7 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
       await this.recordFailure(claimed, slot.canceled, error as Error);
     } finally {
       this.running.delete(queryHandle);
+      this.local.ended(queryHandle);
       this.ended.splice(0).forEach((wake) => wake());
       // No claim while nothing can be waiting: a query queued meanwhile wakes this node (NOTIFY, or the poll).
       if (this.mayHaveWaiting) this.fill();
@@ -272,18 +273,23 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
    * was taken over or canceled): then nothing is recorded. Decided on the state the launch left,
    * which the row lock keeps current but for rare writers (the stream is read again then).
    */
-  private finish({ queryHandle, state, version }: Claimed, command: QueryCommand): Promise<boolean> {
-    return inTransaction(this.pool, async (tx) => {
-      if (!(await queryWork.finish(tx, queryHandle, this.owner))) return false;
-      const decided = await this.queries
+  private async finish({ queryHandle, state, version }: Claimed, command: QueryCommand): Promise<boolean> {
+    const decided = await inTransaction(this.pool, async (tx) => {
+      if (!(await queryWork.finish(tx, queryHandle, this.owner))) return undefined;
+      return this.queries
         .executeIn(tx, queryHandle, command, { from: { state, version }, notify: [{ channel: FINISHED_CHANNEL, payload: queryHandle }] })
         .catch((error: unknown) => {
           // The query moved on (closed meanwhile): the row goes, nothing is recorded.
           if (error instanceof QueryRefused) return undefined;
           throw error;
         });
-      return decided !== undefined;
     });
+    if (decided) this.local.ended(queryHandle, { state: decided.state, version: decided.version });
+    return decided !== undefined;
+  }
+
+  isRunning(queryHandle: string): boolean {
+    return this.running.has(queryHandle);
   }
 
   private async cancelLocal(queryHandle: string): Promise<void> {

@@ -23,7 +23,8 @@ interface OutboxRow {
   id: string;
   topic: string;
   message_key: string;
-  envelope: unknown;
+  /** The stored jsonb as PostgreSQL prints it: sent as it is, never parsed here. */
+  envelope: string;
 }
 
 /** The advisory-lock key of the cluster-wide relay lock (any constant shared by every node). */
@@ -102,7 +103,7 @@ export class OutboxRelay {
   private async publishBatch(): Promise<number> {
     const client = this.leadership.client!;
     const { rows } = await client.query<OutboxRow>(
-      'SELECT id, topic, message_key, envelope FROM outbox WHERE id <> ALL($2::bigint[]) ORDER BY id LIMIT $1',
+      'SELECT id, topic, message_key, envelope::text AS envelope FROM outbox WHERE id <> ALL($2::bigint[]) ORDER BY id LIMIT $1',
       [this.settings.batchSize, this.relayed],
     );
     if (rows.length === 0) return 0;
@@ -110,7 +111,7 @@ export class OutboxRelay {
     const byTopic = new Map<string, { key: string; value: string }[]>();
     for (const row of rows) {
       const messages = byTopic.get(row.topic) ?? [];
-      messages.push({ key: row.message_key, value: JSON.stringify(row.envelope) });
+      messages.push({ key: row.message_key, value: row.envelope });
       byTopic.set(row.topic, messages);
     }
     this.sendingTo = [...byTopic.keys()];

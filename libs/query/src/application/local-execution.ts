@@ -24,9 +24,43 @@ export interface LocalExecutor {
   start(queryHandle: string): void;
   /** The reservation is not used (the transaction failed or the query went to the queue). */
   release(queryHandle: string): void;
+  /** Whether this node runs the query now (launched here, its end not recorded yet). */
+  isRunning(queryHandle: string): boolean;
 }
+
+/** How many ended queries are kept for a wait that has not read them yet (an EXECUTE nobody waits on leaves one). */
+const ENDINGS_KEPT = 1_024;
 
 @Injectable()
 export class LocalExecution {
   executor?: LocalExecutor;
+  /** Queries whose end this node's executor just committed, as committed: read once by a wait here. */
+  private readonly endings = new Map<string, Loaded<QueryState>>();
+  private readonly endListeners: ((queryHandle: string) => void)[] = [];
+
+  /**
+   * After the commit of a query's end on this node: a wait on this node takes the state from here
+   * instead of reading the stream, and is woken without the NOTIFY's round trip (which still goes
+   * out, for waits on other nodes). Without a state (the end was recorded elsewhere, or not at
+   * all), the waits here are only woken to look.
+   */
+  ended(queryHandle: string, loaded?: Loaded<QueryState>): void {
+    if (loaded) {
+      this.endings.delete(queryHandle);
+      this.endings.set(queryHandle, loaded);
+      if (this.endings.size > ENDINGS_KEPT) this.endings.delete(this.endings.keys().next().value!);
+    }
+    for (const listener of this.endListeners) listener(queryHandle);
+  }
+
+  /** The end committed here, once: a later look (a re-run may follow) reads the stream. */
+  takeEnding(queryHandle: string): Loaded<QueryState> | undefined {
+    const loaded = this.endings.get(queryHandle);
+    this.endings.delete(queryHandle);
+    return loaded;
+  }
+
+  onEnded(listener: (queryHandle: string) => void): void {
+    this.endListeners.push(listener);
+  }
 }

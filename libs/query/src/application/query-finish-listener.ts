@@ -4,6 +4,7 @@ import { PgListener } from '@quarry/eventstore';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { FINISHED_CHANNEL } from './query-channels';
+import { LocalExecution } from './local-execution';
 
 /**
  * Tells waiters on this node (EXECUTE_WITH_TIMEOUT) the moment a query ends anywhere in the
@@ -15,8 +16,10 @@ export class QueryFinishListener implements OnModuleInit, OnApplicationShutdown 
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly listener: PgListener;
 
-  constructor(@Inject(DB_POOL) pool: Pool, @Inject(LOGGER) logger: Logger) {
+  constructor(@Inject(DB_POOL) pool: Pool, @Inject(LOGGER) logger: Logger, local: LocalExecution) {
     this.listener = new PgListener(pool, [FINISHED_CHANNEL], (_, payload) => payload && this.wake(payload), 'query finish listener', logger);
+    // An end recorded on this node wakes its waiters at once.
+    local.onEnded((queryHandle) => this.wake(queryHandle));
   }
 
   onModuleInit(): Promise<void> {

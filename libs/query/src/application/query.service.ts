@@ -164,10 +164,22 @@ export class QueryService {
     for (;;) {
       // Listen before looking, so an end between the look and the wait is not missed.
       const woken = this.finishes.next(queryHandle, Math.min(500, Math.max(1, deadline - Date.now())));
-      const view = await this.view(session, queryHandle);
+      const ended = this.local.takeEnding(queryHandle);
+      // Running here: its end is handed over by the executor (see LocalExecution.ended), no read needed till then.
+      if (!ended && this.local.executor?.isRunning(queryHandle) && Date.now() < deadline) {
+        await woken;
+        continue;
+      }
+      const view = ended ? this.viewOf(session, ended.state) : await this.view(session, queryHandle);
       if (isSettled(view.state) || Date.now() >= deadline) return view;
       await woken;
     }
+  }
+
+  /** A settled query's view, checked as view() checks it. */
+  private viewOf(session: SessionState, state: QueryState): QueryView {
+    if (state.status === 'NEW' || state.userName !== session.userName) throw new QueryRefused({ kind: 'not-found' });
+    return { state };
   }
 
   private async view(session: SessionState, queryHandle: string): Promise<QueryView> {

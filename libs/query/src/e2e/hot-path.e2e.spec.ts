@@ -13,7 +13,8 @@ import { queryStatus, startQueryCluster, submitQuery, type QueryCluster } from '
  * query at a time, their batches are the query's own, so the total is asserted too (issue 11's goal).
  */
 describe('the query path in Quarry database', () => {
-  const MAX_STATEMENTS_PER_QUERY = 15;
+  /** Measured 10 (session 1, submit 4, finish 4, and one more): one of slack for a rare second look, so an added statement fails. */
+  const MAX_STATEMENTS_PER_QUERY = 11;
   const WRITE_COMMITS_PER_QUERY = 2;
   /** Issue 11's goal for everything a query causes in Quarry's database. */
   const MAX_TOTAL_STATEMENTS = 15;
