@@ -44,9 +44,10 @@ const QUERY_DEADLINE_MS = 60_000;
 const TRANSFER_IDLE_MS = 30_000;
 /** Most rows one resultset answer carries (MAX_FETCH of libs/query). */
 const FETCH_SIZE = 10_000;
-/** The aims of issue 5. */
+/** The aims: the download's of issue 5, the in-memory pages' of issue 11 (goal 7). */
 const DOWNLOAD_AIM = 0.5;
-const FORWARD_AIM = 0.8;
+const FORWARD_AIM = 0.9;
+const HOLDER_AIM_ROWS_PER_SECOND = 500_000;
 
 /** `rows` rows of three columns (integer, text, numeric), computed on the warehouse. */
 const rowsQuery = (rows: number) => `SELECT g AS id, 'row ' || g AS label, g * 0.5 AS half FROM generate_series(1, ${rows}) g`;
@@ -423,7 +424,7 @@ function rows(s: Settings, d: DownloadPart, f: FetchPart): BenchRow[] {
   const directRate = median(f.direct.map((x) => perSecond(x.rows, x.ms)));
   const forwardedRate = median(f.forwarded.map((x) => perSecond(x.rows, x.ms)));
   const fetched = count(s.fetchRows);
-  const direct = ref(`baseline: in-memory ${fetched} rows from the holder`, 'all pages', directRate, 'rows/s');
+  const direct = ref(`baseline: in-memory ${fetched} rows from the holder`, `all pages (aim ≥ ${count(HOLDER_AIM_ROWS_PER_SECOND)} rows/s)`, directRate, 'rows/s');
   const downloadRuns = d.quarry.map((q) => ({ ...q, endToEndRowsPerSecond: perSecond(q.rows, q.endToEndMs), downloadRowsPerSecond: perSecond(q.rows, q.downloadMs) }));
   const fetchRuns = (runs: Fetch[]) => runs.map((x) => ({ node: x.node, rows: x.rows, pages: x.pages, ms: x.ms, rowsPerSecond: perSecond(x.rows, x.ms), pageMs: summarize(x.pageMs) }));
   const aim = (share: number, of: string) => `aim ≥ ${share.toFixed(2)}x ${of}`;

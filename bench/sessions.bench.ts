@@ -1,14 +1,15 @@
 import { runMigrations } from '@quarry/eventstore';
 import { ALL_MIGRATIONS } from '@quarry/node-runtime';
-import { startCluster } from './lib/cluster';
+import { BalancerProcess, type BalancerKind } from './lib/balancer-process';
+import { startCluster, type BenchCluster } from './lib/cluster';
 import type { BaselineRef, BenchContext, BenchRow } from './lib/context';
 import { closedLoop, KeepAliveClient, type HttpAnswer, type LoadRun } from './lib/http-client';
 import { openSession as open, type OpenedSession } from './lib/lens-api';
-import { summarize, type LatencySummary } from './lib/stats';
+import { processCpuMs, summarize, type LatencySummary } from './lib/stats';
 
 /**
  * The Lens session API on a cluster: three real node processes (L1, L2, L3), each on its own
- * loopback port, and tools/stack/balancer.mjs (strict round robin) as a fourth process.
+ * loopback port, and the balancer QUARRY_BALANCER chooses (strict round robin) as a fourth process.
  *
  * 1. First use on a new node: a session opened on one node, then at once GET session/params on
  *    another node that never saw it (cold: no cached state), then the same GET again on that node
@@ -16,9 +17,14 @@ import { summarize, type LatencySummary } from './lib/stats';
  * 2. Session calls through the balancer: GET session/params (keep-alive, fixed concurrency, fixed
  *    duration) against GET /health through the same balancer, the same way, alternating the two.
  * 3. Opening a session (POST) through the balancer.
+ * 4. Is the balancer the ceiling? GET /health straight to L1 against GET /health through the Node
+ *    balancer and through HAProxy (when installed), same lanes, in rotating order, with the CPU
+ *    each balancer process spends per request.
  */
 
 const NAME = 'sessions';
+/** ~75 s on a quiet 2-core machine with part 4; room for a busy one beyond the runner's 150 s default. */
+export const timeoutMs = 240_000;
 const PARTITIONS = 3;
 const PARAM_KEY = 'lens.query.output.write.header';
 
@@ -34,12 +40,15 @@ interface Settings {
   warmupMs: number;
   runMs: number;
   rounds: number;
+  /** Part 4: the length of each direct / via-balancer /health run (same lanes and rounds). */
+  compareWarmupMs: number;
+  compareRunMs: number;
 }
 
 function settings(quick: boolean): Settings {
   return quick
-    ? { firstUseWarmup: 12, firstUseSamples: 96, openWarmup: 10, openSamples: 60, concurrency: 32, warmupMs: 750, runMs: 1_500, rounds: 3 }
-    : { firstUseWarmup: 30, firstUseSamples: 300, openWarmup: 15, openSamples: 150, concurrency: 32, warmupMs: 2_000, runMs: 5_000, rounds: 3 };
+    ? { firstUseWarmup: 12, firstUseSamples: 96, openWarmup: 10, openSamples: 60, concurrency: 32, warmupMs: 750, runMs: 1_500, rounds: 3, compareWarmupMs: 500, compareRunMs: 1_500 }
+    : { firstUseWarmup: 30, firstUseSamples: 300, openWarmup: 15, openSamples: 150, concurrency: 32, warmupMs: 2_000, runMs: 5_000, rounds: 3, compareWarmupMs: 1_000, compareRunMs: 3_000 };
 }
 
 const paramsRequest = (session: OpenedSession) => ({
@@ -51,6 +60,12 @@ const healthRequest = { path: '/health', headers: { accept: 'application/json' }
 
 const paramsOk = (answer: HttpAnswer) => answer.status === 200 && answer.body.includes(`${PARAM_KEY}=`);
 const healthOk = (answer: HttpAnswer) => answer.status === 200;
+
+/** A load run in which every request succeeded, or an error saying how many failed. */
+function checked(kind: string, result: LoadRun): LoadRun {
+  if (result.errors > 0) throw new Error(`${kind}: ${result.errors} of ${result.requests + result.errors} requests failed, first: ${result.firstError}`);
+  return result;
+}
 
 async function params(client: KeepAliveClient, session: OpenedSession): Promise<number> {
   const answer = await client.request(paramsRequest(session));
@@ -65,7 +80,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   await runMigrations(ctx.databaseUrl, ALL_MIGRATIONS);
   ctx.log('starting nodes L1, L2, L3 and the balancer');
   const env = { QUARRY_MAX_SESSIONS_PER_USER: '100000' };
-  const { nodes, direct, viaBalancer, alive } = await startCluster(ctx, { partitions: PARTITIONS, env, balancerSockets: s.concurrency });
+  const { nodes, direct, balancer, viaBalancer, alive } = await startCluster(ctx, { partitions: PARTITIONS, env, balancerSockets: s.concurrency });
 
   // --- 1. First use on a new node: cold GET on a node that never saw the session, then warm. ---
   ctx.log(`first use on a new node: ${s.firstUseWarmup} warm-up + ${s.firstUseSamples} sessions, opener and server rotating`);
@@ -115,27 +130,86 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     params: (durationMs: number) =>
       closedLoop({ client: viaBalancer, concurrency: s.concurrency, durationMs, request: (i) => paramsPaths[i % paramsPaths.length], ok: paramsOk, signal: ctx.signal }),
   };
-  const checked = (kind: string, result: LoadRun) => {
-    if (result.errors > 0) throw new Error(`${kind} through the balancer: ${result.errors} of ${result.requests + result.errors} requests failed, first: ${result.firstError}`);
-    return result;
-  };
   ctx.log(`through the balancer: warm-up, then ${s.rounds} × (health, params) runs of ${s.runMs / 1000} s, ${s.concurrency} lanes, keep-alive`);
-  checked('health warm-up', await loads.health(s.warmupMs));
-  checked('params warm-up', await loads.params(s.warmupMs));
+  checked('health warm-up through the balancer', await loads.health(s.warmupMs));
+  checked('params warm-up through the balancer', await loads.params(s.warmupMs));
   const runs: Record<'health' | 'params', LoadRun[]> = { health: [], params: [] };
   for (let round = 0; round < s.rounds; round++) {
     const order = round % 2 === 0 ? (['health', 'params'] as const) : (['params', 'health'] as const);
     for (const kind of order) {
       alive();
-      const result = checked(kind, await loads[kind](s.runMs));
+      const result = checked(`${kind} through the balancer`, await loads[kind](s.runMs));
       runs[kind].push(result);
       ctx.log(`  ${kind}: ${Math.round(result.perSecond)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms, client CPU ${(result.clientCpuShare * 100).toFixed(0)}%`);
     }
   }
   alive();
 
-  return rows({ s, firstUse, opening, health: medianOf(runs.health), params: medianOf(runs.params), runs, poolSize: pool.length });
+  // --- 4. /health straight to L1 against /health through each balancer, rotating the order. ---
+  const compared = await healthDirectVsBalancers(ctx, s, { nodes, balancer, viaBalancer, alive });
+
+  return rows({ s, firstUse, opening, health: medianOf(runs.health), params: medianOf(runs.params), runs, poolSize: pool.length, balancerKind: balancer.kind, compared });
 }
+
+/** Part 4: where /health goes (straight to L1, or through a balancer of that kind), and its runs. */
+interface Compared {
+  name: 'direct' | BalancerKind;
+  client: KeepAliveClient;
+  balancer?: BalancerProcess;
+  runs: CompareRun[];
+}
+
+/**
+ * The cluster's own balancer (QUARRY_BALANCER) and, in front of the same nodes, the other kind if
+ * this machine has it: warm-up, then `rounds` rounds of direct / node / haproxy in rotating order.
+ */
+async function healthDirectVsBalancers(ctx: BenchContext, s: Settings, cluster: Pick<BenchCluster, 'nodes' | 'balancer' | 'viaBalancer' | 'alive'>): Promise<Compared[]> {
+  const { nodes } = cluster;
+  const kinds: BalancerKind[] = (await BalancerProcess.kindHere(ctx, 'auto')) === 'haproxy' ? ['node', 'haproxy'] : ['node'];
+  const client = (url: string) => {
+    const made = new KeepAliveClient(url, s.concurrency);
+    ctx.defer(() => made.close());
+    return made;
+  };
+  const targets: Compared[] = [{ name: 'direct', client: client(nodes[0].url), runs: [] }];
+  for (const kind of kinds) {
+    if (kind === cluster.balancer.kind) targets.push({ name: kind, client: cluster.viaBalancer, balancer: cluster.balancer, runs: [] });
+    else {
+      const other = await BalancerProcess.start(ctx, nodes.map((n) => n.url), kind);
+      targets.push({ name: kind, client: client(other.url), balancer: other, runs: [] });
+    }
+  }
+  const alive = () => {
+    cluster.alive();
+    for (const { balancer } of targets) if (balancer && !balancer.running) throw new Error(`the ${balancer.kind} balancer exited during the bench:\n${balancer.output()}`);
+  };
+  const balancerCpuMs = (target: Compared) => (target.balancer?.pid === undefined ? Number.NaN : (processCpuMs(target.balancer.pid) ?? Number.NaN));
+  const nodesCpuMs = () => nodes.reduce((sum, n) => sum + (n.cpuMs() ?? Number.NaN), 0);
+  const healthRun = async (target: Compared, durationMs: number): Promise<CompareRun> => {
+    const [balancer0, nodes0] = [balancerCpuMs(target), nodesCpuMs()];
+    const load = { client: target.client, concurrency: s.concurrency, durationMs, request: () => healthRequest, ok: healthOk, signal: ctx.signal };
+    const run = checked(`GET /health ${target.name === 'direct' ? `straight to ${nodes[0].nodeId}` : `via ${target.name}`}`, await closedLoop(load));
+    return { ...run, balancerCpuMsPerRequest: (balancerCpuMs(target) - balancer0) / run.requests, nodesCpuMsPerRequest: (nodesCpuMs() - nodes0) / run.requests };
+  };
+
+  ctx.log(`/health straight to ${nodes[0].nodeId} vs via ${kinds.join(' and ')}: warm-up, then ${s.rounds} rounds of ${s.compareRunMs / 1000} s each, ${s.concurrency} lanes, rotating order`);
+  for (const target of targets) await healthRun(target, s.compareWarmupMs);
+  for (let round = 0; round < s.rounds; round++) {
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[(round + i) % targets.length];
+      alive();
+      const result = await healthRun(target, s.compareRunMs);
+      target.runs.push(result);
+      const balancerCpu = target.balancer ? `, balancer CPU ${(result.balancerCpuMsPerRequest * 1000).toFixed(0)} µs/request` : '';
+      ctx.log(`  ${target.name}: ${Math.round(result.perSecond)} req/s, p50 ${result.latency.p50.toFixed(2)} ms${balancerCpu}, nodes CPU ${(result.nodesCpuMsPerRequest * 1000).toFixed(0)} µs/request`);
+    }
+  }
+  alive();
+  return targets;
+}
+
+/** One part-4 run, with CPU per request of the balancer (NaN straight to L1) and of the three nodes together. */
+type CompareRun = LoadRun & { balancerCpuMsPerRequest: number; nodesCpuMsPerRequest: number };
 
 interface MedianRun {
   perSecond: number;
@@ -162,6 +236,8 @@ interface Measured {
   params: MedianRun;
   runs: Record<'health' | 'params', LoadRun[]>;
   poolSize: number;
+  balancerKind: BalancerKind;
+  compared: Compared[];
 }
 
 function rows(m: Measured): BenchRow[] {
@@ -176,7 +252,7 @@ function rows(m: Measured): BenchRow[] {
   const perRun = (runs: LoadRun[]) => runs.map((r) => ({ perSecond: r.perSecond, requests: r.requests, elapsedMs: r.elapsedMs, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, clientCpuShare: r.clientCpuShare }));
   // Each round's params req/s over its own health req/s: how steady the ratio is from run to run.
   const roundRatios = m.runs.params.map((p, i) => p.perSecond / m.runs.health[i].perSecond);
-  const loadDetail = { lanes: m.s.concurrency, runMs: m.s.runMs, rounds: m.s.rounds, statistic: 'median of the runs', sessions: m.poolSize };
+  const loadDetail = { lanes: m.s.concurrency, runMs: m.s.runMs, rounds: m.s.rounds, statistic: 'median of the runs', sessions: m.poolSize, balancer: m.balancerKind };
   return [
     { name: NAME, metric: 'first GET on a new node p50', value: m.firstUse.cold.p50, unit: 'ms', baseline: warmP50, detail: { ...m.firstUse.cold, warmup: m.s.firstUseWarmup, pairs: m.firstUse.pairs } },
     { name: NAME, metric: 'first GET on a new node p99', value: m.firstUse.cold.p99, unit: 'ms', baseline: warmP99 },
@@ -191,5 +267,43 @@ function rows(m: Measured): BenchRow[] {
     { ...healthRate, detail: { ...loadDetail, runs: perRun(m.runs.health) } },
     healthP50,
     healthP99,
+    ...balancerRows(m),
   ];
+}
+
+const BALANCER_NAMES: Record<BalancerKind, string> = { node: 'Node balancer', haproxy: 'HAProxy' };
+
+/**
+ * Part 4: /health via each balancer against /health straight to one node (ratio: the share of the
+ * direct rate), and each balancer's CPU per request (HAProxy's against the Node balancer's).
+ */
+function balancerRows(m: Measured): BenchRow[] {
+  const DIRECT = 'baseline: GET /health direct (L1)';
+  const perRun = (runs: CompareRun[]) =>
+    runs.map((r) => ({ perSecond: r.perSecond, p50: r.latency.p50, p99: r.latency.p99, balancerCpuMsPerRequest: r.balancerCpuMsPerRequest, nodesCpuMsPerRequest: r.nodesCpuMsPerRequest, clientCpuShare: r.clientCpuShare }));
+  const figures = (runs: CompareRun[]) => ({
+    ...medianOf(runs),
+    balancerCpuUs: median(runs.map((r) => r.balancerCpuMsPerRequest)) * 1000,
+    nodesCpuUs: median(runs.map((r) => r.nodesCpuMsPerRequest)) * 1000,
+  });
+  const detail = { lanes: m.s.concurrency, runMs: m.s.compareRunMs, rounds: m.s.rounds, statistic: 'median of the runs', npmStartBalancer: m.balancerKind };
+  const [directRuns, ...viaRuns] = m.compared;
+  const direct = figures(directRuns.runs);
+  const directRate: BaselineRef = { name: DIRECT, metric: 'throughput', value: direct.perSecond, unit: 'req/s' };
+  const directP50: BaselineRef = { name: DIRECT, metric: 'latency p50', value: direct.p50, unit: 'ms' };
+  const rows: BenchRow[] = [];
+  let nodeBalancerCpu: BaselineRef | undefined;
+  for (const { name: kind, runs } of viaRuns) {
+    const name = BALANCER_NAMES[kind as BalancerKind];
+    const via = figures(runs);
+    const cpu: BaselineRef = { name: NAME, metric: `${name} CPU per /health`, value: via.balancerCpuUs, unit: 'µs' };
+    const cpuDetail = { what: 'CPU time (user + system, /proc/<pid>/stat) of the balancer process during each run / its requests, in µs', runs: runs.map((r) => r.balancerCpuMsPerRequest * 1000) };
+    rows.push(
+      { name: NAME, metric: `GET /health via ${name}`, value: via.perSecond, unit: 'req/s', baseline: directRate, detail: { ...detail, nodesCpuUsPerRequest: via.nodesCpuUs, runs: perRun(runs) } },
+      { name: NAME, metric: `GET /health via ${name} p50`, value: via.p50, unit: 'ms', baseline: directP50 },
+      { ...cpu, ...(nodeBalancerCpu ? { baseline: nodeBalancerCpu } : {}), detail: cpuDetail },
+    );
+    if (kind === 'node') nodeBalancerCpu = cpu;
+  }
+  return [...rows, { ...directRate, detail: { ...detail, node: 'L1', nodesCpuUsPerRequest: direct.nodesCpuUs, runs: perRun(directRuns.runs) } }, directP50];
 }

@@ -2,7 +2,7 @@ import { BalancerProcess } from './balancer-process';
 import type { BenchContext } from './context';
 import { KeepAliveClient } from './http-client';
 import { QuarryNode } from './quarry-node';
-import { busyShare, machineCpu, sleep } from './stats';
+import { busyShare, machineCpu, processCpuMs, sleep } from './stats';
 
 export interface ClusterOptions {
   /** One node process per id (L1, L2, L3 by default), all services. */
@@ -17,7 +17,7 @@ export interface ClusterOptions {
   readyPath?: string;
 }
 
-/** Real node processes, tools/stack/balancer.mjs in front of them, and keep-alive clients to each. */
+/** Real node processes, the balancer QUARRY_BALANCER chooses in front of them (`balancer.kind`), and keep-alive clients to each. */
 export interface BenchCluster {
   nodes: QuarryNode[];
   balancer: BalancerProcess;
@@ -26,7 +26,7 @@ export interface BenchCluster {
   viaBalancer: KeepAliveClient;
   /** Throws, with its last output, if a node or the balancer has exited. */
   alive(): void;
-  /** Runs `work`, and tells how busy the machine (all cores) and each node process were meanwhile. */
+  /** Runs `work`, and tells how busy the machine (all cores), each node process and the balancer were meanwhile. */
   cpuDuring<T>(work: () => Promise<T>): Promise<{ result: T; cpu: CpuShares; elapsedMs: number }>;
 }
 
@@ -34,6 +34,8 @@ export interface BenchCluster {
 export interface CpuShares {
   machineBusyShare: number;
   nodeCpuShare: Record<string, number>;
+  /** The balancer process, in cores' worth (NaN without /proc). */
+  balancerCpuShare: number;
   /** Processes started on the whole machine meanwhile (e.g. PostgreSQL backends for new connections); NaN without /proc. */
   machineForks: number;
 }
@@ -47,6 +49,7 @@ export async function startCluster(ctx: BenchContext, options: ClusterOptions): 
   const nodeIds = options.nodeIds ?? ['L1', 'L2', 'L3'];
   const nodes = await Promise.all(nodeIds.map((nodeId) => QuarryNode.start(ctx, { nodeId, partitions: options.partitions ?? 3, env: options.env })));
   const balancer = await BalancerProcess.start(ctx, nodes.map((n) => n.url));
+  ctx.log(`balancer: ${balancer.kind} on ${balancer.url} (QUARRY_BALANCER=${process.env.QUARRY_BALANCER || 'auto'})`);
   const direct = nodes.map((n) => new KeepAliveClient(n.url, options.directSockets ?? 4));
   const viaBalancer = new KeepAliveClient(balancer.url, options.balancerSockets);
   ctx.defer(() => [...direct, viaBalancer].forEach((c) => c.close()));
@@ -65,9 +68,11 @@ export async function startCluster(ctx: BenchContext, options: ClusterOptions): 
       await sleep(100);
     }
   }
+  const balancerCpuMs = () => (balancer.pid === undefined ? Number.NaN : (processCpuMs(balancer.pid) ?? Number.NaN));
   const cpuDuring = async <T>(work: () => Promise<T>) => {
     const machine0 = machineCpu();
     const nodes0 = nodes.map((n) => n.cpuMs());
+    const balancer0 = balancerCpuMs();
     const t0 = performance.now();
     const result = await work();
     const elapsedMs = performance.now() - t0;
@@ -77,8 +82,9 @@ export async function startCluster(ctx: BenchContext, options: ClusterOptions): 
       const after = n.cpuMs();
       if (before !== undefined && after !== undefined) nodeCpuShare[n.nodeId] = (after - before) / elapsedMs;
     });
+    const balancerCpuShare = (balancerCpuMs() - balancer0) / elapsedMs;
     const machine1 = machineCpu();
-    return { result, cpu: { machineBusyShare: busyShare(machine0, machine1), nodeCpuShare, machineForks: machine1.forks - machine0.forks }, elapsedMs };
+    return { result, cpu: { machineBusyShare: busyShare(machine0, machine1), nodeCpuShare, balancerCpuShare, machineForks: machine1.forks - machine0.forks }, elapsedMs };
   };
   return { nodes, balancer, direct, viaBalancer, alive, cpuDuring };
 }

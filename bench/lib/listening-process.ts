@@ -1,14 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import type { BenchContext } from './context';
 import { withDeadline } from './load';
+import { sleep } from './stats';
 
 export interface ListeningProcessOptions {
   /** What it is, for error messages ("the balancer"). */
   what: string;
-  /** The node script and its arguments. */
+  /** The program (this Node by default: `args` then start with a script of the repository). */
+  command?: string;
   args: string[];
-  /** The URL it listens on, read from one line of its output once it is up; undefined for other lines. */
-  urlFrom: (line: string) => string | undefined;
+  /**
+   * Where it listens: read from one line of its output once it is up (`urlFrom` answers undefined
+   * for other lines), or known beforehand (`url`: up once its port accepts connections).
+   */
+  urlFrom?: (line: string) => string | undefined;
+  url?: string;
   startTimeoutMs?: number;
 }
 
@@ -44,7 +51,7 @@ export class ListeningProcess {
   }
 
   static async start(ctx: BenchContext, options: ListeningProcessOptions): Promise<ListeningProcess> {
-    const child = spawn(process.execPath, options.args, { cwd: ctx.repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(options.command ?? process.execPath, options.args, { cwd: ctx.repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     const started = new ListeningProcess(child);
     ctx.defer(() => started.stop());
     const listening = new Promise<string>((resolve, reject) => {
@@ -56,13 +63,14 @@ export class ListeningProcess {
           for (const line of parts) {
             started.lines.push(line);
             if (started.lines.length > 200) started.lines.shift();
-            const url = options.urlFrom(line);
+            const url = options.urlFrom?.(line);
             if (url) resolve(url);
           }
         });
       }
       child.once('exit', (code) => reject(new Error(`${options.what} exited (${code}) while starting:\n${started.output()}`)));
       child.once('error', reject);
+      if (options.url) void accepting(options.url, () => started.running, ctx.signal).then(() => resolve(options.url!), reject);
     });
     started.listeningUrl = await withDeadline(listening, options.startTimeoutMs ?? 10_000, `${options.what} starting`);
     return started;
@@ -81,5 +89,23 @@ export class ListeningProcess {
         await this.exited;
       }
     })());
+  }
+}
+
+/** Resolves once the port of `url` accepts connections (or the process is gone: its exit rejects the start). */
+async function accepting(url: string, running: () => boolean, signal: AbortSignal): Promise<void> {
+  const { hostname, port } = new URL(url);
+  const accepts = () =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect(Number(port), hostname);
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+  while (running() && !(await accepts())) {
+    signal.throwIfAborted();
+    await sleep(50);
   }
 }

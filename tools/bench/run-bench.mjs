@@ -13,6 +13,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
+import { chooseBalancer } from '../stack/balancer-command.mjs';
 import { buildNodeApp } from '../stack/build-node.mjs';
 import { dropRole, grantReader } from '../warehouse/reader-role.mjs';
 import { withTimeout } from '../stack/lib/wait.mjs';
@@ -247,6 +248,9 @@ async function main() {
 
   const startedAt = new Date();
   const t0 = Date.now();
+  // The benches start the balancer npm start would (QUARRY_BALANCER); a choice that cannot be had fails here.
+  const balancer = chooseBalancer();
+  log(`balancer: ${balancer.kind}${balancer.haproxy ? ` (${balancer.haproxy})` : ''}, QUARRY_BALANCER=${process.env.QUARRY_BALANCER || 'auto'}`);
   const stack = await stackUp({ log: (line) => log(`stack: ${line}`) });
   const brokers = stack.brokers.split(',').map((b) => b.trim()).filter(Boolean);
   const suffix = randomBytes(6).toString('hex');
@@ -315,7 +319,7 @@ async function main() {
         memoryBytes: totalmem(),
         loadavg: loadavg(),
       },
-      stack: { brokers, database: databaseName, topicPrefix, startedKafka: stack.startedKafka, postgres },
+      stack: { brokers, database: databaseName, topicPrefix, startedKafka: stack.startedKafka, postgres, balancer },
       benches: results,
       rows,
     };

@@ -287,16 +287,31 @@ function positiveInt(value, optionName) {
   return number;
 }
 
+/** parseArgs options of the balancing flags (HAProxy's configuration takes the same, see balancer-command.mjs). */
+export const balancingFlags = {
+  'health-interval-ms': { type: 'string', default: String(defaults.healthIntervalMs) },
+  'health-timeout-ms': { type: 'string', default: String(defaults.healthTimeoutMs) },
+  'unhealthy-after': { type: 'string', default: String(defaults.unhealthyAfter) },
+  'response-timeout-ms': { type: 'string', default: String(defaults.responseTimeoutMs) },
+};
+
+/** The options `startBalancer` takes, from parsed balancingFlags. */
+export function balancingOptions(values) {
+  return {
+    healthIntervalMs: positiveInt(values['health-interval-ms'], '--health-interval-ms'),
+    healthTimeoutMs: positiveInt(values['health-timeout-ms'], '--health-timeout-ms'),
+    unhealthyAfter: positiveInt(values['unhealthy-after'], '--unhealthy-after'),
+    responseTimeoutMs: positiveInt(values['response-timeout-ms'], '--response-timeout-ms'),
+  };
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
       backends: { type: 'string' },
-      'health-interval-ms': { type: 'string', default: String(defaults.healthIntervalMs) },
-      'health-timeout-ms': { type: 'string', default: String(defaults.healthTimeoutMs) },
-      'unhealthy-after': { type: 'string', default: String(defaults.unhealthyAfter) },
-      'response-timeout-ms': { type: 'string', default: String(defaults.responseTimeoutMs) },
+      ...balancingFlags,
     },
   });
   if (!values.backends) {
@@ -309,10 +324,7 @@ async function main() {
     host: values.host,
     backends: values.backends.split(',').map((entry) => entry.trim()).filter(Boolean),
     log: logToStderr,
-    healthIntervalMs: positiveInt(values['health-interval-ms'], '--health-interval-ms'),
-    healthTimeoutMs: positiveInt(values['health-timeout-ms'], '--health-timeout-ms'),
-    unhealthyAfter: positiveInt(values['unhealthy-after'], '--unhealthy-after'),
-    responseTimeoutMs: positiveInt(values['response-timeout-ms'], '--response-timeout-ms'),
+    ...balancingOptions(values),
   });
   console.log(`Balancing ${balancer.url} across ${values.backends}`);
   await new Promise((resolvePromise) => {

@@ -1,15 +1,18 @@
 // `npm start`: the local cluster. Kafka and PostgreSQL (reused or started), three nodes L1, L2
-// and L3 running every service, and a round-robin balancer in its own process in front of them.
+// and L3 running every service, and a round-robin balancer in its own process in front of them:
+// HAProxy when it is installed, else tools/stack/balancer.mjs (balancer-command.mjs).
 // Ctrl-C stops everything this script started.
 //
 //   QUARRY_PORT=8080            the balancer's port
+//   QUARRY_BALANCER=auto        auto, node or haproxy
 //   QUARRY_NODE_PORTS=3001,3002,3003   the nodes' ports (their count is the cluster's size)
 //   QUARRY_CLUSTER_SECRET       the secret the nodes share (a new random one per run by default)
 //   --no-build                  use the dist/ already built
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { balancerCommand, chooseBalancer } from './balancer-command.mjs';
 import { buildNodeApp, nodeMain } from './build-node.mjs';
 import { cacheDir, repoRoot } from './paths.mjs';
 import { stackUp } from './stack.mjs';
@@ -32,10 +35,11 @@ async function answersHealth(url) {
   }
 }
 
-function startProcess(name, args, env) {
+/** A child process logging to .cache/logs/<name>.log. */
+function startProcess(name, { command = process.execPath, args, env }) {
   const logFile = join(logDir, `${name}.log`);
   const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   return { name, child, logFile, exited: new Promise((resolve) => child.once('exit', resolve)) };
@@ -58,6 +62,13 @@ function warehouseUrlFor(stack) {
 
 async function main() {
   mkdirSync(logDir, { recursive: true });
+  let balancerChoice;
+  try {
+    balancerChoice = chooseBalancer(); // before anything starts: a QUARRY_BALANCER that cannot be had fails at once
+  } catch (error) {
+    log(`Start failed: ${error.message}`);
+    process.exit(1);
+  }
   const stack = await stackUp({ log });
   const processes = [];
   let stopping = false;
@@ -97,7 +108,7 @@ async function main() {
     // A node that the cluster declared down while it was alive exits 75 to start again as a new
     // incarnation, as a supervisor would restart it; any other exit is left for the user to see.
     const launch = (node) => {
-      const p = startProcess(node.id, [nodeMain, '--target=all'], nodeEnv(node));
+      const p = startProcess(node.id, { args: [nodeMain, '--target=all'], env: nodeEnv(node) });
       processes.push(p);
       p.exited.then((code) => {
         if (stopping) return;
@@ -112,12 +123,18 @@ async function main() {
     for (const node of nodes) {
       await waitFor(() => answersHealth(node.url), { timeoutMs: 120_000, description: `${node.id} on ${node.url}` });
     }
-    const balancer = startProcess('balancer', [join(repoRoot, 'tools/stack/balancer.mjs'), '--port', String(balancerPort), '--backends', nodes.map((n) => n.url).join(',')]);
+    // HAProxy runs in the foreground (-db) as a child like the nodes, so it stops with them.
+    const command = await balancerCommand({ choice: balancerChoice, port: balancerPort, backends: nodes.map((n) => n.url) });
+    const balancer = startProcess('balancer', command);
     processes.push(balancer);
+    balancer.exited.then((code) => {
+      if (command.configFile) rmSync(command.configFile, { force: true });
+      if (!stopping) log(`the balancer (${command.kind}) exited (${code}); see ${balancer.logFile}`);
+    });
     await waitFor(() => answersHealth(`http://127.0.0.1:${balancerPort}`), { timeoutMs: 15_000, description: 'the balancer' });
 
     log('Quarry is up.');
-    log(`  balancer   http://127.0.0.1:${balancerPort}   (round robin over the nodes)`);
+    log(`  balancer   http://127.0.0.1:${balancerPort}   (${command.configFile ? `HAProxy, ${command.configFile}` : 'tools/stack/balancer.mjs'}; round robin over the nodes; QUARRY_BALANCER=node|haproxy to choose)`);
     for (const node of nodes) log(`  ${node.id.padEnd(10)} ${node.url}   log: ${join(logDir, `${node.id}.log`)}`);
     log(`  Kafka      ${stack.brokers}`);
     log(`  database   ${(process.env.DATABASE_URL ?? stack.databaseUrl).replace(/:[^:@/]*@/, ':***@')}`);

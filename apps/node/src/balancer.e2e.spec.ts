@@ -1,5 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import { BALANCER_SCRIPT, freePort, getRequestTarget, getJson, OwnedProcess, settlesWithin, waitFor } from '@quarry/testing';
+import { createServer } from 'node:http';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { BALANCER_COMMAND_SCRIPT, balancerKindHere, freePort, getRequestTarget, getJson, OwnedProcess, settlesWithin, startBalancer as startChosenBalancer, waitFor, type BalancerKind } from '@quarry/testing';
 
 // A plain node:http backend in a process of its own, so a test can freeze it for real (SIGSTOP).
 // It echoes what reached it; /hold never answers; /stream sends its headers and a first chunk and
@@ -58,13 +60,17 @@ async function startBackend(name: string): Promise<Backend> {
   return { name, url: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, process: backend };
 }
 
-async function startBalancer(backends: Backend[], args: string[] = []): Promise<{ url: string; port: number; process: OwnedProcess }> {
-  const port = await freePort();
-  const balancer = new OwnedProcess('balancer', process.execPath, [BALANCER_SCRIPT, '--port', String(port), '--backends', backends.map((b) => b.url).join(','), ...args], process.env);
-  started.push(balancer);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('the balancer to answer', async () => (await getJson(`${url}/who`)).status === 200, { timeoutMs: 15_000 });
-  return { url, port, process: balancer };
+interface Balancer {
+  url: string;
+  port: number;
+  process: OwnedProcess;
+}
+
+async function startBalancer(kind: BalancerKind, backends: Backend[], args: string[] = []): Promise<Balancer> {
+  const balancer = await startChosenBalancer({ kind, backends: backends.map((b) => b.url), args });
+  started.push(balancer.process);
+  await waitFor('the balancer to answer', async () => (await getJson(`${balancer.url}/who`)).status === 200, { timeoutMs: 15_000 });
+  return balancer;
 }
 
 /** Which backends answer `count` requests in a row; each must succeed. */
@@ -96,62 +102,143 @@ function watched(url: string, init: RequestInit = {}) {
   };
 }
 
-const downLine = (backend: Backend) => (line: string) => line.includes(`balancer: ${backend.host} is down`);
-const upLine = (backend: Backend) => (line: string) => line.includes(`balancer: ${backend.host} is up again`);
+/** What each balancer prints when a backend leaves the rotation and comes back (HAProxy names servers host:port). */
+const healthLines: Record<BalancerKind, { down: (b: Backend) => string; up: (b: Backend) => string; answered503: string }> = {
+  node: { down: (b) => `balancer: ${b.host} is down`, up: (b) => `balancer: ${b.host} is up again`, answered503: 'the last: GET /health answered 503' },
+  haproxy: { down: (b) => `Server nodes/${b.host} is DOWN`, up: (b) => `Server nodes/${b.host} is UP`, answered503: 'code: 503' },
+};
+const printed = (balancer: Balancer, text: string) => balancer.process.allLines().find((line) => line.includes(text));
 
-describe('the balancer (tools/stack/balancer.mjs) in front of plain backends', () => {
-  let a: Backend;
-  let b: Backend;
-  let c: Backend;
-  let balancer: Awaited<ReturnType<typeof startBalancer>>;
-  let decoy: Server | undefined;
+// Node always; HAProxy too when it is installed (CI installs it), as QUARRY_BALANCER=auto would pick it.
+const kinds: BalancerKind[] = balancerKindHere('auto') === 'haproxy' ? ['node', 'haproxy'] : ['node'];
+
+let a: Backend;
+let b: Backend;
+let c: Backend;
+
+beforeAll(async () => {
+  [a, b, c] = [await startBackend('A'), await startBackend('B'), await startBackend('C')];
+});
+
+afterAll(async () => {
+  // A stopped process would not act on SIGTERM until continued.
+  for (const p of started) p.kill('SIGCONT');
+  await Promise.all(started.map((p) => p.stop(5_000)));
+});
+
+describe.each(kinds)('the %s balancer in front of plain backends', (kind) => {
+  let balancer: Balancer;
+  const lines = healthLines[kind];
 
   beforeAll(async () => {
-    [a, b, c] = [await startBackend('A'), await startBackend('B'), await startBackend('C')];
-    balancer = await startBalancer([a, b, c]); // the defaults `npm start` uses
+    balancer = await startBalancer(kind, [a, b, c]); // the defaults `npm start` uses
   });
 
   afterAll(async () => {
-    // A stopped process would not act on SIGTERM until continued.
-    for (const p of started) p.kill('SIGCONT');
-    await Promise.all(started.map((p) => p.stop(5_000)));
-    await new Promise((resolve) => (decoy ? decoy.close(resolve) : resolve(undefined)));
+    await balancer?.process.stop(5_000);
   });
 
-  it('takes a frozen backend out of the rotation, cuts the request waiting on it, and takes it back once it answers', async () => {
-    expect(new Set(await answering(balancer.url, 6))).toEqual(new Set(['A', 'B', 'C']));
+  it('round robin; takes a frozen backend out of the rotation and takes it back once it answers', async () => {
+    const first = await answering(balancer.url, 6);
+    expect(new Set(first)).toEqual(new Set(['A', 'B', 'C']));
+    // Strict: each answer from the backend after the previous one.
+    const order = first.slice(0, 3).join('');
+    expect(first.join('')).toBe(order + order);
 
+    process.kill(c.process.pid, 'SIGSTOP');
+    try {
+      await waitFor('the balancer to mark C down', () => printed(balancer, lines.down(c)), { timeoutMs: 20_000 });
+      expect(new Set(await answering(balancer.url, 8))).toEqual(new Set(['A', 'B']));
+    } finally {
+      process.kill(c.process.pid, 'SIGCONT');
+    }
+    await waitFor('the balancer to take C back', () => printed(balancer, lines.up(c)), { timeoutMs: 20_000 });
+    expect(new Set(await answering(balancer.url, 6))).toEqual(new Set(['A', 'B', 'C']));
+  });
+
+  it('still tries the backends when every one of them is marked down', async () => {
+    const d = await startBackend(`D-${kind}`);
+    const lonely = await startBalancer(kind, [d]);
+    expect((await getJson(`${d.url}/sick`)).status).toBe(200);
+    await waitFor('the balancer to mark D down', () => printed(lonely, lines.down(d)), { timeoutMs: 20_000 });
+    expect(printed(lonely, lines.down(d))).toContain(lines.answered503);
+    expect(await answering(lonely.url, 3)).toEqual([`D-${kind}`, `D-${kind}`, `D-${kind}`]);
+  });
+
+  it('refuses an absolute-form target (400) and client requests for /internal/ (404): no backend hears of them', async () => {
+    // A host a client names in an absolute-form target: nothing may connect to it.
+    let decoyConnections = 0;
+    const decoy = createServer((_req, res) => res.end('decoy')).on('connection', () => decoyConnections++);
+    const decoyPort = await freePort();
+    await new Promise<void>((resolve) => decoy.listen(decoyPort, '127.0.0.1', resolve));
+    const marker = `${kind}-${Date.now()}`;
+    const heard = (what: string) => [a, b, c].flatMap((backend) => backend.process.allLines().filter((line) => line.startsWith('request ') && line.includes(`${what}${marker}`)));
+
+    try {
+      for (const target of [`http://127.0.0.1:${decoyPort}/lensapi/echo?absolute=${marker}`, `http://127.0.0.1:${balancer.port}/lensapi/echo?absolute=${marker}`]) {
+        const answer = await getRequestTarget(balancer.port, target);
+        expect([target, answer.status, JSON.parse(answer.text).error]).toEqual([target, 400, 'absolute-form request targets are refused; send the path only']);
+      }
+      for (const path of ['/internal/results/x?internal=', '/INTERNAL/results?internal=', '//internal/results?internal=', '/%69nternal/results?internal=', '/lensapi/../internal/results?internal=', '/internal?internal=']) {
+        const answer = await getRequestTarget(balancer.port, path + marker);
+        expect([path, answer.status, JSON.parse(answer.text).error]).toEqual([path, 404, 'no such route']);
+      }
+      // The same paths are still served when they are not internal: the balancer refuses by path, not by chance.
+      expect((await getJson<Echo>(`${balancer.url}/internally/results?internal=${marker}`)).body.url).toBe(`/internally/results?internal=${marker}`);
+      await waitFor('a backend to print the request it served', () => heard('internal=').length > 0, { timeoutMs: 5_000 });
+
+      expect(decoyConnections).toBe(0);
+      expect(heard('absolute=')).toEqual([]);
+      expect(heard('internal=')).toEqual([`request /internally/results?internal=${marker}`]);
+    } finally {
+      await new Promise((resolve) => decoy.close(resolve));
+    }
+  });
+
+  it('drops the headers only nodes set between themselves (x-quarry-forwarded-by, x-quarry-cluster-secret) and appends the client to X-Forwarded-For', async () => {
+    const headers = { 'x-quarry-forwarded-by': 'L9', 'x-quarry-cluster-secret': 'guessed', 'x-other': 'kept', 'x-forwarded-for': '203.0.113.7' };
+    const plain = await fetch(`${balancer.url}/lensapi/echo`, { headers });
+    const echo = (await plain.json()) as Echo;
+    expect([plain.status, echo.url, echo.headers['x-quarry-forwarded-by'], echo.headers['x-quarry-cluster-secret'], echo.headers['x-other'], echo.headers['x-forwarded-for']]).toEqual([
+      200,
+      '/lensapi/echo',
+      undefined,
+      undefined,
+      'kept',
+      '203.0.113.7, 127.0.0.1',
+    ]);
+  });
+});
+
+// What only the Node balancer does: HAProxy neither cuts a request waiting on a backend it marks
+// down nor tells waiting for headers from a stalled body (ADR 15).
+describe('the node balancer: requests waiting for response headers', () => {
+  it('cuts the request waiting on a backend that froze, when it marks it down', async () => {
+    const balancer = await startBalancer('node', [a, b, c]);
     // Three requests in a row land on the three backends, and each backend holds its one.
     const held = ['h1', 'h2', 'h3'].map((id) => ({ id, request: watched(`${balancer.url}/hold?id=${id}`, { method: 'POST', body: `payload ${id}` }) }));
-    const holderOf = (backend: Backend) => backend.process.allLines().find((line) => line.startsWith('holding '))?.slice('holding '.length);
+    const holderOf = (backend: Backend) => backend.process.allLines().find((line) => line.startsWith('holding h'))?.slice('holding '.length);
     await waitFor('each backend to hold one request', () => [a, b, c].every((backend) => holderOf(backend) !== undefined), { timeoutMs: 15_000 });
     const heldOnC = held.find((h) => h.id === holderOf(c));
     if (!heldOnC) throw new Error(`C holds ${holderOf(c)}, none of ${held.map((h) => h.id).join(', ')}`);
 
     process.kill(c.process.pid, 'SIGSTOP');
-    await waitFor('the balancer to mark C down', () => balancer.process.allLines().some(downLine(c)), { timeoutMs: 20_000 });
-    expect(balancer.process.allLines().find(downLine(c))).toContain('failed health checks');
-
-    // The request C took before it froze is cut when C is marked down, not left to the response
-    // timeout: its body reached C, so it is not replayed elsewhere; the client gets a 502 saying why.
-    const cut = await heldOnC.request.answer;
-    expect(cut.status).toBe(502);
-    expect(JSON.parse(cut.text).error).toContain(`backend ${c.host} failed: marked down after 2 failed health checks`);
-    // The ones A and B hold are still waiting: only the frozen backend's request was cut.
-    expect(held.filter((h) => h !== heldOnC).map((h) => h.request.settled)).toEqual([false, false]);
-    for (const h of held) h.request.abort();
-
-    // Every request now succeeds, from A and B only.
-    const whileFrozen = await answering(balancer.url, 8);
-    expect(new Set(whileFrozen)).toEqual(new Set(['A', 'B']));
-
-    process.kill(c.process.pid, 'SIGCONT');
-    await waitFor('the balancer to take C back', () => balancer.process.allLines().some(upLine(c)), { timeoutMs: 20_000 });
-    expect(new Set(await answering(balancer.url, 6))).toEqual(new Set(['A', 'B', 'C']));
+    try {
+      // The request C took before it froze is cut when C is marked down, not left to the response
+      // timeout: its body reached C, so it is not replayed elsewhere; the client gets a 502 saying why.
+      const cut = await settlesWithin(heldOnC.request.answer, 20_000, 'the request held by C');
+      expect(cut.status).toBe(502);
+      expect(JSON.parse(cut.text).error).toContain(`backend ${c.host} failed: marked down after 2 failed health checks`);
+      // The ones A and B hold are still waiting: only the frozen backend's request was cut.
+      expect(held.filter((h) => h !== heldOnC).map((h) => h.request.settled)).toEqual([false, false]);
+    } finally {
+      for (const h of held) h.request.abort();
+      process.kill(c.process.pid, 'SIGCONT');
+    }
   });
 
   it('gives up on a backend that sends no response headers in time, but never cuts a response that is streaming', async () => {
-    const impatient = await startBalancer([a], ['--response-timeout-ms', '2000']);
+    const impatient = await startBalancer('node', [a], ['--response-timeout-ms', '2000']);
 
     // The stream's headers came at once; its end comes only when the test asks A for it.
     const stream = await fetch(`${impatient.url}/stream?id=s1`);
@@ -166,52 +253,12 @@ describe('the balancer (tools/stack/balancer.mjs) in front of plain backends', (
     expect((await getJson<Echo>(`${a.url}/finish?id=s1`)).status).toBe(200);
     expect(await stream.text()).toBe('first,last');
   });
+});
 
-  it('still tries the backends when every one of them is marked down', async () => {
-    const d = await startBackend('D');
-    const lonely = await startBalancer([d]);
-    expect((await getJson(`${d.url}/sick`)).status).toBe(200);
-    await waitFor('the balancer to mark D down', () => lonely.process.allLines().some(downLine(d)), { timeoutMs: 20_000 });
-    expect(lonely.process.allLines().find(downLine(d))).toContain('the last: GET /health answered 503');
-    expect(await answering(lonely.url, 3)).toEqual(['D', 'D', 'D']);
-  });
-
-  it('refuses an absolute-form target (400) and client requests for /internal/ (404): no backend hears of them', async () => {
-    let decoyConnections = 0;
-    const server = createServer((_req, res) => res.end('decoy'));
-    decoy = server;
-    server.on('connection', () => decoyConnections++);
-    const decoyPort = await freePort();
-    await new Promise<void>((resolve) => server.listen(decoyPort, '127.0.0.1', resolve));
-    const heard = (marker: string) => [a, b, c].flatMap((backend) => backend.process.allLines().filter((line) => line.startsWith('request ') && line.includes(marker)));
-
-    for (const target of [`http://127.0.0.1:${decoyPort}/lensapi/echo?absolute=1`, `http://127.0.0.1:${balancer.port}/lensapi/echo?absolute=2`]) {
-      const answer = await getRequestTarget(balancer.port, target);
-      expect([target, answer.status, JSON.parse(answer.text).error]).toEqual([target, 400, 'absolute-form request targets are refused; send the path only']);
-    }
-    for (const path of ['/internal/results/x?internal=1', '/INTERNAL/results?internal=2', '//internal/results?internal=3', '/%69nternal/results?internal=4', '/lensapi/../internal/results?internal=5', '/internal?internal=6']) {
-      const answer = await getRequestTarget(balancer.port, path);
-      expect([path, answer.status, JSON.parse(answer.text).error]).toEqual([path, 404, 'no such route']);
-    }
-    // The same paths are still served when they are not internal: the balancer refuses by path, not by chance.
-    expect((await getJson<Echo>(`${balancer.url}/internally/results?internal=7`)).body.url).toBe('/internally/results?internal=7');
-    await waitFor('a backend to print the request it served', () => heard('internal=').length > 0, { timeoutMs: 5_000 });
-
-    expect(decoyConnections).toBe(0);
-    expect(heard('absolute=')).toEqual([]);
-    expect(heard('internal=')).toEqual(['request /internally/results?internal=7']);
-  });
-
-  it('drops the headers only nodes set between themselves (x-quarry-forwarded-by, x-quarry-cluster-secret) from client requests', async () => {
-    const headers = { 'x-quarry-forwarded-by': 'L9', 'x-quarry-cluster-secret': 'guessed', 'x-other': 'kept' };
-    const plain = await fetch(`${balancer.url}/lensapi/echo`, { headers });
-    const echo = (await plain.json()) as Echo;
-    expect([plain.status, echo.url, echo.headers['x-quarry-forwarded-by'], echo.headers['x-quarry-cluster-secret'], echo.headers['x-other']]).toEqual([
-      200,
-      '/lensapi/echo',
-      undefined,
-      undefined,
-      'kept',
-    ]);
+describe('QUARRY_BALANCER', () => {
+  it('node forces the Node balancer; a value that is not auto, node or haproxy is refused, naming them', async () => {
+    expect(balancerKindHere('node')).toBe('node');
+    const run = promisify(execFile)(process.execPath, [BALANCER_COMMAND_SCRIPT, '--which'], { env: { ...process.env, QUARRY_BALANCER: 'nginx' } });
+    await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('QUARRY_BALANCER must be auto, node or haproxy, got "nginx"') });
   });
 });

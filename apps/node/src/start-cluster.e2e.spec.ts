@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, createTestWarehouse, freePort, getJson, LensClient, OwnedProcess, REPO_ROOT, uniqueTopicPrefix, waitFor, type TestDatabase, type TestWarehouse } from '@quarry/testing';
+import { balancerKindHere, createTestDatabase, createTestWarehouse, freePort, getJson, LensClient, OwnedProcess, REPO_ROOT, uniqueTopicPrefix, waitFor, type TestDatabase, type TestWarehouse } from '@quarry/testing';
 
 describe('npm start (tools/stack/start-cluster.mjs)', () => {
   let db: TestDatabase;
@@ -16,7 +16,7 @@ describe('npm start (tools/stack/start-cluster.mjs)', () => {
     rmSync(duckdbDir, { recursive: true, force: true });
   });
 
-  it('answers /health through the balancer from L1, L2 and L3 in turn, and Ctrl-C stops it all', async () => {
+  it('answers /health through the balancer it chose from L1, L2 and L3 in turn, and Ctrl-C stops it all', async () => {
     db = await createTestDatabase();
     // npm start seeds its demo warehouse; here into a database and folder of the test's own.
     warehouse = await createTestWarehouse();
@@ -32,6 +32,11 @@ describe('npm start (tools/stack/start-cluster.mjs)', () => {
       QUARRY_DUCKDB_WAREHOUSE: duckdbDir,
     });
     await waitFor('the cluster to say it is up', () => cluster!.allLines().some((l) => l.includes('Quarry is up.')), { timeoutMs: 120_000, intervalMs: 200 });
+    // The balancer QUARRY_BALANCER chooses (auto: HAProxy when installed); HAProxy's generated configuration is named.
+    const balancerLine = cluster.allLines().find((l) => l.includes(`  balancer   http://127.0.0.1:${balancerPort}`)) ?? '';
+    const haproxyConfig = /HAProxy, (\S+\.cfg);/.exec(balancerLine)?.[1];
+    expect([balancerLine, haproxyConfig !== undefined]).toEqual([balancerLine, balancerKindHere() === 'haproxy']);
+    if (haproxyConfig) expect(existsSync(haproxyConfig)).toBe(true);
 
     const seen: string[] = [];
     for (let i = 0; i < 6; i++) seen.push((await getJson<{ node: string }>(`http://127.0.0.1:${balancerPort}/health`)).body.node);
@@ -71,5 +76,6 @@ describe('npm start (tools/stack/start-cluster.mjs)', () => {
     for (const port of [balancerPort, ...nodePorts]) {
       await expect(getJson(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
     }
+    if (haproxyConfig) expect(existsSync(haproxyConfig)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import type { DriverSessionSpec } from './driver';
 
 export interface SharedPoolOptions<C> {
-  /** The most connections open at once, over every key (runNow's short-lived extras aside). */
+  /** The most connections open at once, over every key. */
   max: number;
   /** A connection idle this long is closed. */
   idleMs: number;
@@ -14,6 +14,9 @@ export interface SharedPoolOptions<C> {
   reusable(conn: C): boolean;
 }
 
+/** A statement (may run long), or a plan (short, and a submit waits for it). */
+type Use = 'statement' | 'plan';
+
 interface Idle<C> {
   conn: C;
   key: string;
@@ -23,6 +26,7 @@ interface Idle<C> {
 interface Waiter<C> {
   session: DriverSessionSpec;
   key: string;
+  use: Use;
   resolve(conn: C): void;
   reject(error: unknown): void;
 }
@@ -33,8 +37,9 @@ const closedError = () => new Error('driver is closed');
 /**
  * A bounded pool of connections shared by the sessions of one key: sessions without anything of
  * their own on a connection (no init scripts) need none of their own, so a session's statements
- * run side by side and a plan never waits behind its session's long query. Work waits for a
- * connection only when `max` are in use; a connection goes back only when `reusable` says so.
+ * run side by side. Never more than `max` connections: work waits, first come first served, for a
+ * free one. Statements hold at most `max - 1` of them, so a plan never waits for a long statement
+ * to end (only for other plans). A connection goes back only when `reusable` says so.
  */
 export class SharedPool<C> {
   /** Idle connections, longest idle first. */
@@ -42,6 +47,9 @@ export class SharedPool<C> {
   private readonly waiters: Waiter<C>[] = [];
   /** Every connection counted against `max`: opening, idle, in use. */
   private counted = 0;
+  /** Connections held (or being opened) for statements. */
+  private statements = 0;
+  private readonly statementsMax: number;
   /** Connections open and not yet closed by the pool (idle or in use). */
   private readonly live = new Set<C>();
   private readonly closing = new Set<Promise<void>>();
@@ -49,29 +57,17 @@ export class SharedPool<C> {
 
   constructor(private readonly options: SharedPoolOptions<C>) {
     if (!Number.isInteger(options.max) || options.max < 1) throw new Error(`a shared pool needs max >= 1, not ${options.max}`);
+    this.statementsMax = options.max > 1 ? options.max - 1 : 1;
   }
 
-  /** Runs `work` on a connection of the session's key, waiting for one while `max` are in use. */
-  async run<T>(session: DriverSessionSpec, work: (conn: C) => Promise<T>): Promise<T> {
-    const key = this.options.keyOf(session);
-    return this.use(await this.acquire(session, key), key, work);
+  /** Runs a statement's `work` on a connection of the session's key, waiting for one if need be. */
+  run<T>(session: DriverSessionSpec, work: (conn: C) => Promise<T>): Promise<T> {
+    return this.runAs('statement', session, work);
   }
 
-  /**
-   * Runs `work` at once: on a free connection, else (all `max` in use) on a short-lived one, so
-   * planning never waits for long statements to end.
-   */
-  async runNow<T>(session: DriverSessionSpec, work: (conn: C) => Promise<T>): Promise<T> {
-    if (this.closed) throw closedError();
-    const key = this.options.keyOf(session);
-    const free = this.takeIdle(key) ?? (this.makeRoom() ? await this.openCounted(session) : undefined);
-    if (free !== undefined) return this.use(free, key, work);
-    const extra = await this.options.open(session);
-    try {
-      return await work(extra);
-    } finally {
-      await this.options.close(extra).catch(ignore);
-    }
+  /** Runs a plan's `work`: it may take the connection statements leave free, so it waits only for other plans. */
+  runNow<T>(session: DriverSessionSpec, work: (conn: C) => Promise<T>): Promise<T> {
+    return this.runAs('plan', session, work);
   }
 
   /** Closes idle connections that broke; one in use is judged by `reusable` when its work ends. */
@@ -79,7 +75,7 @@ export class SharedPool<C> {
     for (const entry of this.idle.filter((e) => broken(e.conn))) this.dropIdle(entry);
   }
 
-  /** Connections open or opening (runNow's extras aside). */
+  /** Connections open or opening. */
   get size(): number {
     return this.counted;
   }
@@ -93,19 +89,51 @@ export class SharedPool<C> {
     await Promise.all([...this.closing]);
   }
 
-  private acquire(session: DriverSessionSpec, key: string): Promise<C> {
-    if (this.closed) return Promise.reject(closedError());
-    const free = this.takeIdle(key);
-    if (free !== undefined) return Promise.resolve(free);
-    if (this.makeRoom()) return this.openCounted(session);
-    return new Promise((resolve, reject) => this.waiters.push({ session, key, resolve, reject }));
-  }
-
-  private async use<T>(conn: C, key: string, work: (conn: C) => Promise<T>): Promise<T> {
+  private async runAs<T>(use: Use, session: DriverSessionSpec, work: (conn: C) => Promise<T>): Promise<T> {
+    const key = this.options.keyOf(session);
+    const conn = await this.acquire({ session, key, use });
     try {
       return await work(conn);
     } finally {
-      this.release(conn, key);
+      this.release(conn, key, use);
+    }
+  }
+
+  private acquire(wanted: Omit<Waiter<C>, 'resolve' | 'reject'>): Promise<C> {
+    if (this.closed) return Promise.reject(closedError());
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ ...wanted, resolve, reject });
+      this.serveWaiters();
+    });
+  }
+
+  /** Work ended: the connection idles (or is closed, if not reusable), and waiting work is served. */
+  private release(conn: C, key: string, use: Use): void {
+    if (use === 'statement') this.statements--;
+    if (this.live.has(conn)) {
+      if (this.closed || !this.options.reusable(conn)) this.closeConn(conn);
+      else this.idleNow(conn, key);
+    }
+    this.serveWaiters();
+  }
+
+  /**
+   * In order, each waiter that may start: on an idle connection of its key, else on a new one
+   * (below `max`, or in the place of the longest idle connection, another key's).
+   */
+  private serveWaiters(): void {
+    for (let i = 0; i < this.waiters.length; ) {
+      const waiter = this.waiters[i];
+      if (waiter.use === 'statement' && this.statements >= this.statementsMax) {
+        i++;
+        continue;
+      }
+      const idle = this.takeIdle(waiter.key);
+      if (idle === undefined && !this.makeRoom()) return;
+      this.waiters.splice(i, 1);
+      if (waiter.use === 'statement') this.statements++;
+      if (idle !== undefined) waiter.resolve(idle);
+      else this.openFor(waiter);
     }
   }
 
@@ -123,50 +151,39 @@ export class SharedPool<C> {
 
   /** Room for one more connection: below `max`, or by closing the longest idle one (another key's). */
   private makeRoom(): boolean {
-    if (this.counted < this.options.max) return true;
-    const oldest = this.idle.shift();
-    if (!oldest) return false;
-    clearTimeout(oldest.timer);
-    this.closeConn(oldest.conn);
+    if (this.counted >= this.options.max) {
+      const oldest = this.idle.shift();
+      if (!oldest) return false;
+      clearTimeout(oldest.timer);
+      this.closeConn(oldest.conn);
+    }
+    this.counted++;
     return true;
   }
 
-  private async openCounted(session: DriverSessionSpec): Promise<C> {
-    this.counted++;
-    let conn: C;
-    try {
-      conn = await this.options.open(session);
-    } catch (error) {
-      this.counted--;
-      this.serveNextWaiter();
-      throw error;
-    }
-    this.live.add(conn);
-    if (this.closed) {
-      this.closeConn(conn);
-      throw closedError();
-    }
-    return conn;
+  /** Opens a connection in the place makeRoom made; a failed open gives the place back. */
+  private openFor(waiter: Waiter<C>): void {
+    this.options.open(waiter.session).then(
+      (conn) => {
+        this.live.add(conn);
+        if (!this.closed) {
+          waiter.resolve(conn);
+          return;
+        }
+        this.closeConn(conn);
+        this.failed(waiter, closedError());
+      },
+      (error: unknown) => {
+        this.counted--;
+        this.failed(waiter, error);
+      },
+    );
   }
 
-  /** Work ended: the connection goes to the first waiter, or idles; one not reusable is closed. */
-  private release(conn: C, key: string): void {
-    if (!this.live.has(conn)) return; // closed by close() meanwhile
-    if (this.closed || !this.options.reusable(conn)) {
-      this.closeConn(conn);
-      this.serveNextWaiter();
-      return;
-    }
-    const waiter = this.waiters.shift();
-    if (waiter?.key === key) {
-      waiter.resolve(conn);
-    } else if (waiter) {
-      // First come, first served: its key needs a connection of its own, in this one's place.
-      this.closeConn(conn);
-      this.openFor(waiter);
-    } else {
-      this.idleNow(conn, key);
-    }
+  private failed(waiter: Waiter<C>, error: unknown): void {
+    if (waiter.use === 'statement') this.statements--;
+    waiter.reject(error);
+    this.serveWaiters();
   }
 
   private idleNow(conn: C, key: string): void {
@@ -181,17 +198,7 @@ export class SharedPool<C> {
     this.idle.splice(at, 1);
     clearTimeout(entry.timer);
     this.closeConn(entry.conn);
-    this.serveNextWaiter();
-  }
-
-  private serveNextWaiter(): void {
-    if (this.counted >= this.options.max) return;
-    const waiter = this.waiters.shift();
-    if (waiter) this.openFor(waiter);
-  }
-
-  private openFor(waiter: Waiter<C>): void {
-    this.openCounted(waiter.session).then(waiter.resolve, waiter.reject);
+    this.serveWaiters();
   }
 
   private closeConn(conn: C): void {

@@ -63,20 +63,47 @@ describe('SharedPool', () => {
     expect([opened.length, pool.size]).toEqual([2, 2]);
   });
 
-  it('never opens more than max: the next statement waits for a connection to come back', async () => {
-    const { pool, opened, hold } = fakePool({ max: 2 });
+  it('never opens more than max, and statements leave one connection free for plans', async () => {
+    const { pool, opened, hold } = fakePool({ max: 3 });
     const a = hold(sessionSpec('a'));
     const b = hold(sessionSpec('b'));
     const waiting = hold(sessionSpec('c'));
     await settle();
     expect([opened.length, waiting.conn()]).toEqual([2, undefined]);
+    // The third connection is for plans: one runs at once while the statement waits.
+    expect(await pool.runNow(sessionSpec('c'), async (conn) => conn.id)).toBe(3);
     b.release();
     await settle();
     expect(waiting.conn()?.id).toBe(2);
     a.release();
     waiting.release();
     expect(await Promise.all([a.done, b.done, waiting.done])).toEqual([1, 2, 2]);
-    expect(pool.size).toBe(2);
+    expect([opened.length, pool.size]).toEqual([3, 3]);
+  });
+
+  it('plans wait only for plans when all connections are in use, first come first served', async () => {
+    const { opened, hold } = fakePool({ max: 2 });
+    const long = hold(sessionSpec('a'));
+    const plan = hold(sessionSpec('a'), 'runNow');
+    const nextPlan = hold(sessionSpec('b'), 'runNow');
+    await settle();
+    expect([long.conn()?.id, plan.conn()?.id, nextPlan.conn()]).toEqual([1, 2, undefined]);
+    plan.release();
+    await settle();
+    expect(nextPlan.conn()?.id).toBe(2);
+    nextPlan.release();
+    long.release();
+    await Promise.all([long.done, plan.done, nextPlan.done]);
+    expect(opened.length).toBe(2);
+    // With one connection, statements may take it: then a plan waits for it.
+    const single = fakePool({ max: 1 });
+    const only = single.hold(sessionSpec('a'));
+    const waitingPlan = single.hold(sessionSpec('a'), 'runNow');
+    await settle();
+    expect([only.conn()?.id, waitingPlan.conn()]).toEqual([1, undefined]);
+    only.release();
+    waitingPlan.release();
+    expect(await Promise.all([only.done, waitingPlan.done])).toEqual([1, 1]);
   });
 
   it('closes a connection that is not reusable instead of handing it on, and opens one for the next in line', async () => {
@@ -106,45 +133,35 @@ describe('SharedPool', () => {
     expect([await idOf(sessionSpec('b')), pool.size]).toEqual([1, 1]);
   });
 
-  it('runNow takes a free connection, or a short-lived one when all are in use', async () => {
-    const { pool, opened, hold } = fakePool({ max: 1 });
-    const long = hold(sessionSpec('a'));
-    await settle();
-    const planned = await pool.runNow(sessionSpec('a'), async (conn) => conn.id);
-    expect([planned, opened[1].closed, pool.size]).toEqual([2, true, 1]);
-    long.release();
-    await long.done;
-    expect(await pool.runNow(sessionSpec('b'), async (conn) => conn.id)).toBe(1);
-    expect(opened.length).toBe(2);
-  });
-
   it('keeps keys apart: a connection serves only its own key, and an idle one of another key makes room', async () => {
-    const { pool, opened, hold, idOf } = fakePool({ max: 2, byUser: true });
+    const { pool, opened, hold, idOf } = fakePool({ max: 3, byUser: true });
     expect(await idOf(userSession('s1', 'ana'))).toBe(1);
     expect(await idOf(userSession('s2', 'bo'))).toBe(2);
     expect(await idOf(userSession('s3', 'ana'))).toBe(1);
-    // Full, both idle: a third user's statement closes the longest idle (bo's) in its place.
     expect(await idOf(userSession('s4', 'cy'))).toBe(3);
+    // Full, all idle: a fourth user's statement closes the longest idle (bo's) in its place.
+    expect(await idOf(userSession('s5', 'dee'))).toBe(4);
     expect(opened.map((c) => [c.key, c.closed])).toEqual([
       ['ana', false],
       ['bo', true],
       ['cy', false],
+      ['dee', false],
     ]);
     // Full and busy: bo waits; ana's connection, once free, is closed for a connection of bo's.
     const ana = hold(userSession('s1', 'ana'));
     const cy = hold(userSession('s4', 'cy'));
-    const bo = hold(userSession('s2', 'bo'));
+    const dee = hold(userSession('s5', 'dee'), 'runNow');
+    const bo = hold(userSession('s2', 'bo'), 'runNow');
     await settle();
     expect(bo.conn()).toBeUndefined();
     ana.release();
     await ana.done;
     await settle();
-    expect(bo.conn()).toMatchObject({ id: 4, key: 'bo' });
+    expect(bo.conn()).toMatchObject({ id: 5, key: 'bo' });
     expect(opened[0].closed).toBe(true);
-    cy.release();
-    bo.release();
-    await Promise.all([cy.done, bo.done]);
-    expect(pool.size).toBe(2);
+    for (const held of [cy, dee, bo]) held.release();
+    await Promise.all([cy.done, dee.done, bo.done]);
+    expect(pool.size).toBe(3);
   });
 
   it('closes connections idle for idleMs', async () => {

@@ -1,8 +1,8 @@
-import { OwnedProcess } from './child-process';
+import { startBalancer, type BalancerKind, type StartedBalancer } from './balancer';
+import type { OwnedProcess } from './child-process';
 import { freePort } from './free-port';
 import { getJson } from './http';
 import { NodeProcess, type NodeOptions } from './node-process';
-import { BALANCER_SCRIPT } from './repo-paths';
 import { createTestDatabase, uniqueTopicPrefix, type TestDatabase } from './test-database';
 import { testEnv } from './test-env';
 import { waitFor } from './wait-for';
@@ -17,17 +17,19 @@ export interface ClusterOptions extends Omit<NodeOptions, 'nodeId' | 'port'> {
   balancerArgs?: string[];
 }
 
-/** N real node processes (L1, L2, ...) behind the round-robin balancer, itself a process. */
+/** N real node processes (L1, L2, ...) behind the round-robin balancer QUARRY_BALANCER chooses, itself a process. */
 export class Cluster {
   private constructor(
     readonly nodes: NodeProcess[],
     readonly balancer: OwnedProcess,
     readonly balancerUrl: string,
+    readonly balancerKind: BalancerKind,
   ) {}
 
   static async start(options: ClusterOptions): Promise<Cluster> {
     const size = options.size ?? 3;
     const nodes: NodeProcess[] = [];
+    let balancer: StartedBalancer | undefined;
     try {
       for (let i = 1; i <= size; i++) {
         const nodeId = `L${i}`;
@@ -35,12 +37,13 @@ export class Cluster {
         const env = { ...options.env, ...(await options.nodeEnv?.(nodeId, port)) };
         nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port, env }));
       }
-      const port = await freePort();
-      const balancer = new OwnedProcess('balancer', process.execPath, [BALANCER_SCRIPT, '--port', String(port), '--backends', nodes.map((n) => n.url).join(','), ...(options.balancerArgs ?? [])], process.env);
-      const url = `http://127.0.0.1:${port}`;
-      await waitFor('the balancer to answer', async () => (await getJson(`${url}/health`)).status === 200, { timeoutMs: 15_000 });
-      return new Cluster(nodes, balancer, url);
+      balancer = await startBalancer({ backends: nodes.map((n) => n.url), args: options.balancerArgs });
+      const url = balancer.url;
+      await waitFor(`the ${balancer.kind} balancer to answer`, async () => (await getJson(`${url}/health`)).status === 200, { timeoutMs: 15_000 });
+      return new Cluster(nodes, balancer.process, balancer.url, balancer.kind);
     } catch (error) {
+      if (balancer) (error as Error).message += `\nthe balancer's output:\n${balancer.process.output()}`;
+      await balancer?.process.stop();
       await Promise.all(nodes.map((n) => n.stop()));
       throw error;
     }

@@ -7,6 +7,7 @@ export * from './http';
 export * from './child-process';
 export * from './node-process';
 export * from './free-port';
+export * from './balancer';
 export * from './cluster';
 export * from './tcp-proxy';
 export * from './kafka-reader';

@@ -16,5 +16,6 @@ export const NODE_MAIN = join(REPO_ROOT, 'dist/apps/node/apps/node/src/main.js')
 export const REBUILD_SCRIPT = join(REPO_ROOT, 'dist/apps/node/apps/node/src/rebuild-projection.js');
 /** Prints a users-file line for a user whose password comes on stdin. */
 export const HASH_PASSWORD_SCRIPT = join(REPO_ROOT, 'dist/apps/node/apps/node/src/hash-password.js');
-export const BALANCER_SCRIPT = join(REPO_ROOT, 'tools/stack/balancer.mjs');
+/** Prints, as JSON, the command that runs the balancer QUARRY_BALANCER chooses (HAProxy or tools/stack/balancer.mjs). */
+export const BALANCER_COMMAND_SCRIPT = join(REPO_ROOT, 'tools/stack/balancer-command.mjs');
 export const KAFKA_SCRIPT = join(REPO_ROOT, 'tools/stack/kafka.mjs');

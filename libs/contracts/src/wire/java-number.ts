@@ -74,6 +74,8 @@ export function javaFloatText(value: number): string {
 /** A whole number in plain digits, exact for bigint and for any integral double (no `1e+21`). */
 export function integerText(value: number | bigint): string {
   if (typeof value === 'bigint') return value.toString();
+  // Plain digits already; BigInt is only needed for the 1e21 and up String() would write with an exponent.
+  if (Number.isSafeInteger(value)) return String(value);
   if (!Number.isInteger(value)) throw new RangeError(`${value} is not a whole number`);
   return BigInt(value).toString();
 }

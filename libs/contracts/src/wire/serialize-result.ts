@@ -32,25 +32,28 @@ export const resultSetMetadataWire = (m: QueryResultSetMetadata): WireObject => 
   ],
 });
 
-function cellWire(cell: ResultValue | null): WireItem {
-  if (cell === null) return null;
+/** A number cell's text as Lens's Java side printed it, for both XML and JSON. */
+export function cellNumberText(cell: Exclude<ResultValue, { type: 'string' | 'boolean' }>): string {
   switch (cell.type) {
-    case 'string':
-    case 'boolean':
-      return { xsdType: cell.type, value: cell.value };
     case 'byte':
     case 'short':
     case 'int':
     case 'long':
     case 'integer':
-      return { xsdType: cell.type, value: { numberText: integerText(cell.value) } };
+      return integerText(cell.value);
     case 'float':
-      return { xsdType: cell.type, value: { numberText: javaFloatText(cell.value) } };
+      return javaFloatText(cell.value);
     case 'double':
-      return { xsdType: cell.type, value: { numberText: javaDoubleText(cell.value) } };
+      return javaDoubleText(cell.value);
     case 'decimal':
-      return { xsdType: cell.type, value: { numberText: cell.value } };
+      return cell.value;
   }
+}
+
+function cellWire(cell: ResultValue | null): WireItem {
+  if (cell === null) return null;
+  if (cell.type === 'string' || cell.type === 'boolean') return { xsdType: cell.type, value: cell.value };
+  return { xsdType: cell.type, value: { numberText: cellNumberText(cell) } };
 }
 
 export const inMemoryResultWire = (r: InMemoryQueryResult): WireObject => ({

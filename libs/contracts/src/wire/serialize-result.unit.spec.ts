@@ -1,6 +1,8 @@
 import type { QueryStatus } from './query-types';
 import type { InMemoryQueryResult, QueryResultSetMetadata } from './result-types';
 import { serialize, type WireRoot } from './serialize';
+import { inMemoryResultWire } from './serialize-result';
+import { toJson, toXml } from './wire-tree';
 import { readXml } from './xml-read';
 
 const DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
@@ -160,6 +162,39 @@ describe('serialize: InMemoryQueryResult (GET .../resultset)', () => {
     expect(xml({ kind: 'inMemoryQueryResult', value: { rows: [] } })).toBe(`${DECL}<inMemoryQueryResult/>`);
     expect(json({ kind: 'inMemoryQueryResult', value: { rows: [] } })).toEqual({ inMemoryQueryResult: {} });
     expect(json({ kind: 'inMemoryQueryResult', value: { rows: [{ values: [] }] } })).toEqual({ inMemoryQueryResult: { rows: [{}] } });
+  });
+
+  it('writes a page directly as the same bytes as the element tree does, in JSON and in XML', () => {
+    const cells: InMemoryQueryResult['rows'][number]['values'] = [
+      null,
+      { type: 'string', value: '' },
+      { type: 'string', value: 'tab\tline\nquote" <&> \u0001 \uD800 é 😀' },
+      { type: 'boolean', value: true },
+      { type: 'boolean', value: false },
+      { type: 'byte', value: -8 },
+      { type: 'short', value: 0 },
+      { type: 'int', value: -0 },
+      { type: 'long', value: 9007199254740993n },
+      { type: 'long', value: 1e21 },
+      { type: 'integer', value: -123456789012345678901234567890n },
+      { type: 'float', value: 0.1 },
+      { type: 'float', value: NaN },
+      { type: 'double', value: 1e10 },
+      { type: 'double', value: -Infinity },
+      { type: 'double', value: 5e-324 },
+      { type: 'decimal', value: '12.50' },
+      { type: 'decimal', value: 'NaN' },
+      { type: 'decimal', value: '1<2' },
+    ];
+    const pages: InMemoryQueryResult[] = [
+      { rows: [] },
+      { rows: [{ values: [] }] },
+      { rows: [{ values: cells }, { values: [] }, { values: [null] }, { values: cells.slice().reverse() }] },
+    ];
+    for (const page of pages) {
+      expect(serialize({ kind: 'inMemoryQueryResult', value: page }, 'application/json')).toBe(toJson('inMemoryQueryResult', inMemoryResultWire(page)));
+      expect(serialize({ kind: 'inMemoryQueryResult', value: page }, 'application/xml')).toBe(toXml('inMemoryQueryResult', inMemoryResultWire(page)));
+    }
   });
 
   it('refuses a whole-number cell that is not whole rather than write a wrong value', () => {

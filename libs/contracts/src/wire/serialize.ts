@@ -12,7 +12,8 @@ import type {
 import type { LensQuery } from './query-types';
 import type { InMemoryQueryResult, PersistentQueryResult, QueryResultSetMetadata } from './result-types';
 import { lensQueryWire, queryHandleWire } from './serialize-query';
-import { inMemoryResultWire, persistentResultWire, queryHandleWithResultSetWire, resultSetMetadataWire } from './serialize-result';
+import { inMemoryResultJson, inMemoryResultXml } from './result-page-text';
+import { persistentResultWire, queryHandleWithResultSetWire, resultSetMetadataWire } from './serialize-result';
 import { toJson, toJsonList, toXml, toXmlList, type WireObject } from './wire-tree';
 
 export type WireMediaType = 'application/json' | 'application/xml';
@@ -157,7 +158,8 @@ export function serialize(root: WireRoot, mediaType: WireMediaType): string {
     case 'queryResultSetMetadata':
       return one('queryResultSetMetadata', resultSetMetadataWire(root.value), mediaType);
     case 'inMemoryQueryResult':
-      return one('inMemoryQueryResult', inMemoryResultWire(root.value), mediaType);
+      // The page path: written directly, the same bytes as the element tree would give.
+      return mediaType === 'application/json' ? inMemoryResultJson(root.value) : inMemoryResultXml(root.value);
     case 'persistentQueryResult':
       return one('persistentQueryResult', persistentResultWire(root.value), mediaType);
     case 'userSessionInfoList':

@@ -42,16 +42,21 @@ export type WireField =
   /** One element per item; `wrapper` is an @XmlElementWrapper around them. Left out when empty. */
   | { name: string; items: readonly WireItem[]; wrapper?: string };
 
-const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
-const XS = 'http://www.w3.org/2001/XMLSchema';
+export const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
+export const XS = 'http://www.w3.org/2001/XMLSchema';
 export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
 
 // Characters XML 1.0 cannot carry at all, not even as references.
 // eslint-disable-next-line no-control-regex
 const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+// Any character escapeXml changes; most text has none, and one test is cheaper than five replaces.
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /[&<>"\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
+
 /** Escapes text and attribute values; characters XML cannot carry become U+FFFD so the document stays readable. */
 export function escapeXml(text: string): string {
+  if (!NEEDS_ESCAPE.test(text)) return text;
   return text
     .replace(NOT_XML_CHAR, '\uFFFD')
     .replace(/&/g, '&amp;')
@@ -111,8 +116,13 @@ export function toXmlList(listName: string, itemName: string, items: readonly Wi
 
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
+/** A number's exact text in JSON: bare when JSON reads it as a number, else as a string ("NaN", "INF"). */
+export function jsonNumberText(text: string): string {
+  return JSON_NUMBER.test(text) ? text : JSON.stringify(text);
+}
+
 function jsonLeaf(leaf: WireLeaf): string {
-  if (typeof leaf === 'object') return JSON_NUMBER.test(leaf.numberText) ? leaf.numberText : JSON.stringify(leaf.numberText);
+  if (typeof leaf === 'object') return jsonNumberText(leaf.numberText);
   // JSON.stringify writes a number that is not finite as null.
   return JSON.stringify(leaf);
 }

@@ -341,6 +341,23 @@ describe('PgDriver (real PostgreSQL)', () => {
       await expect(long.done).rejects.toBeInstanceOf(DriverCanceled);
     });
 
+    it('never holds more than sharedMax connections: a burst of plans shares the one a long statement leaves free', async () => {
+      const own = await createTestWarehouse();
+      const two = new PgDriver('pg', { warehouseUrl: own.readerUrl, sharedMax: 2 });
+      try {
+        const long = two.execute(sessionSpec('long'), 'SELECT pg_sleep(30)', new CollectingSink());
+        await waitFor('pg_sleep(30) to run', async () => (await driverConnections(own)).some((c) => c.sleeping));
+        const plans = await Promise.all(Array.from({ length: 20 }, (_, i) => two.estimate(sessionSpec(`burst-${i % 4}`), `SELECT ${i}`)));
+        expect(plans.every((p) => p.costType === 'VERY_LOW')).toBe(true);
+        expect((await driverConnections(own)).filter((c) => c.name === 'quarry local shared')).toHaveLength(2);
+        await long.cancel();
+        await expect(long.done).rejects.toBeInstanceOf(DriverCanceled);
+      } finally {
+        await two.close();
+        await own.drop();
+      }
+    });
+
     it('leaves nothing of one session\'s statement on the connection for the next session\'s', async () => {
       const single = new PgDriver('pg', { warehouseUrl: db.readerUrl, sharedMax: 1 });
       try {

@@ -39,10 +39,12 @@ export interface PgDriverOptions {
   warehouseUrl: string;
   /** Connections of sessions with `.sql` init scripts, one each (the least recently used closed first). */
   maxSessions?: number;
-  /** Connections shared by the sessions without init scripts (of one role each, with per-user roles). */
+  /** Connections shared by the sessions without init scripts (of one role each, with per-user roles); statements hold all but one, which plans keep. */
   sharedMax?: number;
-  /** A connection unused this long is closed (a session's init scripts run again on next use). */
+  /** A session's connection unused this long is closed (its init scripts run again on next use). */
   idleMs?: number;
+  /** A shared connection unused this long is closed (another opens in a moment; an idle one holds a warehouse slot). */
+  sharedIdleMs?: number;
   /** The most rows per FETCH from the server-side cursor; fewer when rows are long (`limits.maxBatchBytes`). */
   fetchRows?: number;
   /** The node incarnation running this driver, named in its connections so that its work can be found once it ended. */
@@ -132,16 +134,15 @@ export class PgDriver implements Driver {
     if (!Number.isInteger(this.statementTimeoutMs) || this.statementTimeoutMs < 0) throw new Error(`statementTimeoutMs must be a whole number, not ${this.statementTimeoutMs}`);
     this.limits = options.limits ?? DEFAULT_RESULT_LIMITS;
     this.firstFetchRows = rowsPerFetch(this.limits.maxBatchBytes, this.limits.maxRowBytes, this.fetchRows);
-    const idleMs = options.idleMs ?? 300_000;
     this.sessions = new SessionPool({
       maxSessions: options.maxSessions ?? 50,
-      idleMs,
+      idleMs: options.idleMs ?? 300_000,
       open: (session) => this.open(session, session.sessionId),
       close: (conn) => conn.client.end(),
     });
     this.shared = new SharedPool({
       max: options.sharedMax ?? 16,
-      idleMs,
+      idleMs: options.sharedIdleMs ?? 30_000,
       // With per-user roles a connection is set to its user's role (and checked as it): one user's
       // connections never run another user's statements, plans included.
       keyOf: (session) => (options.rolePerUser ? (session.user ?? '') : ''),
@@ -225,7 +226,7 @@ export class PgDriver implements Driver {
     return hasInitScripts(session) ? this.sessions : this.shared;
   }
 
-  /** Takes a connection out of use: the session's next statement (or the pool) opens a new one. */
+  /** Takes a connection out of use: the next statement that needs one opens a new one. */
   private discard(conn: PgConn): void {
     conn.broken = true;
     this.sessions.discard((c) => c === conn);
@@ -301,10 +302,11 @@ export class PgDriver implements Driver {
   }
 
   /**
-   * EXPLAIN on the session's connection, or a shared one, without waiting behind running
-   * statements. Planning runs nothing, so when that connection turns out lost (the warehouse ended
-   * it since its last use, while opening, or during the EXPLAIN) it is dropped and the plan asked
-   * once more on a fresh one: a submit does not fail for a connection it never saw.
+   * EXPLAIN without waiting behind running statements: on the session's own connection (a
+   * short-lived one while it is busy), or on a shared one (statements leave one free, so a plan
+   * waits only for other plans). Planning runs nothing, so when that connection turns out lost
+   * (the warehouse ended it since its last use, while opening, or during the EXPLAIN) it is dropped
+   * and the plan asked once more on a fresh one: a submit does not fail for a connection it never saw.
    */
   private async plan(session: DriverSessionSpec, sql: string, again = false): Promise<PgPlan & { json: string }> {
     try {

@@ -53,19 +53,15 @@ async function begin(pool: Pool): Promise<PoolClient> {
 }
 
 /**
- * Work asked again on another connection when its connection turns out lost: a read, or a write
- * that cannot land twice (an append, whose event ids are unique). Not any other write: it may
- * have been done before its connection went.
+ * A read, asked again on another connection when its connection turns out lost. Reads only: a
+ * write may have been done before its connection went.
  */
-export async function againIfConnectionLost<T>(work: () => Promise<T>): Promise<T> {
+export async function readAgainIfConnectionLost<T>(read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await work();
+      return await read();
     } catch (error) {
       if (attempt >= STALE_CONNECTION_TRIES || !isConnectionLost(error)) throw error;
     }
   }
 }
-
-/** A read, asked again on another connection when its connection turns out lost. */
-export const readAgainIfConnectionLost: <T>(read: () => Promise<T>) => Promise<T> = againIfConnectionLost;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { definitionOf, familyOf, topicFor, type EventEnvelope, type NewEvent, type StreamFamily } from '@quarry/contracts';
 import type { Pool, PoolClient } from 'pg';
-import { againIfConnectionLost, inTransaction, type Sql } from '../db/sql';
+import { inTransaction, type Sql } from '../db/sql';
 import { ConcurrencyError, WriterFenced, type ExpectedVersion } from './concurrency-error';
 import { EVENT_COLUMNS, envelopeFromRow, type EventRow } from './rows';
 import type { AppendingEvent, InlineProjection } from '../projections/inline-projection';
@@ -54,8 +54,7 @@ export class PgEventStore {
 
   /**
    * Appends atomically. `alsoInTransaction` runs in the same transaction after the events are
-   * written, for state that must commit or roll back with them (a reservation, a blob). Without
-   * it the append is one autocommitted statement: one round trip, and still one commit.
+   * written, for state that must commit or roll back with them (a reservation, a blob).
    */
   async append(
     streamId: string,
@@ -64,41 +63,20 @@ export class PgEventStore {
     alsoInTransaction?: (tx: PoolClient, appended: EventEnvelope[]) => Promise<void>,
   ): Promise<AppendResult> {
     if (events.length === 0) throw new Error('append needs at least one event');
-    const result = alsoInTransaction
-      ? await inTransaction(this.pool, async (tx) => {
-          const appended = await this.appendIn(tx, streamId, expectedVersion, events);
-          await alsoInTransaction(tx, appended.events);
-          return appended;
-        })
-      : await this.appendAlone(streamId, expectedVersion, events);
+    const result = await inTransaction(this.pool, async (tx) => {
+      const appended = await this.appendIn(tx, streamId, expectedVersion, events);
+      await alsoInTransaction?.(tx, appended.events);
+      return appended;
+    });
     this.onAppended?.(result.events);
     return result;
   }
 
   /**
-   * The same inside a caller's transaction, for effects that must commit with it.
+   * The same append inside a caller's transaction, for effects that must commit with it.
    * `notify` adds notifications that commit with the events (the outbox relay is always told).
    */
   async appendIn(tx: PoolClient, streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[], notify: Notification[] = []): Promise<AppendResult> {
-    const append = this.prepare(streamId, expectedVersion, events, notify);
-    const { rows } = await tx.query<AppendedRow>(append.text, append.values);
-    return this.outcome(tx, append, rows);
-  }
-
-  /**
-   * The append statement committed on its own: it writes nothing unless the writer is alive and
-   * the version claimed, so it needs no transaction around it. Asked again on another connection
-   * when its pooled one turns out dead (as after a failover): the same event ids (unique) keep a
-   * repeat from landing twice, should the first have committed after all.
-   */
-  private async appendAlone(streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[]): Promise<AppendResult> {
-    const append = this.prepare(streamId, expectedVersion, events, []);
-    const { rows } = await againIfConnectionLost(() => this.pool.query<AppendedRow>(append.text, append.values));
-    return this.outcome(this.pool, append, rows);
-  }
-
-  /** The append's statement and values, its events checked against their family and schema. */
-  private prepare(streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[], notify: Notification[]): PreparedAppend {
     const family = familyOf(streamId);
     for (const event of events) {
       const definition = definitionOf(event.type);
@@ -135,22 +113,16 @@ export class PgEventStore {
       [OUTBOX_CHANNEL, ...notify.map((n) => n.channel)],
       ['', ...notify.map((n) => n.payload)],
     ];
-    const text = appendStatement(expectedVersion, this.inlineWrites(family, drafts as AppendingEvent[], values));
-    return { streamId, expectedVersion, drafts, text, values };
-  }
-
-  /** What the statement's rows say: appended, refused as fenced, or the version had moved. */
-  private async outcome(sql: Sql, append: PreparedAppend, rows: AppendedRow[]): Promise<AppendResult> {
-    const [first] = rows;
-    if (first.fenced) {
-      const fenced = new WriterFenced(this.writer.nodeIncarnation);
+    const { rows } = await tx.query<AppendedRow>(appendStatement(expectedVersion, this.inlineWrites(family, drafts as AppendingEvent[], values)), values);
+    if (rows.length === 0) throw new ConcurrencyError(streamId, expectedVersion, await this.currentVersion(tx, streamId));
+    if (rows[0].global_position === null) {
+      const fenced = new WriterFenced(nodeIncarnation);
       this.onFenced?.(fenced);
       throw fenced;
     }
-    if (first.before === null) throw new ConcurrencyError(append.streamId, append.expectedVersion, await this.currentVersion(sql, append.streamId));
-    const before = first.before;
-    const events: EventEnvelope[] = append.drafts.map((draft, i) => ({ ...draft, streamVersion: before + i + 1, globalPosition: Number(rows[i].global_position) }));
-    return { nextExpectedVersion: before + events.length, events };
+    const before = rows[0].before;
+    const envelopes: EventEnvelope[] = drafts.map((draft, i) => ({ ...draft, streamVersion: before + i + 1, globalPosition: Number(rows[i].global_position) }));
+    return { nextExpectedVersion: before + events.length, events: envelopes };
   }
 
   /** The inline projections' writes for these events, their values added to the append's. */
@@ -214,57 +186,37 @@ export class PgEventStore {
 }
 
 interface AppendedRow {
-  /** The writer has ended: nothing was written. */
-  fenced: boolean;
-  /** The version before the append; null when the stream was not at the expected one. */
-  before: number | null;
+  before: number;
   global_position: string | null;
 }
 
-interface PreparedAppend {
-  streamId: string;
-  expectedVersion: ExpectedVersion;
-  drafts: Omit<EventEnvelope, 'streamVersion' | 'globalPosition'>[];
-  text: string;
-  values: unknown[];
-}
-
-/** The writer's row ($9), share-locked by `w`, has not ended (no row: a writer never recorded). */
-const WRITER_ALIVE = `(SELECT ended_at FROM w) IS NULL`;
-
 /**
  * Moves the stream's version from the expected one ($3; none for `no_stream`; whatever it is for
- * `any`) under its row lock, only while the writer is alive: a concurrent append with the same
- * expected version waits for the first, then finds no row to move. Each returns the version
- * before the append.
+ * `any`) under its row lock: a concurrent append with the same expected version waits for the
+ * first, then finds no row to move. Each returns the version before the append.
  */
 const CLAIM_VERSION = {
-  noStream: `INSERT INTO streams (stream_id, version) SELECT $1::text, $2::int WHERE $3::int IS NULL AND ${WRITER_ALIVE}
-        ON CONFLICT (stream_id) DO NOTHING RETURNING 0 AS before`,
-  any: `INSERT INTO streams (stream_id, version) SELECT $1::text, $2::int WHERE $3::int IS NULL AND ${WRITER_ALIVE}
+  noStream: `INSERT INTO streams (stream_id, version) SELECT $1::text, $2::int WHERE $3::int IS NULL ON CONFLICT (stream_id) DO NOTHING RETURNING 0 AS before`,
+  any: `INSERT INTO streams (stream_id, version) SELECT $1::text, $2::int WHERE $3::int IS NULL
         ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + $2::int, updated_at = now() RETURNING version - $2::int AS before`,
-  version: `UPDATE streams SET version = version + $2::int, updated_at = now()
-        WHERE stream_id = $1::text AND version = $3::int AND ${WRITER_ALIVE} RETURNING version - $2::int AS before`,
+  version: `UPDATE streams SET version = version + $2::int, updated_at = now() WHERE stream_id = $1::text AND version = $3::int RETURNING version - $2::int AS before`,
 } as const;
 
 /**
- * An append in one statement that may commit on its own (ADR 11): nothing is written unless the
- * writer is alive and the version claimed. `w` share-locks the writer's row until commit (the
- * fence): ending it, which locks it for update, waits for appends in flight, and an append
- * behind an end sees it ended. `v` claims the version only for a live writer; the events, their
- * outbox rows in stream order and the inline projections' writes (ADR 12) follow only from `v`'s
- * row; the notifications go out only when events were written. The one row back says which
- * case it was: fenced; no `before` (the stream was not at the expected version); or appended,
- * one row per event.
+ * An append in one round trip: the version claimed, the events written (fenced by incarnation:
+ * the writer's row is share-locked until commit, so ending it, which locks it for update, waits
+ * for appends in flight, and no append lands after the end), their outbox rows in stream order,
+ * the notifications, and the inline projections' writes (ADR 12). No row back: the stream was not at the expected version; a row without
+ * a position: the writer has ended.
  */
 function appendStatement(expected: ExpectedVersion, inlineWrites: string[]): string {
   const claim = expected === 'no_stream' || expected === 0 ? CLAIM_VERSION.noStream : expected === 'any' ? CLAIM_VERSION.any : CLAIM_VERSION.version;
-  return `WITH w AS (SELECT ended_at FROM event_writers WHERE incarnation = $9::text::uuid FOR KEY SHARE),
-  v AS (${claim}),
+  return `WITH v AS (${claim}),
   e AS (
     INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, payload, node_id, node_incarnation, occurred_at)
     SELECT x.event_id, $1::text, v.before + x.n, x.type, x.schema_version, x.payload, $8::text, $9::text, $10::timestamptz
     FROM v, unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[]) WITH ORDINALITY AS x(event_id, type, schema_version, payload, n)
+    WHERE (SELECT ended_at FROM event_writers WHERE incarnation = $9::text::uuid FOR KEY SHARE) IS NULL
     RETURNING event_id, stream_version, global_position
   ),
   o AS (
@@ -273,7 +225,7 @@ function appendStatement(expected: ExpectedVersion, inlineWrites: string[]): str
     FROM e JOIN unnest($4::uuid[], $12::jsonb[]) AS x(event_id, envelope) ON x.event_id = e.event_id
     ORDER BY e.stream_version
   ),
-  n AS (SELECT pg_notify(c, p) FROM unnest($13::text[], $14::text[]) AS t(c, p) WHERE EXISTS (SELECT 1 FROM e))${inlineWrites.map((w, i) => `,\n  p${i} AS (${w})`).join('')}
-  SELECT NOT ${WRITER_ALIVE} AS fenced, v.before, e.global_position, (SELECT count(*) FROM n) AS notified
-  FROM (VALUES (1)) AS one (x) LEFT JOIN v ON true LEFT JOIN e ON true ORDER BY e.stream_version`;
+  n AS (SELECT pg_notify(c, p) FROM unnest($13::text[], $14::text[]) AS t(c, p))${inlineWrites.map((w, i) => `,\n  p${i} AS (${w})`).join('')}
+  SELECT v.before, e.global_position, (SELECT count(*) FROM n) AS notified
+  FROM v LEFT JOIN e ON true ORDER BY e.stream_version`;
 }

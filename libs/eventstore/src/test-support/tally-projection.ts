@@ -1,4 +1,4 @@
-import { inlineProjection, type InlineProjection, type Projection, type Sql } from '../index';
+import type { Projection, Sql } from '../index';
 
 /**
  * A projection for tests of the machinery: it counts what it applies per stream and throws on
@@ -29,14 +29,3 @@ export async function createTallyTable(sql: Sql): Promise<void> {
 export async function tallyRows(sql: Sql): Promise<{ stream_id: string; applied: number; last_version: number }[]> {
   return (await sql.query<{ stream_id: string; applied: number; last_version: number }>('SELECT * FROM stream_tally ORDER BY stream_id')).rows;
 }
-
-/** The same tally kept by the append's own statement (ADR 12): a refused append must leave it alone. */
-export const inlineTallyProjection: InlineProjection = inlineProjection({
-  name: 'tally-inline',
-  families: ['session'],
-  tables: ['stream_tally'],
-  write: (events, sql) =>
-    `INSERT INTO stream_tally (stream_id, applied, last_version)
-     SELECT ${sql.bind(events[0].streamId)}::text, ${sql.bind(events.length)}::int, ${sql.versionOf(events.length - 1)} WHERE ${sql.versionOf(0)} IS NOT NULL
-     ON CONFLICT (stream_id) DO UPDATE SET applied = stream_tally.applied + EXCLUDED.applied, last_version = EXCLUDED.last_version`,
-});

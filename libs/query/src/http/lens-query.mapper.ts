@@ -68,31 +68,35 @@ export function toMetadata(columns: ColumnMeta[]): QueryResultSetMetadata {
   return { columns: columns.map((c) => ({ name: c.name, type: columnType(c.type) })) };
 }
 
-/** A cell typed as Lens's drivers typed it, so XML carries xsi:type and JSON {type, value}. */
-function cell(value: unknown, type: ResultColumnType): ResultValue | null {
-  if (value === null || value === undefined) return null;
+type Cell = (value: NonNullable<unknown>) => ResultValue;
+
+/** How a column's values are typed as Lens's drivers typed them, so XML carries xsi:type and JSON {type, value}. */
+function cellOf(type: ResultColumnType): Cell {
   switch (type) {
     case 'BOOLEAN':
-      return { type: 'boolean', value: Boolean(value) };
+      return (value) => ({ type: 'boolean', value: Boolean(value) });
     case 'TINYINT':
     case 'SMALLINT':
     case 'INT':
-      return { type: 'int', value: Number(value) };
+      return (value) => ({ type: 'int', value: Number(value) });
     case 'BIGINT':
-      return { type: 'long', value: typeof value === 'number' ? value : BigInt(String(value)) };
+      return (value) => ({ type: 'long', value: typeof value === 'number' ? value : BigInt(String(value)) });
     case 'FLOAT':
     case 'DOUBLE':
-      return { type: 'double', value: Number(value) };
+      return (value) => ({ type: 'double', value: Number(value) });
     case 'DECIMAL':
-      return { type: 'decimal', value: String(value) };
+      return (value) => ({ type: 'decimal', value: String(value) });
     default:
-      return { type: 'string', value: typeof value === 'string' ? value : JSON.stringify(value) };
+      return asString;
   }
 }
 
+const asString: Cell = (value) => ({ type: 'string', value: typeof value === 'string' ? value : JSON.stringify(value) });
+
+/** A page's rows as Lens's ResultRows; each column's typing is chosen once, not per cell. */
 export function toRows(rows: unknown[][], columns: ColumnMeta[]): ResultRow[] {
-  const types = columns.map((c) => columnType(c.type));
-  return rows.map((row) => ({ values: row.map((v, i) => cell(v, types[i] ?? 'STRING')) }));
+  const cells = columns.map((c) => cellOf(columnType(c.type)));
+  return rows.map((row) => ({ values: row.map((v, i) => (v === null || v === undefined ? null : (cells[i] ?? asString)(v))) }));
 }
 
 /** Lens's answer for a persisted result: where it is, how big, and where any node serves it. */
