@@ -11,3 +11,4 @@ export * from './db/database-unavailable';
 export * from './node-to-node';
 export * from './db/db-purpose';
 export * from './db/statement-counts';
+export * from './memory/bounded-cache';

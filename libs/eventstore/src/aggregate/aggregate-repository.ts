@@ -1,9 +1,9 @@
 import { storedEvent, streamId, type EventEnvelope, type NewEvent, type QuarryEvent, type StreamFamily } from '@quarry/contracts';
+import { BoundedCache } from '@quarry/platform';
 import type { PoolClient } from 'pg';
 import { readAgainIfConnectionLost } from '../db/sql';
 import { ConcurrencyError } from '../store/concurrency-error';
 import type { Notification, PgEventStore } from '../store/event-store';
-import { BoundedCache } from './bounded-cache';
 
 export interface Decider<S, C> {
   family: StreamFamily;

@@ -1,4 +1,5 @@
 import { LensError, parseSessionHandle, type LensSessionHandle } from '@quarry/contracts';
+import { BoundedCache } from '../memory/bounded-cache';
 
 /**
  * The handles of the session ids read most recently, by their raw text. A client sends the same
@@ -9,27 +10,19 @@ import { LensError, parseSessionHandle, type LensSessionHandle } from '@quarry/c
  */
 const RECENT_MAX = 1024;
 const RECENT_KEY_MAX_CHARS = 512;
-const recent = new Map<string, LensSessionHandle>();
+const recent = new BoundedCache<string, LensSessionHandle>(RECENT_MAX);
 
 /** The `sessionid` a Lens client sent (XML or JSON handle), or error 2001 saying why not. */
 export function sessionIdFrom(raw: unknown): LensSessionHandle {
   if (raw === undefined || raw === null || raw === '') throw new LensError('SESSION_ID_NOT_PROVIDED', 'sessionid is missing');
   if (typeof raw !== 'string') throw new LensError('SESSION_ID_NOT_PROVIDED', 'sessionid must be given once, as text');
-  const known = recent.get(raw);
-  if (known) {
-    // Least recently used first: a hit moves to the end.
-    recent.delete(raw);
-    recent.set(raw, known);
-    return known;
-  }
+  const known = recent.use(raw);
+  if (known) return known;
   const parsed = parseSessionHandle(raw);
   if (!parsed.ok) throw new LensError('SESSION_ID_NOT_PROVIDED', `sessionid cannot be read: ${parsed.reason}`);
   // Shared by every request that sends this id from now on: nobody may change it.
   const handle = Object.freeze(parsed.handle);
-  if (raw.length <= RECENT_KEY_MAX_CHARS) {
-    recent.set(raw, handle);
-    if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value as string);
-  }
+  if (raw.length <= RECENT_KEY_MAX_CHARS) recent.set(raw, handle);
   return handle;
 }
 

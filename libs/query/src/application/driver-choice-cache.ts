@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CostEstimate } from '@quarry/drivers';
+import { BoundedCache } from '@quarry/platform';
 
 /** What decides which driver a query runs on when none is named. */
 export interface ChoiceInputs {
@@ -38,35 +39,28 @@ interface Entry {
  * seen again soon.
  */
 export class DriverChoiceCache {
-  /** By digest, least recently used first (a Map keeps insertion order). */
-  private readonly entries = new Map<string, Entry>();
+  /** By digest, least recently used first. */
+  private readonly entries: BoundedCache<string, Entry>;
   private readonly now: () => number;
 
   constructor(private readonly options: DriverChoiceCacheOptions) {
     if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) throw new Error(`maxEntries must be a positive integer, not ${options.maxEntries}`);
+    this.entries = new BoundedCache(options.maxEntries);
     this.now = options.now ?? Date.now;
   }
 
   get(inputs: ChoiceInputs): CachedChoice | undefined {
     if (this.options.ttlMs <= 0) return undefined;
     const key = digestOf(inputs);
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
+    const entry = this.entries.use(key);
+    if (!entry || entry.expiresAt > this.now()) return entry?.choice;
     this.entries.delete(key);
-    if (entry.expiresAt <= this.now()) return undefined;
-    this.entries.set(key, entry);
-    return entry.choice;
+    return undefined;
   }
 
   remember(inputs: ChoiceInputs, choice: CachedChoice): void {
     if (this.options.ttlMs <= 0) return;
-    const key = digestOf(inputs);
-    this.entries.delete(key);
-    this.entries.set(key, { choice, expiresAt: this.now() + this.options.ttlMs });
-    for (const oldest of this.entries.keys()) {
-      if (this.entries.size <= this.options.maxEntries) break;
-      this.entries.delete(oldest);
-    }
+    this.entries.set(digestOf(inputs), { choice, expiresAt: this.now() + this.options.ttlMs });
   }
 
   get size(): number {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Loaded } from '@quarry/eventstore';
+import { BoundedCache } from '@quarry/platform';
 import type { SessionState } from '@quarry/session';
 import type { QueryCommand } from '../domain/query.decider';
 import type { QueryState } from '../domain/query.state';
@@ -35,7 +36,7 @@ const ENDINGS_KEPT = 1_024;
 export class LocalExecution {
   executor?: LocalExecutor;
   /** Queries whose end this node's executor just committed, as committed: read once by a wait here. */
-  private readonly endings = new Map<string, Loaded<QueryState>>();
+  private readonly endings = new BoundedCache<string, Loaded<QueryState>>(ENDINGS_KEPT);
   private readonly endListeners: ((queryHandle: string) => void)[] = [];
 
   /**
@@ -45,19 +46,13 @@ export class LocalExecution {
    * all), the waits here are only woken to look.
    */
   ended(queryHandle: string, loaded?: Loaded<QueryState>): void {
-    if (loaded) {
-      this.endings.delete(queryHandle);
-      this.endings.set(queryHandle, loaded);
-      if (this.endings.size > ENDINGS_KEPT) this.endings.delete(this.endings.keys().next().value!);
-    }
+    if (loaded) this.endings.set(queryHandle, loaded);
     for (const listener of this.endListeners) listener(queryHandle);
   }
 
   /** The end committed here, once: a later look (a re-run may follow) reads the stream. */
   takeEnding(queryHandle: string): Loaded<QueryState> | undefined {
-    const loaded = this.endings.get(queryHandle);
-    this.endings.delete(queryHandle);
-    return loaded;
+    return this.endings.take(queryHandle);
   }
 
   onEnded(listener: (queryHandle: string) => void): void {
