@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
-import { inTransaction, PgListener, type Loaded } from '@quarry/eventstore';
+import { AppendRefused, inTransaction, PgListener, type Loaded } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, NodeDrain, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, QueryRefused, QueryRepository, QueryTakeover, queryWork, QUEUE_CHANNEL, type LocalExecutor, type QueryCommand, type QueryState, type WorkOwner } from '@quarry/query';
 import { SessionRepository, type SessionState } from '@quarry/session';
@@ -268,22 +268,28 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   /**
-   * Records how this node's attempt ended, and gives its work row back, in one transaction; the
-   * row first, as every writer takes it. False when the row is no longer this node's (the query
-   * was taken over or canceled): then nothing is recorded. Decided on the state the launch left,
-   * which the row lock keeps current but for rare writers (the stream is read again then).
+   * Records how this node's attempt ended and gives its work row back, in one statement that
+   * commits on its own; the row locked first, as every writer takes it. False when the row is no
+   * longer this node's (the query was taken over or canceled): then nothing is recorded. Decided
+   * on the state the launch left, which the row lock keeps current but for rare writers (the
+   * stream is read again then).
    */
   private async finish({ queryHandle, state, version }: Claimed, command: QueryCommand): Promise<boolean> {
-    const decided = await inTransaction(this.pool, async (tx) => {
-      if (!(await queryWork.finish(tx, queryHandle, this.owner))) return undefined;
-      return this.queries
-        .executeIn(tx, queryHandle, command, { from: { state, version }, notify: [{ channel: FINISHED_CHANNEL, payload: queryHandle }] })
-        .catch((error: unknown) => {
-          // The query moved on (closed meanwhile): the row goes, nothing is recorded.
-          if (error instanceof QueryRefused) return undefined;
-          throw error;
-        });
-    });
+    const owner = this.owner;
+    const decided = await this.queries
+      .executeIn(this.pool, queryHandle, command, {
+        from: { state, version },
+        notify: [{ channel: FINISHED_CHANNEL, payload: queryHandle }],
+        conditions: (sql) => ({ onlyIf: queryWork.heldBy(sql, queryHandle, owner), writes: [queryWork.finished(sql, queryHandle)] }),
+      })
+      .catch(async (error: unknown) => {
+        // No longer this attempt's row: nothing is recorded.
+        if (error instanceof AppendRefused) return undefined;
+        if (!(error instanceof QueryRefused)) throw error;
+        // The query moved on (closed meanwhile): the row goes, nothing is recorded.
+        await queryWork.giveBack(this.pool, queryHandle, owner);
+        return undefined;
+      });
     if (decided) this.local.ended(queryHandle, { state: decided.state, version: decided.version });
     return decided !== undefined;
   }

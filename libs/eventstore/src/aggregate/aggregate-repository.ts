@@ -3,7 +3,8 @@ import { BoundedCache } from '@quarry/platform';
 import type { PoolClient } from 'pg';
 import { readAgainIfConnectionLost } from '../db/sql';
 import { ConcurrencyError } from '../store/concurrency-error';
-import type { Notification, PgEventStore } from '../store/event-store';
+import type { AppendOptions, Notification, PgEventStore } from '../store/event-store';
+import type { Sql } from '../db/sql';
 
 export interface Decider<S, C> {
   family: StreamFamily;
@@ -29,6 +30,8 @@ export interface ExecuteInOptions<S> extends Pick<ExecuteOptions<S>, 'check'> {
   from?: Loaded<S>;
   /** Notifications that commit with the events. */
   notify?: Notification[];
+  /** The caller's own statements in the append's (a work row): see AppendConditions. */
+  conditions?: AppendOptions['conditions'];
 }
 
 export interface Decided<S> extends Loaded<S> {
@@ -93,12 +96,13 @@ export class AggregateRepository<S, C> {
 
   /**
    * The same inside a caller's transaction, for work that must lock something first (a queue
-   * row) and commit together. The cache is left alone until a later load, as the caller may
+   * row) and commit together; or, given the pool, as one statement committing on its own, with
+   * that work in `conditions`. The cache is left alone until a later load, as the caller may
    * still roll back. Several commands are decided in turn and appended at once. `from` is the
    * state the caller already holds (a stream it just created, an attempt it runs): the stream is
    * read only if it moved on since.
    */
-  async executeIn(tx: PoolClient, id: string, commands: C | readonly C[], options: ExecuteInOptions<S> = {}): Promise<Decided<S>> {
+  async executeIn(tx: Sql, id: string, commands: C | readonly C[], options: ExecuteInOptions<S> = {}): Promise<Decided<S>> {
     this.cache.delete(id);
     const stream = streamId(this.decider.family, id);
     let loaded = options.from;
@@ -112,7 +116,7 @@ export class AggregateRepository<S, C> {
       const events = this.decideAll(commands, state);
       if (events.length === 0) return { state, version, events };
       try {
-        const result = await this.store.appendIn(tx, stream, version === 0 ? 'no_stream' : version, events, options.notify);
+        const result = await this.store.appendIn(tx, stream, version === 0 ? 'no_stream' : version, events, { notify: options.notify, conditions: options.conditions });
         return { state: result.events.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), state), version: result.nextExpectedVersion, events };
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= ATTEMPTS) throw error;

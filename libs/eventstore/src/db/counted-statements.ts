@@ -40,9 +40,22 @@ export function countStatements(client: PoolClient, counts: StatementCounts): vo
     const text = typeof first === 'string' ? first : first?.text;
     const purpose = counts.current();
     purpose.statements++;
+    const kind = text === undefined ? undefined : kindOf(text);
+    const touched = (result: { rowCount: number | null } | undefined) => {
+      if (!result?.rowCount) return;
+      if (tx.open) tx.wrote = true;
+      else purpose.writeCommits++;
+    };
+    // pool.query() sends with a callback (and gets no promise back): the result is seen there.
+    const callback = args[args.length - 1];
+    if (kind === 'may-write' && typeof callback === 'function') {
+      args[args.length - 1] = (error: unknown, result: { rowCount: number | null } | undefined) => {
+        if (!error) touched(result);
+        return (callback as (...a: unknown[]) => unknown)(error, result);
+      };
+    }
     const sent = send(...args);
-    if (text === undefined) return sent;
-    switch (kindOf(text)) {
+    switch (kind) {
       case 'begin':
         tx.open = true;
         tx.wrote = false;
@@ -56,14 +69,7 @@ export function countStatements(client: PoolClient, counts: StatementCounts): vo
         break;
       case 'may-write':
         if (typeof (sent as Promise<unknown> | undefined)?.then !== 'function') break;
-        (sent as Promise<{ rowCount: number | null }>).then(
-          (result) => {
-            if (!result?.rowCount) return;
-            if (tx.open) tx.wrote = true;
-            else purpose.writeCommits++;
-          },
-          () => undefined,
-        );
+        (sent as Promise<{ rowCount: number | null }>).then(touched, () => undefined);
         break;
     }
     return sent;

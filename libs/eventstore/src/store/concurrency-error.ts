@@ -25,3 +25,15 @@ export class WriterFenced extends Error {
     this.name = 'WriterFenced';
   }
 }
+
+/**
+ * The append's condition (AppendOptions.conditions' `onlyIf`) found no row: nothing was written.
+ * What that means is the caller's (a work row no longer its own, a query waiting before it).
+ */
+export class AppendRefused extends Error {
+  readonly code = 'EVENT_STORE_APPEND_REFUSED';
+  constructor(readonly streamId: string) {
+    super(`the condition of an append to ${streamId} did not hold; nothing was written`);
+    this.name = 'AppendRefused';
+  }
+}

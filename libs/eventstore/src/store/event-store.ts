@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { definitionOf, familyOf, topicFor, type EventEnvelope, type NewEvent, type StreamFamily } from '@quarry/contracts';
 import type { Pool, PoolClient } from 'pg';
-import { inTransaction, type Sql } from '../db/sql';
-import { ConcurrencyError, WriterFenced, type ExpectedVersion } from './concurrency-error';
+import { inTransaction, readAgainIfConnectionLost, type Sql } from '../db/sql';
+import { namedStatement } from '../db/named-statements';
+import { AppendRefused, ConcurrencyError, WriterFenced, type ExpectedVersion } from './concurrency-error';
 import { EVENT_COLUMNS, envelopeFromRow, type EventRow } from './rows';
-import type { AppendingEvent, InlineProjection } from '../projections/inline-projection';
+import type { AppendingEvent, InlineProjection, InlineSql } from '../projections/inline-projection';
 
 export interface EventWriter {
   nodeId: string;
@@ -20,6 +21,32 @@ export interface Notification {
 export interface AppendResult {
   nextExpectedVersion: number;
   events: EventEnvelope[];
+}
+
+/** How a caller's own statements are written into the append's: values bound, the outcome as SQL. */
+export interface AppendSql extends InlineSql {
+  /** A boolean expression: the append wrote its events. */
+  readonly written: string;
+}
+
+/**
+ * A caller's statements that ride the append's one statement (ADR 11), so that state that must
+ * commit with the events (a work row) costs no round trip and no transaction of its own.
+ */
+export interface AppendConditions {
+  /**
+   * A SELECT whose rows allow the append, run before anything else is locked (lock here, FOR
+   * UPDATE, what every writer of the stream locks first). No row: nothing is written (AppendRefused).
+   */
+  onlyIf?: string;
+  /** Data-modifying statements that must do nothing unless `written` holds. */
+  writes?: string[];
+}
+
+export interface AppendOptions {
+  /** Notifications sent when the events commit (the outbox relay is always told). */
+  notify?: Notification[];
+  conditions?: (sql: AppendSql) => AppendConditions;
 }
 
 /** Wakes the outbox relay as soon as a transaction with new rows commits. */
@@ -54,7 +81,8 @@ export class PgEventStore {
 
   /**
    * Appends atomically. `alsoInTransaction` runs in the same transaction after the events are
-   * written, for state that must commit or roll back with them (a reservation, a blob).
+   * written, for state that must commit or roll back with them (a reservation, a blob); without
+   * it the append is one statement that commits on its own.
    */
   async append(
     streamId: string,
@@ -63,20 +91,24 @@ export class PgEventStore {
     alsoInTransaction?: (tx: PoolClient, appended: EventEnvelope[]) => Promise<void>,
   ): Promise<AppendResult> {
     if (events.length === 0) throw new Error('append needs at least one event');
-    const result = await inTransaction(this.pool, async (tx) => {
-      const appended = await this.appendIn(tx, streamId, expectedVersion, events);
-      await alsoInTransaction?.(tx, appended.events);
-      return appended;
-    });
+    // Alone, the append is one statement committing on its own: one round trip, still one commit.
+    const result = alsoInTransaction
+      ? await inTransaction(this.pool, async (tx) => {
+          const appended = await this.appendIn(tx, streamId, expectedVersion, events);
+          await alsoInTransaction(tx, appended.events);
+          return appended;
+        })
+      : await this.appendIn(this.pool, streamId, expectedVersion, events);
     this.onAppended?.(result.events);
     return result;
   }
 
   /**
-   * The same append inside a caller's transaction, for effects that must commit with it.
-   * `notify` adds notifications that commit with the events (the outbox relay is always told).
+   * The same append inside a caller's transaction, for effects that must commit with it; or, given
+   * the pool, as one statement that commits on its own: nothing is written unless the writer is
+   * alive, the version is claimed and the conditions hold, so it needs no transaction around it.
    */
-  async appendIn(tx: PoolClient, streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[], notify: Notification[] = []): Promise<AppendResult> {
+  async appendIn(sql: Sql, streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     const family = familyOf(streamId);
     for (const event of events) {
       const definition = definitionOf(event.type);
@@ -97,6 +129,7 @@ export class PgEventStore {
       nodeIncarnation,
       occurredAt: occurredAt.toISOString(),
     }));
+    const notify = options.notify ?? [];
     const values: unknown[] = [
       streamId,
       events.length,
@@ -113,22 +146,24 @@ export class PgEventStore {
       [OUTBOX_CHANNEL, ...notify.map((n) => n.channel)],
       ['', ...notify.map((n) => n.payload)],
     ];
-    const { rows } = await tx.query<AppendedRow>(appendStatement(expectedVersion, this.inlineWrites(family, drafts as AppendingEvent[], values)), values);
-    if (rows.length === 0) throw new ConcurrencyError(streamId, expectedVersion, await this.currentVersion(tx, streamId));
-    if (rows[0].global_position === null) {
+    const bound: AppendSql = { bind: (value: unknown) => `$${values.push(value)}`, versionOf: (index: number) => `((SELECT min(stream_version) FROM e) + ${index})`, written: 'EXISTS (SELECT 1 FROM e)' };
+    const conditions = options.conditions?.(bound) ?? {};
+    const inline = this.inline.flatMap((p) => (p.families.includes(family) ? [p.write(drafts as AppendingEvent[], bound)] : [])).filter((w): w is string => w !== undefined);
+    const statement = namedStatement(appendStatement(expectedVersion, conditions.onlyIf, [...inline, ...(conditions.writes ?? [])]));
+    // Alone on the pool, a lost connection is asked again: the same event ids (unique) keep a repeat from landing twice.
+    const send = () => sql.query<AppendedRow>({ ...statement, values });
+    const { rows } = isPool(sql) ? await readAgainIfConnectionLost(send) : await send();
+    const [first] = rows;
+    if (!first.allowed) throw new AppendRefused(streamId);
+    if (first.fenced) {
       const fenced = new WriterFenced(nodeIncarnation);
       this.onFenced?.(fenced);
       throw fenced;
     }
-    const before = rows[0].before;
+    if (first.before === null) throw new ConcurrencyError(streamId, expectedVersion, await this.currentVersion(sql, streamId));
+    const before = first.before;
     const envelopes: EventEnvelope[] = drafts.map((draft, i) => ({ ...draft, streamVersion: before + i + 1, globalPosition: Number(rows[i].global_position) }));
     return { nextExpectedVersion: before + events.length, events: envelopes };
-  }
-
-  /** The inline projections' writes for these events, their values added to the append's. */
-  private inlineWrites(family: StreamFamily, events: AppendingEvent[], values: unknown[]): string[] {
-    const sql = { bind: (value: unknown) => `$${values.push(value)}`, versionOf: (index: number) => `((SELECT min(stream_version) FROM e) + ${index})` };
-    return this.inline.flatMap((p) => (p.families.includes(family) ? [p.write(events, sql)] : [])).filter((w): w is string => w !== undefined);
   }
 
   /** Records this incarnation as a writer (in its first transaction, with NodeJoined). */
@@ -186,37 +221,56 @@ export class PgEventStore {
 }
 
 interface AppendedRow {
-  before: number;
+  /** The caller's condition held (or there was none). */
+  allowed: boolean;
+  /** The writer has ended: nothing was written. */
+  fenced: boolean;
+  /** The version before the append; null when the stream was not at the expected one. */
+  before: number | null;
   global_position: string | null;
 }
 
+function isPool(sql: Sql): boolean {
+  // A pooled client has release(); the pool has connect() and no release().
+  return typeof (sql as { release?: unknown }).release !== 'function' && typeof (sql as { connect?: unknown }).connect === 'function';
+}
+
+/** The caller's condition held and the writer ($9), share-locked by `w`, has not ended. */
+const MAY_WRITE = `EXISTS (SELECT 1 FROM cond) AND (SELECT ended_at FROM w) IS NULL`;
+
 /**
  * Moves the stream's version from the expected one ($3; none for `no_stream`; whatever it is for
- * `any`) under its row lock: a concurrent append with the same expected version waits for the
- * first, then finds no row to move. Each returns the version before the append.
+ * `any`) under its row lock, only when it may write: a concurrent append with the same expected
+ * version waits for the first, then finds no row to move. Each returns the version before.
  */
 const CLAIM_VERSION = {
-  noStream: `INSERT INTO streams (stream_id, version) SELECT $1::text, $2::int WHERE $3::int IS NULL ON CONFLICT (stream_id) DO NOTHING RETURNING 0 AS before`,
-  any: `INSERT INTO streams (stream_id, version) SELECT $1::text, $2::int WHERE $3::int IS NULL
+  noStream: `INSERT INTO streams (stream_id, version) SELECT $1::text, $2::int WHERE $3::int IS NULL AND ${MAY_WRITE}
+        ON CONFLICT (stream_id) DO NOTHING RETURNING 0 AS before`,
+  any: `INSERT INTO streams (stream_id, version) SELECT $1::text, $2::int WHERE $3::int IS NULL AND ${MAY_WRITE}
         ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + $2::int, updated_at = now() RETURNING version - $2::int AS before`,
-  version: `UPDATE streams SET version = version + $2::int, updated_at = now() WHERE stream_id = $1::text AND version = $3::int RETURNING version - $2::int AS before`,
+  version: `UPDATE streams SET version = version + $2::int, updated_at = now()
+        WHERE stream_id = $1::text AND version = $3::int AND ${MAY_WRITE} RETURNING version - $2::int AS before`,
 } as const;
 
 /**
- * An append in one round trip: the version claimed, the events written (fenced by incarnation:
- * the writer's row is share-locked until commit, so ending it, which locks it for update, waits
- * for appends in flight, and no append lands after the end), their outbox rows in stream order,
- * the notifications, and the inline projections' writes (ADR 12). No row back: the stream was not at the expected version; a row without
- * a position: the writer has ended.
+ * An append in one statement, which may commit on its own (ADR 11): nothing is written unless the
+ * caller's condition `cond` holds (run first: it locks what every writer locks first), the writer is
+ * alive and the version is claimed. `w` share-locks the writer's row until commit (the fence):
+ * ending it, which locks it for update, waits for appends in flight, and an append behind an end
+ * sees it ended. The events, their outbox rows in stream order, the inline projections' writes
+ * (ADR 12) and the caller's writes follow only from `v`'s row; the notifications go out only when
+ * events were written. The first row back says which case it was: refused by the condition;
+ * fenced; no `before` (the stream was not at the expected version); or appended, a row per event.
  */
-function appendStatement(expected: ExpectedVersion, inlineWrites: string[]): string {
+function appendStatement(expected: ExpectedVersion, onlyIf: string | undefined, writes: string[]): string {
   const claim = expected === 'no_stream' || expected === 0 ? CLAIM_VERSION.noStream : expected === 'any' ? CLAIM_VERSION.any : CLAIM_VERSION.version;
-  return `WITH v AS (${claim}),
+  return `WITH cond AS (${onlyIf ?? 'SELECT 1'}),
+  w AS (SELECT ended_at FROM event_writers WHERE incarnation = $9::text::uuid AND EXISTS (SELECT 1 FROM cond) FOR KEY SHARE),
+  v AS (${claim}),
   e AS (
     INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, payload, node_id, node_incarnation, occurred_at)
     SELECT x.event_id, $1::text, v.before + x.n, x.type, x.schema_version, x.payload, $8::text, $9::text, $10::timestamptz
     FROM v, unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[]) WITH ORDINALITY AS x(event_id, type, schema_version, payload, n)
-    WHERE (SELECT ended_at FROM event_writers WHERE incarnation = $9::text::uuid FOR KEY SHARE) IS NULL
     RETURNING event_id, stream_version, global_position
   ),
   o AS (
@@ -225,7 +279,7 @@ function appendStatement(expected: ExpectedVersion, inlineWrites: string[]): str
     FROM e JOIN unnest($4::uuid[], $12::jsonb[]) AS x(event_id, envelope) ON x.event_id = e.event_id
     ORDER BY e.stream_version
   ),
-  n AS (SELECT pg_notify(c, p) FROM unnest($13::text[], $14::text[]) AS t(c, p))${inlineWrites.map((w, i) => `,\n  p${i} AS (${w})`).join('')}
-  SELECT v.before, e.global_position, (SELECT count(*) FROM n) AS notified
-  FROM v LEFT JOIN e ON true ORDER BY e.stream_version`;
+  n AS (SELECT pg_notify(c, p) FROM unnest($13::text[], $14::text[]) AS t(c, p) WHERE EXISTS (SELECT 1 FROM e))${writes.map((w, i) => `,\n  p${i} AS (${w})`).join('')}
+  SELECT EXISTS (SELECT 1 FROM cond) AS allowed, EXISTS (SELECT 1 FROM cond) AND (SELECT ended_at FROM w) IS NOT NULL AS fenced, v.before, e.global_position, (SELECT count(*) FROM n) AS notified
+  FROM (VALUES (1)) AS one (x) LEFT JOIN v ON true LEFT JOIN e ON true ORDER BY e.stream_version`;
 }

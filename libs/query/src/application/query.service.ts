@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
 import { chooseDriver, type Driver } from '@quarry/drivers';
-import { inTransaction } from '@quarry/eventstore';
+import { AppendRefused, inTransaction, type Decided } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS } from '@quarry/platform';
 import { SessionService, type SessionHandle, type SessionState } from '@quarry/session';
 import type { Pool } from 'pg';
@@ -11,12 +11,16 @@ import { isSettled } from '../domain/query-status';
 import type { QueryCommand } from '../domain/query.decider';
 import { INITIAL_QUERY, type QueryPriority, type QueryState } from '../domain/query.state';
 import { QueryRepository } from '../infrastructure/query-repository';
-import { queryWork } from '../infrastructure/query-work';
+import { queryWork, type WorkOwner } from '../infrastructure/query-work';
+import { queryRequests } from '../infrastructure/query-requests';
 import { DriverChoices } from './driver-choices';
 import { driverSessionFor } from './driver-session';
 import { CANCEL_CHANNEL, CONF, FINISHED_CHANNEL, QUEUE_CHANNEL } from './query-channels';
 import { LocalExecution } from './local-execution';
 import { QueryFinishListener } from './query-finish-listener';
+
+/** How long a queued query may wait for a free slot elsewhere before submits here stop launching ahead of it. */
+const QUEUE_GRACE_MS = 250;
 
 const PRIORITIES: readonly QueryPriority[] = ['VERY_HIGH', 'HIGH', 'NORMAL', 'LOW', 'VERY_LOW'];
 
@@ -59,47 +63,54 @@ export class QueryService {
     const queryHandle = randomUUID();
     const priority = priorityOf(conf[CONF.priority]);
     const local = this.local.executor?.reserve(queryHandle) ? this.local.executor : undefined;
-    let launchedHere = false;
-    try {
-      await inTransaction(this.pool, async (tx) => {
-        if (requestId) {
-          // Two retries racing: the second waits on this key, then finds it taken and rolls back.
-          await tx.query('INSERT INTO query_requests (user_name, request_id, query_handle) VALUES ($1, $2, $3)', [session.userName, requestId, queryHandle]);
-        }
-        // The work row first, as every writer takes it; launched here only when no query waits.
-        const owned = local ? await queryWork.ownUnlessWaiting(tx, queryHandle, priority, local.owner) : (await queryWork.enqueue(tx, queryHandle, priority), false);
-        const submit: QueryCommand = {
-          type: 'SubmitQuery',
-          queryHandle,
-          sessionPublicId: session.publicId!,
-          userName: session.userName!,
-          userQuery: input.query,
-          driver: driver.name,
-          driverQuery: input.query,
-          conf,
-          queryName: input.queryName,
-          priority,
-          persistent: conf[CONF.persistent] === 'true',
-          clientRequestId: requestId,
-          warnings: driver.unsupportedResources(spec),
-        };
+    const submit: QueryCommand = {
+      type: 'SubmitQuery',
+      queryHandle,
+      sessionPublicId: session.publicId!,
+      userName: session.userName!,
+      userQuery: input.query,
+      driver: driver.name,
+      driverQuery: input.query,
+      conf,
+      queryName: input.queryName,
+      priority,
+      persistent: conf[CONF.persistent] === 'true',
+      clientRequestId: requestId,
+      warnings: driver.unsupportedResources(spec),
+    };
+    // One statement, committing on its own: the events, the work row and the request id together.
+    // Launched here (owned from the start) only while no query waits; otherwise it waits too.
+    const append = (owner: WorkOwner | undefined) =>
+      this.repository.executeIn(this.pool, queryHandle, owner ? [submit, local!.launchCommand()] : submit, {
         // A new handle: its stream is known to be empty, so nothing is read.
-        const decided = await this.repository.executeIn(tx, queryHandle, owned ? [submit, local!.launchCommand()] : submit, {
-          from: { state: INITIAL_QUERY, version: 0 },
-          notify: owned ? [] : [{ channel: QUEUE_CHANNEL, payload: queryHandle }],
-        });
-        if (owned) {
-          local!.launched(queryHandle, decided, session);
-          launchedHere = true;
-        }
+        from: { state: INITIAL_QUERY, version: 0 },
+        notify: owner ? [] : [{ channel: QUEUE_CHANNEL, payload: queryHandle }],
+        conditions: (sql) => ({
+          onlyIf: owner && queryWork.nothingWaiting(sql, QUEUE_GRACE_MS),
+          writes: [
+            queryWork.inserted(sql, queryHandle, priority, owner),
+            // Two retries racing: the second waits on this key, then fails on it and writes nothing.
+            ...(requestId ? [queryRequests.inserted(sql, session.userName!, requestId, queryHandle)] : []),
+          ],
+        }),
       });
+    let launched: Decided<QueryState> | undefined;
+    try {
+      if (local) {
+        launched = await append(local.owner).catch((error: unknown) => {
+          if (error instanceof AppendRefused) return undefined;
+          throw error;
+        });
+      }
+      if (launched) local!.launched(queryHandle, launched, session);
+      else await append(undefined);
     } catch (error) {
       local?.release(queryHandle);
       const earlier = requestId && isUniqueViolation(error) ? await this.earlierSubmit(session.userName!, requestId) : undefined;
       if (earlier) return earlier;
       throw error;
     }
-    if (launchedHere) local!.start(queryHandle);
+    if (launched) local!.start(queryHandle);
     else local?.release(queryHandle);
     return queryHandle;
   }

@@ -1,4 +1,4 @@
-import type { Sql } from '@quarry/eventstore';
+import type { AppendSql, Sql } from '@quarry/eventstore';
 import type { QueryPriority } from '../domain/query.state';
 
 const PRIORITIES: readonly QueryPriority[] = ['VERY_HIGH', 'HIGH', 'NORMAL', 'LOW', 'VERY_LOW'];
@@ -31,18 +31,30 @@ export const queryWork = {
   },
 
   /**
-   * A query that may launch where it was submitted: owned from the start, unless some query
-   * waits (a free slot takes the oldest first), then it waits too. Says whether it is owned.
+   * For an append's conditions (one statement with the submit's events): no query has waited
+   * longer than `graceMs`, so one launched where it was submitted takes no free slot from an older
+   * one. A query queued this instant is on its way to a free slot (every executor with one claims
+   * it on its NOTIFY); counting it would send every submit behind it through the queue too.
    */
-  async ownUnlessWaiting(tx: Sql, queryHandle: string, priority: QueryPriority, owner: WorkOwner): Promise<boolean> {
-    const { rows } = await tx.query<{ owned: boolean }>(
-      `WITH waiting AS (SELECT EXISTS (SELECT 1 FROM query_queue WHERE owner_incarnation IS NULL) AS yes)
-       INSERT INTO query_queue (query_handle, priority, owner_incarnation, owner_node)
-       SELECT $1, $2, CASE WHEN yes THEN NULL ELSE $3::uuid END, CASE WHEN yes THEN NULL ELSE $4::text END FROM waiting
-       RETURNING owner_incarnation IS NOT NULL AS owned`,
-      [queryHandle, PRIORITIES.indexOf(priority), owner.incarnation, owner.nodeId],
-    );
-    return rows[0].owned;
+  nothingWaiting(sql: AppendSql, graceMs: number): string {
+    return `SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM query_queue WHERE owner_incarnation IS NULL AND queued_at < now() - ${sql.bind(graceMs)}::int * interval '1 millisecond')`;
+  },
+
+  /** For an append's writes: the new query's row, waiting, or owned by `owner` when launched with the submit. */
+  inserted(sql: AppendSql, queryHandle: string, priority: QueryPriority, owner?: WorkOwner): string {
+    return `INSERT INTO query_queue (query_handle, priority, owner_incarnation, owner_node)
+      SELECT ${sql.bind(queryHandle)}::uuid, ${sql.bind(PRIORITIES.indexOf(priority))}::int, ${sql.bind(owner?.incarnation ?? null)}::uuid, ${sql.bind(owner?.nodeId ?? null)}::text
+      WHERE ${sql.written}`;
+  },
+
+  /** For an append's condition: the row, locked, while `owner`'s attempt still has it (not taken over or canceled). */
+  heldBy(sql: AppendSql, queryHandle: string, owner: WorkOwner): string {
+    return `SELECT 1 FROM query_queue WHERE query_handle = ${sql.bind(queryHandle)}::uuid AND owner_incarnation = ${sql.bind(owner.incarnation)}::uuid FOR UPDATE`;
+  },
+
+  /** For an append's writes: the row goes with the attempt's end. */
+  finished(sql: AppendSql, queryHandle: string): string {
+    return `DELETE FROM query_queue WHERE query_handle = ${sql.bind(queryHandle)}::uuid AND ${sql.written}`;
   },
 
   /** The next waiting queries in priority and age order, owned by `owner` from now on. */
@@ -56,10 +68,9 @@ export const queryWork = {
     return rows.map((r) => r.query_handle);
   },
 
-  /** The attempt of `owner` ended: the row goes. False when it is no longer that owner's (taken over, canceled). */
-  async finish(tx: Sql, queryHandle: string, owner: WorkOwner): Promise<boolean> {
-    const { rowCount } = await tx.query('DELETE FROM query_queue WHERE query_handle = $1 AND owner_incarnation = $2', [queryHandle, owner.incarnation]);
-    return rowCount === 1;
+  /** The attempt of `owner` ended with nothing to record: the row goes, unless it is no longer that owner's. */
+  async giveBack(sql: Sql, queryHandle: string, owner: WorkOwner): Promise<void> {
+    await sql.query('DELETE FROM query_queue WHERE query_handle = $1 AND owner_incarnation = $2', [queryHandle, owner.incarnation]);
   },
 
   /** Canceled: the row goes, whoever had it. */
