@@ -55,8 +55,8 @@ interface Settings {
 
 function settings(quick: boolean): Settings {
   const chosen = quick
-    ? { warmup: 10, samples: 80, concurrency: 32, sessions: 8, warmupMs: 1_000, runMs: 3_000, maxRunningPerNode: 16, idleMs: 1_000 }
-    : { warmup: 20, samples: 200, concurrency: 32, sessions: 8, warmupMs: 2_000, runMs: 8_000, maxRunningPerNode: 16, idleMs: 2_000 };
+    ? { warmup: 100, samples: 80, concurrency: 32, sessions: 8, warmupMs: 1_000, runMs: 3_000, maxRunningPerNode: 16, idleMs: 1_000 }
+    : { warmup: 300, samples: 200, concurrency: 32, sessions: 8, warmupMs: 2_000, runMs: 8_000, maxRunningPerNode: 16, idleMs: 2_000 };
   // For profiling below saturation, where a sampled stack is CPU spent rather than a wait for a core.
   const lanes = Number(process.env.QUARRY_BENCH_QUERIES_LANES ?? chosen.concurrency);
   return { ...chosen, concurrency: lanes };

@@ -11,6 +11,14 @@ export interface EventDefinition<TType extends string = string, TSchema extends 
   create(payload: z.input<TSchema>): { type: TType; payload: z.infer<TSchema> };
 }
 
+/** Payloads built by `create`, checked there: the store need not check them again on append. */
+const checked = new WeakSet<object>();
+
+/** Whether `payload` came out of an event definition's `create` (checked against its schema then). */
+export function isCheckedPayload(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && checked.has(payload);
+}
+
 export function defineEvent<TType extends string, TSchema extends z.ZodTypeAny>(
   type: TType,
   family: StreamFamily,
@@ -22,7 +30,11 @@ export function defineEvent<TType extends string, TSchema extends z.ZodTypeAny>(
     family,
     schemaVersion,
     payload,
-    create: (input) => ({ type, payload: payload.parse(input) }),
+    create: (input) => {
+      const parsed = payload.parse(input);
+      if (typeof parsed === 'object' && parsed !== null) checked.add(parsed);
+      return { type, payload: parsed };
+    },
   };
 }
 

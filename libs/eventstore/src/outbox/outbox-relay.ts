@@ -102,10 +102,12 @@ export class OutboxRelay {
   /** Publishes up to one batch; returns how many rows it moved. */
   private async publishBatch(): Promise<number> {
     const client = this.leadership.client!;
-    const { rows } = await client.query<OutboxRow>(
-      'SELECT id, topic, message_key, envelope::text AS envelope FROM outbox WHERE id <> ALL($2::bigint[]) ORDER BY id LIMIT $1',
-      [this.settings.batchSize, this.relayed],
-    );
+    // Named: parsed and planned once on the lock's connection, as it runs on every wake.
+    const { rows } = await client.query<OutboxRow>({
+      name: 'quarry-outbox-next',
+      text: 'SELECT id, topic, message_key, envelope::text AS envelope FROM outbox WHERE id <> ALL($2::bigint[]) ORDER BY id LIMIT $1',
+      values: [this.settings.batchSize, this.relayed],
+    });
     if (rows.length === 0) return 0;
     const producer = await this.connectedProducer();
     const byTopic = new Map<string, { key: string; value: string }[]>();

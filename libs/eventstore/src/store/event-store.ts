@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { definitionOf, familyOf, topicFor, type EventEnvelope, type NewEvent, type StreamFamily } from '@quarry/contracts';
+import { definitionOf, familyOf, isCheckedPayload, topicFor, type EventEnvelope, type NewEvent } from '@quarry/contracts';
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction, readAgainIfConnectionLost, type Sql } from '../db/sql';
 import { namedStatement } from '../db/named-statements';
+import { PostCommitNotices } from '../db/post-commit-notices';
 import { AppendRefused, ConcurrencyError, WriterFenced, type ExpectedVersion } from './concurrency-error';
 import { EVENT_COLUMNS, envelopeFromRow, type EventRow } from './rows';
 import type { AppendingEvent, InlineProjection, InlineSql } from '../projections/inline-projection';
@@ -59,6 +60,7 @@ export const OUTBOX_CHANNEL = 'quarry_outbox';
  */
 export class PgEventStore {
   private inline: readonly InlineProjection[] = [];
+  private readonly notices: PostCommitNotices;
 
   constructor(
     private readonly pool: Pool,
@@ -67,7 +69,9 @@ export class PgEventStore {
     private readonly onAppended?: (events: EventEnvelope[]) => void,
     /** Told when an append is refused because this writer has ended: the node must stop. */
     private readonly onFenced?: (error: WriterFenced) => void,
-  ) {}
+  ) {
+    this.notices = new PostCommitNotices(pool);
+  }
 
   /** The read models every append keeps in its own statement (ADR 12); set once, before any append. */
   keepInline(projections: readonly InlineProjection[]): this {
@@ -115,7 +119,8 @@ export class PgEventStore {
       if (definition.family !== family) {
         throw new Error(`${event.type} belongs to ${definition.family} streams, not to ${streamId}`);
       }
-      definition.payload.parse(event.payload);
+      // Built by its definition's create(), the payload was checked there; anything else is checked now.
+      if (!isCheckedPayload(event.payload)) definition.payload.parse(event.payload);
     }
     const occurredAt = new Date();
     const { nodeId, nodeIncarnation } = this.writer;
@@ -129,7 +134,14 @@ export class PgEventStore {
       nodeIncarnation,
       occurredAt: occurredAt.toISOString(),
     }));
-    const notify = options.notify ?? [];
+    // Each payload is written once as JSON and spliced into its envelope (jsonb: the key order is the server's).
+    const payloads = drafts.map((e) => JSON.stringify(e.payload));
+    const envelopes = drafts.map(({ payload: _payload, ...rest }, i) => `{"payload":${payloads[i]},${JSON.stringify(rest).slice(1)}`);
+    const notify: Notification[] = [{ channel: OUTBOX_CHANNEL, payload: '' }, ...(options.notify ?? [])];
+    // Committing on its own, the append leaves its NOTIFYs to a statement of their own (see
+    // PostCommitNotices); inside a caller's transaction they ride the append, as they must commit with it.
+    const alone = isPool(sql);
+    const inStatement = alone ? [] : notify;
     const values: unknown[] = [
       streamId,
       events.length,
@@ -137,14 +149,14 @@ export class PgEventStore {
       drafts.map((e) => e.eventId),
       drafts.map((e) => e.type),
       drafts.map((e) => e.schemaVersion),
-      drafts.map((e) => JSON.stringify(e.payload)),
+      payloads,
       nodeId,
       nodeIncarnation,
       occurredAt,
       topicFor(family, this.topicPrefix),
-      drafts.map((e) => JSON.stringify(e)),
-      [OUTBOX_CHANNEL, ...notify.map((n) => n.channel)],
-      ['', ...notify.map((n) => n.payload)],
+      envelopes,
+      inStatement.map((n) => n.channel),
+      inStatement.map((n) => n.payload),
     ];
     const bound: AppendSql = { bind: (value: unknown) => `$${values.push(value)}`, versionOf: (index: number) => `((SELECT min(stream_version) FROM e) + ${index})`, written: 'EXISTS (SELECT 1 FROM e)' };
     const conditions = options.conditions?.(bound) ?? {};
@@ -152,7 +164,7 @@ export class PgEventStore {
     const statement = namedStatement(appendStatement(expectedVersion, conditions.onlyIf, [...inline, ...(conditions.writes ?? [])]));
     // Alone on the pool, a lost connection is asked again: the same event ids (unique) keep a repeat from landing twice.
     const send = () => sql.query<AppendedRow>({ ...statement, values });
-    const { rows } = isPool(sql) ? await readAgainIfConnectionLost(send) : await send();
+    const { rows } = alone ? await readAgainIfConnectionLost(send) : await send();
     const [first] = rows;
     if (!first.allowed) throw new AppendRefused(streamId);
     if (first.fenced) {
@@ -161,9 +173,10 @@ export class PgEventStore {
       throw fenced;
     }
     if (first.before === null) throw new ConcurrencyError(streamId, expectedVersion, await this.currentVersion(sql, streamId));
+    if (alone) this.notices.send(notify);
     const before = first.before;
-    const envelopes: EventEnvelope[] = drafts.map((draft, i) => ({ ...draft, streamVersion: before + i + 1, globalPosition: Number(rows[i].global_position) }));
-    return { nextExpectedVersion: before + events.length, events: envelopes };
+    const appended: EventEnvelope[] = drafts.map((draft, i) => ({ ...draft, streamVersion: before + i + 1, globalPosition: Number(rows[i].global_position) }));
+    return { nextExpectedVersion: before + events.length, events: appended };
   }
 
   /** Records this incarnation as a writer (in its first transaction, with NodeJoined). */
@@ -172,10 +185,11 @@ export class PgEventStore {
   }
 
   /**
-   * Takes a live writer's row for update: waits for its appends in flight, and holds back any new
+   * Takes a live writer's fence key and row: waits for its appends in flight, and holds back any new
    * one until this transaction ends. For a writer ending itself, whose goodbye must be its last event.
    */
   async lockWriter(tx: Sql, incarnation: string): Promise<boolean> {
+    await this.takeWriterKey(tx, incarnation);
     const { rows } = await tx.query('SELECT 1 FROM event_writers WHERE incarnation = $1 AND ended_at IS NULL FOR UPDATE', [incarnation]);
     return rows.length === 1;
   }
@@ -185,6 +199,7 @@ export class PgEventStore {
    * whether this call ended it (false: it had ended already, or was never a writer).
    */
   async endWriter(tx: Sql, incarnation: string, reason: string): Promise<boolean> {
+    await this.takeWriterKey(tx, incarnation);
     const { rows } = await tx.query<{ incarnation: string }>(
       `UPDATE event_writers SET ended_at = now(), ended_reason = $2
        WHERE incarnation = (SELECT incarnation FROM event_writers WHERE incarnation = $1 AND ended_at IS NULL FOR UPDATE)
@@ -192,6 +207,15 @@ export class PgEventStore {
       [incarnation, reason],
     );
     return rows.length === 1;
+  }
+
+  /**
+   * The writer's fence key, exclusively until the transaction ends: waits for the appends in flight
+   * (each holds it shared until it commits) and holds back new ones, which then see the writer's
+   * row as this transaction leaves it (see quarry_writer_alive).
+   */
+  private async takeWriterKey(tx: Sql, incarnation: string): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock(quarry_writer_key($1::uuid))', [incarnation]);
   }
 
   async currentVersion(sql: Sql, streamId: string): Promise<number> {
@@ -236,7 +260,7 @@ function isPool(sql: Sql): boolean {
 }
 
 /** The caller's condition held and the writer ($9), share-locked by `w`, has not ended. */
-const MAY_WRITE = `EXISTS (SELECT 1 FROM cond) AND (SELECT ended_at FROM w) IS NULL`;
+const MAY_WRITE = `EXISTS (SELECT 1 FROM cond) AND (SELECT alive FROM w)`;
 
 /**
  * Moves the stream's version from the expected one ($3; none for `no_stream`; whatever it is for
@@ -255,9 +279,10 @@ const CLAIM_VERSION = {
 /**
  * An append in one statement, which may commit on its own (ADR 11): nothing is written unless the
  * caller's condition `cond` holds (run first: it locks what every writer locks first), the writer is
- * alive and the version is claimed. `w` share-locks the writer's row until commit (the fence):
- * ending it, which locks it for update, waits for appends in flight, and an append behind an end
- * sees it ended. The events, their outbox rows in stream order, the inline projections' writes
+ * alive and the version is claimed. `w` is the fence: a shared advisory lock on the writer's key
+ * until commit, then a fresh look at its row (quarry_writer_alive, migration 1764000000003):
+ * ending it, which takes the key exclusively, waits for appends in flight, and an append behind
+ * an end sees it ended. The events, their outbox rows in stream order, the inline projections' writes
  * (ADR 12) and the caller's writes follow only from `v`'s row; the notifications go out only when
  * events were written. The first row back says which case it was: refused by the condition;
  * fenced; no `before` (the stream was not at the expected version); or appended, a row per event.
@@ -265,7 +290,7 @@ const CLAIM_VERSION = {
 function appendStatement(expected: ExpectedVersion, onlyIf: string | undefined, writes: string[]): string {
   const claim = expected === 'no_stream' || expected === 0 ? CLAIM_VERSION.noStream : expected === 'any' ? CLAIM_VERSION.any : CLAIM_VERSION.version;
   return `WITH cond AS (${onlyIf ?? 'SELECT 1'}),
-  w AS (SELECT ended_at FROM event_writers WHERE incarnation = $9::text::uuid AND EXISTS (SELECT 1 FROM cond) FOR KEY SHARE),
+  w AS (SELECT quarry_writer_alive($9::text::uuid) AS alive FROM cond LIMIT 1),
   v AS (${claim}),
   e AS (
     INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, payload, node_id, node_incarnation, occurred_at)
@@ -280,6 +305,6 @@ function appendStatement(expected: ExpectedVersion, onlyIf: string | undefined, 
     ORDER BY e.stream_version
   ),
   n AS (SELECT pg_notify(c, p) FROM unnest($13::text[], $14::text[]) AS t(c, p) WHERE EXISTS (SELECT 1 FROM e))${writes.map((w, i) => `,\n  p${i} AS (${w})`).join('')}
-  SELECT EXISTS (SELECT 1 FROM cond) AS allowed, EXISTS (SELECT 1 FROM cond) AND (SELECT ended_at FROM w) IS NOT NULL AS fenced, v.before, e.global_position, (SELECT count(*) FROM n) AS notified
+  SELECT EXISTS (SELECT 1 FROM cond) AS allowed, EXISTS (SELECT 1 FROM cond) AND NOT (SELECT alive FROM w) AS fenced, v.before, e.global_position, (SELECT count(*) FROM n) AS notified
   FROM (VALUES (1)) AS one (x) LEFT JOIN v ON true LEFT JOIN e ON true ORDER BY e.stream_version`;
 }

@@ -80,4 +80,31 @@ describe('writers fenced by incarnation (real PostgreSQL)', () => {
     expect(rows[0].n).toBe(0);
     expect((await db.pool.query(`SELECT 1 FROM events WHERE node_incarnation = $1`, [ghost.store.writerIncarnation])).rows).toHaveLength(1);
   });
+
+  it('an append that comes while a writer is being ended waits for the end, then is refused: it sees the end', async () => {
+    const ghost = await writerOn('L4');
+    const survivor = await writerOn('L1');
+    const ender = await db.pool.connect();
+    const stream = streamId('session', randomUUID());
+    try {
+      await ender.query('BEGIN');
+      expect(await survivor.store.endWriter(ender, ghost.store.writerIncarnation, 'node-down')).toBe(true);
+      // Started while the end is not committed: its statement's snapshot predates the end.
+      const late = ghost.store.append(stream, 'no_stream', [opened()]);
+      const outcome = late.then(
+        () => 'appended',
+        (error: unknown) => (error instanceof WriterFenced ? 'fenced' : String(error)),
+      );
+      await waitFor('the append to wait for the end', async () => {
+        const { rows } = await db.pool.query<{ waiting: number }>(`SELECT count(*)::int AS waiting FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`);
+        return rows[0].waiting > 0;
+      });
+      await ender.query('COMMIT');
+      expect(await outcome).toBe('fenced');
+    } finally {
+      ender.release();
+    }
+    expect(await ghost.store.readStream(stream)).toEqual([]);
+    expect(await ghost.store.currentVersion(db.pool, stream)).toBe(0);
+  });
 });

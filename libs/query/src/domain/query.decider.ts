@@ -212,7 +212,11 @@ function holds(state: QueryState): boolean {
 /** evolve(state, event) -> state; the status after each event comes from the one table (STATUS_AFTER). */
 export function evolve(state: QueryState, event: QuarryEvent): QueryState {
   const next = fields(state, event);
-  return { ...next, status: statusAfter(event.type) ?? next.status };
+  const status = statusAfter(event.type) ?? next.status;
+  if (next === state) return status === state.status ? state : { ...state, status };
+  // `fields` built a new object for this event alone: set its status there rather than copy it again.
+  (next as { status: QueryState['status'] }).status = status;
+  return next;
 }
 
 /** Everything an event changes besides the status. */
