@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { definitionOf, familyOf, isCheckedPayload, topicFor, type EventEnvelope, type NewEvent } from '@quarry/contracts';
+import { definitionOf, familyOf, isCheckedPayload, topicFor, type EventEnvelope, type NewEvent, type StreamFamily } from '@quarry/contracts';
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction, readAgainIfConnectionLost, type Sql } from '../db/sql';
 import { namedStatement } from '../db/named-statements';
 import { PostCommitNotices } from '../db/post-commit-notices';
+import { AppendBatcher, type BatchOutcome } from './append-batch';
 import { AppendRefused, ConcurrencyError, WriterFenced, type ExpectedVersion } from './concurrency-error';
 import { EVENT_COLUMNS, envelopeFromRow, type EventRow } from './rows';
 import type { AppendingEvent, InlineProjection, InlineSql } from '../projections/inline-projection';
@@ -61,6 +62,7 @@ export const OUTBOX_CHANNEL = 'quarry_outbox';
 export class PgEventStore {
   private inline: readonly InlineProjection[] = [];
   private readonly notices: PostCommitNotices;
+  private readonly batcher: AppendBatcher;
 
   constructor(
     private readonly pool: Pool,
@@ -71,6 +73,12 @@ export class PgEventStore {
     private readonly onFenced?: (error: WriterFenced) => void,
   ) {
     this.notices = new PostCommitNotices(pool);
+    this.batcher = new AppendBatcher(
+      pool,
+      writer.nodeIncarnation,
+      (append, expected) => this.appendIn(this.pool, append.streamId, expected === 0 ? 'no_stream' : expected, [], {}, append),
+      (append, expected, outcome) => this.settled(append, expected, outcome),
+    );
   }
 
   /** The read models every append keeps in its own statement (ADR 12); set once, before any append. */
@@ -102,7 +110,7 @@ export class PgEventStore {
           await alsoInTransaction(tx, appended.events);
           return appended;
         })
-      : await this.appendIn(this.pool, streamId, expectedVersion, events);
+      : await this.appendAlone(streamId, expectedVersion, events);
     this.onAppended?.(result.events);
     return result;
   }
@@ -112,31 +120,9 @@ export class PgEventStore {
    * the pool, as one statement that commits on its own: nothing is written unless the writer is
    * alive, the version is claimed and the conditions hold, so it needs no transaction around it.
    */
-  async appendIn(sql: Sql, streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
-    const family = familyOf(streamId);
-    for (const event of events) {
-      const definition = definitionOf(event.type);
-      if (definition.family !== family) {
-        throw new Error(`${event.type} belongs to ${definition.family} streams, not to ${streamId}`);
-      }
-      // Built by its definition's create(), the payload was checked there; anything else is checked now.
-      if (!isCheckedPayload(event.payload)) definition.payload.parse(event.payload);
-    }
-    const occurredAt = new Date();
+  async appendIn(sql: Sql, streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[], options: AppendOptions = {}, drafted?: DraftedAppend): Promise<AppendResult> {
+    const { family, occurredAt, drafts, payloads, envelopes } = drafted ?? this.draft(streamId, events);
     const { nodeId, nodeIncarnation } = this.writer;
-    const drafts = events.map((event) => ({
-      eventId: randomUUID(),
-      streamId,
-      type: event.type,
-      schemaVersion: definitionOf(event.type).schemaVersion,
-      payload: event.payload,
-      nodeId,
-      nodeIncarnation,
-      occurredAt: occurredAt.toISOString(),
-    }));
-    // Each payload is written once as JSON and spliced into its envelope (jsonb: the key order is the server's).
-    const payloads = drafts.map((e) => JSON.stringify(e.payload));
-    const envelopes = drafts.map(({ payload: _payload, ...rest }, i) => `{"payload":${payloads[i]},${JSON.stringify(rest).slice(1)}`);
     const notify: Notification[] = [{ channel: OUTBOX_CHANNEL, payload: '' }, ...(options.notify ?? [])];
     // Committing on its own, the append leaves its NOTIFYs to a statement of their own (see
     // PostCommitNotices); inside a caller's transaction they ride the append, as they must commit with it.
@@ -144,7 +130,7 @@ export class PgEventStore {
     const inStatement = alone ? [] : notify;
     const values: unknown[] = [
       streamId,
-      events.length,
+      drafts.length,
       typeof expectedVersion === 'number' && expectedVersion !== 0 ? expectedVersion : null,
       drafts.map((e) => e.eventId),
       drafts.map((e) => e.type),
@@ -176,7 +162,59 @@ export class PgEventStore {
     if (alone) this.notices.send(notify);
     const before = first.before;
     const appended: EventEnvelope[] = drafts.map((draft, i) => ({ ...draft, streamVersion: before + i + 1, globalPosition: Number(rows[i].global_position) }));
-    return { nextExpectedVersion: before + events.length, events: appended };
+    return { nextExpectedVersion: before + drafts.length, events: appended };
+  }
+
+  /**
+   * An append committing on its own. To a stream of its version (or a new one) and with no read
+   * model kept in its statement, it joins the next group commit (AppendBatcher); else it goes alone.
+   */
+  private appendAlone(streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[]): Promise<AppendResult> {
+    const drafted = this.draft(streamId, events);
+    const batchable = expectedVersion !== 'any' && !this.inline.some((p) => p.families.includes(drafted.family));
+    if (!batchable) return this.appendIn(this.pool, streamId, expectedVersion, events, {}, drafted);
+    return this.batcher.append(drafted, expectedVersion === 'no_stream' ? 0 : expectedVersion);
+  }
+
+  /** What a group commit said of one append, as a single append would say it. */
+  private async settled(append: DraftedAppend, expected: number, outcome: BatchOutcome): Promise<AppendResult> {
+    if (outcome.kind === 'fenced') {
+      const fenced = new WriterFenced(this.writer.nodeIncarnation);
+      this.onFenced?.(fenced);
+      throw fenced;
+    }
+    if (outcome.kind === 'version-moved') throw new ConcurrencyError(append.streamId, expected === 0 ? 'no_stream' : expected, await this.currentVersion(this.pool, append.streamId));
+    this.notices.send([{ channel: OUTBOX_CHANNEL, payload: '' }]);
+    return outcome.result;
+  }
+
+  /** The events as they will be stored: checked, given ids, their JSON written once. */
+  draft(streamId: string, events: NewEvent[]): DraftedAppend {
+    const family = familyOf(streamId);
+    for (const event of events) {
+      const definition = definitionOf(event.type);
+      if (definition.family !== family) {
+        throw new Error(`${event.type} belongs to ${definition.family} streams, not to ${streamId}`);
+      }
+      // Built by its definition's create(), the payload was checked there; anything else is checked now.
+      if (!isCheckedPayload(event.payload)) definition.payload.parse(event.payload);
+    }
+    const occurredAt = new Date();
+    const { nodeId, nodeIncarnation } = this.writer;
+    const drafts = events.map((event) => ({
+      eventId: randomUUID(),
+      streamId,
+      type: event.type,
+      schemaVersion: definitionOf(event.type).schemaVersion,
+      payload: event.payload,
+      nodeId,
+      nodeIncarnation,
+      occurredAt: occurredAt.toISOString(),
+    }));
+    // Each payload is written once as JSON and spliced into its envelope (jsonb: the key order is the server's).
+    const payloads = drafts.map((e) => JSON.stringify(e.payload));
+    const envelopes = drafts.map(({ payload: _payload, ...rest }, i) => `{"payload":${payloads[i]},${JSON.stringify(rest).slice(1)}`);
+    return { streamId, family, topic: topicFor(family, this.topicPrefix), occurredAt, drafts, payloads, envelopes };
   }
 
   /** Records this incarnation as a writer (in its first transaction, with NodeJoined). */
@@ -242,6 +280,17 @@ export class PgEventStore {
     );
     return rows.rows.map(envelopeFromRow);
   }
+}
+
+/** An append's events ready for a statement: ids given, JSON written. */
+export interface DraftedAppend {
+  streamId: string;
+  family: StreamFamily;
+  topic: string;
+  occurredAt: Date;
+  drafts: Omit<EventEnvelope, 'streamVersion' | 'globalPosition'>[];
+  payloads: string[];
+  envelopes: string[];
 }
 
 interface AppendedRow {
