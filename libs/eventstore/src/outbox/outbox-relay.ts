@@ -27,6 +27,13 @@ interface OutboxRow {
   envelope: string;
 }
 
+/**
+ * Relayed rows kept before their bulk delete. Each read skips them by id (`<> ALL`), a cost that
+ * grows with both lists: a hundred keeps deletes rare (one write commit per hundred events) and
+ * the skip cheap.
+ */
+const MAX_UNDELETED = 100;
+
 /** The advisory-lock key of the cluster-wide relay lock (any constant shared by every node). */
 export const RELAY_LOCK = 7_041_998_002;
 
@@ -47,7 +54,7 @@ export class OutboxRelay {
   /** The topics of the batch being sent: if it fails, the broker may have lost them. */
   private sendingTo: string[] = [];
   /**
-   * Rows Kafka has acknowledged, deleted in bulk (a full batch's worth, or when the outbox goes
+   * Rows Kafka has acknowledged, deleted in bulk (MAX_UNDELETED of them, or when the outbox goes
    * quiet) rather than one write commit per batch. Skipped by the reads meanwhile; a relay that
    * takes over republishes them (consumers drop copies by stream version).
    */
@@ -124,7 +131,7 @@ export class OutboxRelay {
     this.sendingTo = [];
     this.relayed.push(...rows.map((r) => r.id));
     this.hooks.published?.(rows.length);
-    if (this.relayed.length >= this.settings.batchSize) await this.deleteRelayed();
+    if (this.relayed.length >= Math.min(this.settings.batchSize, MAX_UNDELETED)) await this.deleteRelayed();
     return rows.length;
   }
 
