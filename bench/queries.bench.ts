@@ -20,6 +20,7 @@ import {
 import { PG_BASELINE_APPLICATION, pgSelectClient, pgSelectLoad } from './lib/pg-select-baseline';
 import { closedLoopOf, sleep, summarize, type LatencySummary } from './lib/stats';
 import { brokerPid, stackCpuDuring, type StackParts } from './lib/stack-processes';
+import { statementCounts } from './lib/db-statement-counts';
 
 /**
  * The Lens query API on a cluster: three real node processes (L1, L2, L3) with a warehouse
@@ -294,15 +295,24 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   ctx.log(`  pg: ${Math.round(pgLoad.perSecond)} q/s, p50 ${pgLoad.latency.p50.toFixed(2)} ms, p99 ${pgLoad.latency.p99.toFixed(2)} ms, client CPU ${(pgLoad.clientCpuShare * 100).toFixed(0)}%`);
   alive();
   answered = [];
+  const countsBefore = await statementCounts(direct);
   const measured = await measuredCpu(() => quarryLoad(s.runMs));
   const load = checked('EXECUTE_WITH_TIMEOUT via the balancer', measured.result);
+  const countsAfter = await statementCounts(direct);
+  // Everything the nodes sent to Quarry's database over the run (the relay and the projections
+  // included), as each node counts it around its pool; the /metrics scrapes themselves add none.
+  const statements = {
+    perQuery: (countsAfter.statements - countsBefore.statements) / load.requests,
+    writeCommitsPerQuery: (countsAfter.writeCommits - countsBefore.writeCommits) / load.requests,
+  };
   const cpu = perQuery(measured.cpu, load.requests);
   const loadBreakdown = await stagesOf(ctx.databaseUrl, answered);
   const share = (v: number) => `${(v * 100).toFixed(0)}%`;
   ctx.log(
     `  quarry: ${Math.round(load.perSecond)} q/s, p50 ${load.latency.p50.toFixed(2)} ms, p99 ${load.latency.p99.toFixed(2)} ms; CPU: machine busy ${share(cpu.machineBusyShare)} of ${cpus().length} cores, ` +
       `nodes ${Object.entries(cpu.nodeCpuShare).map(([n, v]) => `${n} ${share(v)}`).join(' ')}, their PostgreSQL backends ${share(cpu.postgresBackendsCpuShare)}, client ${share(load.clientCpuShare)}; ` +
-      `${cpu.cpuMsPerQuery.toFixed(1)} ms CPU per query, whole stack (${parts(cpu)}); processes started on the machine: ${(cpu.machineForks / load.requests).toFixed(2)} per query; where the time went:`,
+      `${cpu.cpuMsPerQuery.toFixed(1)} ms CPU per query, whole stack (${parts(cpu)}); processes started on the machine: ${(cpu.machineForks / load.requests).toFixed(2)} per query; ` +
+      `in Quarry's database ${statements.perQuery.toFixed(1)} statements and ${statements.writeCommitsPerQuery.toFixed(2)} write commits per query; where the time went:`,
   );
   logStages(ctx, loadBreakdown);
   alive();
@@ -311,7 +321,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   if (falseDowns > 0) throw new Error(`${falseDowns} NodeDown during the queries bench: the failure detector declared a live node down under load`);
 
   return [
-    ...rows({ s, e2e, pgE2e, samples, drivers, breakdown, submitAfterEvent, load, pgLoad, loadBreakdown, cpu, sequential, idle }),
+    ...rows({ s, e2e, pgE2e, samples, drivers, breakdown, submitAfterEvent, load, pgLoad, loadBreakdown, cpu, sequential, idle, statements }),
     { name: NAME, metric: 'NodeDown under load (must be 0)', value: falseDowns, unit: 'events' },
   ];
 }
@@ -345,6 +355,7 @@ interface Measured {
   cpu: MeasuredCpu;
   sequential: MeasuredCpu;
   idle: StackCpu;
+  statements: { perQuery: number; writeCommitsPerQuery: number };
 }
 
 type StackCpu = CpuShares & { postgresBackendsCpuShare: number; stackCpuMs: Record<string, number> };
@@ -353,7 +364,13 @@ type MeasuredCpu = StackCpu & { cpuMsPerQuery: number; cpuMsPerQueryByPart: Reco
 /** CPU the whole stack (nodes with their DuckDB hosts, balancer, PostgreSQL backends and server, broker) used per query over a measured stretch. */
 const STACK = 'the 3 nodes with their DuckDB hosts, the balancer, the PostgreSQL backends of both databases and the server\'s own processes, the broker';
 const goal = (metric: string, value: number, unit: string): BaselineRef => ({ name: 'goal (issue 11)', metric, value, unit });
-const GOALS = { cpuMsPerQuery: goal('CPU per query, at most', 6, 'ms'), perSecond: goal('throughput, at least', 300, 'q/s'), overheadMs: goal('overhead p50, at most', 10, 'ms') };
+const GOALS = {
+  cpuMsPerQuery: goal('CPU per query, at most', 6, 'ms'),
+  perSecond: goal('throughput, at least', 300, 'q/s'),
+  overheadMs: goal('overhead p50, at most', 10, 'ms'),
+  statements: goal('statements per query in Quarry database, at most', 15, 'statements'),
+  writeCommits: goal('WAL-flushing commits per query, at most', 3, 'commits'),
+};
 
 const parts = (cpu: MeasuredCpu) =>
   Object.entries(cpu.cpuMsPerQueryByPart)
@@ -412,6 +429,8 @@ function rows(m: Measured): BenchRow[] {
       detail: { ...loadDetail, goalPerSecond: 300, ...run(m.load), ...m.cpu, stages: m.loadBreakdown.stages, executors: m.loadBreakdown.executors },
     },
     { name: NAME, metric: 'EXECUTE_WITH_TIMEOUT via balancer, against the goal', value: m.load.perSecond, unit: 'q/s', baseline: GOALS.perSecond },
+    { name: NAME, metric: 'statements per query under load', value: m.statements.perQuery, unit: 'statements', baseline: GOALS.statements, detail: { source: 'quarry_db_statements_total of every node, over the measured run' } },
+    { name: NAME, metric: 'write commits per query under load', value: m.statements.writeCommitsPerQuery, unit: 'commits', baseline: GOALS.writeCommits },
     { name: NAME, metric: 'EXECUTE_WITH_TIMEOUT via balancer p50', value: m.load.latency.p50, unit: 'ms', baseline: pgLoadP50 },
     { name: NAME, metric: 'EXECUTE_WITH_TIMEOUT via balancer p99', value: m.load.latency.p99, unit: 'ms', baseline: pgLoadP99 },
     { ...pgP50, detail: { ...m.pgE2e } },
