@@ -29,8 +29,12 @@ export const STRING_COLUMN: CellColumn = { type: 'string', value: (raw) => (type
 function valueJson(type: CellType, value: ValueOf<CellType>): string {
   if (type === 'string') return JSON.stringify(value);
   if (type === 'boolean') return value ? 'true' : 'false';
-  return jsonNumberText(numberText(type, value as number | bigint | string));
+  const text = numberText(type, value as number | bigint | string);
+  // A whole number's text is plain digits, always a JSON number: only the others are checked.
+  return WHOLE_NUMBER_TYPES.has(type) ? text : jsonNumberText(text);
 }
+
+const WHOLE_NUMBER_TYPES: ReadonlySet<CellType> = new Set(['byte', 'short', 'int', 'long', 'integer']);
 
 function valueText(type: CellType, value: ValueOf<CellType>): string {
   if (type === 'string') return value as string;
@@ -52,15 +56,19 @@ const XML_OPEN = Object.fromEntries(Object.keys(JSON_PREFIX).map((type) => [type
 const cellJson = (cell: ResultValue | null): string => (cell === null ? 'null' : `${JSON_PREFIX[cell.type]}${valueJson(cell.type, cell.value)}}`);
 const cellXml = (cell: ResultValue | null): string => (cell === null ? NIL_CELL : `${XML_OPEN[cell.type]}${escapeXml(valueText(cell.type, cell.value))}</values>`);
 
-/** A driver's value in a column, as that column's cell would be written. */
-function driverCellJson(column: CellColumn, raw: unknown): string {
-  if (raw === null || raw === undefined) return 'null';
-  return `${JSON_PREFIX[column.type]}${valueJson(column.type, column.value(raw))}}`;
+/** A driver's values in a column, as that column's cells are written: chosen once per page. */
+type DriverCell = (raw: unknown) => string;
+
+function driverCellJson({ type, value }: CellColumn): DriverCell {
+  const prefix = JSON_PREFIX[type];
+  const valueOf = value as (raw: NonNullable<unknown>) => ValueOf<CellType>;
+  return (raw) => (raw === null || raw === undefined ? 'null' : `${prefix}${valueJson(type, valueOf(raw))}}`);
 }
 
-function driverCellXml(column: CellColumn, raw: unknown): string {
-  if (raw === null || raw === undefined) return NIL_CELL;
-  return `${XML_OPEN[column.type]}${escapeXml(valueText(column.type, column.value(raw)))}</values>`;
+function driverCellXml({ type, value }: CellColumn): DriverCell {
+  const open = XML_OPEN[type];
+  const valueOf = value as (raw: NonNullable<unknown>) => ValueOf<CellType>;
+  return (raw) => (raw === null || raw === undefined ? NIL_CELL : `${open}${escapeXml(valueText(type, valueOf(raw)))}</values>`);
 }
 
 /** How one page's rows are walked: how many cells a row has and each cell's text. */
@@ -76,11 +84,11 @@ const resultRows = (rows: readonly ResultRow[], write: (cell: ResultValue | null
   cell: (row, i) => write(row.values[i]),
 });
 
-const driverRows = ({ rows, columns }: DriverRows, write: (column: CellColumn, raw: unknown) => string): PageCells<readonly unknown[]> => ({
-  rows,
-  width: (row) => row.length,
-  cell: (row, i) => write(columns[i] ?? STRING_COLUMN, row[i]),
-});
+function driverRows({ rows, columns }: DriverRows, writer: (column: CellColumn) => DriverCell): PageCells<readonly unknown[]> {
+  const cells = columns.map(writer);
+  const past = writer(STRING_COLUMN);
+  return { rows, width: (row) => row.length, cell: (row, i) => (cells[i] ?? past)(row[i]) };
+}
 
 /** `{"inMemoryQueryResult":{"rows":[{"values":[...]}, ...]}}`; empty lists left out, as MOXy does. */
 function pageJson<Row>({ rows, width, cell }: PageCells<Row>): string {
