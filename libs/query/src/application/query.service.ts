@@ -122,12 +122,8 @@ export class QueryService {
 
   /** A query of the caller's own; someone else's reads exactly like an unknown one. */
   async get(handle: SessionHandle, queryHandle: string): Promise<QueryView> {
-    // Both read at once, a round trip to PostgreSQL each; the session is still judged first, so a
-    // refused one is answered as such whatever the query, and the query only for its owner.
-    const [session, query] = await Promise.allSettled([this.sessions.get(handle), this.repository.load(queryHandle)]);
-    if (session.status === 'rejected') throw session.reason;
-    if (query.status === 'rejected') throw query.reason;
-    return this.queuedView(session.value, queryHandle, query.value.state);
+    const session = await this.sessions.get(handle);
+    return this.view(session, queryHandle);
   }
 
   async cancel(handle: SessionHandle, queryHandle: string): Promise<QueryState> {
@@ -191,20 +187,16 @@ export class QueryService {
     }
   }
 
-  /** A query's view for the session's user only (someone else's reads as unknown), without its place in the queue. */
+  /** A settled query's view, checked as view() checks it. */
   private viewOf(session: SessionState, state: QueryState): QueryView {
     if (state.status === 'NEW' || state.userName !== session.userName) throw new QueryRefused({ kind: 'not-found' });
     return { state };
   }
 
   private async view(session: SessionState, queryHandle: string): Promise<QueryView> {
-    return this.queuedView(session, queryHandle, (await this.repository.load(queryHandle)).state);
-  }
-
-  /** The view of a query read just now: a queued one with its place in the queue. */
-  private async queuedView(session: SessionState, queryHandle: string, state: QueryState): Promise<QueryView> {
-    const view = this.viewOf(session, state);
-    if (state.status !== 'QUEUED') return view;
+    const { state } = await this.repository.load(queryHandle);
+    if (state.status === 'NEW' || state.userName !== session.userName) throw new QueryRefused({ kind: 'not-found' });
+    if (state.status !== 'QUEUED') return { state };
     return { state, queueNumber: await queryWork.position(this.pool, queryHandle) };
   }
 
