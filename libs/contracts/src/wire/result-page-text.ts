@@ -25,7 +25,9 @@ export interface DriverRows {
 /** Cells past the last typed column, and columns of a type Lens had no cell for: strings. */
 export const STRING_COLUMN: CellColumn = { type: 'string', value: (raw) => (typeof raw === 'string' ? raw : JSON.stringify(raw)) };
 
-/** The value of a cell whose column makes it a `type`, as JSON, and as XML text before escaping. */
+const WHOLE_NUMBER_TYPES: ReadonlySet<CellType> = new Set(['byte', 'short', 'int', 'long', 'integer']);
+
+/** A cell's value as JSON. */
 function valueJson(type: CellType, value: ValueOf<CellType>): string {
   if (type === 'string') return JSON.stringify(value);
   if (type === 'boolean') return value ? 'true' : 'false';
@@ -34,8 +36,7 @@ function valueJson(type: CellType, value: ValueOf<CellType>): string {
   return WHOLE_NUMBER_TYPES.has(type) ? text : jsonNumberText(text);
 }
 
-const WHOLE_NUMBER_TYPES: ReadonlySet<CellType> = new Set(['byte', 'short', 'int', 'long', 'integer']);
-
+/** A cell's value as XML text, before escaping. */
 function valueText(type: CellType, value: ValueOf<CellType>): string {
   if (type === 'string') return value as string;
   if (type === 'boolean') return String(value);
