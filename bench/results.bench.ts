@@ -144,6 +144,12 @@ interface Fetch {
   pages: number;
   ms: number;
   pageMs: number[];
+  /**
+   * CPU time (user + system) per page of the holder, of the node asked when it is another one
+   * (the forwarder), and of the bench process (the client, which parses every page): less swayed
+   * by other work on the machine than the rates.
+   */
+  cpuMsPerPage?: { holder: number; forwarder?: number; client: number };
 }
 
 /** GET resultset page by page (fetchsize 10,000) from `client` until a short page; checks every row's id. */
@@ -321,7 +327,15 @@ async function inMemoryFetches(ctx: BenchContext, s: Settings, cluster: BenchClu
   /** Pages asked of each node (by index), warm-ups included. */
   const asked = cluster.nodes.map(() => 0);
   const fetchFrom = async (i: number) => {
+    const [holder0, asked0, client0] = [cluster.nodes[holderIndex].cpuMs(), cluster.nodes[i].cpuMs(), process.cpuUsage()];
     const f = await fetchAll(ctx, cluster.direct[i], cluster.nodes[i].nodeId, session, handle, s.fetchRows);
+    const [holder1, asked1, client1] = [cluster.nodes[holderIndex].cpuMs(), cluster.nodes[i].cpuMs(), process.cpuUsage(client0)];
+    const perPage = (before?: number, after?: number) => (before === undefined || after === undefined ? Number.NaN : (after - before) / f.pages);
+    f.cpuMsPerPage = {
+      holder: perPage(holder0, holder1),
+      ...(i !== holderIndex && { forwarder: perPage(asked0, asked1) }),
+      client: (client1.user + client1.system) / 1000 / f.pages,
+    };
     asked[i] += f.pages;
     return f;
   };
@@ -337,7 +351,9 @@ async function inMemoryFetches(ctx: BenchContext, s: Settings, cluster: BenchClu
     for (const step of steps) {
       const f = step === 'direct' ? await direct() : await forwarded(round);
       (step === 'direct' ? part.direct : part.forwarded).push(f);
-      ctx.log(`  ${step} from ${f.node}: ${f.ms.toFixed(0)} ms, ${fmt(perSecond(f.rows, f.ms))}, page p50 ${summarize(f.pageMs).p50.toFixed(1)} ms`);
+      const cpu = f.cpuMsPerPage;
+      const cpuText = cpu && `CPU per page: holder ${cpu.holder.toFixed(1)} ms${cpu.forwarder === undefined ? '' : `, forwarder ${cpu.forwarder.toFixed(1)} ms`}, client ${cpu.client.toFixed(1)} ms`;
+      ctx.log(`  ${step} from ${f.node}: ${f.ms.toFixed(0)} ms, ${fmt(perSecond(f.rows, f.ms))}, page p50 ${summarize(f.pageMs).p50.toFixed(1)} ms; ${cpuText}`);
     }
   }
   const growth = pageCountsGrowth(countsBefore, await readCounts());
@@ -426,7 +442,10 @@ function rows(s: Settings, d: DownloadPart, f: FetchPart): BenchRow[] {
   const fetched = count(s.fetchRows);
   const direct = ref(`baseline: in-memory ${fetched} rows from the holder`, `all pages (aim ≥ ${count(HOLDER_AIM_ROWS_PER_SECOND)} rows/s)`, directRate, 'rows/s');
   const downloadRuns = d.quarry.map((q) => ({ ...q, endToEndRowsPerSecond: perSecond(q.rows, q.endToEndMs), downloadRowsPerSecond: perSecond(q.rows, q.downloadMs) }));
-  const fetchRuns = (runs: Fetch[]) => runs.map((x) => ({ node: x.node, rows: x.rows, pages: x.pages, ms: x.ms, rowsPerSecond: perSecond(x.rows, x.ms), pageMs: summarize(x.pageMs) }));
+  const fetchRuns = (runs: Fetch[]) =>
+    runs.map((x) => ({ node: x.node, rows: x.rows, pages: x.pages, ms: x.ms, rowsPerSecond: perSecond(x.rows, x.ms), pageMs: summarize(x.pageMs), cpuMsPerPage: x.cpuMsPerPage }));
+  /** The median CPU per page of one process over the runs. */
+  const cpuMedian = (runs: Fetch[], of: 'holder' | 'forwarder' | 'client') => median(runs.map((x) => x.cpuMsPerPage?.[of] ?? Number.NaN));
   const aim = (share: number, of: string) => `aim ≥ ${share.toFixed(2)}x ${of}`;
   const server = (pick: (x: ServerStages) => number) => median(d.quarry.map((q) => (q.server ? pick(q.server) : Number.NaN)));
   return [
@@ -471,9 +490,10 @@ function rows(s: Settings, d: DownloadPart, f: FetchPart): BenchRow[] {
         pageCounts: f.pageCounts,
         fetchSize: FETCH_SIZE,
         runs: fetchRuns(f.forwarded),
+        cpuMsPerPageMedian: { holder: cpuMedian(f.forwarded, 'holder'), forwarder: cpuMedian(f.forwarded, 'forwarder'), client: cpuMedian(f.forwarded, 'client') },
         query: rowsQuery(s.fetchRows),
       },
     },
-    { ...direct, detail: { holder: f.holder, runs: fetchRuns(f.direct) } },
+    { ...direct, detail: { holder: f.holder, runs: fetchRuns(f.direct), cpuMsPerPageMedian: { holder: cpuMedian(f.direct, 'holder'), client: cpuMedian(f.direct, 'client') } } },
   ];
 }

@@ -1,75 +1,134 @@
-import type { InMemoryQueryResult, ResultValue } from './result-types';
-import { cellNumberText } from './serialize-result';
+import type { InMemoryQueryResult, ResultRow, ResultValue } from './result-types';
+import { numberText } from './serialize-result';
 import { escapeXml, jsonNumberText, XML_DECLARATION, XS, XSI } from './wire-tree';
 
 /*
  * GET .../resultset's rows written straight to text, the hot path of paging through a result: the
  * same bytes as the element tree (inMemoryResultWire through toJson/toXml) would give, without a
  * tree of objects per cell and row. serialize-result.unit.spec.ts holds both to the same output.
+ * A page can come as ResultRows (a ResultValue per cell) or as the rows a driver gave with each
+ * column's typing (DriverRows): the latter builds no object per cell at all.
  */
 
+type CellType = ResultValue['type'];
+type ValueOf<T extends CellType> = (ResultValue & { type: T })['value'];
+
+/** A column's cells: their type, and how a driver's value (never null) becomes a cell's value. */
+export type CellColumn = { [T in CellType]: { type: T; value: (raw: NonNullable<unknown>) => ValueOf<T> } }[CellType];
+
+/** Rows as a driver gave them (null or undefined is an SQL NULL) and how each column is typed. */
+export interface DriverRows {
+  rows: readonly (readonly unknown[])[];
+  columns: readonly CellColumn[];
+}
+
+/** Cells past the last typed column, and columns of a type Lens had no cell for: strings. */
+export const STRING_COLUMN: CellColumn = { type: 'string', value: (raw) => (typeof raw === 'string' ? raw : JSON.stringify(raw)) };
+
+const WHOLE_NUMBER_TYPES: ReadonlySet<CellType> = new Set(['byte', 'short', 'int', 'long', 'integer']);
+
+/** A cell's value as JSON. */
+function valueJson(type: CellType, value: ValueOf<CellType>): string {
+  if (type === 'string') return JSON.stringify(value);
+  if (type === 'boolean') return value ? 'true' : 'false';
+  const text = numberText(type, value as number | bigint | string);
+  // A whole number's text is plain digits, always a JSON number: only the others are checked.
+  return WHOLE_NUMBER_TYPES.has(type) ? text : jsonNumberText(text);
+}
+
+/** A cell's value as XML text, before escaping. */
+function valueText(type: CellType, value: ValueOf<CellType>): string {
+  if (type === 'string') return value as string;
+  if (type === 'boolean') return String(value);
+  return numberText(type, value as number | bigint | string);
+}
+
 /** Each cell type's JSON up to its value: MOXy's {"type": "<xsd type>", "value": ...}. */
-const jsonPrefix = (type: ResultValue['type']) => `{"type":${JSON.stringify(type)},"value":`;
+const jsonPrefix = (type: CellType) => `{"type":${JSON.stringify(type)},"value":`;
 const JSON_PREFIX = Object.fromEntries(
   (['string', 'boolean', 'byte', 'short', 'int', 'long', 'integer', 'float', 'double', 'decimal'] as const).map((type) => [type, jsonPrefix(type)]),
-) as Record<ResultValue['type'], string>;
+) as Record<CellType, string>;
 
-function cellJson(cell: ResultValue | null): string {
-  if (cell === null) return 'null';
-  const prefix = JSON_PREFIX[cell.type];
-  switch (cell.type) {
-    case 'string':
-      return `${prefix}${JSON.stringify(cell.value)}}`;
-    case 'boolean':
-      return `${prefix}${cell.value ? 'true' : 'false'}}`;
-    default:
-      return `${prefix}${jsonNumberText(cellNumberText(cell))}}`;
-  }
+// The root declares no namespace, so every cell declares the ones it uses (as JAXB writes it).
+const NIL_CELL = `<values xsi:nil="true" xmlns:xsi="${XSI}"/>`;
+const xmlOpen = (type: CellType) => `<values xsi:type="xs:${type}" xmlns:xs="${XS}" xmlns:xsi="${XSI}">`;
+const XML_OPEN = Object.fromEntries(Object.keys(JSON_PREFIX).map((type) => [type, xmlOpen(type as CellType)])) as Record<CellType, string>;
+
+const cellJson = (cell: ResultValue | null): string => (cell === null ? 'null' : `${JSON_PREFIX[cell.type]}${valueJson(cell.type, cell.value)}}`);
+const cellXml = (cell: ResultValue | null): string => (cell === null ? NIL_CELL : `${XML_OPEN[cell.type]}${escapeXml(valueText(cell.type, cell.value))}</values>`);
+
+/** A driver's values in a column, as that column's cells are written: chosen once per page. */
+type DriverCell = (raw: unknown) => string;
+
+function driverCellJson({ type, value }: CellColumn): DriverCell {
+  const prefix = JSON_PREFIX[type];
+  const valueOf = value as (raw: NonNullable<unknown>) => ValueOf<CellType>;
+  return (raw) => (raw === null || raw === undefined ? 'null' : `${prefix}${valueJson(type, valueOf(raw))}}`);
+}
+
+function driverCellXml({ type, value }: CellColumn): DriverCell {
+  const open = XML_OPEN[type];
+  const valueOf = value as (raw: NonNullable<unknown>) => ValueOf<CellType>;
+  return (raw) => (raw === null || raw === undefined ? NIL_CELL : `${open}${escapeXml(valueText(type, valueOf(raw)))}</values>`);
+}
+
+/** How one page's rows are walked: how many cells a row has and each cell's text. */
+interface PageCells<Row> {
+  rows: readonly Row[];
+  width: (row: Row) => number;
+  cell: (row: Row, index: number) => string;
+}
+
+const resultRows = (rows: readonly ResultRow[], write: (cell: ResultValue | null) => string): PageCells<ResultRow> => ({
+  rows,
+  width: (row) => row.values.length,
+  cell: (row, i) => write(row.values[i]),
+});
+
+function driverRows({ rows, columns }: DriverRows, writer: (column: CellColumn) => DriverCell): PageCells<readonly unknown[]> {
+  const cells = columns.map(writer);
+  const past = writer(STRING_COLUMN);
+  return { rows, width: (row) => row.length, cell: (row, i) => (cells[i] ?? past)(row[i]) };
 }
 
 /** `{"inMemoryQueryResult":{"rows":[{"values":[...]}, ...]}}`; empty lists left out, as MOXy does. */
-export function inMemoryResultJson(result: InMemoryQueryResult): string {
-  const { rows } = result;
+function pageJson<Row>({ rows, width, cell }: PageCells<Row>): string {
   if (rows.length === 0) return '{"inMemoryQueryResult":{}}';
   let out = '{"inMemoryQueryResult":{"rows":[';
   for (let r = 0; r < rows.length; r++) {
     if (r > 0) out += ',';
-    const values = rows[r].values;
-    if (values.length === 0) {
+    const row = rows[r];
+    const cells = width(row);
+    if (cells === 0) {
       out += '{}';
       continue;
     }
     out += '{"values":[';
-    for (let v = 0; v < values.length; v++) out += (v > 0 ? ',' : '') + cellJson(values[v]);
+    for (let v = 0; v < cells; v++) out += (v > 0 ? ',' : '') + cell(row, v);
     out += ']}';
   }
   return `${out}]}}`;
 }
 
-// The root declares no namespace, so every cell declares the ones it uses (as JAXB writes it).
-const NIL_CELL = `<values xsi:nil="true" xmlns:xsi="${XSI}"/>`;
-const xmlOpen = (type: ResultValue['type']) => `<values xsi:type="xs:${type}" xmlns:xs="${XS}" xmlns:xsi="${XSI}">`;
-const XML_OPEN = Object.fromEntries(Object.keys(JSON_PREFIX).map((type) => [type, xmlOpen(type as ResultValue['type'])])) as Record<ResultValue['type'], string>;
-
-function cellXml(cell: ResultValue | null): string {
-  if (cell === null) return NIL_CELL;
-  const text = cell.type === 'string' ? cell.value : cell.type === 'boolean' ? String(cell.value) : cellNumberText(cell);
-  return `${XML_OPEN[cell.type]}${escapeXml(text)}</values>`;
-}
-
 /** `<inMemoryQueryResult><rows><rows><values>...</values></rows>...</rows></inMemoryQueryResult>`. */
-export function inMemoryResultXml(result: InMemoryQueryResult): string {
-  const { rows } = result;
+function pageXml<Row>({ rows, width, cell }: PageCells<Row>): string {
   if (rows.length === 0) return `${XML_DECLARATION}<inMemoryQueryResult/>`;
   let out = `${XML_DECLARATION}<inMemoryQueryResult><rows>`;
-  for (const { values } of rows) {
-    if (values.length === 0) {
+  for (const row of rows) {
+    const cells = width(row);
+    if (cells === 0) {
       out += '<rows/>';
       continue;
     }
     out += '<rows><values>';
-    for (const cell of values) out += cellXml(cell);
+    for (let v = 0; v < cells; v++) out += cell(row, v);
     out += '</values></rows>';
   }
   return `${out}</rows></inMemoryQueryResult>`;
 }
+
+export const inMemoryResultJson = (result: InMemoryQueryResult): string => pageJson(resultRows(result.rows, cellJson));
+export const inMemoryResultXml = (result: InMemoryQueryResult): string => pageXml(resultRows(result.rows, cellXml));
+/** The same bytes as inMemoryResultJson of the ResultRows the rows would make. */
+export const driverRowsJson = (page: DriverRows): string => pageJson(driverRows(page, driverCellJson));
+export const driverRowsXml = (page: DriverRows): string => pageXml(driverRows(page, driverCellXml));

@@ -34,19 +34,24 @@ export const resultSetMetadataWire = (m: QueryResultSetMetadata): WireObject => 
 
 /** A number cell's text as Lens's Java side printed it, for both XML and JSON. */
 export function cellNumberText(cell: Exclude<ResultValue, { type: 'string' | 'boolean' }>): string {
-  switch (cell.type) {
+  return numberText(cell.type, cell.value);
+}
+
+/** cellNumberText of a cell's type and value, for writers that keep no ResultValue per cell. */
+export function numberText(type: Exclude<ResultValue['type'], 'string' | 'boolean'>, value: number | bigint | string): string {
+  switch (type) {
     case 'byte':
     case 'short':
     case 'int':
     case 'long':
     case 'integer':
-      return integerText(cell.value);
+      return integerText(value as number | bigint);
     case 'float':
-      return javaFloatText(cell.value);
+      return javaFloatText(value as number);
     case 'double':
-      return javaDoubleText(cell.value);
+      return javaDoubleText(value as number);
     case 'decimal':
-      return cell.value;
+      return value as string;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { QueryStatus } from './query-types';
-import type { InMemoryQueryResult, QueryResultSetMetadata } from './result-types';
+import { STRING_COLUMN, type CellColumn } from './result-page-text';
+import type { InMemoryQueryResult, QueryResultSetMetadata, ResultValue } from './result-types';
 import { serialize, type WireRoot } from './serialize';
 import { inMemoryResultWire } from './serialize-result';
 import { toJson, toXml } from './wire-tree';
@@ -195,6 +196,46 @@ describe('serialize: InMemoryQueryResult (GET .../resultset)', () => {
       expect(serialize({ kind: 'inMemoryQueryResult', value: page }, 'application/json')).toBe(toJson('inMemoryQueryResult', inMemoryResultWire(page)));
       expect(serialize({ kind: 'inMemoryQueryResult', value: page }, 'application/xml')).toBe(toXml('inMemoryQueryResult', inMemoryResultWire(page)));
     }
+  });
+
+  it("writes a driver's rows with their columns' typing as the same bytes as the ResultRows they make", () => {
+    // One column per cell type, each turning a driver's value into the cell's value its own way.
+    const columns: CellColumn[] = [
+      STRING_COLUMN,
+      { type: 'boolean', value: (raw) => Boolean(raw) },
+      { type: 'byte', value: (raw) => Number(raw) },
+      { type: 'short', value: (raw) => Number(raw) },
+      { type: 'int', value: (raw) => Number(raw) },
+      { type: 'long', value: (raw) => (typeof raw === 'number' ? raw : BigInt(String(raw))) },
+      { type: 'integer', value: (raw) => BigInt(String(raw)) },
+      { type: 'float', value: (raw) => Number(raw) },
+      { type: 'double', value: (raw) => Number(raw) },
+      { type: 'decimal', value: (raw) => String(raw) },
+    ];
+    const rows: unknown[][] = [
+      ['tab\tline\nquote" <&> \u0001 \uD800 é 😀', 1, -8, '0', -0, '9007199254740993', '-123456789012345678901234567890', 0.1, 1e10, '12.50', 'past the columns', { a: 1 }],
+      [{ a: [1, '<'] }, 0, 127, 3, 2147483647, 1e21, 7, NaN, -Infinity, 'NaN'],
+      [null, undefined, null, null, null, null, null, null, 5e-324, '1<2', null],
+      [],
+      ['', true],
+    ];
+    // The ResultRows the same rows make: a ResultValue per cell, past the last column a string.
+    const resultRows = rows.map((row) => ({
+      values: row.map((raw, i) => {
+        if (raw === null || raw === undefined) return null;
+        const column = columns[i] ?? STRING_COLUMN;
+        return { type: column.type, value: column.value(raw) } as ResultValue;
+      }),
+    }));
+    for (const [from, to] of [[0, rows.length], [3, 4], [0, 0]]) {
+      const asResultRows: WireRoot = { kind: 'inMemoryQueryResult', value: { rows: resultRows.slice(from, to) } };
+      const asDriverRows: WireRoot = { kind: 'driverRows', value: { rows: rows.slice(from, to), columns } };
+      for (const mediaType of ['application/json', 'application/xml'] as const) expect(serialize(asDriverRows, mediaType)).toBe(serialize(asResultRows, mediaType));
+    }
+    // Not only alike: right (Java's double text, a decimal that is no number quoted).
+    expect(serialize({ kind: 'driverRows', value: { rows: rows.slice(2, 3), columns } }, 'application/json')).toContain(
+      'null,{"type":"double","value":4.9E-324},{"type":"decimal","value":"1<2"},null]',
+    );
   });
 
   it('refuses a whole-number cell that is not whole rather than write a wrong value', () => {

@@ -12,7 +12,7 @@ import type {
 import type { LensQuery } from './query-types';
 import type { InMemoryQueryResult, PersistentQueryResult, QueryResultSetMetadata } from './result-types';
 import { lensQueryWire, queryHandleWire } from './serialize-query';
-import { inMemoryResultJson, inMemoryResultXml } from './result-page-text';
+import { driverRowsJson, driverRowsXml, inMemoryResultJson, inMemoryResultXml, type DriverRows } from './result-page-text';
 import { persistentResultWire, queryHandleWithResultSetWire, resultSetMetadataWire } from './serialize-result';
 import { toJson, toJsonList, toXml, toXmlList, type WireObject } from './wire-tree';
 
@@ -34,6 +34,8 @@ export type WireRoot =
   | { kind: 'queryResultSetMetadata'; value: QueryResultSetMetadata }
   /** GET queryapi/queries/{handle}/resultset, rows held by the server. */
   | { kind: 'inMemoryQueryResult'; value: InMemoryQueryResult }
+  /** The same, from the rows a driver gave: written as inMemoryQueryResult without a ResultValue per cell. */
+  | { kind: 'driverRows'; value: DriverRows }
   /** GET queryapi/queries/{handle}/resultset, rows in a file. */
   | { kind: 'persistentQueryResult'; value: PersistentQueryResult }
   /** GET session/sessions: List<UserSessionInfo>. */
@@ -160,6 +162,8 @@ export function serialize(root: WireRoot, mediaType: WireMediaType): string {
     case 'inMemoryQueryResult':
       // The page path: written directly, the same bytes as the element tree would give.
       return mediaType === 'application/json' ? inMemoryResultJson(root.value) : inMemoryResultXml(root.value);
+    case 'driverRows':
+      return mediaType === 'application/json' ? driverRowsJson(root.value) : driverRowsXml(root.value);
     case 'persistentQueryResult':
       return one('persistentQueryResult', persistentResultWire(root.value), mediaType);
     case 'userSessionInfoList':

@@ -1,5 +1,5 @@
 import type { LensQuery, PersistedResultInfo, PersistentQueryResult, QueryResultSetMetadata, ResultColumnType, ResultRow, ResultValue } from '@quarry/contracts';
-import { RESULT_COLUMN_TYPES } from '@quarry/contracts';
+import { RESULT_COLUMN_TYPES, STRING_COLUMN, type CellColumn, type DriverRows } from '@quarry/contracts';
 import type { ColumnMeta } from '@quarry/drivers';
 import type { QueryView } from '../application/query.service';
 import type { QueryState } from '../domain/query.state';
@@ -68,35 +68,37 @@ export function toMetadata(columns: ColumnMeta[]): QueryResultSetMetadata {
   return { columns: columns.map((c) => ({ name: c.name, type: columnType(c.type) })) };
 }
 
-type Cell = (value: NonNullable<unknown>) => ResultValue;
-
 /** How a column's values are typed as Lens's drivers typed them, so XML carries xsi:type and JSON {type, value}. */
-function cellOf(type: ResultColumnType): Cell {
+function cellColumn(type: ResultColumnType): CellColumn {
   switch (type) {
     case 'BOOLEAN':
-      return (value) => ({ type: 'boolean', value: Boolean(value) });
+      return { type: 'boolean', value: (value) => Boolean(value) };
     case 'TINYINT':
     case 'SMALLINT':
     case 'INT':
-      return (value) => ({ type: 'int', value: Number(value) });
+      return { type: 'int', value: (value) => Number(value) };
     case 'BIGINT':
-      return (value) => ({ type: 'long', value: typeof value === 'number' ? value : BigInt(String(value)) });
+      return { type: 'long', value: (value) => (typeof value === 'number' ? value : BigInt(String(value))) };
     case 'FLOAT':
     case 'DOUBLE':
-      return (value) => ({ type: 'double', value: Number(value) });
+      return { type: 'double', value: (value) => Number(value) };
     case 'DECIMAL':
-      return (value) => ({ type: 'decimal', value: String(value) });
+      return { type: 'decimal', value: (value) => String(value) };
     default:
-      return asString;
+      return STRING_COLUMN;
   }
 }
 
-const asString: Cell = (value) => ({ type: 'string', value: typeof value === 'string' ? value : JSON.stringify(value) });
+/** A page of a driver's rows with each column's typing chosen once: serialize() writes it without a ResultValue per cell. */
+export function driverRowsOf(rows: unknown[][], columns: ColumnMeta[]): DriverRows {
+  return { rows, columns: columns.map((c) => cellColumn(columnType(c.type))) };
+}
 
-/** A page's rows as Lens's ResultRows; each column's typing is chosen once, not per cell. */
+/** A page's rows as Lens's ResultRows (where a page is nested in another answer); the same typing as driverRowsOf. */
 export function toRows(rows: unknown[][], columns: ColumnMeta[]): ResultRow[] {
-  const cells = columns.map((c) => cellOf(columnType(c.type)));
-  return rows.map((row) => ({ values: row.map((v, i) => (v === null || v === undefined ? null : (cells[i] ?? asString)(v))) }));
+  const cells = driverRowsOf(rows, columns).columns;
+  const cellOf = (column: CellColumn, value: NonNullable<unknown>) => ({ type: column.type, value: column.value(value) }) as ResultValue;
+  return rows.map((row) => ({ values: row.map((v, i) => (v === null || v === undefined ? null : cellOf(cells[i] ?? STRING_COLUMN, v))) }));
 }
 
 /** Lens's answer for a persisted result: where it is, how big, and where any node serves it. */

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
 import { QUARRY_CONFIG, reply, RESULT_STORE, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
 import {
+  driverRowsOf,
   heldResultsetRoute,
   holderUrl,
   MAX_FETCH,
@@ -11,7 +12,6 @@ import {
   ResultLocator,
   ResultReader,
   resultsetRoute,
-  toRows,
   wholeNumber,
   type QueryView,
 } from '@quarry/query';
@@ -58,7 +58,7 @@ export class ResultsetPages {
       case 'persisted':
         return this.persisted(req, res, answer.view, from, size);
       case 'rows':
-        reply(req, res, 200, { kind: 'inMemoryQueryResult', value: { rows: toRows(answer.page.rows, answer.page.columns) } });
+        reply(req, res, 200, { kind: 'driverRows', value: driverRowsOf(answer.page.rows, answer.page.columns) });
     }
   }
 
@@ -94,7 +94,7 @@ export class ResultsetPages {
       .catch((error: unknown) => {
         throw persistedReadFailure(state.handle!, error);
       });
-    reply(req, res, 200, { kind: 'inMemoryQueryResult', value: { rows: toRows(rows, persisted.columns) } });
+    reply(req, res, 200, { kind: 'driverRows', value: driverRowsOf(rows, persisted.columns) });
   }
 }
 
