@@ -1,0 +1,87 @@
+import type { EventEnvelope } from '@quarry/contracts';
+import { readAgainIfConnectionLost, type Sql } from '../db/sql';
+import { EVENT_COLUMNS, envelopeFromRow, type EventRow } from './rows';
+
+export interface StreamTail {
+  streamId: string;
+  /** The first version wanted: events from this one on. */
+  fromVersion: number;
+}
+
+interface Ask extends StreamTail {
+  resolve: (events: EventEnvelope[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Every tail asked for in one statement, in stream order. A named statement: parsed and planned
+ * once per connection. (stream_id, stream_version) is unique, so each tail is an index range scan.
+ */
+const READ_TAILS = {
+  name: 'quarry-read-stream-tails',
+  text: `SELECT ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
+         FROM unnest($1::text[], $2::int[]) AS t(stream_id, from_version)
+         JOIN events e ON e.stream_id = t.stream_id AND e.stream_version >= t.from_version
+         ORDER BY e.stream_id, e.stream_version`,
+};
+
+/** The events of each tail, in order, from the rows of one READ_TAILS statement. */
+export async function readStreamTails(sql: Sql, tails: readonly StreamTail[]): Promise<Map<string, EventEnvelope[]>> {
+  const { rows } = await sql.query<EventRow>({ ...READ_TAILS, values: [tails.map((t) => t.streamId), tails.map((t) => t.fromVersion)] });
+  const byStream = new Map<string, EventEnvelope[]>();
+  for (const row of rows) {
+    const events = byStream.get(row.stream_id);
+    if (events) events.push(envelopeFromRow(row));
+    else byStream.set(row.stream_id, [envelopeFromRow(row)]);
+  }
+  return byStream;
+}
+
+/**
+ * The per-request read of an aggregate's newer events (ADR 7), gathered (ADR 17). Each read is
+ * answered by a statement sent after it was asked, so it sees every write acknowledged before it,
+ * on any node, exactly as a statement of its own would. But one statement serves every read asked
+ * while the one before it was out: under load a node sends one statement per round trip instead
+ * of one per request; alone, a read waits only until the end of the current event-loop turn.
+ */
+export class StreamTailReads {
+  private waiting: Ask[] = [];
+  private sending = false;
+
+  constructor(private readonly sql: Sql) {}
+
+  read(streamId: string, fromVersion: number): Promise<EventEnvelope[]> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ streamId, fromVersion, resolve, reject });
+      if (this.sending) return;
+      this.sending = true;
+      // The requests the server parses in this turn of the event loop go in the same statement.
+      setImmediate(() => void this.sendAll());
+    });
+  }
+
+  private async sendAll(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const asks = this.waiting;
+      this.waiting = [];
+      await this.send(asks);
+    }
+    this.sending = false;
+  }
+
+  private async send(asks: Ask[]): Promise<void> {
+    // One tail per stream, from the lowest version any of its asks wants.
+    const from = new Map<string, number>();
+    for (const { streamId, fromVersion } of asks) from.set(streamId, Math.min(fromVersion, from.get(streamId) ?? fromVersion));
+    try {
+      // A pure read: asked again when a failover left its pooled connection dead.
+      const tails = await readAgainIfConnectionLost(() => readStreamTails(this.sql, [...from].map(([streamId, fromVersion]) => ({ streamId, fromVersion }))));
+      for (const ask of asks) {
+        const events = tails.get(ask.streamId) ?? [];
+        ask.resolve(events.length > 0 && events[0].streamVersion < ask.fromVersion ? events.filter((e) => e.streamVersion >= ask.fromVersion) : events);
+      }
+    } catch (error) {
+      for (const ask of asks) ask.reject(error);
+    }
+  }
+}
