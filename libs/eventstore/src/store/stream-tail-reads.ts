@@ -42,7 +42,7 @@ export async function readStreamTails(sql: Sql, tails: readonly StreamTail[]): P
  * answered by a statement sent after it was asked, so it sees every write acknowledged before it,
  * on any node, exactly as a statement of its own would. But one statement serves every read asked
  * while the one before it was out: under load a node sends one statement per round trip instead
- * of one per request; alone, a read waits only until the end of the current event-loop turn.
+ * of one per request; a read asked while none is out goes at once.
  */
 export class StreamTailReads {
   private waiting: Ask[] = [];
@@ -55,8 +55,10 @@ export class StreamTailReads {
       this.waiting.push({ streamId, fromVersion, resolve, reject });
       if (this.sending) return;
       this.sending = true;
-      // The requests the server parses in this turn of the event loop go in the same statement.
-      setImmediate(() => void this.sendAll());
+      // Sent as soon as the caller's synchronous work is done, not at the end of this turn of the
+      // event loop: a read alone must not wait behind the other I/O callbacks of the turn (a
+      // Kafka batch). Reads asked meanwhile wait for this one and go together in the next.
+      queueMicrotask(() => void this.sendAll());
     });
   }
 
