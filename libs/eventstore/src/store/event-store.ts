@@ -7,7 +7,7 @@ import { PostCommitNotices } from '../db/post-commit-notices';
 import { AppendBatcher, type BatchOutcome } from './append-batch';
 import { AppendRefused, ConcurrencyError, WriterFenced, type ExpectedVersion } from './concurrency-error';
 import { EVENT_COLUMNS, envelopeFromRow, type EventRow } from './rows';
-import { StreamTailReads } from './stream-tail-reads';
+import { READ_STREAM, StreamTailReads } from './stream-tail-reads';
 import type { AppendingEvent, InlineProjection, InlineSql } from '../projections/inline-projection';
 
 export interface EventWriter {
@@ -266,12 +266,7 @@ export class PgEventStore {
 
   /** The stream's events from `fromVersion` on, in order. */
   async readStream(streamId: string, fromVersion = 1, sql: Sql = this.pool): Promise<EventEnvelope[]> {
-    // A named statement: parsed and planned once per connection, as this runs on every request.
-    const rows = await sql.query<EventRow>({
-      name: 'quarry-read-stream',
-      text: `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version`,
-      values: [streamId, fromVersion],
-    });
+    const rows = await sql.query<EventRow>({ ...READ_STREAM, values: [streamId, fromVersion] });
     return rows.rows.map(envelopeFromRow);
   }
 
