@@ -19,7 +19,7 @@ import {
 } from './lib/lens-api';
 import { PG_BASELINE_APPLICATION, pgSelectClient, pgSelectLoad } from './lib/pg-select-baseline';
 import { closedLoopOf, sleep, summarize, type LatencySummary } from './lib/stats';
-import { brokerPid, stackCpuDuring, type StackParts } from './lib/stack-processes';
+import { brokerPid, scratchPool, stackCpuDuring, type StackParts } from './lib/stack-processes';
 import { statementCounts } from './lib/db-statement-counts';
 
 /**
@@ -98,14 +98,6 @@ async function endToEnd(ctx: BenchContext, submitter: KeepAliveClient, poller: K
     ctx.signal.throwIfAborted();
     await sleep(POLL_INTERVAL_MS);
   }
-}
-
-/** One connection for a few statements; a drop of the database at clean-up must not crash the runner. */
-function scratchPool(url: string): Pool {
-  const pool = new Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
-  pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
-  return pool;
 }
 
 /** A query whose events are looked up: when the client sent it and when it had SUCCESSFUL in hand. */

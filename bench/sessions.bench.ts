@@ -5,6 +5,7 @@ import { startCluster, type BenchCluster } from './lib/cluster';
 import type { BaselineRef, BenchContext, BenchRow } from './lib/context';
 import { closedLoop, KeepAliveClient, type HttpAnswer, type LoadRun } from './lib/http-client';
 import { openSession as open, type OpenedSession } from './lib/lens-api';
+import { scratchPool, stackCpuDuring, type StackParts } from './lib/stack-processes';
 import { processCpuMs, summarize, type LatencySummary } from './lib/stats';
 
 /**
@@ -15,7 +16,9 @@ import { processCpuMs, summarize, type LatencySummary } from './lib/stats';
  *    another node that never saw it (cold: no cached state), then the same GET again on that node
  *    (warm). Opener and server rotate over all six ordered pairs.
  * 2. Session calls through the balancer: GET session/params (keep-alive, fixed concurrency, fixed
- *    duration) against GET /health through the same balancer, the same way, alternating the two.
+ *    duration) against GET /health through the same balancer, the same way, alternating the two;
+ *    with the CPU per request of the nodes, the balancer and the bench database's PostgreSQL
+ *    backends (what a shared, busy machine does not blur as it blurs req/s).
  * 3. Opening a session (POST) through the balancer.
  * 4. Is the balancer the ceiling? GET /health straight to L1 against GET /health through the Node
  *    balancer and through HAProxy (when installed), same lanes, in rotating order, with the CPU
@@ -133,14 +136,22 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   ctx.log(`through the balancer: warm-up, then ${s.rounds} × (health, params) runs of ${s.runMs / 1000} s, ${s.concurrency} lanes, keep-alive`);
   checked('health warm-up through the balancer', await loads.health(s.warmupMs));
   checked('params warm-up through the balancer', await loads.params(s.warmupMs));
-  const runs: Record<'health' | 'params', LoadRun[]> = { health: [], params: [] };
+  const statsPool = scratchPool(ctx.databaseUrl);
+  ctx.defer(() => statsPool.end());
+  const stack: StackParts = { nodes, balancerPid: balancer.pid, pool: statsPool, databases: [ctx.databaseName] };
+  const runs: Record<'health' | 'params', StackRun[]> = { health: [], params: [] };
   for (let round = 0; round < s.rounds; round++) {
     const order = round % 2 === 0 ? (['health', 'params'] as const) : (['params', 'health'] as const);
     for (const kind of order) {
       alive();
-      const result = checked(`${kind} through the balancer`, await loads[kind](s.runMs));
-      runs[kind].push(result);
-      ctx.log(`  ${kind}: ${Math.round(result.perSecond)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms, client CPU ${(result.clientCpuShare * 100).toFixed(0)}%`);
+      const { result, cpuMs } = await stackCpuDuring(stack, async () => checked(`${kind} through the balancer`, await loads[kind](s.runMs)));
+      const perRequestUs = (ms: number) => (ms * 1000) / result.requests;
+      const nodesUs = perRequestUs(nodes.reduce((sum, n) => sum + (cpuMs[n.nodeId] ?? Number.NaN), 0));
+      const run = { ...result, nodesUs, postgresUs: perRequestUs(cpuMs['PostgreSQL backends'] ?? Number.NaN), balancerUs: perRequestUs(cpuMs['balancer'] ?? Number.NaN) };
+      runs[kind].push(run);
+      ctx.log(
+        `  ${kind}: ${Math.round(result.perSecond)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms, client CPU ${(result.clientCpuShare * 100).toFixed(0)}%; CPU µs/request: nodes ${run.nodesUs.toFixed(0)}, PostgreSQL backends ${run.postgresUs.toFixed(0)}, balancer ${run.balancerUs.toFixed(0)}`,
+      );
     }
   }
   alive();
@@ -208,6 +219,9 @@ async function healthDirectVsBalancers(ctx: BenchContext, s: Settings, cluster: 
   return targets;
 }
 
+/** One part-2 run, with CPU µs per request of the three nodes together, the bench database's backends and the balancer. */
+type StackRun = LoadRun & { nodesUs: number; postgresUs: number; balancerUs: number };
+
 /** One part-4 run, with CPU per request of the balancer (NaN straight to L1) and of the three nodes together. */
 type CompareRun = LoadRun & { balancerCpuMsPerRequest: number; nodesCpuMsPerRequest: number };
 
@@ -234,7 +248,7 @@ interface Measured {
   opening: LatencySummary;
   health: MedianRun;
   params: MedianRun;
-  runs: Record<'health' | 'params', LoadRun[]>;
+  runs: Record<'health' | 'params', StackRun[]>;
   poolSize: number;
   balancerKind: BalancerKind;
   compared: Compared[];
@@ -249,6 +263,9 @@ function rows(m: Measured): BenchRow[] {
   const healthRate = ref(HEALTH, 'throughput', m.health.perSecond, 'req/s');
   const healthP50 = ref(HEALTH, 'latency p50', m.health.p50, 'ms');
   const healthP99 = ref(HEALTH, 'latency p99', m.health.p99, 'ms');
+  const stackUs = (runs: StackRun[]) => median(runs.map((r) => r.nodesUs + r.postgresUs + r.balancerUs));
+  const cpuParts = (runs: StackRun[]) => ({ nodesUs: median(runs.map((r) => r.nodesUs)), postgresUs: median(runs.map((r) => r.postgresUs)), balancerUs: median(runs.map((r) => r.balancerUs)) });
+  const healthStackUs = ref(HEALTH, 'stack CPU per request', stackUs(m.runs.health), 'µs');
   const perRun = (runs: LoadRun[]) => runs.map((r) => ({ perSecond: r.perSecond, requests: r.requests, elapsedMs: r.elapsedMs, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, clientCpuShare: r.clientCpuShare }));
   // Each round's params req/s over its own health req/s: how steady the ratio is from run to run.
   const roundRatios = m.runs.params.map((p, i) => p.perSecond / m.runs.health[i].perSecond);
@@ -258,6 +275,7 @@ function rows(m: Measured): BenchRow[] {
     { name: NAME, metric: 'first GET on a new node p99', value: m.firstUse.cold.p99, unit: 'ms', baseline: warmP99 },
     { name: NAME, metric: 'first GET extra p50 (new - warm)', value: m.firstUse.cold.p50 - m.firstUse.warm.p50, unit: 'ms', detail: { goalMs: 2 } },
     { name: NAME, metric: 'params via balancer', value: m.params.perSecond, unit: 'req/s', baseline: healthRate, detail: { ...loadDetail, goalRatio: 0.7, roundRatios, runs: perRun(m.runs.params) } },
+    { name: NAME, metric: 'params via balancer, stack CPU per request', value: stackUs(m.runs.params), unit: 'µs', baseline: healthStackUs, detail: { what: 'nodes + PostgreSQL backends + balancer, median of the runs', ...cpuParts(m.runs.params) } },
     { name: NAME, metric: 'params via balancer p50', value: m.params.p50, unit: 'ms', baseline: healthP50 },
     { name: NAME, metric: 'params via balancer p99', value: m.params.p99, unit: 'ms', baseline: healthP99 },
     { name: NAME, metric: 'open via balancer p50', value: m.opening.p50, unit: 'ms', detail: { ...m.opening, warmup: m.s.openWarmup } },
@@ -265,6 +283,7 @@ function rows(m: Measured): BenchRow[] {
     { ...warmP50, detail: { ...m.firstUse.warm } },
     warmP99,
     { ...healthRate, detail: { ...loadDetail, runs: perRun(m.runs.health) } },
+    { ...healthStackUs, detail: cpuParts(m.runs.health) },
     healthP50,
     healthP99,
     ...balancerRows(m),

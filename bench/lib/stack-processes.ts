@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import { cpuBetween, cpuOf, processTree } from './process-tree';
 
 /** The PostgreSQL processes that matter to a bench, read from pg_stat_activity (the server is shared). */
@@ -69,4 +69,12 @@ export async function stackCpuDuring<T>(parts: StackParts, work: () => Promise<T
   const after = groups({ own: [...new Set([...pg0.own, ...pg1.own])], server: pg1.server });
   const cpuMs = Object.fromEntries(before.map(([name, cpu0]) => [name, cpuBetween(cpu0, cpuOf(after[name]))]));
   return { result, elapsedMs, cpuMs };
+}
+
+/** One connection for a few statements; a drop of the database at clean-up must not crash the runner. */
+export function scratchPool(url: string): Pool {
+  const pool = new Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
 }

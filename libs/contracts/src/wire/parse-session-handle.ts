@@ -16,7 +16,19 @@ export type ParseSessionHandleResult = { ok: true; handle: LensSessionHandle } |
 
 const fail = (reason: string): ParseSessionHandleResult => ({ ok: false, reason });
 
+const UUID_TEXT = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+/**
+ * The one-line form JAXB (and Quarry's own POST session answer) writes, declaration or not. A
+ * handle in exactly this form reads as the full path below would read it, without validating and
+ * parsing a document: the first use of a session id on a node is one such read (~0.25 ms).
+ */
+const CANONICAL_XML = new RegExp(
+  `^(?:<\\?xml version="1\\.0" encoding="UTF-8" standalone="yes"\\?>)?<lensSessionHandle><publicId>(${UUID_TEXT})</publicId><secretId>(${UUID_TEXT})</secretId></lensSessionHandle>$`,
+);
+
 function fromXml(text: string): ParseSessionHandleResult {
+  const canonical = CANONICAL_XML.exec(text);
+  if (canonical) return { ok: true, handle: { publicId: canonical[1].toLowerCase(), secretId: canonical[2].toLowerCase() } };
   const doc = readXml(text);
   if (!doc.ok) return fail(doc.reason);
   if (doc.root !== 'lensSessionHandle') return fail(`expected a <lensSessionHandle> document, got <${doc.root}>`);

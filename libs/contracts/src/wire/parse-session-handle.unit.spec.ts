@@ -42,6 +42,21 @@ describe('parseSessionHandle: accepted forms', () => {
     const raw = `<lensSessionHandle><publicId>${pub.toUpperCase()}</publicId><secretId>${sec.toUpperCase()}</secretId></lensSessionHandle>`;
     expect(parseSessionHandle(raw)).toEqual({ ok: true, handle });
   });
+
+  it('reads the one-line form (read without the XML parser) as the full reader reads the same handle', () => {
+    const ids = (p: string, s: string) => `<publicId>${p}</publicId><secretId>${s}</secretId>`;
+    for (const [p, s] of [
+      [pub, sec],
+      [pub.toUpperCase(), sec],
+      ['3F2504E0-4f89-41D3-9a0c-0305e82c3301', sec.toUpperCase()],
+    ]) {
+      // A comment sends the same handle down the full path.
+      const full = parseSessionHandle(`${DECL}<lensSessionHandle><!-- full -->${ids(p, s)}</lensSessionHandle>`);
+      expect(parseSessionHandle(`${DECL}<lensSessionHandle>${ids(p, s)}</lensSessionHandle>`)).toEqual(full);
+      expect(parseSessionHandle(`<lensSessionHandle>${ids(p, s)}</lensSessionHandle>`)).toEqual(full);
+      expect(full).toEqual({ ok: true, handle });
+    }
+  });
 });
 
 describe('parseSessionHandle: refusals', () => {

@@ -1,7 +1,6 @@
 import { storedEvent, streamId, type EventEnvelope, type NewEvent, type QuarryEvent, type StreamFamily } from '@quarry/contracts';
 import { BoundedCache } from '@quarry/platform';
 import type { PoolClient } from 'pg';
-import { readAgainIfConnectionLost } from '../db/sql';
 import { ConcurrencyError } from '../store/concurrency-error';
 import type { AppendOptions, Notification, PgEventStore } from '../store/event-store';
 import type { Sql } from '../db/sql';
@@ -58,9 +57,9 @@ export class AggregateRepository<S, C> {
 
   async load(id: string): Promise<Loaded<S>> {
     const cached = this.cache.get(id);
-    // A pure read: asked again when a failover left its pooled connection dead (as when a
-    // command's append failed for that, and whoever ran it records the failure at once).
-    const newer = await readAgainIfConnectionLost(() => this.store.readStream(streamId(this.decider.family, id), (cached?.version ?? 0) + 1));
+    // Gathered with the other requests' reads, and asked again when a failover left its pooled
+    // connection dead (as when a command's append failed for that).
+    const newer = await this.store.readStreamTail(streamId(this.decider.family, id), (cached?.version ?? 0) + 1);
     const start = cached ?? { state: this.decider.initial, version: 0 };
     if (newer.length === 0) return start;
     const loaded = newer.reduce<Loaded<S>>((acc, raw) => ({ state: this.decider.evolve(acc.state, storedEvent(raw)), version: raw.streamVersion }), start);

@@ -7,6 +7,7 @@ import { PostCommitNotices } from '../db/post-commit-notices';
 import { AppendBatcher, type BatchOutcome } from './append-batch';
 import { AppendRefused, ConcurrencyError, WriterFenced, type ExpectedVersion } from './concurrency-error';
 import { EVENT_COLUMNS, envelopeFromRow, type EventRow } from './rows';
+import { READ_STREAM, StreamTailReads } from './stream-tail-reads';
 import type { AppendingEvent, InlineProjection, InlineSql } from '../projections/inline-projection';
 
 export interface EventWriter {
@@ -63,6 +64,7 @@ export class PgEventStore {
   private inline: readonly InlineProjection[] = [];
   private readonly notices: PostCommitNotices;
   private readonly batcher: AppendBatcher;
+  private readonly tails: StreamTailReads;
 
   constructor(
     private readonly pool: Pool,
@@ -79,6 +81,7 @@ export class PgEventStore {
       (append, expected) => this.appendIn(this.pool, append.streamId, expected === 0 ? 'no_stream' : expected, [], {}, append),
       (append, expected, outcome) => this.settled(append, expected, outcome),
     );
+    this.tails = new StreamTailReads(pool);
   }
 
   /** The read models every append keeps in its own statement (ADR 12); set once, before any append. */
@@ -263,13 +266,16 @@ export class PgEventStore {
 
   /** The stream's events from `fromVersion` on, in order. */
   async readStream(streamId: string, fromVersion = 1, sql: Sql = this.pool): Promise<EventEnvelope[]> {
-    // A named statement: parsed and planned once per connection, as this runs on every request.
-    const rows = await sql.query<EventRow>({
-      name: 'quarry-read-stream',
-      text: `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version`,
-      values: [streamId, fromVersion],
-    });
+    const rows = await sql.query<EventRow>({ ...READ_STREAM, values: [streamId, fromVersion] });
     return rows.rows.map(envelopeFromRow);
+  }
+
+  /**
+   * The stream's events from `fromVersion` on, read on the pool by a statement sent after this
+   * call, which may serve other streams' reads too (StreamTailReads): what every request asks.
+   */
+  readStreamTail(streamId: string, fromVersion: number): Promise<EventEnvelope[]> {
+    return this.tails.read(streamId, fromVersion);
   }
 
   /** Events in global order after `afterPosition`, for rebuilds and catch-up. */
