@@ -9,7 +9,8 @@ const RECONNECT_MAX_MS = 5000;
  * LISTEN on channels, on the node's listening connection (one per pool, shared by every listener
  * of the node instead of a pinned connection each), which comes back by itself when lost (and
  * keeps trying while the database is away). A notice lost while reconnecting is the caller's to
- * make up for (each caller also re-checks on a timer).
+ * make up for: `onRelisten` is called once the channels are listened to again (and each caller
+ * may also re-check on a slow timer).
  */
 export class PgListener {
   private connection?: ListenConnection;
@@ -20,6 +21,7 @@ export class PgListener {
     readonly onNotice: (channel: string, payload: string | undefined) => void,
     readonly what: string,
     private readonly logger: Logger,
+    readonly onRelisten?: () => void,
   ) {}
 
   /** Resolves once its channels are listened to; fails (and listens to nothing) if they cannot be. */
@@ -138,11 +140,14 @@ class ListenConnection {
     setTimeout(() => {
       this.reconnecting = false;
       if (this.listeners.size === 0) return;
-      this.sync().catch((error: Error) => {
-        const next = Math.min(2 * waitMs, RECONNECT_MAX_MS);
-        this.logger.warn({ err: error.message, retryInMs: next }, `${this.whats}: listener could not reconnect; trying again`);
-        this.reconnectLater(next);
-      });
+      this.sync().then(
+        () => this.listeners.forEach((l) => l.onRelisten?.()),
+        (error: Error) => {
+          const next = Math.min(2 * waitMs, RECONNECT_MAX_MS);
+          this.logger.warn({ err: error.message, retryInMs: next }, `${this.whats}: listener could not reconnect; trying again`);
+          this.reconnectLater(next);
+        },
+      );
     }, waitMs).unref();
   }
 }

@@ -108,9 +108,10 @@ describe('connections terminated by the server (real PostgreSQL)', () => {
     await expect(pidOf(pool)).rejects.toMatchObject({ code: '57P01' });
   });
 
-  it('keeps a listener listening across terminations, and one that was stopped stays stopped', async () => {
+  it('keeps a listener listening across terminations (telling it each time it listens again), and one that was stopped stays stopped', async () => {
     const heard: string[] = [];
-    const listener = new PgListener(pool, ['quarry_test_channel'], (_, payload) => heard.push(String(payload)), 'test listener', logger);
+    let relistened = 0;
+    const listener = new PgListener(pool, ['quarry_test_channel'], (_, payload) => heard.push(String(payload)), 'test listener', logger, () => relistened++);
     await listener.start();
     try {
       for (const round of [1, 2, 3]) {
@@ -124,6 +125,8 @@ describe('connections terminated by the server (real PostgreSQL)', () => {
           },
           { intervalMs: 100 },
         );
+        // Told after it listens again, so it can make up for notices sent while it did not.
+        expect(relistened).toBe(round);
       }
     } finally {
       listener.stop();

@@ -23,11 +23,15 @@ const LEVELS: Record<number, 'warn' | 'info' | 'debug'> = {
 export const LASTING_CONSUMER = {
   // The broker's smallest (group.min.session.timeout.ms): a dead or restarted member's partitions move on sooner.
   sessionTimeout: 6000,
+  // kafkajs heartbeats only between fetches, and then only once this much has passed: so after
+  // every empty poll, i.e. every maxWaitTimeInMs.
   heartbeatInterval: 1000,
   // A fetch returns as soon as an event arrives; the wait only bounds an empty poll (10 a second
-  // at 100 ms was most of an idle node's CPU). Well under the session timeout: kafkajs heartbeats
-  // between fetches.
-  maxWaitTimeInMs: 1000,
+  // at 100 ms was most of an idle node's CPU). An idle consumer sends one fetch and one heartbeat
+  // per wait, and each costs the node and the broker: 2 s is a third of the session timeout (the
+  // usual heartbeat bound), so a member is never close to being thought dead. A rebalance is
+  // noticed up to this much later.
+  maxWaitTimeInMs: 2000,
   // kafkajs gives up on a consumer after its retries (a broker down for a minute); these must
   // outlive any outage, so they always restart.
   retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true },

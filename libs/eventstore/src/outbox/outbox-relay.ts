@@ -7,7 +7,11 @@ import { OUTBOX_CHANNEL } from '../store/event-store';
 
 export interface RelaySettings {
   batchSize: number;
-  /** How long to wait for a NOTIFY before looking again anyway. */
+  /**
+   * How long the outbox must stay quiet before the relayed rows are deleted, and a follower's wait
+   * between tries for the lock (4x). An idle leader looks at an empty outbox only every
+   * QUIET_LOOKS x this: every append NOTIFYs it (see QUIET_LOOKS).
+   */
   idleMs: number;
   /** Partitions of an event topic the relay creates again when the broker has lost it. */
   partitions: number;
@@ -33,6 +37,14 @@ interface OutboxRow {
  * the skip cheap.
  */
 const MAX_UNDELETED = 100;
+
+/**
+ * An idle leader's wait between looks at an empty outbox, in idleMs: a backup only. The LISTEN is
+ * on the lock's own connection, so a notice is lost only with the node that appended (dead
+ * between its commit and its NOTIFY, sent after the commit) or a NOTIFY statement that failed; the
+ * next append anywhere (a dead node's NodeDown, within the detector's seconds) wakes the relay sooner.
+ */
+const QUIET_LOOKS = 20;
 
 /** The advisory-lock key of the cluster-wide relay lock (any constant shared by every node). */
 export const RELAY_LOCK = 7_041_998_002;
@@ -94,7 +106,11 @@ export class OutboxRelay {
           continue;
         }
         const published = await this.publishBatch();
-        if (published < this.settings.batchSize && !(await this.pause(this.settings.idleMs))) await this.deleteRelayed();
+        if (published >= this.settings.batchSize) continue;
+        // Rows just sent are deleted once the outbox has been quiet for idleMs; after that, with
+        // nothing sent or left to delete, only a NOTIFY (or the slow backup look) wakes the relay.
+        const quiet = published === 0 && this.relayed.length === 0;
+        if (!(await this.pause(this.settings.idleMs * (quiet ? QUIET_LOOKS : 1)))) await this.deleteRelayed();
       } catch (error) {
         this.hooks.failed?.();
         this.logger.warn({ err: (error as Error).message }, 'outbox relay: publish failed, retrying');

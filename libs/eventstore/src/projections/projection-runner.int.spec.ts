@@ -7,7 +7,7 @@ import { createKafka, ensureTopics } from '../kafka/kafka';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { PgEventStore } from '../store/event-store';
 
-import { createTallyTable, tallyProjection, tallyRows } from '../test-support/tally-projection';
+import { createTallyTable, tallyProjection, tallyProjectionOf, tallyRows } from '../test-support/tally-projection';
 import { ProjectionRunner } from './projection-runner';
 import { rebuildProjection } from './rebuild-projection';
 import { EVENT_STORE_MIGRATIONS } from '../migrations';
@@ -23,11 +23,14 @@ describe('projection runner (real Kafka and PostgreSQL)', () => {
   let runner: ProjectionRunner;
   const relays: OutboxRelay[] = [];
 
+  // A second projection of the same family, fed by the same runner (one consumer for both).
+  const copyProjection = tallyProjectionOf('tally_copy', 'stream_tally_copy');
   const totalApplied = async () => (await tallyRows(db.pool)).reduce((sum, r) => sum + r.applied, 0);
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrate: (url) => runMigrations(url, EVENT_STORE_MIGRATIONS) });
     await createTallyTable(db.pool);
+    await createTallyTable(db.pool, 'stream_tally_copy');
     prefix = uniqueTopicPrefix();
     kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: 'runner-test', topicPrefix: prefix, partitions: 3 }, logger);
     const admin = kafka.admin();
@@ -35,7 +38,7 @@ describe('projection runner (real Kafka and PostgreSQL)', () => {
     await ensureTopics(admin, prefix, 3);
     await admin.disconnect();
     store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, prefix);
-    runner = new ProjectionRunner(tallyProjection, db.pool, store, kafka, prefix, logger);
+    runner = new ProjectionRunner([tallyProjection, copyProjection], db.pool, store, kafka, prefix, logger);
     await runner.start();
   });
 
@@ -79,6 +82,11 @@ describe('projection runner (real Kafka and PostgreSQL)', () => {
     const tally = await tallyRows(db.pool);
     for (const stream of streams) expect(tally.find((r) => r.stream_id === stream)).toMatchObject({ applied: 10, last_version: 10 });
     expect(await totalApplied()).toBe(205);
+    // The same consumer fed the other projection of the topic, each event once there too.
+    await waitFor('the copy to reach the marker', async () => (await tallyRows(db.pool, 'stream_tally_copy')).some((r) => r.stream_id === marker[0]));
+    expect(await tallyRows(db.pool, 'stream_tally_copy')).toEqual(tally);
+    expect(runner.groupId).toBe(`${prefix}.projection.tally+tally_copy`);
+    expect(await runner.lags()).toEqual({ tally: { eventsBehind: 0, topicResets: 0 }, tally_copy: { eventsBehind: 0, topicResets: 0 } });
   });
 
   it('rebuilds from scratch to the same rows, and keeps applying new events afterwards', async () => {

@@ -36,10 +36,14 @@ type BatchResult = ApplyOutcome | 'replaced';
 const POSITION_CHECK_RETRY_MS = 1000;
 
 /**
- * Feeds one projection from Kafka. Every node that runs the projection joins the same consumer
- * group, so partitions spread over the nodes. Each batch is applied, and its Kafka position
- * recorded, in one PostgreSQL transaction; only then is the offset committed to Kafka. A crash
- * between the two redelivers the batch, and the position in PostgreSQL filters it out.
+ * Feeds projections from Kafka, through one consumer for all of them: each consumer costs an idle
+ * node (and the broker) a fetch long-poll and a group heartbeat, so a node runs one runner for
+ * every Kafka-fed projection it keeps, not one per projection. Every node that runs the same set
+ * of projections joins the same consumer group (named after the set), so partitions spread over
+ * the nodes. Each batch is applied, and its Kafka position recorded, per projection in one
+ * PostgreSQL transaction of that projection's own; only once every projection of the topic has
+ * applied it is the offset committed to Kafka. A crash in between redelivers the batch, and each
+ * projection's position in PostgreSQL filters out what it has applied.
  *
  * Kafka is a carrier, not the truth: a topic deleted and created again (a wiped broker) starts
  * its offsets from 0 again. A stored position past the partition's end, or a message below the
@@ -48,11 +52,12 @@ const POSITION_CHECK_RETRY_MS = 1000;
  */
 export class ProjectionRunner {
   private consumer?: Consumer;
-  private topicResets = 0;
+  /** Per projection name: partitions found replaced or truncated since start. */
+  private readonly topicResets = new Map<string, number>();
   private checkAgain?: NodeJS.Timeout;
 
   constructor(
-    private readonly projection: Projection,
+    private readonly projections: readonly Projection[],
     private readonly pool: Pool,
     private readonly store: PgEventStore,
     private readonly kafka: Kafka,
@@ -61,12 +66,16 @@ export class ProjectionRunner {
     private readonly hooks: ProjectionHooks = {},
   ) {}
 
+  /**
+   * `<prefix>.projection.<name>` for one projection (as before one runner served several), and
+   * the sorted names joined by `+` for several: nodes that run the same projections share a group.
+   */
   get groupId(): string {
-    return `${this.topicPrefix}.projection.${this.projection.name}`;
+    return `${this.topicPrefix}.projection.${this.projections.map((p) => p.name).sort().join('+')}`;
   }
 
-  get name(): string {
-    return this.projection.name;
+  private topicsOf(projection: Projection): string[] {
+    return projection.families.map((f) => topicFor(f, this.topicPrefix));
   }
 
   async start(): Promise<void> {
@@ -77,7 +86,7 @@ export class ProjectionRunner {
     consumer.on(consumer.events.GROUP_JOIN, () => void this.checkPositions(consumer));
     await consumer.connect();
     await consumer.subscribe({
-      topics: this.projection.families.map((f) => topicFor(f, this.topicPrefix)),
+      topics: [...new Set(this.projections.flatMap((p) => this.topicsOf(p)))],
       fromBeginning: true,
     });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (batch) => this.applyBatch(batch) });
@@ -90,9 +99,12 @@ export class ProjectionRunner {
     await consumer?.disconnect().catch(() => undefined);
   }
 
-  /** Computed when asked (one scan of `streams`), so an idle node does no work for it. */
-  async lag(): Promise<ProjectionLag> {
-    return { eventsBehind: await eventsNotApplied(this.pool, this.projection), topicResets: this.topicResets };
+  /** Each projection's lag, computed when asked (one scan of `streams` each), so an idle node does no work for it. */
+  async lags(): Promise<Record<string, ProjectionLag>> {
+    const lags = await Promise.all(
+      this.projections.map(async (p) => [p.name, { eventsBehind: await eventsNotApplied(this.pool, p), topicResets: this.topicResets.get(p.name) ?? 0 }] as const),
+    );
+    return Object.fromEntries(lags);
   }
 
   private async applyBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload) {
@@ -102,31 +114,32 @@ export class ProjectionRunner {
     const delivered = batch.messages
       .filter((m) => m.value)
       .map((m) => ({ offset: BigInt(m.offset), envelope: JSON.parse(m.value!.toString('utf8')) as EventEnvelope }));
-    const apply = (restart: boolean) =>
-      inTransaction(this.pool, (tx) => this.applyDelivered(tx, topic, partition, BigInt(batch.highWatermark), delivered, nextOffset, restart));
-
-    let outcome = await apply(false);
-    if (outcome === 'replaced') {
-      await this.catchUpAfterReplaced(topic, [partition]);
-      outcome = await apply(true);
+    for (const projection of this.projections.filter((p) => this.topicsOf(p).includes(topic))) {
+      const apply = (restart: boolean) =>
+        inTransaction(this.pool, (tx) => this.applyDelivered(tx, projection, topic, partition, BigInt(batch.highWatermark), delivered, nextOffset, restart));
+      let outcome = await apply(false);
+      if (outcome === 'replaced') {
+        await this.catchUpAfterReplaced(projection, topic, [partition]);
+        outcome = await apply(true);
+      }
+      this.hooks.applied?.(projection.name, outcome as ApplyOutcome);
     }
-    this.hooks.applied?.(this.projection.name, outcome as ApplyOutcome);
     resolveOffset(batch.lastOffset());
     await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
     await heartbeat();
   }
 
   /** Counts and logs a replaced topic, then applies from the store what it will never carry. */
-  private async catchUpAfterReplaced(topic: string, partitions: number[]): Promise<void> {
-    this.topicResets += partitions.length;
-    this.hooks.topicReplaced?.(this.projection.name, topic, partitions.length);
+  private async catchUpAfterReplaced(projection: Projection, topic: string, partitions: number[]): Promise<void> {
+    this.topicResets.set(projection.name, (this.topicResets.get(projection.name) ?? 0) + partitions.length);
+    this.hooks.topicReplaced?.(projection.name, topic, partitions.length);
     this.logger.warn(
-      { projection: this.projection.name, topic, partitions },
+      { projection: projection.name, topic, partitions },
       'projection: Kafka topic was replaced or truncated (offsets started again); catching up from the event store and restarting its position',
     );
     // Before the position restarts: a crash in between finds the topic replaced again.
-    const caughtUp = await catchUpFromStore(this.pool, this.store, this.projection);
-    this.logger.info({ projection: this.projection.name, topic, caughtUp }, 'projection caught up from the event store');
+    const caughtUp = await catchUpFromStore(this.pool, this.store, projection);
+    this.logger.info({ projection: projection.name, topic, caughtUp }, 'projection caught up from the event store');
   }
 
   /**
@@ -139,22 +152,26 @@ export class ProjectionRunner {
     clearTimeout(this.checkAgain);
     if (joined !== this.consumer) return;
     try {
-      const topics = this.projection.families.map((f) => topicFor(f, this.topicPrefix));
-      const past = await positionsPastEnd(this.pool, this.kafka, this.projection.name, topics);
-      for (const topic of new Set(past.map((p) => p.topic))) {
-        const mine = past.filter((p) => p.topic === topic);
-        await this.catchUpAfterReplaced(topic, mine.map((p) => p.partition));
-        // Only if unchanged: a batch may have restarted it meanwhile.
-        await this.pool.query(
-          `DELETE FROM projection_offsets p USING unnest($3::int[], $4::bigint[]) AS r(kafka_partition, next_offset)
-           WHERE p.projection = $1 AND p.topic = $2 AND p.kafka_partition = r.kafka_partition AND p.next_offset = r.next_offset`,
-          [this.projection.name, topic, mine.map((p) => p.partition), mine.map((p) => p.nextOffset)],
-        );
-      }
+      for (const projection of this.projections) await this.restartPastPositions(projection);
     } catch (error) {
-      this.logger.debug({ projection: this.projection.name, attempt, err: (error as Error).message }, 'projection: positions not checked after joining; trying again');
+      this.logger.debug({ projections: this.projections.map((p) => p.name), attempt, err: (error as Error).message }, 'projection: positions not checked after joining; trying again');
       this.checkAgain = setTimeout(() => void this.checkPositions(joined, attempt + 1), POSITION_CHECK_RETRY_MS);
       this.checkAgain.unref();
+    }
+  }
+
+  /** Catches up and restarts one projection's positions found past their partition's end. */
+  private async restartPastPositions(projection: Projection): Promise<void> {
+    const past = await positionsPastEnd(this.pool, this.kafka, projection.name, this.topicsOf(projection));
+    for (const topic of new Set(past.map((p) => p.topic))) {
+      const mine = past.filter((p) => p.topic === topic);
+      await this.catchUpAfterReplaced(projection, topic, mine.map((p) => p.partition));
+      // Only if unchanged: a batch may have restarted it meanwhile.
+      await this.pool.query(
+        `DELETE FROM projection_offsets p USING unnest($3::int[], $4::bigint[]) AS r(kafka_partition, next_offset)
+         WHERE p.projection = $1 AND p.topic = $2 AND p.kafka_partition = r.kafka_partition AND p.next_offset = r.next_offset`,
+        [projection.name, topic, mine.map((p) => p.partition), mine.map((p) => p.nextOffset)],
+      );
     }
   }
 
@@ -165,6 +182,7 @@ export class ProjectionRunner {
    */
   private async applyDelivered(
     tx: Sql,
+    projection: Projection,
     topic: string,
     partition: number,
     highWatermark: bigint,
@@ -172,23 +190,23 @@ export class ProjectionRunner {
     nextOffset: string,
     restart: boolean,
   ): Promise<BatchResult> {
-    await lockProjection(tx, this.projection.name, 'shared');
+    await lockProjection(tx, projection.name, 'shared');
     const stored = await tx.query<{ next_offset: string }>(
       `SELECT next_offset FROM projection_offsets WHERE projection = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE`,
-      [this.projection.name, topic, partition],
+      [projection.name, topic, partition],
     );
     const from = restart ? 0n : BigInt(stored.rows[0]?.next_offset ?? '0');
     const below = delivered.filter((m) => m.offset < from).map((m) => m.envelope);
-    if (from > highWatermark || (await this.anyNotApplied(tx, below))) return 'replaced';
+    if (from > highWatermark || (await this.anyNotApplied(tx, projection, below))) return 'replaced';
     const fresh = delivered.filter((m) => m.offset >= from).map((m) => m.envelope);
-    const outcome = await applyInOrder(tx, this.projection, this.store, fresh);
+    const outcome = await applyInOrder(tx, projection, this.store, fresh);
     outcome.skipped += below.length;
     await tx.query(
       `INSERT INTO projection_offsets (projection, topic, kafka_partition, next_offset) VALUES ($1, $2, $3, $4)
        ON CONFLICT (projection, topic, kafka_partition)
        DO UPDATE SET next_offset = CASE WHEN $5 THEN EXCLUDED.next_offset ELSE GREATEST(projection_offsets.next_offset, EXCLUDED.next_offset) END,
                      updated_at = now()`,
-      [this.projection.name, topic, partition, nextOffset, restart],
+      [projection.name, topic, partition, nextOffset, restart],
     );
     return outcome;
   }
@@ -198,11 +216,11 @@ export class ProjectionRunner {
    * the position was taken on, everything below it was applied, so this one is another topic.
    * Redelivery below the position is rare (a crash between commits), so this read rarely runs.
    */
-  private async anyNotApplied(tx: Sql, envelopes: EventEnvelope[]): Promise<boolean> {
+  private async anyNotApplied(tx: Sql, projection: Projection, envelopes: EventEnvelope[]): Promise<boolean> {
     if (envelopes.length === 0) return false;
     const { rows } = await tx.query<{ stream_id: string; version: number }>(
       `SELECT stream_id, version FROM projection_streams WHERE projection = $1 AND stream_id = ANY($2::text[])`,
-      [this.projection.name, [...new Set(envelopes.map((e) => e.streamId))]],
+      [projection.name, [...new Set(envelopes.map((e) => e.streamId))]],
     );
     const applied = new Map(rows.map((r) => [r.stream_id, r.version]));
     return envelopes.some((e) => e.streamVersion > (applied.get(e.streamId) ?? 0));

@@ -27,7 +27,7 @@ describe('a projection whose Kafka topic is replaced (the broker data wiped; rea
     const rows = await tallyOf(streams);
     return rows.length === streams.length && rows.every((r) => r.last_version === version && r.applied === version);
   };
-  const newRunner = () => new ProjectionRunner(tallyProjection, db.pool, store, kafka, prefix, logger);
+  const newRunner = () => new ProjectionRunner([tallyProjection], db.pool, store, kafka, prefix, logger);
   const outboxDrained = async () => (await db.pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n === 0;
 
   /** As a node does when it starts. */
@@ -68,14 +68,14 @@ describe('a projection whose Kafka topic is replaced (the broker data wiped; rea
   it('a running projection applies the events appended after the wipe, and its lag returns to 0', async () => {
     const before = await appendSessions(store, 30, 4);
     await waitFor('120 events applied before the wipe', allApplied(before, 4));
-    expect((await runner.lag()).eventsBehind).toBe(0);
+    expect((await runner.lags()).tally.eventsBehind).toBe(0);
 
     await wipeBroker();
     const after = await appendSessions(store, 3, 2);
 
     await waitFor('the events appended after the wipe to be applied', allApplied(after, 2), WIPE_DEADLINE);
-    await waitFor('no lag', async () => (await runner.lag()).eventsBehind === 0);
-    expect((await runner.lag()).topicResets).toBeGreaterThan(0);
+    await waitFor('no lag', async () => (await runner.lags()).tally.eventsBehind === 0);
+    expect((await runner.lags()).tally.topicResets).toBeGreaterThan(0);
     expect(await allApplied(before, 4)()).toBe(true);
   });
 
@@ -83,7 +83,7 @@ describe('a projection whose Kafka topic is replaced (the broker data wiped; rea
     await runner.stop();
     const [relayedOnly] = await appendSessions(store, 1, 3);
     await waitFor('the relay to publish it to the old topic', outboxDrained);
-    expect((await runner.lag()).eventsBehind).toBe(3);
+    expect((await runner.lags()).tally.eventsBehind).toBe(3);
 
     await wipeBroker();
     await createTopics();
@@ -92,12 +92,12 @@ describe('a projection whose Kafka topic is replaced (the broker data wiped; rea
 
     // Nothing new reaches the new topic: the positions checked on joining reveal it.
     await waitFor('the event the new topic never carried to be applied', allApplied([relayedOnly], 3), WIPE_DEADLINE);
-    expect(await runner.lag()).toEqual({ eventsBehind: 0, topicResets: expect.any(Number) });
-    expect((await runner.lag()).topicResets).toBeGreaterThan(0);
+    expect((await runner.lags()).tally).toEqual({ eventsBehind: 0, topicResets: expect.any(Number) });
+    expect((await runner.lags()).tally.topicResets).toBeGreaterThan(0);
 
     const later = await appendSessions(store, 2, 2);
     await waitFor('the later events to be applied', allApplied(later, 2), WIPE_DEADLINE);
-    await waitFor('no lag', async () => (await runner.lag()).eventsBehind === 0);
+    await waitFor('no lag', async () => (await runner.lags()).tally.eventsBehind === 0);
     const total = (await tallyRows(db.pool)).reduce((sum, r) => sum + r.applied, 0);
     expect(total).toBe(30 * 4 + 3 * 2 + 3 + 2 * 2);
   });

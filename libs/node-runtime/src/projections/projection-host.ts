@@ -7,10 +7,10 @@ import type { Logger } from 'pino';
 
 export const NODE_PROJECTION_LIST = Symbol('NODE_PROJECTION_LIST');
 
-/** Runs a consumer for each projection this node's services keep current. */
+/** Runs one consumer (ProjectionRunner) for every Kafka-fed projection this node's services keep current. */
 @Injectable()
 export class ProjectionHost implements OnApplicationBootstrap, OnApplicationShutdown {
-  private runners: ProjectionRunner[] = [];
+  private runner?: ProjectionRunner;
 
   constructor(
     @Inject(NODE_PROJECTION_LIST) private readonly projections: Projection[],
@@ -24,29 +24,26 @@ export class ProjectionHost implements OnApplicationBootstrap, OnApplicationShut
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.runners = this.projections.map(
-      (projection) =>
-        new ProjectionRunner(projection, this.pool, this.store, this.kafka, this.config.topicPrefix, this.logger, {
-          applied: (name, outcome) => {
-            this.metrics.projectionApplied.inc({ projection: name }, outcome.applied);
-            this.metrics.projectionSkipped.inc({ projection: name }, outcome.skipped);
-          },
-          topicReplaced: (name, _topic, partitions) => this.metrics.projectionTopicResets.inc({ projection: name }, partitions),
-        }),
-    );
+    const runner = new ProjectionRunner(this.projections, this.pool, this.store, this.kafka, this.config.topicPrefix, this.logger, {
+      applied: (name, outcome) => {
+        this.metrics.projectionApplied.inc({ projection: name }, outcome.applied);
+        this.metrics.projectionSkipped.inc({ projection: name }, outcome.skipped);
+      },
+      topicReplaced: (name, _topic, partitions) => this.metrics.projectionTopicResets.inc({ projection: name }, partitions),
+    });
+    this.runner = runner;
     this.metrics.projectionLagSource = async () =>
       Object.fromEntries(Object.entries(await this.lags()).map(([name, lag]) => [name, lag.eventsBehind]));
-    await this.purposes.run('projection', () => Promise.all(this.runners.map((runner) => runner.start())));
+    if (this.projections.length > 0) await this.purposes.run('projection', () => runner.start());
     this.logger.info({ projections: this.projections.map((p) => p.name) }, 'projections running');
   }
 
   /** Each projection's lag, computed now (a query per projection): for a scrape or /ready, never periodic. */
   async lags(): Promise<Record<string, ProjectionLag>> {
-    const lags = await Promise.all(this.runners.map(async (runner) => [runner.name, await runner.lag()] as const));
-    return Object.fromEntries(lags);
+    return (await this.runner?.lags()) ?? {};
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.runners.map((runner) => runner.stop()));
+    await this.runner?.stop();
   }
 }

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 
 const LOST_RESULTS_LOCK = 7_041_998_007;
 const BATCH = 500;
-const PASS_MS = 1000;
+// A backup for a NodeDown/NodeLeft the node feed missed: a pass (and a lock try on every other node) every 5 s, not every second.
+const PASS_MS = 5000;
 const REASONS = new Set(['node-left', 'node-down', 'node-restarted']);
 
 /**
