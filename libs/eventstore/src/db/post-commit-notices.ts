@@ -6,7 +6,8 @@ import type { Notification } from '../store/event-store';
  * writing transaction takes PostgreSQL's cluster-wide notify lock at commit and holds it through
  * the commit's WAL flush, so every notifying commit waits for the one before it: commits stop
  * sharing flushes (ADR 11). Sent alone, a NOTIFY writes nothing and flushes nothing. Notices that
- * come while one is on its way are gathered (each channel and payload once) and go in the next.
+ * come in the same turn of the event loop, or while one is on its way, are gathered (each channel
+ * and payload once) and go together.
  * A notice lost with its node is covered by the listeners' own backup looks (the relay's, the
  * executors', a wait's), as a NOTIFY lost by a reconnecting listener always was.
  */
@@ -21,11 +22,14 @@ export class PostCommitNotices {
 
   send(notifications: readonly Notification[]): void {
     for (const n of notifications) this.pending.set(`${n.channel}\u0000${n.payload}`, n);
-    if (!this.sending && this.pending.size > 0) void this.flush();
+    if (this.sending || this.pending.size === 0) return;
+    this.sending = true;
+    // At the end of this turn of the event loop: the appends that committed in the same turn (a
+    // busy node finishes several per turn) share the statement.
+    setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
-    this.sending = true;
     try {
       while (this.pending.size > 0) {
         const batch = [...this.pending.values()];
