@@ -78,7 +78,7 @@ export class PgEventStore {
     this.batcher = new AppendBatcher(
       pool,
       writer.nodeIncarnation,
-      (append, expected) => this.appendIn(this.pool, append.streamId, expected === 0 ? 'no_stream' : expected, [], {}, append),
+      (append, expected) => this.appendDrafted(this.pool, append, expected === 0 ? 'no_stream' : expected, {}),
       (append, expected, outcome) => this.settled(append, expected, outcome),
     );
     this.tails = new StreamTailReads(pool);
@@ -123,8 +123,13 @@ export class PgEventStore {
    * the pool, as one statement that commits on its own: nothing is written unless the writer is
    * alive, the version is claimed and the conditions hold, so it needs no transaction around it.
    */
-  async appendIn(sql: Sql, streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[], options: AppendOptions = {}, drafted?: DraftedAppend): Promise<AppendResult> {
-    const { family, occurredAt, drafts, payloads, envelopes } = drafted ?? this.draft(streamId, events);
+  appendIn(sql: Sql, streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    return this.appendDrafted(sql, this.draft(streamId, events), expectedVersion, options);
+  }
+
+  /** appendIn for events already drafted. */
+  private async appendDrafted(sql: Sql, drafted: DraftedAppend, expectedVersion: ExpectedVersion, options: AppendOptions): Promise<AppendResult> {
+    const { streamId, family, occurredAt, drafts, payloads, envelopes } = drafted;
     const { nodeId, nodeIncarnation } = this.writer;
     const notify: Notification[] = [{ channel: OUTBOX_CHANNEL, payload: '' }, ...(options.notify ?? [])];
     // Committing on its own, the append leaves its NOTIFYs to a statement of their own (see
@@ -175,7 +180,7 @@ export class PgEventStore {
   private appendAlone(streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[]): Promise<AppendResult> {
     const drafted = this.draft(streamId, events);
     const batchable = expectedVersion !== 'any' && !this.inline.some((p) => p.families.includes(drafted.family));
-    if (!batchable) return this.appendIn(this.pool, streamId, expectedVersion, events, {}, drafted);
+    if (!batchable) return this.appendDrafted(this.pool, drafted, expectedVersion, {});
     return this.batcher.append(drafted, expectedVersion === 'no_stream' ? 0 : expectedVersion);
   }
 
