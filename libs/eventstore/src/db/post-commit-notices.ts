@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Notification } from '../store/event-store';
+import { RoundTripGatherer } from './round-trip-gatherer';
 
 /**
  * NOTIFYs sent after their transaction committed, in a statement of their own. A NOTIFY inside a
@@ -12,8 +13,9 @@ import type { Notification } from '../store/event-store';
  * executors', a wait's), as a NOTIFY lost by a reconnecting listener always was.
  */
 export class PostCommitNotices {
-  private pending = new Map<string, Notification>();
-  private sending = false;
+  // At the end of this turn of the event loop: the appends that committed in the same turn (a
+  // busy node finishes several per turn) share the statement.
+  private readonly gatherer = new RoundTripGatherer<Notification>((waiting) => this.flush(waiting), setImmediate);
 
   constructor(
     private readonly pool: Pool,
@@ -21,25 +23,14 @@ export class PostCommitNotices {
   ) {}
 
   send(notifications: readonly Notification[]): void {
-    for (const n of notifications) this.pending.set(`${n.channel}\u0000${n.payload}`, n);
-    if (this.sending || this.pending.size === 0) return;
-    this.sending = true;
-    // At the end of this turn of the event loop: the appends that committed in the same turn (a
-    // busy node finishes several per turn) share the statement.
-    setImmediate(() => void this.flush());
+    for (const n of notifications) this.gatherer.add(n);
   }
 
-  private async flush(): Promise<void> {
-    try {
-      while (this.pending.size > 0) {
-        const batch = [...this.pending.values()];
-        this.pending = new Map();
-        await this.pool
-          .query({ name: 'quarry-notify', text: 'SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)', values: [batch.map((n) => n.channel), batch.map((n) => n.payload)] })
-          .catch((error: Error) => this.onError(error));
-      }
-    } finally {
-      this.sending = false;
-    }
+  private async flush(waiting: Notification[]): Promise<void> {
+    // Each channel and payload once.
+    const batch = [...new Map(waiting.map((n) => [`${n.channel}\u0000${n.payload}`, n])).values()];
+    await this.pool
+      .query({ name: 'quarry-notify', text: 'SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)', values: [batch.map((n) => n.channel), batch.map((n) => n.payload)] })
+      .catch((error: Error) => this.onError(error));
   }
 }

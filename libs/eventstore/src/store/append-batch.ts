@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '@quarry/contracts';
 import type { Pool } from 'pg';
+import { RoundTripGatherer } from '../db/round-trip-gatherer';
 import { readAgainIfConnectionLost } from '../db/sql';
 import type { AppendResult, DraftedAppend } from './event-store';
 
@@ -25,6 +26,20 @@ interface BatchRow {
 /** The most appends one statement carries. */
 const MAX_BATCH = 64;
 
+/** The oldest waiting appends, one per stream, at most MAX_BATCH; the rest wait for the next. */
+function oneStatement(waiting: Waiting[]): { batch: Waiting[]; later: Waiting[] } {
+  const batch: Waiting[] = [];
+  const later: Waiting[] = [];
+  const streams = new Set<string>();
+  for (const w of waiting) {
+    if (batch.length < MAX_BATCH && !streams.has(w.append.streamId)) {
+      streams.add(w.append.streamId);
+      batch.push(w);
+    } else later.push(w);
+  }
+  return { batch, later };
+}
+
 /**
  * Group commit for appends that commit on their own (ADR 11): while one statement is on its way,
  * the appends that come are gathered and go together in the next, one round trip and one WAL
@@ -35,8 +50,11 @@ const MAX_BATCH = 64;
  * (a deadlock between two nodes' batches, a lost connection) sends each of its appends alone.
  */
 export class AppendBatcher {
-  private waiting: Waiting[] = [];
-  private sending = false;
+  private readonly gatherer = new RoundTripGatherer<Waiting>(async (waiting) => {
+    const { batch, later } = oneStatement(waiting);
+    await this.send(batch);
+    return later;
+  });
 
   constructor(
     private readonly pool: Pool,
@@ -46,34 +64,7 @@ export class AppendBatcher {
   ) {}
 
   append(append: DraftedAppend, expected: number): Promise<AppendResult> {
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.waiting.push({ append, expected, resolve, reject });
-      if (!this.sending) void this.sendAll();
-    });
-  }
-
-  private async sendAll(): Promise<void> {
-    this.sending = true;
-    try {
-      while (this.waiting.length > 0) await this.send(this.nextBatch());
-    } finally {
-      this.sending = false;
-    }
-  }
-
-  /** The oldest waiting appends, one per stream, at most MAX_BATCH. */
-  private nextBatch(): Waiting[] {
-    const batch: Waiting[] = [];
-    const streams = new Set<string>();
-    const rest: Waiting[] = [];
-    for (const w of this.waiting) {
-      if (batch.length < MAX_BATCH && !streams.has(w.append.streamId)) {
-        streams.add(w.append.streamId);
-        batch.push(w);
-      } else rest.push(w);
-    }
-    this.waiting = rest;
-    return batch;
+    return new Promise<AppendResult>((resolve, reject) => this.gatherer.add({ append, expected, resolve, reject }));
   }
 
   private async send(batch: Waiting[]): Promise<void> {

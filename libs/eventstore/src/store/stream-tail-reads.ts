@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '@quarry/contracts';
+import { RoundTripGatherer } from '../db/round-trip-gatherer';
 import { readAgainIfConnectionLost, type Sql } from '../db/sql';
 import { EVENT_COLUMNS, envelopeFromRow, type EventRow } from './rows';
 
@@ -53,30 +54,15 @@ export async function readStreamTails(sql: Sql, tails: readonly StreamTail[]): P
  * of one per request; a read asked while none is out goes at once.
  */
 export class StreamTailReads {
-  private waiting: Ask[] = [];
-  private sending = false;
+  // Sent as soon as the caller's synchronous work is done, not at the end of this turn of the
+  // event loop: a read alone must not wait behind the other I/O callbacks of the turn (a Kafka
+  // batch). Reads asked meanwhile wait for this one and go together in the next.
+  private readonly gatherer = new RoundTripGatherer<Ask>((asks) => this.send(asks), queueMicrotask);
 
   constructor(private readonly sql: Sql) {}
 
   read(streamId: string, fromVersion: number): Promise<EventEnvelope[]> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ streamId, fromVersion, resolve, reject });
-      if (this.sending) return;
-      this.sending = true;
-      // Sent as soon as the caller's synchronous work is done, not at the end of this turn of the
-      // event loop: a read alone must not wait behind the other I/O callbacks of the turn (a
-      // Kafka batch). Reads asked meanwhile wait for this one and go together in the next.
-      queueMicrotask(() => void this.sendAll());
-    });
-  }
-
-  private async sendAll(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const asks = this.waiting;
-      this.waiting = [];
-      await this.send(asks);
-    }
-    this.sending = false;
+    return new Promise((resolve, reject) => this.gatherer.add({ streamId, fromVersion, resolve, reject }));
   }
 
   private async send(asks: Ask[]): Promise<void> {
