@@ -12,3 +12,4 @@ export * from './node-to-node';
 export * from './db/db-purpose';
 export * from './db/statement-counts';
 export * from './memory/bounded-cache';
+export * from './async/with-timeout';

@@ -133,6 +133,9 @@ function spawnBroker({ libsDir, files, consoleLog, detached }) {
         '-Xmx512m',
         '-XX:+UseG1GC',
         '-XX:MaxGCPauseMillis=20',
+        // No hsperfdata: the JVM's sampler thread wakes every 50 ms to update it, a fifth of an idle
+        // broker's CPU (measured 2.35% -> 2.00% of a core with no client); nothing here reads it (jstat, jps).
+        '-XX:-UsePerfData',
         '-XX:+ExitOnOutOfMemoryError',
         '-Djava.awt.headless=true',
         `-Dlog4j2.configurationFile=${files.log4jFile}`,

@@ -2,6 +2,7 @@ import { topicFor, type EventEnvelope } from '@quarry/contracts';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import { withTimeout } from '@quarry/platform';
 import { inTransaction, type Sql } from '../db/sql';
 import { LASTING_CONSUMER } from '../kafka/kafka';
 import type { PgEventStore } from '../store/event-store';
@@ -34,6 +35,12 @@ interface Delivered {
 type BatchResult = ApplyOutcome | 'replaced';
 
 const POSITION_CHECK_RETRY_MS = 1000;
+/**
+ * A check that has not finished by then is given up and tried again: the admin calls of a broker
+ * just back (or just wiped) have been seen to hang, and a hung check would leave a replaced topic
+ * that carries nothing new unnoticed for good.
+ */
+const POSITION_CHECK_TIMEOUT_MS = 15_000;
 
 /**
  * Feeds projections from Kafka, through one consumer for all of them: each consumer costs an idle
@@ -152,7 +159,8 @@ export class ProjectionRunner {
     clearTimeout(this.checkAgain);
     if (joined !== this.consumer) return;
     try {
-      for (const projection of this.projections) await this.restartPastPositions(projection);
+      const restarted = await withTimeout(this.restartAllPastPositions(), POSITION_CHECK_TIMEOUT_MS, 'the position check');
+      this.logger.info({ projections: this.projections.map((p) => p.name), attempt, restarted }, 'projection: positions checked after joining the group');
     } catch (error) {
       this.logger.debug({ projections: this.projections.map((p) => p.name), attempt, err: (error as Error).message }, 'projection: positions not checked after joining; trying again');
       this.checkAgain = setTimeout(() => void this.checkPositions(joined, attempt + 1), POSITION_CHECK_RETRY_MS);
@@ -160,8 +168,15 @@ export class ProjectionRunner {
     }
   }
 
+  /** How many positions were found past their partition's end (and restarted). */
+  private async restartAllPastPositions(): Promise<number> {
+    let restarted = 0;
+    for (const projection of this.projections) restarted += await this.restartPastPositions(projection);
+    return restarted;
+  }
+
   /** Catches up and restarts one projection's positions found past their partition's end. */
-  private async restartPastPositions(projection: Projection): Promise<void> {
+  private async restartPastPositions(projection: Projection): Promise<number> {
     const past = await positionsPastEnd(this.pool, this.kafka, projection.name, this.topicsOf(projection));
     for (const topic of new Set(past.map((p) => p.topic))) {
       const mine = past.filter((p) => p.topic === topic);
@@ -173,6 +188,7 @@ export class ProjectionRunner {
         [projection.name, topic, mine.map((p) => p.partition), mine.map((p) => p.nextOffset)],
       );
     }
+    return past.length;
   }
 
   /**

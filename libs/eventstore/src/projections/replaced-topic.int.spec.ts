@@ -10,7 +10,8 @@ import { PgEventStore } from '../store/event-store';
 import { createTallyTable, tallyProjection, tallyRows } from '../test-support/tally-projection';
 import { ProjectionRunner } from './projection-runner';
 
-const logger = pino({ level: 'silent' });
+// QUARRY_TEST_LOG_LEVEL=debug shows the runner's and kafkajs's view when a run needs explaining.
+const logger = pino({ level: process.env.QUARRY_TEST_LOG_LEVEL ?? 'silent' });
 const WIPE_DEADLINE = { timeoutMs: 90_000, intervalMs: 200 };
 
 describe('a projection whose Kafka topic is replaced (the broker data wiped; real Kafka and PostgreSQL)', () => {

@@ -1,4 +1,5 @@
 import type { ProjectionLag } from '@quarry/eventstore';
+import { withTimeout } from '@quarry/platform';
 import type { Admin } from 'kafkajs';
 import type { Pool } from 'pg';
 
@@ -10,16 +11,6 @@ export interface ReadinessReport {
 }
 
 const CHECK_TIMEOUT_MS = 2000;
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    work.then(
-      (value) => (clearTimeout(timer), resolve(value)),
-      (error) => (clearTimeout(timer), reject(error)),
-    );
-  });
-}
 
 async function answers(check: () => Promise<unknown>): Promise<'up' | 'down'> {
   try {
