@@ -9,7 +9,7 @@ import type { PgEventStore } from '../store/event-store';
 import { applyInOrder, type ApplyOutcome } from './apply-in-order';
 import { catchUpFromStore } from './catch-up';
 import type { Projection } from './projection';
-import { positionsPastEnd } from './positions-past-end';
+import { positionsAgainstEnds } from './positions-against-ends';
 import { lockProjection } from './projection-lock';
 import { eventsNotApplied } from './streams-behind';
 
@@ -34,6 +34,12 @@ interface Delivered {
 
 type BatchResult = ApplyOutcome | 'replaced';
 
+/** What a position check after joining did: positions restarted (replaced topics), events applied from the store for partitions without one. */
+interface PositionCheck {
+  restarted: number;
+  caughtUpUnpositioned: number;
+}
+
 const POSITION_CHECK_RETRY_MS = 1000;
 /**
  * A check that has not finished by then is given up and tried again: the admin calls of a broker
@@ -56,6 +62,8 @@ const POSITION_CHECK_TIMEOUT_MS = 15_000;
  * its offsets from 0 again. A stored position past the partition's end, or a message below the
  * stored position carrying an event never applied, says so; the runner then catches up from the
  * event store (what the old topic carried and the new one never will) and restarts its position.
+ * A partition with no stored position shows nothing either way, so on joining the group the
+ * runner then catches up from the store too.
  */
 export class ProjectionRunner {
   private consumer?: Consumer;
@@ -159,8 +167,8 @@ export class ProjectionRunner {
     clearTimeout(this.checkAgain);
     if (joined !== this.consumer) return;
     try {
-      const restarted = await withTimeout(this.restartAllPastPositions(), POSITION_CHECK_TIMEOUT_MS, 'the position check');
-      this.logger.info({ projections: this.projections.map((p) => p.name), attempt, restarted }, 'projection: positions checked after joining the group');
+      const checked = await withTimeout(this.checkAllPositions(), POSITION_CHECK_TIMEOUT_MS, 'the position check');
+      this.logger.info({ projections: this.projections.map((p) => p.name), attempt, ...checked }, 'projection: positions checked after joining the group');
     } catch (error) {
       this.logger.debug({ projections: this.projections.map((p) => p.name), attempt, err: (error as Error).message }, 'projection: positions not checked after joining; trying again');
       this.checkAgain = setTimeout(() => void this.checkPositions(joined, attempt + 1), POSITION_CHECK_RETRY_MS);
@@ -168,16 +176,25 @@ export class ProjectionRunner {
     }
   }
 
-  /** How many positions were found past their partition's end (and restarted). */
-  private async restartAllPastPositions(): Promise<number> {
-    let restarted = 0;
-    for (const projection of this.projections) restarted += await this.restartPastPositions(projection);
-    return restarted;
+  private async checkAllPositions(): Promise<PositionCheck> {
+    const total: PositionCheck = { restarted: 0, caughtUpUnpositioned: 0 };
+    for (const projection of this.projections) {
+      const one = await this.checkPositionsOf(projection);
+      total.restarted += one.restarted;
+      total.caughtUpUnpositioned += one.caughtUpUnpositioned;
+    }
+    return total;
   }
 
-  /** Catches up and restarts one projection's positions found past their partition's end. */
-  private async restartPastPositions(projection: Projection): Promise<number> {
-    const past = await positionsPastEnd(this.pool, this.kafka, projection.name, this.topicsOf(projection));
+  /**
+   * Catches up and restarts one projection's positions found past their partition's end. A
+   * partition without a position cannot show a replacement (a position restarted after one, and
+   * the node stopped before the new topic brought it anything: the broker may be wiped again
+   * meanwhile, taking what was relayed to that topic), so the projection then catches up from the
+   * event store as well; it is a scan of `streams`, on joining the group only.
+   */
+  private async checkPositionsOf(projection: Projection): Promise<PositionCheck> {
+    const { past, unpositioned } = await positionsAgainstEnds(this.pool, this.kafka, projection.name, this.topicsOf(projection));
     for (const topic of new Set(past.map((p) => p.topic))) {
       const mine = past.filter((p) => p.topic === topic);
       await this.catchUpAfterReplaced(projection, topic, mine.map((p) => p.partition));
@@ -188,7 +205,8 @@ export class ProjectionRunner {
         [projection.name, topic, mine.map((p) => p.partition), mine.map((p) => p.nextOffset)],
       );
     }
-    return past.length;
+    const caughtUpUnpositioned = past.length === 0 && unpositioned.length > 0 ? await catchUpFromStore(this.pool, this.store, projection) : 0;
+    return { restarted: past.length, caughtUpUnpositioned };
   }
 
   /**
