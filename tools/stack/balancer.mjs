@@ -37,7 +37,12 @@ const nodeOnlyHeaders = ['x-quarry-forwarded-by', 'x-quarry-cluster-secret'];
 
 // The response timeout stays above the 30 s a node may rightly wait before its headers by default
 // (EXECUTE_WITH_TIMEOUT's timeoutmillis, QUARRY_RERUN_WAIT_MS); a frozen node is the health check's job.
-export const defaults = { healthIntervalMs: 1000, healthTimeoutMs: 1000, unhealthyAfter: 2, responseTimeoutMs: 60_000 };
+// Every 2 s: each check is a new connection and a request on every node, forever, and an idle
+// cluster is meant to idle (issue 11); after a first failure the next comes at once
+// (RECHECK_AFTER_FAILURE_MS), so a frozen node still leaves within about 4 s.
+export const defaults = { healthIntervalMs: 2000, healthTimeoutMs: 1000, unhealthyAfter: 2, responseTimeoutMs: 60_000 };
+/** After a failed check of a backend still in the rotation: the next check of it (HAProxy's `fastinter`). */
+const RECHECK_AFTER_FAILURE_MS = 100;
 
 /**
  * Starts the proxy. Resolves to { url, port, close(), setBackends(list), healthyBackends() } once
@@ -112,8 +117,19 @@ function parseBackends(list, known) {
   });
 }
 
-/** One GET /health; after `unhealthyAfter` failures in a row the backend is down, after one success up. */
-async function checkHealth(backend, { timeoutMs, unhealthyAfter, signal, log }) {
+/**
+ * GET /health; after `unhealthyAfter` failures in a row the backend is down, after one success up.
+ * A backend in the rotation that fails is asked again soon, not a whole interval later.
+ */
+async function checkHealth(backend, options) {
+  await checkOnce(backend, options);
+  while (!options.signal.aborted && backend.healthy && backend.failures > 0) {
+    await new Promise((resolve) => setTimeout(resolve, RECHECK_AFTER_FAILURE_MS));
+    await checkOnce(backend, options);
+  }
+}
+
+async function checkOnce(backend, { timeoutMs, unhealthyAfter, signal, log }) {
   const failure = await probeHealth(backend.url, timeoutMs, signal);
   if (signal.aborted) return;
   if (failure === undefined) {

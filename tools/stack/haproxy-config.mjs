@@ -76,7 +76,7 @@ export function haproxyConfig({ host = '127.0.0.1', port, backends, ...options }
     '  option httpchk GET /health',
     '  http-check expect status 200',
     // HAProxy counts the interval from the end of a check, the Node balancer from its start: after a
-    // first failure the next check comes soon, so a frozen node leaves within ~3 s in both.
+    // first failure the next check comes soon, so a frozen node leaves within ~4 s in both.
     // Nodes close a connection idle for 6 s; a request sent on it just then is lost (HAProxy closes
     // the client's connection without an answer). HAProxy 2.6 has no idle timeout for server
     // connections, only this purge: every 500 ms it closes half of those no longer needed, so a
