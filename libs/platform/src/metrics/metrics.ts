@@ -100,16 +100,21 @@ export class QuarryMetrics {
     registers: [this.registry],
   });
 
+  /** Read on a scrape (set by the node's held results), so no timer keeps the two gauges current. */
+  heldResultsSource?: () => { bytes: number; count: number };
+
   readonly heldResultBytes = new Gauge({
     name: 'quarry_held_result_bytes',
     help: 'Estimated memory of the in-memory results this node holds',
     registers: [this.registry],
+    collect: (): void => this.heldResultBytes.set(this.heldResultsSource?.().bytes ?? 0),
   });
 
   readonly heldResults = new Gauge({
     name: 'quarry_held_results',
     help: 'In-memory results this node holds',
     registers: [this.registry],
+    collect: (): void => this.heldResults.set(this.heldResultsSource?.().count ?? 0),
   });
 
   readonly resultPages = new Counter({

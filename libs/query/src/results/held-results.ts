@@ -26,6 +26,7 @@ interface HeldEntry {
 export class HeldResults {
   private readonly entries = new Map<string, HeldEntry>();
   private used = 0;
+  private readonly keptListeners: (() => void)[] = [];
 
   constructor(@Inject(QUARRY_CONFIG) private readonly config: QuarryConfig) {}
 
@@ -46,6 +47,12 @@ export class HeldResults {
   keep(queryHandle: string, attempt: number, collector: HeldResultCollector, expiresAt: number): void {
     this.drop(queryHandle);
     this.entries.set(queryHandle, { attempt, columns: collector.columnsSeen, rows: collector.collected, bytes: collector.bytes, expiresAt });
+    for (const listener of this.keptListeners) listener();
+  }
+
+  /** Told whenever a result is kept (the keeper's passes run only while something is held). */
+  onKept(listener: () => void): void {
+    this.keptListeners.push(listener);
   }
 
   /** Gives back the memory of a collector whose rows are not kept (failed, canceled, spilled). */

@@ -12,12 +12,15 @@ const PASS_MS = 1000;
 /**
  * The holder's side of in-memory results: when one's time runs out it says so (ResultExpired,
  * so every node's status turns false) and drops the rows; a deleted one is dropped on notice.
+ * Its pass runs every second while results are held, and not at all while none is: an idle node
+ * is not woken for nothing.
  */
 @Injectable()
 export class HeldResultKeeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private pass?: Promise<void>;
   private listener?: PgListener;
+  private stopped = false;
 
   constructor(
     private readonly held: HeldResults,
@@ -31,20 +34,32 @@ export class HeldResultKeeper implements OnApplicationBootstrap, OnApplicationSh
   async onApplicationBootstrap(): Promise<void> {
     this.listener = new PgListener(this.pool, [RESULT_RELEASED_CHANNEL], (_channel, handle) => handle && this.held.drop(handle), 'held results', this.logger);
     await this.listener.start();
-    this.timer = setInterval(() => (this.pass ??= this.expireDue().finally(() => (this.pass = undefined))), PASS_MS);
-    this.timer.unref();
+    this.metrics.heldResultsSource = () => ({ bytes: this.held.bytesUsed, count: this.held.count });
+    this.held.onKept(() => this.passLater());
+    this.passLater();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     await this.pass;
     this.listener?.stop();
   }
 
+  private passLater(): void {
+    if (this.timer || this.pass || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pass = this.expireDue().finally(() => {
+        this.pass = undefined;
+        if (this.held.count > 0) this.passLater();
+      });
+    }, PASS_MS);
+    this.timer.unref();
+  }
+
   private async expireDue(): Promise<void> {
     const now = Date.now();
-    this.metrics.heldResultBytes.set(this.held.bytesUsed);
-    this.metrics.heldResults.set(this.held.count);
     for (const { queryHandle, attempt, expiresAt } of this.held.held()) {
       if (expiresAt > now) continue;
       try {

@@ -6,12 +6,15 @@ import type { Logger } from 'pino';
 /**
  * Remembers which sessions this node served and writes their last access in one statement every
  * flush interval, not one write per request. Idle expiry reads it; the interval is far below any
- * sensible idle timeout.
+ * sensible idle timeout. The timer runs only while something waits to be written: an idle node
+ * is not woken every second for nothing.
  */
 @Injectable()
 export class SessionActivity implements OnModuleInit, OnApplicationShutdown {
   private touched = new Set<string>();
   private timer?: NodeJS.Timeout;
+  private everyMs = 1000;
+  private stopped = false;
 
   constructor(
     @Inject(DB_POOL) private readonly pool: Pool,
@@ -20,18 +23,19 @@ export class SessionActivity implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    const every = Math.max(50, Math.min(1000, Math.floor(this.config.sessions.idleTimeoutMs / 4)));
-    this.timer = setInterval(() => void this.flush(), every);
-    this.timer.unref();
+    this.everyMs = Math.max(50, Math.min(1000, Math.floor(this.config.sessions.idleTimeoutMs / 4)));
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     await this.flush();
   }
 
   touch(publicId: string): void {
     this.touched.add(publicId);
+    this.flushLater();
   }
 
   forget(publicId: string): void {
@@ -47,6 +51,16 @@ export class SessionActivity implements OnModuleInit, OnApplicationShutdown {
     } catch (error) {
       ids.forEach((id) => this.touched.add(id));
       this.logger.warn({ err: (error as Error).message }, 'could not record session activity; will retry');
+      this.flushLater();
     }
+  }
+
+  private flushLater(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.everyMs);
+    this.timer.unref();
   }
 }
