@@ -1,4 +1,4 @@
-import { KafkajsRequestQueue, stopIdleRequestQueueLoop } from './idle-request-queue';
+import { KafkajsRequestQueue, REQUEST_TIMEOUT_CHECK_MS, stopIdleRequestQueueLoop } from './idle-request-queue';
 
 /** What the test touches of kafkajs's own RequestQueue (real code, its socket left out). */
 interface Queue {
@@ -6,6 +6,7 @@ interface Queue {
   fulfillRequest(response: { correlationId: number; payload: Buffer | null; size: number }): void;
   maybeThrottle(ms: number): void;
   destroy(): void;
+  scheduleRequestTimeoutCheck(): void;
   throttleCheckTimeoutId: NodeJS.Timeout | null;
   pending: unknown[];
 }
@@ -15,14 +16,15 @@ const quiet = { debug: () => undefined, info: () => undefined, warn: () => undef
 describe("kafkajs 2.2.4's request queue, idle", () => {
   const queues: Queue[] = [];
   const sent: number[] = [];
-  const queue = (maxInFlightRequests: number | null = null) => {
+  const queue = (maxInFlightRequests: number | null = null, enforceRequestTimeout = false) => {
     const Ctor = KafkajsRequestQueue as unknown as new (options: object) => Queue;
-    const made = new Ctor({ maxInFlightRequests, requestTimeout: 30_000, enforceRequestTimeout: false, clientId: 'test', broker: 'broker:9092', logger: quiet });
+    const made = new Ctor({ maxInFlightRequests, requestTimeout: 30_000, enforceRequestTimeout, clientId: 'test', broker: 'broker:9092', logger: quiet });
     queues.push(made);
     return made;
   };
+  const rejected: number[] = [];
   const request = (correlationId: number) => ({
-    entry: { correlationId, apiKey: 1, apiName: 'Fetch', apiVersion: 11, resolve: () => undefined, reject: () => undefined },
+    entry: { correlationId, apiKey: 1, apiName: 'Fetch', apiVersion: 11, resolve: () => undefined, reject: () => rejected.push(correlationId) },
     expectResponse: true,
     sendRequest: () => sent.push(correlationId),
   });
@@ -34,6 +36,7 @@ describe("kafkajs 2.2.4's request queue, idle", () => {
   beforeAll(() => stopIdleRequestQueueLoop());
   beforeEach(() => {
     sent.length = 0;
+    rejected.length = 0;
     jest.useFakeTimers();
   });
   afterEach(() => {
@@ -77,5 +80,17 @@ describe("kafkajs 2.2.4's request queue, idle", () => {
     expect(q.throttleCheckTimeoutId).not.toBeNull();
     jest.advanceTimersByTime(60_000);
     expect(sent).toEqual([1]);
+  });
+
+  it('looks for requests past their timeout once a second, not every 100 ms, and still times them out', () => {
+    const q = queue(null, true);
+    q.scheduleRequestTimeoutCheck();
+    q.push({ ...request(1), requestTimeout: 30_500 });
+    expect(jest.getTimerCount()).toBe(1);
+    // kafkajs's own look every 100 ms would have timed it out at 30.6 s.
+    jest.advanceTimersByTime(30_900);
+    expect(rejected).toEqual([]);
+    jest.advanceTimersByTime(REQUEST_TIMEOUT_CHECK_MS);
+    expect(rejected).toEqual([1]);
   });
 });
