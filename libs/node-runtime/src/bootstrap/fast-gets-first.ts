@@ -42,10 +42,10 @@ export function answerFastGetsFirst(server: Server, parts: FastGetsFirst): void 
     const mediaType = handler && chooseMediaType(req.headers.accept);
     if (!handler || !mediaType) return full(req, res);
     const stop = parts.metrics.httpRequests.startTimer();
-    const query = parts.express.parseQuery(q < 0 ? '' : url.slice(q + 1));
-    // A handler that throws at once is refused the same way as one whose promise rejects.
-    parts.purposes.run('lens', () => new Promise<WireRoot>((resolve) => resolve(handler(query)))).then(
-      (root) => {
+    // Whatever throws, at once or later, before the answer is written sends the request the full way.
+    const answered = parts.purposes.run('lens', () => new Promise<WireRoot>((resolve) => resolve(handler(parts.express.parseQuery(q < 0 ? '' : url.slice(q + 1))))));
+    answered
+      .then((root) => {
         if (root.kind === 'text' || root.kind === 'driverRows') return full(req, res);
         const body = Buffer.from(serialize(root, mediaType), 'utf8');
         res.on('finish', () => stop({ method: 'GET', route, status: String(res.statusCode) }));
@@ -56,10 +56,9 @@ export function answerFastGetsFirst(server: Server, parts: FastGetsFirst): void 
         if (etag) res.setHeader('ETag', etag);
         res.statusCode = 200;
         res.end(body);
-      },
+      })
       // The full way answers the failure with its own shape and status (and reads again).
-      () => full(req, res),
-    );
+      .catch(() => (res.headersSent ? res.destroy() : full(req, res)));
   });
 }
 
