@@ -1,5 +1,7 @@
+import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { BODY_LIMITS, type QuarryConfig } from '@quarry/platform';
+import { BODY_LIMITS, DbPurposes, FastGets, IncarnationEnd, QuarryMetrics, type QuarryConfig } from '@quarry/platform';
+import { answerFastGetsFirst } from './fast-gets-first';
 
 /**
  * The HTTP server's own settings: whose X-Forwarded-For to believe, and the body parsers with
@@ -9,6 +11,24 @@ export function configureHttpServer(app: NestExpressApplication, config: QuarryC
   app.set('trust proxy', config.trustProxy);
   app.useBodyParser('json', { limit: BODY_LIMITS.parsedBodyBytes });
   app.useBodyParser('urlencoded', { limit: BODY_LIMITS.parsedBodyBytes, extended: true });
+}
+
+/** The FastGets the node's modules registered, ahead of Express, following the Express app's own settings. */
+export function putFastGetsFirst(app: NestExpressApplication): void {
+  const express = app.getHttpAdapter().getInstance() as { get(setting: string): unknown; enabled(setting: string): boolean };
+  const end = app.get(IncarnationEnd);
+  answerFastGetsFirst(app.getHttpServer() as Server, {
+    routes: app.get(FastGets),
+    metrics: app.get(QuarryMetrics),
+    purposes: app.get(DbPurposes),
+    isLeaving: () => end.isLeaving,
+    express: {
+      // Express makes req.query {} when its query parser is off.
+      parseQuery: (express.get('query parser fn') as ((queryString: string) => Record<string, unknown>) | undefined) ?? (() => ({})),
+      etagOf: express.get('etag fn') as ((body: Buffer) => string | undefined) | undefined,
+      poweredBy: express.enabled('x-powered-by'),
+    },
+  });
 }
 
 interface RouteLayer {

@@ -6,7 +6,7 @@ import { createKafka, createPool, ensureTopics, runMigrations } from '@quarry/ev
 import { createLogger, DbPurposes, loadConfig, newIncarnation, PinoNestLogger, SERVER_KEEP_ALIVE_MS, StatementCounts, type ServiceName } from '@quarry/platform';
 import type { NodeContext } from '../core/node-context';
 import { ALL_MIGRATIONS, projectionsFor } from '../services/service-catalog';
-import { configureHttpServer, routesOf } from './http-server';
+import { configureHttpServer, putFastGetsFirst, routesOf } from './http-server';
 import { NodeModule } from './node.module';
 import { retryUntil } from './retry-until';
 
@@ -67,6 +67,7 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
   (app.getHttpServer() as Server).keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   configureHttpServer(app, config);
   await app.init();
+  putFastGetsFirst(app);
   logger.info({ routes: routesOf(app) }, 'http routes');
   await app.listen(config.httpPort, config.httpHost);
   const url = await app.getUrl();

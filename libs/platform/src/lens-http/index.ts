@@ -6,3 +6,4 @@ export * from './multipart-fields';
 export * from './session-id';
 export * from './body-limits';
 export * from './client-errors';
+export * from './fast-gets';

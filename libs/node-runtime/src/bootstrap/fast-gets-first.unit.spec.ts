@@ -1,0 +1,118 @@
+import { once } from 'node:events';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse } from 'node:querystring';
+import { DbPurposes, FastGets, QuarryMetrics } from '@quarry/platform';
+import { answerFastGetsFirst } from './fast-gets-first';
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+describe('FastGets ahead of Express', () => {
+  let server: Server;
+  let port: number;
+  let leaving = false;
+  let fullWay = 0;
+  const purposes = new DbPurposes(true);
+  const seenPurposes: string[] = [];
+  let reads = 0;
+  const metrics = new QuarryMetrics();
+
+  beforeAll(async () => {
+    const routes = new FastGets();
+    routes.add('/fast', async (query) => {
+      reads++;
+      seenPurposes.push(purposes.current());
+      if (query['fail'] !== undefined) throw new Error('refused');
+      return { kind: 'stringList', value: { elements: [`key=${String(query['key'])}`] } };
+    });
+    routes.add('/throws-at-once', () => {
+      throw new Error('not even a promise');
+    });
+    // Stands for Express: answers whatever reaches it as "full way".
+    server = createServer((_req, res) => {
+      fullWay++;
+      res.setHeader('Content-Type', 'text/plain');
+      res.end('full way');
+    });
+    answerFastGetsFirst(server, {
+      routes,
+      metrics,
+      purposes,
+      isLeaving: () => leaving,
+      express: { parseQuery: (q) => parse(q), etagOf: (body) => `W/"${body.length.toString(16)}"`, poweredBy: true },
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(() => new Promise((done) => server.close(done)));
+
+  beforeEach(() => {
+    fullWay = 0;
+    leaving = false;
+  });
+
+  const get = (path: string, headers: Record<string, string> = {}, method = 'GET', body?: string) =>
+    new Promise<Answer>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('answers a plain GET of its path itself, with the headers Express would write, under the lens purpose', async () => {
+    const answer = await get('/fast?key=a%20b', { accept: 'application/json' });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe('{"stringList":{"elements":["key=a b"]}}');
+    expect(answer.headers).toMatchObject({
+      'x-powered-by': 'Express',
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(answer.body)),
+      etag: `W/"${Buffer.byteLength(answer.body).toString(16)}"`,
+    });
+    expect(fullWay).toBe(0);
+    expect(seenPurposes.at(-1)).toBe('lens');
+    expect((await metrics.httpRequests.get()).values.some((v) => v.labels.route === '/fast' && v.labels.status === '200')).toBe(true);
+  });
+
+  it('answers in XML when the client says nothing', async () => {
+    const answer = await get('/fast?key=x');
+    expect([answer.status, answer.headers['content-type'], fullWay]).toEqual([200, 'application/xml; charset=utf-8', 0]);
+    expect(answer.body).toContain('<elements>key=x</elements>');
+  });
+
+  it.each([
+    ['another path', '/fast/', {}, 'GET'],
+    ['another method', '/fast?key=a', {}, 'HEAD'],
+    ['a conditional GET (If-None-Match)', '/fast?key=a', { 'if-none-match': 'W/"x"' }, 'GET'],
+    ['a conditional GET (If-Modified-Since)', '/fast?key=a', { 'if-modified-since': new Date().toUTCString() }, 'GET'],
+    ['a body', '/fast?key=a', { 'content-length': '2' }, 'GET'],
+    ['an Accept it cannot meet', '/fast?key=a', { accept: 'text/html' }, 'GET'],
+    ['a handler that throws', '/fast?fail=1', {}, 'GET'],
+    ['a handler that throws before its promise', '/throws-at-once', {}, 'GET'],
+  ])('leaves %s to the full way', async (_what, path, headers, method) => {
+    const answer = await get(path, headers as Record<string, string>, method, 'content-length' in headers ? '{}' : undefined);
+    expect([answer.status, method === 'HEAD' ? 'full way' : answer.body, fullWay]).toEqual([200, 'full way', 1]);
+  });
+
+  it('reads nothing for an Accept it cannot meet: Express answers 406 before any read', async () => {
+    const before = reads;
+    await get('/fast?key=a', { accept: 'text/csv' });
+    expect([reads - before, fullWay]).toEqual([0, 1]);
+  });
+
+  it('leaves everything to the full way while the node leaves', async () => {
+    leaving = true;
+    expect((await get('/fast?key=a')).body).toBe('full way');
+    expect(fullWay).toBe(1);
+  });
+});
