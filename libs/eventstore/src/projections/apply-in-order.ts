@@ -4,6 +4,9 @@ import type { PgEventStore } from '../store/event-store';
 import type { Projection } from './projection';
 import { StreamPositions } from './stream-positions';
 
+/** Writes the positions the batch moved; the runner writes its Kafka offset in the same statement. */
+export type SavePositions = (tx: Sql, positions: StreamPositions) => Promise<void>;
+
 export interface ApplyOutcome {
   applied: number;
   skipped: number;
@@ -19,6 +22,7 @@ export async function applyInOrder(
   projection: Projection,
   store: PgEventStore,
   delivered: EventEnvelope[],
+  save: SavePositions = (sql, positions) => positions.save(sql),
 ): Promise<ApplyOutcome> {
   const positions = await StreamPositions.lock(tx, projection.name, delivered.map((e) => e.streamId));
   const outcome: ApplyOutcome = { applied: 0, skipped: 0 };
@@ -38,6 +42,6 @@ export async function applyInOrder(
       outcome.applied++;
     }
   }
-  await positions.save(tx);
+  await save(tx, positions);
   return outcome;
 }

@@ -5,6 +5,14 @@ import type { Sql } from '../db/sql';
  * never interleaves with (or deadlocks against) live batches of the same projection.
  */
 export async function lockProjection(tx: Sql, projection: string, mode: 'shared' | 'exclusive'): Promise<void> {
+  await tx.query(projectionLock(projection, mode));
+}
+
+/**
+ * The lock's statement, with no parameters, so that a batch can send it with its BEGIN
+ * (inTransaction's `first`): the name is a literal, quoted.
+ */
+export function projectionLock(projection: string, mode: 'shared' | 'exclusive'): string {
   const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
-  await tx.query(`SELECT ${fn}(hashtext($1))`, [`projection:${projection}`]);
+  return `SELECT ${fn}(hashtext('${`projection:${projection}`.replace(/'/g, "''")}'))`;
 }

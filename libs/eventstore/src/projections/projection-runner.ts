@@ -10,7 +10,9 @@ import { applyInOrder, type ApplyOutcome } from './apply-in-order';
 import { catchUpFromStore } from './catch-up';
 import type { Projection } from './projection';
 import { positionsAgainstEnds } from './positions-against-ends';
-import { lockProjection } from './projection-lock';
+import { projectionLock } from './projection-lock';
+import { SAVE_POSITIONS, type StreamPositions } from './stream-positions';
+import { namedStatement } from '../db/named-statements';
 import { eventsNotApplied } from './streams-behind';
 
 export interface ProjectionHooks {
@@ -47,6 +49,22 @@ const POSITION_CHECK_RETRY_MS = 1000;
  * that carries nothing new unnoticed for good.
  */
 const POSITION_CHECK_TIMEOUT_MS = 15_000;
+
+/** The Kafka position a projection resumes a partition from, locked for the batch. */
+const STORED_OFFSET = namedStatement(
+  'SELECT next_offset FROM projection_offsets WHERE projection = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE',
+);
+
+/**
+ * A batch's end in one statement: the streams' versions it moved ($2, $3, as StreamPositions
+ * saves them) and the partition's next offset ($4-$6), or, with $7 (restart), that offset for a
+ * topic found replaced.
+ */
+const RECORD_BATCH = namedStatement(`WITH positions AS (${SAVE_POSITIONS})
+  INSERT INTO projection_offsets (projection, topic, kafka_partition, next_offset) VALUES ($1, $4, $5, $6)
+  ON CONFLICT (projection, topic, kafka_partition)
+  DO UPDATE SET next_offset = CASE WHEN $7 THEN EXCLUDED.next_offset ELSE GREATEST(projection_offsets.next_offset, EXCLUDED.next_offset) END,
+                updated_at = now()`);
 
 /**
  * Feeds projections from Kafka, through one consumer for all of them: each consumer costs an idle
@@ -131,7 +149,11 @@ export class ProjectionRunner {
       .map((m) => ({ offset: BigInt(m.offset), envelope: JSON.parse(m.value!.toString('utf8')) as EventEnvelope }));
     for (const projection of this.projections.filter((p) => this.topicsOf(p).includes(topic))) {
       const apply = (restart: boolean) =>
-        inTransaction(this.pool, (tx) => this.applyDelivered(tx, projection, topic, partition, BigInt(batch.highWatermark), delivered, nextOffset, restart));
+        inTransaction(
+          this.pool,
+          (tx) => this.applyDelivered(tx, projection, topic, partition, BigInt(batch.highWatermark), delivered, nextOffset, restart),
+          projectionLock(projection.name, 'shared'),
+        );
       let outcome = await apply(false);
       if (outcome === 'replaced') {
         await this.catchUpAfterReplaced(projection, topic, [partition]);
@@ -224,24 +246,18 @@ export class ProjectionRunner {
     nextOffset: string,
     restart: boolean,
   ): Promise<BatchResult> {
-    await lockProjection(tx, projection.name, 'shared');
-    const stored = await tx.query<{ next_offset: string }>(
-      `SELECT next_offset FROM projection_offsets WHERE projection = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE`,
-      [projection.name, topic, partition],
-    );
+    const stored = await tx.query<{ next_offset: string }>({ ...STORED_OFFSET, values: [projection.name, topic, partition] });
     const from = restart ? 0n : BigInt(stored.rows[0]?.next_offset ?? '0');
     const below = delivered.filter((m) => m.offset < from).map((m) => m.envelope);
     if (from > highWatermark || (await this.anyNotApplied(tx, projection, below))) return 'replaced';
     const fresh = delivered.filter((m) => m.offset >= from).map((m) => m.envelope);
-    const outcome = await applyInOrder(tx, projection, this.store, fresh);
+    // The positions and the Kafka position are written by one statement.
+    const record = async (sql: Sql, positions: StreamPositions) => {
+      const { streamIds, versions } = positions.changes;
+      await sql.query({ ...RECORD_BATCH, values: [projection.name, streamIds, versions, topic, partition, nextOffset, restart] });
+    };
+    const outcome = await applyInOrder(tx, projection, this.store, fresh, record);
     outcome.skipped += below.length;
-    await tx.query(
-      `INSERT INTO projection_offsets (projection, topic, kafka_partition, next_offset) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (projection, topic, kafka_partition)
-       DO UPDATE SET next_offset = CASE WHEN $5 THEN EXCLUDED.next_offset ELSE GREATEST(projection_offsets.next_offset, EXCLUDED.next_offset) END,
-                     updated_at = now()`,
-      [projection.name, topic, partition, nextOffset, restart],
-    );
     return outcome;
   }
 

@@ -78,7 +78,8 @@ export class PgEventStore {
     this.batcher = new AppendBatcher(
       pool,
       writer.nodeIncarnation,
-      (append, expected) => this.appendDrafted(this.pool, append, expected === 0 ? 'no_stream' : expected, {}),
+      // Alone in its group commit, no other append of this node waits to share its flush: its NOTIFY rides the statement.
+      (append, expected) => this.appendDrafted(this.pool, append, expected === 0 ? 'no_stream' : expected, {}, 'in-statement'),
       (append, expected, outcome) => this.settled(append, expected, outcome),
     );
     this.tails = new StreamTailReads(pool);
@@ -127,15 +128,24 @@ export class PgEventStore {
     return this.appendDrafted(sql, this.draft(streamId, events), expectedVersion, options);
   }
 
-  /** appendIn for events already drafted. */
-  private async appendDrafted(sql: Sql, drafted: DraftedAppend, expectedVersion: ExpectedVersion, options: AppendOptions): Promise<AppendResult> {
+  /**
+   * appendIn for events already drafted. `notices`: when its NOTIFYs go; by default after the commit
+   * when the append commits on its own (see PostCommitNotices), else in its statement.
+   */
+  private async appendDrafted(
+    sql: Sql,
+    drafted: DraftedAppend,
+    expectedVersion: ExpectedVersion,
+    options: AppendOptions,
+    notices: 'in-statement' | 'after-commit' = isPool(sql) ? 'after-commit' : 'in-statement',
+  ): Promise<AppendResult> {
     const { streamId, family, occurredAt, drafts, payloads, envelopes } = drafted;
     const { nodeId, nodeIncarnation } = this.writer;
     const notify: Notification[] = [{ channel: OUTBOX_CHANNEL, payload: '' }, ...(options.notify ?? [])];
     // Committing on its own, the append leaves its NOTIFYs to a statement of their own (see
     // PostCommitNotices); inside a caller's transaction they ride the append, as they must commit with it.
     const alone = isPool(sql);
-    const inStatement = alone ? [] : notify;
+    const inStatement = notices === 'in-statement' ? notify : [];
     const values: unknown[] = [
       streamId,
       drafts.length,
@@ -167,7 +177,7 @@ export class PgEventStore {
       throw fenced;
     }
     if (first.before === null) throw new ConcurrencyError(streamId, expectedVersion, await this.currentVersion(sql, streamId));
-    if (alone) this.notices.send(notify);
+    if (notices === 'after-commit') this.notices.send(notify);
     const before = first.before;
     const appended: EventEnvelope[] = drafts.map((draft, i) => ({ ...draft, streamVersion: before + i + 1, globalPosition: Number(rows[i].global_position) }));
     return { nextExpectedVersion: before + drafts.length, events: appended };
