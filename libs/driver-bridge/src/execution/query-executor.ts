@@ -74,8 +74,9 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     const onRelisten = () => this.fill();
     this.listener = new PgListener(this.pool, [QUEUE_CHANNEL, CANCEL_CHANNEL], (channel, payload) => this.onNotice(channel, payload), 'query executor', this.logger, onRelisten);
     await this.listener.start();
-    // A backup for anything else missed: a claim pass (three statements) every few seconds, not every second.
-    this.timer = setInterval(() => this.fill(), BACKUP_CLAIM_MS);
+    // A backup for anything else missed, every few seconds: one read, and a claim pass (a
+    // transaction of three statements) only when a query waits.
+    this.timer = setInterval(() => void this.claimIfWaiting(), BACKUP_CLAIM_MS);
     this.timer.unref();
     this.fill();
   }
@@ -154,6 +155,15 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   /** Claims queries while there are free slots; concurrent calls fold into one pass. */
+  private async claimIfWaiting(): Promise<void> {
+    if (this.filling || this.stopping || this.running.size >= this.config.queries.maxRunningPerNode) return;
+    const waiting = await queryWork.anyWaiting(this.pool).catch((error: Error) => {
+      this.logger.warn({ err: error.message }, 'query executor: could not look for waiting queries');
+      return false;
+    });
+    if (waiting) this.fill();
+  }
+
   private fill(): void {
     if (this.filling) {
       this.refill = true;

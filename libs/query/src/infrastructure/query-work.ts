@@ -57,6 +57,12 @@ export const queryWork = {
     return `DELETE FROM query_queue WHERE query_handle = ${sql.bind(queryHandle)}::uuid AND ${sql.written}`;
   },
 
+  /** Whether any query waits for a slot: one cheap read before a claim's transaction. */
+  async anyWaiting(sql: Sql): Promise<boolean> {
+    const { rows } = await sql.query<{ waiting: boolean }>('SELECT EXISTS (SELECT 1 FROM query_queue WHERE owner_incarnation IS NULL) AS waiting');
+    return rows[0].waiting;
+  },
+
   /** The next waiting queries in priority and age order, owned by `owner` from now on. */
   async claim(tx: Sql, slots: number, owner: WorkOwner): Promise<string[]> {
     const { rows } = await tx.query<{ query_handle: string }>(
