@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { PgListener } from '@quarry/eventstore';
-import { DB_POOL, LOGGER, NODE_IDENTITY, QuarryMetrics, type NodeIdentity } from '@quarry/platform';
+import { DB_POOL, DbPurposes, LOGGER, NODE_IDENTITY, QuarryMetrics, type NodeIdentity } from '@quarry/platform';
 import { HeldResults, QueryRefused, QueryRepository } from '@quarry/query';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -29,6 +29,7 @@ export class HeldResultKeeper implements OnApplicationBootstrap, OnApplicationSh
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly purposes: DbPurposes,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -48,9 +49,10 @@ export class HeldResultKeeper implements OnApplicationBootstrap, OnApplicationSh
 
   private passLater(): void {
     if (this.timer || this.pass || this.stopped) return;
+    // Armed by whichever request kept a result; the pass is the node's own work, not that request's.
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.pass = this.expireDue().finally(() => {
+      this.pass = this.purposes.run('background', () => this.expireDue()).finally(() => {
         this.pass = undefined;
         if (this.held.count > 0) this.passLater();
       });

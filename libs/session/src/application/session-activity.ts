@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { DB_POOL, LOGGER, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
+import { DB_POOL, DbPurposes, LOGGER, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 
@@ -20,6 +20,7 @@ export class SessionActivity implements OnModuleInit, OnApplicationShutdown {
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly purposes: DbPurposes,
   ) {}
 
   onModuleInit(): void {
@@ -57,9 +58,10 @@ export class SessionActivity implements OnModuleInit, OnApplicationShutdown {
 
   private flushLater(): void {
     if (this.timer || this.stopped) return;
+    // Armed inside whichever request touched first; the write is the node's own, not that request's.
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.flush();
+      void this.purposes.run('background', () => this.flush());
     }, this.everyMs);
     this.timer.unref();
   }
