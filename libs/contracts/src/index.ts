@@ -11,7 +11,7 @@ export * from './wire/result-types';
 export * from './wire/java-number';
 export * from './wire/wire-tree';
 export * from './wire/serialize';
-export { STRING_COLUMN, type CellColumn, type DriverRows } from './wire/result-page-text';
+export { STRING_COLUMN, type CellColumn, type DriverRows, type PieceSink } from './wire/result-page-text';
 export * from './wire/negotiate';
 export * from './wire/xml-read';
 export * from './wire/utf8-length';

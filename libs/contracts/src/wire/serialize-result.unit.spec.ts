@@ -1,7 +1,7 @@
 import type { QueryStatus } from './query-types';
-import { STRING_COLUMN, type CellColumn } from './result-page-text';
+import { PAGE_PIECE_CHARS, STRING_COLUMN, type CellColumn } from './result-page-text';
 import type { InMemoryQueryResult, QueryResultSetMetadata, ResultValue } from './result-types';
-import { serialize, type WireRoot } from './serialize';
+import { serialize, serializeDriverRows, type WireRoot } from './serialize';
 import { inMemoryResultWire } from './serialize-result';
 import { toJson, toXml } from './wire-tree';
 import { readXml } from './xml-read';
@@ -236,6 +236,28 @@ describe('serialize: InMemoryQueryResult (GET .../resultset)', () => {
     expect(serialize({ kind: 'driverRows', value: { rows: rows.slice(2, 3), columns } }, 'application/json')).toContain(
       'null,{"type":"double","value":4.9E-324},{"type":"decimal","value":"1<2"},null]',
     );
+  });
+
+  it("hands a big page of a driver's rows on in pieces that each end with a row and together are serialize's text", () => {
+    const columns: CellColumn[] = [
+      { type: 'int', value: (raw) => Number(raw) },
+      { type: 'string', value: (raw) => String(raw) },
+    ];
+    const rows = Array.from({ length: 5_000 }, (_, i) => [i + 1, `row ${i + 1} é`]);
+    for (const mediaType of ['application/json', 'application/xml'] as const) {
+      const pieces: string[] = [];
+      serializeDriverRows({ rows, columns }, mediaType, (piece) => pieces.push(piece));
+      expect(pieces.join('')).toBe(serialize({ kind: 'driverRows', value: { rows, columns } }, mediaType));
+      expect(pieces.length).toBeGreaterThan(2);
+      const rowEnd = mediaType === 'application/json' ? ']}' : '</values></rows>';
+      for (const piece of pieces.slice(0, -1)) {
+        expect(piece.length).toBeGreaterThanOrEqual(PAGE_PIECE_CHARS);
+        expect(piece.endsWith(rowEnd)).toBe(true);
+      }
+    }
+    const empty: string[] = [];
+    serializeDriverRows({ rows: [], columns }, 'application/json', (piece) => empty.push(piece));
+    expect(empty).toEqual(['{"inMemoryQueryResult":{}}']);
   });
 
   it('refuses a whole-number cell that is not whole rather than write a wrong value', () => {

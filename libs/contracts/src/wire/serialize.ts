@@ -12,7 +12,7 @@ import type {
 import type { LensQuery } from './query-types';
 import type { InMemoryQueryResult, PersistentQueryResult, QueryResultSetMetadata } from './result-types';
 import { lensQueryWire, queryHandleWire } from './serialize-query';
-import { driverRowsJson, driverRowsXml, inMemoryResultJson, inMemoryResultXml, type DriverRows } from './result-page-text';
+import { driverRowsJson, driverRowsXml, inMemoryResultJson, inMemoryResultXml, writeDriverRowsJson, writeDriverRowsXml, type DriverRows, type PieceSink } from './result-page-text';
 import { persistentResultWire, queryHandleWithResultSetWire, resultSetMetadataWire } from './serialize-result';
 import { toJson, toJsonList, toXml, toXmlList, type WireObject } from './wire-tree';
 
@@ -171,4 +171,13 @@ export function serialize(root: WireRoot, mediaType: WireMediaType): string {
     case 'text':
       return root.value;
   }
+}
+
+/**
+ * A page of a driver's rows as serialize() writes it, handed to `emit` in pieces that each end
+ * with a row (see PAGE_PIECE_CHARS): the caller encodes each piece as it comes.
+ */
+export function serializeDriverRows(page: DriverRows, mediaType: WireMediaType, emit: PieceSink): void {
+  if (mediaType === 'application/json') writeDriverRowsJson(page, emit);
+  else writeDriverRowsXml(page, emit);
 }

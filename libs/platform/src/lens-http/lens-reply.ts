@@ -1,4 +1,4 @@
-import { chooseMediaType, serialize, type WireMediaType, type WireRoot } from '@quarry/contracts';
+import { chooseMediaType, serialize, serializeDriverRows, type DriverRows, type WireMediaType, type WireRoot } from '@quarry/contracts';
 import type { Request, Response } from 'express';
 
 /**
@@ -15,7 +15,7 @@ export function reply(req: Request, res: Response, status: number, root: WireRoo
     res.status(406).type('text/plain').send(`cannot answer in ${req.headers.accept}; this resource offers application/xml and application/json`);
     return;
   }
-  if (root.kind === 'driverRows') return sendUntagged(req, res.status(status), mediaType, serialize(root, mediaType));
+  if (root.kind === 'driverRows') return sendPage(req, res.status(status), mediaType, root.value);
   res.status(status).type(mediaType).send(serialize(root, mediaType));
 }
 
@@ -23,12 +23,21 @@ export function reply(req: Request, res: Response, status: number, root: WireRoo
  * A page of rows is sent as send() would send it but without Express's weak ETag, a SHA-1 over
  * every ~1 MB page: Lens sent none, no client revalidates a page, and a page a non-holder
  * forwards from its holder never carried one. Without an ETag (or Last-Modified) send() would
- * never answer 304 either.
+ * never answer 304 either. The body is encoded piece by piece as it is written (never one ~1 MB
+ * string) and goes out in one corked write once its length is known.
  */
-function sendUntagged(req: Request, res: Response, mediaType: WireMediaType, body: string): void {
-  const bytes = Buffer.from(body, 'utf8');
+function sendPage(req: Request, res: Response, mediaType: WireMediaType, page: DriverRows): void {
+  const pieces: Buffer[] = [];
+  let length = 0;
+  serializeDriverRows(page, mediaType, (text) => {
+    const piece = Buffer.from(text, 'utf8');
+    pieces.push(piece);
+    length += piece.length;
+  });
   res.setHeader('Content-Type', `${mediaType}; charset=utf-8`);
-  res.setHeader('Content-Length', bytes.length);
-  if (req.method === 'HEAD') res.end();
-  else res.end(bytes);
+  res.setHeader('Content-Length', length);
+  if (req.method === 'HEAD') return void res.end();
+  res.cork();
+  for (const piece of pieces) res.write(piece);
+  res.end();
 }
