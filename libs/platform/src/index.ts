@@ -13,3 +13,4 @@ export * from './db/db-purpose';
 export * from './db/statement-counts';
 export * from './memory/bounded-cache';
 export * from './async/with-timeout';
+export * from './async/deferred-pass';

@@ -38,21 +38,17 @@ export async function positionsAgainstEnds(sql: Sql, kafka: Kafka, projection: s
   const admin = kafka.admin({ retry: { retries: 0 } });
   try {
     await admin.connect();
-    const ends = new Map<string, bigint>();
+    const ends: (PartitionRef & { high: bigint })[] = [];
     for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${p.partition}`, BigInt(p.high));
+      for (const p of await admin.fetchTopicOffsets(topic)) ends.push({ topic, partition: p.partition, high: BigInt(p.high) });
     }
-    const stored = new Set(rows.map((r) => `${r.topic}:${r.partition}`));
+    const endOf = (r: StoredPosition) => ends.find((e) => e.topic === r.topic && e.partition === r.partition)?.high ?? 0n;
+    const stored = (e: PartitionRef) => rows.some((r) => r.topic === e.topic && r.partition === e.partition);
     return {
-      past: rows.filter((r) => BigInt(r.nextOffset) > (ends.get(`${r.topic}:${r.partition}`) ?? 0n)),
-      unpositioned: [...ends.keys()].filter((key) => !stored.has(key)).map(partitionRef),
+      past: rows.filter((r) => BigInt(r.nextOffset) > endOf(r)),
+      unpositioned: ends.filter((e) => !stored(e)).map(({ topic, partition }) => ({ topic, partition })),
     };
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-}
-
-function partitionRef(key: string): PartitionRef {
-  const at = key.lastIndexOf(':');
-  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
 }

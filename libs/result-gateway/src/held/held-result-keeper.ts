@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { PgListener } from '@quarry/eventstore';
-import { DB_POOL, DbPurposes, LOGGER, NODE_IDENTITY, QuarryMetrics, type NodeIdentity } from '@quarry/platform';
+import { DB_POOL, DbPurposes, DeferredPass, LOGGER, NODE_IDENTITY, QuarryMetrics, type NodeIdentity } from '@quarry/platform';
 import { HeldResults, QueryRefused, QueryRepository } from '@quarry/query';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -17,10 +17,8 @@ const PASS_MS = 1000;
  */
 @Injectable()
 export class HeldResultKeeper implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private pass?: Promise<void>;
   private listener?: PgListener;
-  private stopped = false;
+  private readonly passes: DeferredPass;
 
   constructor(
     private readonly held: HeldResults,
@@ -29,35 +27,22 @@ export class HeldResultKeeper implements OnApplicationBootstrap, OnApplicationSh
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
     @Inject(LOGGER) private readonly logger: Logger,
-    private readonly purposes: DbPurposes,
-  ) {}
+    purposes: DbPurposes,
+  ) {
+    this.passes = new DeferredPass(purposes, () => this.expireDue(), () => this.held.count > 0);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.listener = new PgListener(this.pool, [RESULT_RELEASED_CHANNEL], (_channel, handle) => handle && this.held.drop(handle), 'held results', this.logger);
     await this.listener.start();
     this.metrics.heldResultsSource = () => ({ bytes: this.held.bytesUsed, count: this.held.count });
-    this.held.onKept(() => this.passLater());
-    this.passLater();
+    this.held.onKept(() => this.passes.request(PASS_MS));
+    this.passes.request(PASS_MS);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.pass;
+    await this.passes.stop();
     this.listener?.stop();
-  }
-
-  private passLater(): void {
-    if (this.timer || this.pass || this.stopped) return;
-    // Armed by whichever request kept a result; the pass is the node's own work, not that request's.
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.pass = this.purposes.run('background', () => this.expireDue()).finally(() => {
-        this.pass = undefined;
-        if (this.held.count > 0) this.passLater();
-      });
-    }, PASS_MS);
-    this.timer.unref();
   }
 
   private async expireDue(): Promise<void> {

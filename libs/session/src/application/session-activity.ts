@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { DB_POOL, DbPurposes, LOGGER, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
+import { DB_POOL, DbPurposes, DeferredPass, LOGGER, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 
@@ -12,31 +12,30 @@ import type { Logger } from 'pino';
 @Injectable()
 export class SessionActivity implements OnModuleInit, OnApplicationShutdown {
   private touched = new Set<string>();
-  private timer?: NodeJS.Timeout;
   private everyMs = 1000;
-  private stopped = false;
+  private readonly flushes: DeferredPass;
 
   constructor(
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    private readonly purposes: DbPurposes,
-  ) {}
+    purposes: DbPurposes,
+  ) {
+    this.flushes = new DeferredPass(purposes, () => this.flush(), () => this.touched.size > 0);
+  }
 
   onModuleInit(): void {
     this.everyMs = Math.max(50, Math.min(1000, Math.floor(this.config.sessions.idleTimeoutMs / 4)));
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    await this.flushes.stop();
     await this.flush();
   }
 
   touch(publicId: string): void {
     this.touched.add(publicId);
-    this.flushLater();
+    this.flushes.request(this.everyMs);
   }
 
   forget(publicId: string): void {
@@ -52,17 +51,6 @@ export class SessionActivity implements OnModuleInit, OnApplicationShutdown {
     } catch (error) {
       ids.forEach((id) => this.touched.add(id));
       this.logger.warn({ err: (error as Error).message }, 'could not record session activity; will retry');
-      this.flushLater();
     }
-  }
-
-  private flushLater(): void {
-    if (this.timer || this.stopped) return;
-    // Armed inside whichever request touched first; the write is the node's own, not that request's.
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.purposes.run('background', () => this.flush());
-    }, this.everyMs);
-    this.timer.unref();
   }
 }
