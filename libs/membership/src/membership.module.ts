@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { ClusterView } from './directory/cluster-view';
 import { ClusterNodesController } from './http/cluster-nodes.controller';
 import { MembershipService } from './lifecycle/membership.service';
 import { FailureDetectorService } from './liveness/failure-detector.service';
@@ -10,7 +11,7 @@ import { NodeEndWatcher } from './liveness/node-end-watcher';
 @Global()
 @Module({
   controllers: [ClusterNodesController],
-  providers: [MembershipService, NodeHeartbeat, FailureDetectorService, IncarnationEnder, NodeEndWatcher],
-  exports: [NodeEndWatcher],
+  providers: [ClusterView, MembershipService, NodeHeartbeat, FailureDetectorService, IncarnationEnder, NodeEndWatcher],
+  exports: [NodeEndWatcher, ClusterView],
 })
 export class MembershipModule {}
