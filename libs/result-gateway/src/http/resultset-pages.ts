@@ -9,7 +9,6 @@ import {
   persistentResultOf,
   QueryService,
   queryHandleFrom,
-  ResultLocator,
   ResultReader,
   resultsetRoute,
   wholeNumber,
@@ -30,7 +29,6 @@ export class ResultsetPages {
   constructor(
     private readonly queries: QueryService,
     private readonly reader: ResultReader,
-    private readonly locator: ResultLocator,
     @Inject(RESULT_STORE) private readonly store: ResultStore,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
   ) {}
@@ -68,11 +66,7 @@ export class ResultsetPages {
 
   /** A result that is there; otherwise 410 saying where it went, or 400 saying why there is none. */
   withResult(view: QueryView): QueryView {
-    const { state } = view;
-    if (state.status === 'SUCCESSFUL' && state.resultAvailable) return view;
-    if (state.status === 'SUCCESSFUL' && state.resultGone) throw this.locator.goneError(state.handle!, state.resultGone);
-    const why = state.errorMessage ? ` (${state.errorMessage})` : '';
-    throw new LensError('INVALID_PARAMETER_VALUE', `query ${state.handle} has no result: it is ${state.status}${why}`);
+    return this.reader.withResult(view);
   }
 
   /**
