@@ -22,14 +22,15 @@ const typeRules = [
 // Which service may use which: queries belong to sessions; the driver bridge runs queries on
 // drivers; results read queries; queries and results ask membership where a node is, and every
 // service that reacts to a node's end (takeover, lost results, abandoned engine work) hears it from
-// membership; the gateway's gRPC API reads the cluster view from membership. Nothing depends on
+// membership; the gateway's gRPC API reads the cluster view from membership
+// and knows the drivers' refusals. Nothing depends on
 // the gateway or the driver bridge.
 const scopeUses = {
   session: [],
   query: ['session', 'driver', 'membership'],
   driver: ['query', 'session', 'result', 'membership'],
   result: ['query', 'session', 'driver', 'membership'],
-  gateway: ['session', 'query', 'result', 'membership'],
+  gateway: ['session', 'query', 'result', 'membership', 'driver'],
   membership: [],
 };
 const scopeRules = Object.entries(scopeUses).map(([scope, uses]) => ({

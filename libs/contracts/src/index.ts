@@ -18,3 +18,5 @@ export * from './wire/utf8-length';
 export * from './wire/parse-session-handle';
 export * from './wire/parse-lens-conf';
 export * from './wire/lens-errors';
+export * from './grpc/quarry-proto';
+export * from './grpc/quarry-messages';

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
+import { GrpcApiModule } from './grpc/grpc-api.module';
 
 /**
- * The API gateway: the stateless public Lens REST and gRPC APIs; the routes land with the sessions and queries issues.
- * Running it today puts the service on this node's /health list and in its NodeJoined event.
+ * The API gateway: the gRPC API quarry.v1 (served on QUARRY_GRPC_PORT by a node running the
+ * gateway, see grpcServerOptions) over the same use cases as the Lens REST API.
  */
-@Module({})
+@Module({ imports: [GrpcApiModule] })
 export class GatewayModule {}

@@ -31,5 +31,6 @@ export const QUERY_PROJECTIONS: Projection[] = [];
 export const QUERY_INLINE_PROJECTIONS = [queriesProjection];
 export { QueryErrorsFilter } from './http/query-errors.filter';
 export { MAX_FETCH, queryHandleFrom, wholeNumber } from './http/request-fields';
-export { driverRowsOf, persistentResultOf, toMetadata, toRows } from './http/lens-query.mapper';
+export { driverRowsOf, persistentResultOf, toLensQuery, toMetadata, toRows } from './http/lens-query.mapper';
+export { QueryListing, type QueryFilter } from './application/query-listing';
 export type { QueryView } from './application/query.service';
