@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { credentials, loadPackageDefinition, type Client, type ClientReadableStream, type GrpcObject, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Client, closeClient, credentials, loadPackageDefinition, type ClientReadableStream, type GrpcObject, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { GRPC_LENS_CODE, QUARRY_PROTO_LOADER_OPTIONS, quarryProtoPath } from '@quarry/contracts';
 
@@ -52,7 +52,8 @@ export class QuarryGrpcClient {
   }
 
   close(): void {
-    for (const client of this.clients.values()) client.close();
+    // Client's own close: on SessionService, `close` is the Close rpc (grpc-js adds lower-camel-case names).
+    for (const client of this.clients.values()) Client.prototype.close.call(client);
   }
 }
 
@@ -96,5 +97,5 @@ export function listServicesByReflection(address: string): Promise<string[]> {
     });
     call.on('error', reject);
     call.write({ listServices: '' });
-  }).finally(() => client.close());
+  }).finally(() => closeClient(client));
 }

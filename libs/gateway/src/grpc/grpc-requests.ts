@@ -23,26 +23,42 @@ export function clientAddressOf(call: { getPeer(): string } | undefined): string
 }
 
 /**
- * Writes each message of `source` to a server stream as the client takes them: the next one is
- * made only once the stream has room (back-pressure), and a client that goes away stops the source.
+ * Writes each message of `source` to a server stream as the client takes them: a message is made
+ * only once the one before the last has gone out to the connection (HTTP/2 flow control then
+ * bounds what waits), and a client that goes away stops the source. grpc-js's own buffer counts
+ * messages, not bytes (16 before write() says wait), too many for batches of thousands of rows.
  */
 export async function writeAll<T>(call: ServerWritableStream<unknown, T>, source: AsyncIterable<T>): Promise<void> {
-  for await (const message of source) {
-    if (call.cancelled || call.destroyed) return;
-    if (!call.write(message)) await roomOrGone(call);
+  const left = gone(call);
+  let previous: Promise<void> = Promise.resolve();
+  try {
+    for await (const message of source) {
+      if (call.cancelled || call.destroyed) return;
+      const sent = new Promise<void>((resolve) => call.write(message, () => resolve()));
+      await Promise.race([previous, left.promise]);
+      previous = sent;
+    }
+    await Promise.race([previous, left.promise]);
+  } finally {
+    left.stop();
   }
 }
 
-function roomOrGone(call: ServerWritableStream<unknown, unknown>): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
+/** Resolves when the client has gone away (cancelled, or the stream closed). */
+function gone(call: ServerWritableStream<unknown, unknown>): { promise: Promise<void>; stop(): void } {
+  let done = () => undefined as void;
+  const promise = new Promise<void>((resolve) => {
+    done = () => {
+      stop();
       resolve();
     };
-    call.on('drain', done);
-    call.on('cancelled', done);
-    call.on('close', done);
   });
+  const stop = () => {
+    call.off('cancelled', done);
+    call.off('close', done);
+  };
+  call.once('cancelled', done);
+  call.once('close', done);
+  if (call.cancelled || call.destroyed) done();
+  return { promise, stop };
 }
