@@ -121,12 +121,18 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   await grpcFetch(grpc, session, handle, s.rows);
   const fetchMs: number[] = [];
   const downloadMs: number[] = [];
+  /** CPU ms of the node and of the bench process (the client) per run, by protocol: where the time goes. */
+  const cpu: Record<'rest' | 'grpc', { node: number; client: number }[]> = { rest: [], grpc: [] };
   for (let i = 0; i < s.fetchRepeats; i++) {
     cluster.alive();
-    for (const which of i % 2 === 0 ? ['rest', 'grpc'] : ['grpc', 'rest']) {
+    for (const which of i % 2 === 0 ? (['rest', 'grpc'] as const) : (['grpc', 'rest'] as const)) {
+      const [node0, client0] = [node.cpuMs() ?? Number.NaN, process.cpuUsage()];
       const ms = which === 'rest' ? await restDownload(rest, restSession, handle, s.rows) : await grpcFetch(grpc, session, handle, s.rows);
+      const client1 = process.cpuUsage(client0);
+      const used = { node: (node.cpuMs() ?? Number.NaN) - node0, client: (client1.user + client1.system) / 1000 };
+      cpu[which].push(used);
       (which === 'rest' ? downloadMs : fetchMs).push(ms);
-      ctx.log(`  ${which === 'rest' ? 'REST httpresultset' : 'gRPC FetchResult'}: ${ms.toFixed(0)} ms, ${fmt(perSecond(s.rows, ms))}`);
+      ctx.log(`  ${which === 'rest' ? 'REST httpresultset' : 'gRPC FetchResult'}: ${ms.toFixed(0)} ms, ${fmt(perSecond(s.rows, ms))}; CPU: node ${used.node.toFixed(0)} ms, client ${used.client.toFixed(0)} ms`);
     }
   }
 
@@ -163,7 +169,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       value: median(fetchMs.map((ms) => perSecond(s.rows, ms))),
       unit: 'rows/s',
       baseline: download,
-      detail: { goal: `gRPC FetchResult rows/s ≥ ${FETCH_GOAL}x REST httpresultset rows/s`, fetchMs, downloadMs, query: rowsQuery(s.rows), handle },
+      detail: { goal: `gRPC FetchResult rows/s ≥ ${FETCH_GOAL}x REST httpresultset rows/s`, fetchMs, downloadMs, cpuMs: cpu, query: rowsQuery(s.rows), handle },
     },
     { ...download, detail: { downloadMs } },
     {
