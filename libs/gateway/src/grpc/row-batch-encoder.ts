@@ -46,7 +46,24 @@ class Writer {
     this.varint(field * 8 + wire);
   }
 
+  /** Short ASCII text (most values) copied a character at a time: a native call per value costs more. */
   string(text: string): void {
+    const length = text.length;
+    if (length < 128) {
+      this.room(length + 1);
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < length; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 128) break;
+        this.buf[start + i] = code;
+      }
+      if (i === length) {
+        this.buf[this.pos] = length;
+        this.pos = start + length;
+        return;
+      }
+    }
     const bytes = Buffer.byteLength(text);
     this.varint(bytes);
     this.room(bytes);
