@@ -13,13 +13,14 @@ export function sessionOf(request: { session: LensSessionHandle | null }): LensS
   return { publicId: request.session.publicId.toLowerCase(), secretId: request.session.secretId.toLowerCase() };
 }
 
-/** The client's address, for the failed-login limit: grpc-js's peer, `host:port`, without the port. */
-export function clientAddressOf(call: { getPeer(): string } | undefined): string {
+/** The client's address, for the failed-login limit: the connection's remote address, without the port. */
+export function clientAddressOf(call: { getPeer(): string; getConnectionInfo?(): { remoteAddress?: string } } | undefined): string {
+  const remote = call?.getConnectionInfo?.().remoteAddress;
+  if (remote) return remote;
+  // grpc-js's peer is `address:port` (IPv6 unbracketed): the port is after the last colon.
   const peer = call?.getPeer() ?? 'unknown';
-  const ipv6 = /^\[(.*)\]:\d+$/.exec(peer);
-  if (ipv6) return ipv6[1];
   const colon = peer.lastIndexOf(':');
-  return colon > 0 && peer.indexOf(':') === colon ? peer.slice(0, colon) : peer;
+  return colon > 0 ? peer.slice(0, colon).replace(/^\[(.*)\]$/, '$1') : peer;
 }
 
 /**
