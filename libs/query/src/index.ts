@@ -30,6 +30,7 @@ export const QUERY_PROJECTIONS: Projection[] = [];
 /** Kept inside every append of their families, on every node (any node may append to a query). */
 export const QUERY_INLINE_PROJECTIONS = [queriesProjection];
 export { QueryErrorsFilter } from './http/query-errors.filter';
-export { MAX_FETCH, queryHandleFrom, wholeNumber } from './http/request-fields';
-export { driverRowsOf, persistentResultOf, toMetadata, toRows } from './http/lens-query.mapper';
+export { confFrom, limitedText, MAX_FETCH, queryHandleFrom, wholeNumber } from './http/request-fields';
+export { driverRowsOf, persistentResultOf, toLensQuery, toMetadata, toRows } from './http/lens-query.mapper';
+export { QueryListing } from './application/query-listing';
 export type { QueryView } from './application/query.service';

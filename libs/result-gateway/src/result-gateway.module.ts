@@ -3,17 +3,17 @@ import { QueryAccessModule } from '@quarry/query';
 import { HeldResultKeeper } from './held/held-result-keeper';
 import { LostResultSweep } from './held/lost-result-sweep';
 import { HeldResultController } from './http/held-result.controller';
-import { ResultController } from './http/result.controller';
-import { ResultsetPages } from './http/resultset-pages';
+import { ResultAccessModule } from './result-access.module';
 
 /**
- * The result-gateway service: result sets and their metadata from any node. Persisted results
- * come from the shared result store (QUARRY_RESULT_DIR) with their streamed download; in-memory
- * results from the node that ran the query, which keeps them until they expire.
+ * The result service: what a node holding in-memory results does for the cluster. It keeps them
+ * until they expire (or are deleted), records the ones lost with their node, and answers its peers'
+ * forwarded requests on /internal/results (cluster secret). Clients reach results through the
+ * gateway (libs/gateway), which serves persisted ones from the shared store itself.
  */
 @Module({
-  imports: [QueryAccessModule],
-  controllers: [ResultController, HeldResultController],
-  providers: [HeldResultKeeper, LostResultSweep, ResultsetPages],
+  imports: [QueryAccessModule, ResultAccessModule],
+  controllers: [HeldResultController],
+  providers: [HeldResultKeeper, LostResultSweep],
 })
 export class ResultGatewayModule {}

@@ -2,12 +2,9 @@ import { pipeline } from 'node:stream/promises';
 import { Controller, Delete, Get, Inject, Param, Req, Res, UseFilters } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
 import { AnswersErrorsAs, reply, RESULT_STORE, sessionIdFrom } from '@quarry/platform';
-import { QueryErrorsFilter, QueryRepository, QueryService, queryHandleFrom, toMetadata } from '@quarry/query';
+import { QueryErrorsFilter, QueryService, queryHandleFrom, toMetadata } from '@quarry/query';
+import { persistedReadFailure, ResultDeletion, ResultsetPages, type ResultStore } from '@quarry/result-gateway';
 import type { Request, Response } from 'express';
-import { RESULT_RELEASED_CHANNEL } from '../held/held-result-keeper';
-import { persistedReadFailure } from './persisted-read-failure';
-import { ResultsetPages } from './resultset-pages';
-import type { ResultStore } from '../store/result-store';
 
 /**
  * Result sets of finished queries, from any node: persisted ones from the shared result store,
@@ -20,7 +17,7 @@ import type { ResultStore } from '../store/result-store';
 export class ResultController {
   constructor(
     private readonly queries: QueryService,
-    private readonly repository: QueryRepository,
+    private readonly deletion: ResultDeletion,
     private readonly pages: ResultsetPages,
     @Inject(RESULT_STORE) private readonly store: ResultStore,
   ) {}
@@ -31,12 +28,7 @@ export class ResultController {
   async remove(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
     const queryHandle = queryHandleFrom(raw);
     const { state } = await this.queries.get(sessionIdFrom(req.query['sessionid']), queryHandle);
-    await this.repository.execute(
-      queryHandle,
-      { type: 'DeleteResult', deletedBy: state.userName! },
-      { alsoInTransaction: (tx) => tx.query('SELECT pg_notify($1, $2)', [RESULT_RELEASED_CHANNEL, queryHandle]) },
-    );
-    if (state.persistedResult) await this.store.remove(state.persistedResult.path);
+    await this.deletion.remove(state);
     reply(req, res, 200, { kind: 'apiResult', value: { status: 'SUCCEEDED', message: `result of ${queryHandle} deleted` } });
   }
 

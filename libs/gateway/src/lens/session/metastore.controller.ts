@@ -2,8 +2,7 @@ import { Controller, Get, Put, Req, Res, UseFilters } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
 import { AnswersErrorsAs, reply, sessionIdFrom } from '@quarry/platform';
 import type { Request, Response } from 'express';
-import { SessionService } from '../application/session.service';
-import { SessionErrorsFilter } from './session-errors.filter';
+import { SessionErrorsFilter, SessionService } from '@quarry/session';
 
 const MAX_NAME_BODY = 1024;
 

@@ -2,10 +2,8 @@ import { Controller, Delete, Get, Inject, Post, Put, Req, Res, UseFilters, type 
 import { LensError, parseLensConf, type ResourceType, type WireRoot } from '@quarry/contracts';
 import { AnswersErrorsAs, FastGets, FormFields, QUARRY_CONFIG, reply, requiredField, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
 import type { Request, Response } from 'express';
-import type { SessionHandle } from '../application/session-handle';
-import { SessionService } from '../application/session.service';
+import { SessionErrorsFilter, SessionService, type SessionHandle } from '@quarry/session';
 import { resourceTypeFrom } from './resource-type';
-import { SessionErrorsFilter } from './session-errors.filter';
 
 type Fields = Record<string, unknown>;
 const OK = (message: string) => ({ kind: 'apiResult' as const, value: { status: 'SUCCEEDED' as const, message } });

@@ -3,14 +3,23 @@ import { Controller, Delete, Get, Param, Post, Put, Req, Res, UseFilters } from 
 import { CLIENT_REQUEST_ID_MAX, LensError, QUERY_NAME_MAX, unsupportedOperation, type LensAPIResultData } from '@quarry/contracts';
 import { AnswersErrorsAs, FormFields, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
 import type { Request, Response } from 'express';
-import { QueryListing } from '../application/query-listing';
-import { QueryService } from '../application/query.service';
-import { CONF } from '../application/query-channels';
-import { QUERY_STATUSES } from '../domain/query-status';
-import { ResultReader } from '../results/result-reader';
-import { persistentResultOf, toLensQuery, toMetadata, toRows } from './lens-query.mapper';
-import { confFrom, limitedText, MAX_FETCH, queryHandleFrom, wholeNumber } from './request-fields';
-import { QueryErrorsFilter } from './query-errors.filter';
+import {
+  CONF,
+  confFrom,
+  limitedText,
+  MAX_FETCH,
+  persistentResultOf,
+  QUERY_STATUSES,
+  QueryErrorsFilter,
+  QueryListing,
+  QueryService,
+  queryHandleFrom,
+  ResultReader,
+  toLensQuery,
+  toMetadata,
+  toRows,
+  wholeNumber,
+} from '@quarry/query';
 
 const OPERATIONS = ['EXECUTE', 'EXECUTE_WITH_TIMEOUT', 'EXPLAIN', 'ESTIMATE'] as const;
 type Fields = Record<string, unknown>;
