@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { QueryAccessModule } from '@quarry/query';
-import { ResultAccessModule } from '@quarry/result-gateway';
+import { ResultAccessModule } from '@quarry/result';
 import { SessionAccessModule } from '@quarry/session';
 import { ClusterNodesController } from './cluster/cluster-nodes.controller';
 import { QueryController } from './lens/query/query.controller';

@@ -3,7 +3,7 @@ import { Controller, Delete, Get, Inject, Param, Req, Res, UseFilters } from '@n
 import { LensError } from '@quarry/contracts';
 import { AnswersErrorsAs, reply, RESULT_STORE, sessionIdFrom } from '@quarry/platform';
 import { QueryErrorsFilter, QueryService, queryHandleFrom, toMetadata } from '@quarry/query';
-import { persistedReadFailure, ResultDeletion, ResultsetPages, type ResultStore } from '@quarry/result-gateway';
+import { persistedReadFailure, ResultDeletion, ResultsetPages, type ResultStore } from '@quarry/result';
 import type { Request, Response } from 'express';
 
 /**

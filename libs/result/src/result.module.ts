@@ -16,4 +16,4 @@ import { ResultAccessModule } from './result-access.module';
   controllers: [HeldResultController],
   providers: [HeldResultKeeper, LostResultSweep],
 })
-export class ResultGatewayModule {}
+export class ResultModule {}

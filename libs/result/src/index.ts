@@ -1,4 +1,4 @@
-export { ResultGatewayModule } from './result-gateway.module';
+export { ResultModule } from './result.module';
 export { ResultAccessModule } from './result-access.module';
 export { ResultsetPages } from './http/resultset-pages';
 export { ResultDeletion } from './application/result-deletion';

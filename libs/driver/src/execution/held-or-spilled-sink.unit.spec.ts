@@ -1,7 +1,7 @@
 import type { ColumnMeta, RowSink } from '@quarry/drivers';
 import { HeldResults, ResultTooLarge } from '@quarry/query';
 import type { QuarryConfig } from '@quarry/platform';
-import type { CsvResultSink } from '@quarry/result-gateway';
+import type { CsvResultSink } from '@quarry/result';
 import { HeldOrSpilledSink } from './held-or-spilled-sink';
 
 class RecordingSink implements RowSink {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { LOGGER, NODE_IDENTITY, NodeDrain, RESULT_STORE, type NodeIdentity } from '@quarry/platform';
 import { HeldResults, QueryRepository } from '@quarry/query';
-import type { ResultStore } from '@quarry/result-gateway';
+import type { ResultStore } from '@quarry/result';
 import type { Logger } from 'pino';
 import { ResultCapture } from './result-capture';
 

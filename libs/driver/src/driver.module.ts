@@ -7,9 +7,9 @@ import { HeldResultMover } from './execution/held-result-mover';
 import { ResultCapture } from './execution/result-capture';
 
 /**
- * The driver-bridge service: executes queued queries on the drivers (pg, DuckDB), at most
+ * The driver service: executes queued queries on the drivers (pg, DuckDB), at most
  * QUARRY_MAX_RUNNING_QUERIES at a time on this node, and stops them when canceled from any node;
  * draining, it hands running queries over and moves its in-memory results to the result store.
  */
 @Module({ imports: [QueryAccessModule, SessionAccessModule], providers: [QueryExecutor, ResultCapture, HeldResultMover, AbandonedWork] })
-export class DriverBridgeModule {}
+export class DriverModule {}

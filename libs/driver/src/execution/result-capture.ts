@@ -3,7 +3,7 @@ import type { HeldResultInfo, PersistedResultInfo } from '@quarry/contracts';
 import type { ColumnMeta, CsvTarget, RowSink } from '@quarry/drivers';
 import { NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, RUNNING_SERVICES, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import { CONF, HeldResults, type QueryState } from '@quarry/query';
-import { CsvResultSink, type ResultStore, type ResultWriter } from '@quarry/result-gateway';
+import { CsvResultSink, type ResultStore, type ResultWriter } from '@quarry/result';
 import { HeldOrSpilledSink } from './held-or-spilled-sink';
 
 /** What a finished execution leaves: its row count and where its rows are. */
