@@ -2,11 +2,11 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
 import { AppendRefused, inTransaction, PgListener, type Loaded } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, NodeDrain, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
-import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, QueryRefused, QueryRepository, QueryTakeover, queryWork, QUEUE_CHANNEL, type LocalExecutor, type QueryCommand, type QueryState, type WorkOwner } from '@quarry/query';
+import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, QueryCommands, QueryRefused, QueryTakeover, queryWork, QUEUE_CHANNEL, type LocalExecutor, type QueryCommand, type QueryState, type WorkOwner } from '@quarry/query';
 import { SessionRepository, type SessionState } from '@quarry/session';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { ResultCapture, type RunIntoCsv, type RunIntoRows } from './result-capture';
+import { ResultCapture, type RunIntoCsv, type RunIntoRows } from '@quarry/result';
 
 /** The claim poll's period: each executor is woken by NOTIFY, and claims again once it listens again. */
 const BACKUP_CLAIM_MS = 5000;
@@ -51,7 +51,7 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
   private ended: (() => void)[] = [];
 
   constructor(
-    private readonly queries: QueryRepository,
+    private readonly queries: QueryCommands,
     private readonly sessions: SessionRepository,
     @Inject(DRIVERS) private readonly drivers: Driver[],
     @Inject(DB_POOL) private readonly pool: Pool,

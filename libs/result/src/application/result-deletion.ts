@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RESULT_STORE } from '@quarry/platform';
-import { QueryRepository, type QueryState } from '@quarry/query';
+import { QueryCommands, type QueryState } from '@quarry/query';
 import { RESULT_RELEASED_CHANNEL } from '../held/held-result-keeper';
 import type { ResultStore } from '../store/result-store';
 
@@ -8,7 +8,7 @@ import type { ResultStore } from '../store/result-store';
 @Injectable()
 export class ResultDeletion {
   constructor(
-    private readonly queries: QueryRepository,
+    private readonly queries: QueryCommands,
     @Inject(RESULT_STORE) private readonly store: ResultStore,
   ) {}
 

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { PgListener } from '@quarry/eventstore';
 import { DB_POOL, DbPurposes, DeferredPass, LOGGER, NODE_IDENTITY, QuarryMetrics, type NodeIdentity } from '@quarry/platform';
-import { HeldResults, QueryRefused, QueryRepository } from '@quarry/query';
+import { QueryCommands, QueryRefused } from '@quarry/query';
+import { HeldResults } from './held-results';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 
@@ -22,7 +23,7 @@ export class HeldResultKeeper implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     private readonly held: HeldResults,
-    private readonly queries: QueryRepository,
+    private readonly queries: QueryCommands,
     private readonly metrics: QuarryMetrics,
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { LeaderSweepService } from '@quarry/eventstore';
 import { NodeEndWatcher } from '@quarry/membership';
 import { DB_POOL, LOGGER } from '@quarry/platform';
-import { QueryRepository } from '@quarry/query';
+import { QueryCommands } from '@quarry/query';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 
@@ -22,7 +22,7 @@ const REASONS = new Set(['node-left', 'node-down', 'node-restarted']);
 @Injectable()
 export class LostResultSweep extends LeaderSweepService implements OnModuleInit {
   constructor(
-    private readonly queries: QueryRepository,
+    private readonly queries: QueryCommands,
     private readonly watcher: NodeEndWatcher,
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(LOGGER) private readonly logger: Logger,

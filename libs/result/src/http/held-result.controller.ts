@@ -1,10 +1,12 @@
 import { Controller, Get, Param, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
 import { AnswersErrorsAs, ClusterPeersOnly, sessionIdFrom } from '@quarry/platform';
-import { HELD_RESULT_ROUTE, lensErrorFor, MAX_FETCH, QueryErrorsFilter, QueryRefused, QueryService, queryHandleFrom, ResultReader, wholeNumber } from '@quarry/query';
+import { lensErrorFor, MAX_FETCH, QueryErrorsFilter, QueryRefused, QueryService, queryHandleFrom, wholeNumber } from '@quarry/query';
 import { DriverQueryError } from '@quarry/drivers';
 import { SessionRefused } from '@quarry/session';
 import type { Request, Response } from 'express';
+import { ResultReader } from '../application/result-reader';
+import { HELD_RESULT_ROUTE } from '../remote/remote-results';
 import { ResultsetPages } from './resultset-pages';
 
 /**

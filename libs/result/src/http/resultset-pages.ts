@@ -1,23 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
 import { QUARRY_CONFIG, reply, RESULT_STORE, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
-import {
-  driverRowsOf,
-  heldResultsetRoute,
-  holderUrl,
-  MAX_FETCH,
-  persistentResultOf,
-  QueryService,
-  queryHandleFrom,
-  ResultLocator,
-  ResultReader,
-  resultsetRoute,
-  wholeNumber,
-  type QueryView,
-} from '@quarry/query';
+import { driverRowsOf, MAX_FETCH, persistentResultOf, QueryService, queryHandleFrom, wholeNumber, type QueryView } from '@quarry/query';
 import type { Request, Response } from 'express';
 import { readCsvPage } from '../store/csv-page-reader';
-import { forwardToHolder } from './forward-to-holder';
+import { ResultLocator } from '../application/result-locator';
+import { ResultReader } from '../application/result-reader';
+import { forwardToHolder } from '../remote/forward-to-holder';
+import { heldResultsetRoute, holderUrl, resultsetRoute } from '../remote/remote-results';
 import { persistedReadFailure } from './persisted-read-failure';
 import type { ResultStore } from '../store/result-store';
 

@@ -14,12 +14,12 @@ import {
   QueryListing,
   QueryService,
   queryHandleFrom,
-  ResultReader,
   toLensQuery,
   toMetadata,
   toRows,
   wholeNumber,
 } from '@quarry/query';
+import { ResultReader } from '@quarry/result';
 
 const OPERATIONS = ['EXECUTE', 'EXECUTE_WITH_TIMEOUT', 'EXPLAIN', 'ESTIMATE'] as const;
 type Fields = Record<string, unknown>;

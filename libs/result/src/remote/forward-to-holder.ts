@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { askHolder, type Holder, type HolderRoute } from '@quarry/query';
+import { askHolder, type Holder, type HolderRoute } from './remote-results';
 import type { Response } from 'express';
 
 /** What of the holder's answer goes back to the client: the body's type and size, Lens's error code. */

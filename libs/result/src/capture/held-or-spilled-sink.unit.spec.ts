@@ -1,7 +1,8 @@
 import type { ColumnMeta, RowSink } from '@quarry/drivers';
-import { HeldResults, ResultTooLarge } from '@quarry/query';
 import type { QuarryConfig } from '@quarry/platform';
-import type { CsvResultSink } from '@quarry/result';
+import { ResultTooLarge } from '../held/held-result-collector';
+import { HeldResults } from '../held/held-results';
+import type { CsvResultSink } from '../store/csv-result-sink';
 import { HeldOrSpilledSink } from './held-or-spilled-sink';
 
 class RecordingSink implements RowSink {

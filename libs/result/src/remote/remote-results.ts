@@ -2,7 +2,7 @@ import { text } from 'node:stream/consumers';
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { LENS_ERRORS, LensError, lensErrorNameOf } from '@quarry/contracts';
 import { CLUSTER_SECRET_HEADER, PEER_IDLE_MS } from '@quarry/platform';
-import type { ResultPage } from './held-results';
+import type { ResultPage } from '../held/held-results';
 
 /**
  * The holder's routes, for peers only: `<route>/<handle>` serves a page of an in-memory result it

@@ -3,9 +3,8 @@ import { LensError } from '@quarry/contracts';
 import { NodeDirectory } from '@quarry/membership';
 import { LOGGER, NODE_IDENTITY, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import type { Logger } from 'pino';
-import type { QueryState, ResultGone } from '../domain/query.state';
-import { QueryRepository } from '../infrastructure/query-repository';
-import { HeldResults } from './held-results';
+import { QueryCommands, type QueryState, type ResultGone } from '@quarry/query';
+import { HeldResults } from '../held/held-results';
 
 export type ResultLocation =
   | { kind: 'here' }
@@ -21,7 +20,7 @@ export class ResultLocator {
   constructor(
     private readonly held: HeldResults,
     private readonly nodes: NodeDirectory,
-    private readonly queries: QueryRepository,
+    private readonly queries: QueryCommands,
     @Inject(NODE_IDENTITY) private readonly identity: NodeIdentity,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
     @Inject(LOGGER) private readonly logger: Logger,

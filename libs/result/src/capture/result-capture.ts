@@ -2,8 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { HeldResultInfo, PersistedResultInfo } from '@quarry/contracts';
 import type { ColumnMeta, CsvTarget, RowSink } from '@quarry/drivers';
 import { NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, RUNNING_SERVICES, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
-import { CONF, HeldResults, type QueryState } from '@quarry/query';
-import { CsvResultSink, type ResultStore, type ResultWriter } from '@quarry/result';
+import { CONF, type QueryState } from '@quarry/query';
+import { HeldResults } from '../held/held-results';
+import { CsvResultSink } from '../store/csv-result-sink';
+import type { ResultStore, ResultWriter } from '../store/result-store';
 import { HeldOrSpilledSink } from './held-or-spilled-sink';
 
 /** What a finished execution leaves: its row count and where its rows are. */

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { LOGGER, NODE_IDENTITY, NodeDrain, RESULT_STORE, type NodeIdentity } from '@quarry/platform';
-import { HeldResults, QueryRepository } from '@quarry/query';
-import type { ResultStore } from '@quarry/result';
+import { QueryCommands } from '@quarry/query';
+import { HeldResults } from '../held/held-results';
+import type { ResultStore } from '../store/result-store';
 import type { Logger } from 'pino';
 import { ResultCapture } from './result-capture';
 
@@ -16,7 +17,7 @@ const PARALLEL_MOVES = 8;
 export class HeldResultMover implements OnModuleInit {
   constructor(
     private readonly held: HeldResults,
-    private readonly queries: QueryRepository,
+    private readonly queries: QueryCommands,
     private readonly capture: ResultCapture,
     private readonly drain: NodeDrain,
     @Inject(RESULT_STORE) private readonly store: ResultStore,

@@ -1,6 +1,6 @@
 import type { ColumnMeta, RowSink } from '@quarry/drivers';
-import { ResultTooLarge, type HeldResultCollector } from '@quarry/query';
-import type { CsvResultSink } from '@quarry/result';
+import { ResultTooLarge, type HeldResultCollector } from '../held/held-result-collector';
+import type { CsvResultSink } from '../store/csv-result-sink';
 
 /** Rows per write when moving what was gathered, so no single chunk is the whole result. */
 const SPILL_BATCH = 1000;

@@ -2,13 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
 import { NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import type { SessionHandle } from '@quarry/session';
-import { CONF } from '../application/query-channels';
-import { QueryService, type QueryView } from '../application/query.service';
-import { isSettled } from '../domain/query-status';
-import type { QueryState } from '../domain/query.state';
-import { HeldResults, type ResultPage } from './held-results';
+import { CONF, isSettled, QueryService, type QueryState, type QueryView } from '@quarry/query';
+import { HeldResults, type ResultPage } from '../held/held-results';
+import { fetchHeldPage } from '../remote/remote-results';
 import { ResultLocator } from './result-locator';
-import { fetchHeldPage } from './remote-results';
 
 export interface PageRequest {
   session: SessionHandle;
