@@ -16,6 +16,7 @@ import { QueryRepository } from './infrastructure/query-repository';
 @Module({
   imports: [SessionAccessModule],
   providers: [QueryRepository, QueryCommands, QueryService, DriverChoices, QueryTakeover, QueryListing, QueryFinishListener, LocalExecution],
-  exports: [QueryCommands, QueryService, QueryTakeover, QueryListing, LocalExecution],
+  // QueryRepository goes to the query service's own sweeps only: the lib's index does not export it.
+  exports: [QueryRepository, QueryCommands, QueryService, QueryTakeover, QueryListing, LocalExecution],
 })
 export class QueryAccessModule {}

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { NodeDirectory } from '@quarry/membership';
 import { QueryAccessModule } from '@quarry/query';
 import { ResultDeletion } from './application/result-deletion';
 import { ResultLocator } from './application/result-locator';
@@ -14,7 +15,7 @@ import { ResultsetPages } from './http/resultset-pages';
  */
 @Module({
   imports: [QueryAccessModule],
-  providers: [HeldResults, ResultLocator, ResultReader, ResultsetPages, ResultDeletion, ResultCapture],
+  providers: [HeldResults, NodeDirectory, ResultLocator, ResultReader, ResultsetPages, ResultDeletion, ResultCapture],
   // HeldResults goes to the result service's own keeper and mover, not out of the lib.
   exports: [HeldResults, ResultReader, ResultsetPages, ResultDeletion, ResultCapture],
 })
