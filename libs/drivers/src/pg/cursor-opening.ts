@@ -1,6 +1,8 @@
 import type { Connection, FieldDef, Submittable } from 'pg';
 import { PG_VALUE_TYPES } from './pg-types';
 
+const ignore = (): void => undefined;
+
 /** What the first FETCH of a freshly declared cursor brought. */
 export interface FirstFetch {
   fields: FieldDef[];
@@ -80,10 +82,10 @@ export class CursorOpening implements Submittable {
     this.resolve({ fields: this.fields, rows: this.rows });
   }
 
-  // Statement ends, and messages a FETCH of a declared cursor never sends.
-  handleCommandComplete(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
-  handleCopyInResponse(): void {}
-  handleCopyData(): void {}
+  // Statement ends, and messages a FETCH of a declared cursor never sends: nothing to do.
+  readonly handleCommandComplete = ignore;
+  readonly handleEmptyQuery = ignore;
+  readonly handlePortalSuspended = ignore;
+  readonly handleCopyInResponse = ignore;
+  readonly handleCopyData = ignore;
 }
