@@ -21,6 +21,6 @@ export function buildProgram(): Command {
 
 /** addCommand does not pass settings down, so every command gets them here. */
 function overrideExits(command: Command): void {
-  command.exitOverride().showHelpAfterError('(add --help for usage)');
+  command.exitOverride().configureOutput({ outputError: (text, write) => write(`quarry: ${text.replace(/^error: /, '')}`) });
   command.commands.forEach(overrideExits);
 }

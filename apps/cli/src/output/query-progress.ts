@@ -2,7 +2,7 @@ import { SingleBar } from 'cli-progress';
 
 /**
  * What a running query shows on stderr: on a terminal, one live line (cli-progress) with the
- * state, progress and elapsed time; otherwise a plain line per state change, for logs.
+ * state, progress and elapsed time; otherwise nothing (scripts get one summary or error line).
  */
 export interface QueryProgress {
   update(state: string, progress: number): void;
@@ -10,16 +10,7 @@ export interface QueryProgress {
 }
 
 export function queryProgress(handle: string, stream: NodeJS.WriteStream = process.stderr): QueryProgress {
-  if (!stream.isTTY) {
-    let last = '';
-    return {
-      update(state) {
-        if (state !== last) stream.write(`quarry: query ${handle} ${state}\n`);
-        last = state;
-      },
-      stop: () => undefined,
-    };
-  }
+  if (!stream.isTTY) return { update: () => undefined, stop: () => undefined };
   const bar = new SingleBar({
     format: 'query {handle} {state} [{bar}] {percentage}% | {duration_formatted}',
     stream,
