@@ -76,15 +76,15 @@ export function queryCommand(contextOf: ContextOf): Command {
 const resultOptions = (options: { format?: Format; output?: string }) => ({ format: options.format ?? (options.output ? 'csv' : 'table'), output: options.output });
 
 async function runQuery(ctx: CliContext, sql: string, options: { format?: Format; output?: string; conf: Record<string, string>; name?: string }): Promise<void> {
-  // Ctrl-C cancels the query on the server; a second one leaves at once.
+  // Ctrl-C cancels the query on the server while it runs; a second one, or one once it has ended, leaves at once.
   const interrupted = new AbortController();
-  const onSigint = () => (interrupted.signal.aborted ? process.exit(130) : interrupted.abort());
+  let ended: LensQueryAnswer | undefined;
+  const onSigint = () => (interrupted.signal.aborted || ended ? process.exit(130) : interrupted.abort());
   process.on('SIGINT', onSigint);
   try {
     const { session, handle } = await ctx.withSession(async (s) => ({ session: s, handle: await ctx.api.submit(s, sql, { conf: options.conf, name: options.name }) }));
     const started = Date.now();
     const progress = queryProgress(handle);
-    let ended: LensQueryAnswer;
     try {
       ended = await waitUntilEnded(ctx.api, session, handle, progress, interrupted.signal);
     } catch (error) {
@@ -116,7 +116,8 @@ async function waitUntilEnded(api: QuarryApi, session: SessionKey, handle: strin
   for (let pause = 50; ; pause = Math.min(pause * 2, 500)) {
     signal.throwIfAborted();
     const query = await api.query(session, handle, signal);
-    progress.update(query.status.status, query.status.progress);
+    const { status, queueNumber, progress: done } = query.status;
+    progress.update(status === 'QUEUED' && queueNumber ? `QUEUED #${queueNumber}` : status, done);
     if (ENDED.includes(query.status.status)) return query;
     await sleep(pause, undefined, { signal });
   }
