@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import { CliError, EXIT } from '../cli-error';
 
 /** Asks for a password on the terminal without echoing it. */
 export async function promptPassword(label: string): Promise<string> {
@@ -10,7 +11,9 @@ export async function promptPassword(label: string): Promise<string> {
   try {
     return await new Promise<string>((resolve, reject) => {
       rl.once('line', resolve);
-      rl.once('close', () => reject(new Error('no password given')));
+      rl.once('close', () => reject(new CliError('no password given', EXIT.auth)));
+      // In raw mode Ctrl-C reaches readline, not the process.
+      rl.once('SIGINT', () => process.exit(130));
     });
   } finally {
     rl.close();

@@ -206,6 +206,21 @@ describe('the quarry CLI (two nodes behind the balancer)', () => {
     }
   });
 
+  it('at a terminal asks for the password the server wants when none is given, without echoing it', async () => {
+    const env = userEnv();
+    delete env['QUARRY_PASSWORD'];
+    const terminal = new CliInTerminal(['query', 'run', 'SELECT 3 AS three', '-f', 'csv'], env);
+    try {
+      await terminal.waitForOutput('the password prompt', /Password for ana on http:\/\/127\.0\.0\.1:\d+: $/);
+      terminal.type(`${password}\r`);
+      expect(await terminal.exited).toBe(0);
+      expect(terminal.output).toContain('three\r\n3\r\n'); // the terminal writes \n as \r\n
+      expect(terminal.output).not.toContain(password);
+    } finally {
+      terminal.kill();
+    }
+  });
+
   /** Statements the nodes run in the warehouse now (the sleep runs under a cursor's FETCH, so its text is not the query's). */
   async function sleepers(): Promise<number> {
     const { rows } = await warehouse.pool.query<{ n: number }>(
