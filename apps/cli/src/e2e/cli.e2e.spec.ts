@@ -206,6 +206,19 @@ describe('the quarry CLI (two nodes behind the balancer)', () => {
     }
   });
 
+  it('in a terminal counts the rows written to --output on the progress line', async () => {
+    const file = join(dir, 'counted.csv');
+    const terminal = new CliInTerminal(['query', 'run', 'SELECT k FROM generate_series(1, 25000) k', '-o', file], userEnv());
+    try {
+      expect(await terminal.exited).toBe(0);
+      expect(terminal.output).toMatch(/rows written: 25000 \| \d+s/);
+      expect(terminal.output).toContain(`quarry: wrote 25000 rows to ${file}`);
+      expect(readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(25001);
+    } finally {
+      terminal.kill();
+    }
+  });
+
   it('at a terminal asks for the password the server wants when none is given, without echoing it', async () => {
     const env = userEnv();
     delete env['QUARRY_PASSWORD'];
