@@ -1,5 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { DB_POOL } from '@quarry/platform';
+import { ApiRoute, DB_POOL } from '@quarry/platform';
 import type { Pool } from 'pg';
 
 /** How many running query handles the view lists per incarnation (the count is always whole). */
@@ -15,6 +15,7 @@ const HANDLES_SHOWN = 50;
 export class ClusterNodesController {
   constructor(@Inject(DB_POOL) private readonly pool: Pool) {}
 
+  @ApiRoute({ tag: 'cluster', summary: 'Every node incarnation seen: state, heartbeat, running queries, held results', answer: { json: { type: 'object', properties: { nodes: { type: 'array', items: { type: 'object', properties: { nodeId: { type: 'string' }, incarnation: { type: 'string' }, httpUrl: { type: 'string' }, services: { type: 'array', items: { type: 'string' } }, state: { type: 'string', enum: ['UP', 'LEFT', 'DOWN'] }, joinedAt: { type: 'string', format: 'date-time' }, endedAt: { type: 'string', format: 'date-time', nullable: true }, lastHeartbeatAt: { type: 'string', format: 'date-time', nullable: true }, msSinceHeartbeat: { type: 'integer', nullable: true }, runningQueries: { type: 'object', properties: { count: { type: 'integer' }, handles: { type: 'array', items: { type: 'string' } } } }, heldResults: { type: 'object', properties: { count: { type: 'integer' }, bytes: { type: 'integer' } } } } } } } } } })
   @Get('nodes')
   async nodes() {
     const { rows } = await this.pool.query(

@@ -7,6 +7,7 @@ import { createLogger, DbPurposes, loadConfig, newIncarnation, PinoNestLogger, S
 import type { NodeContext } from '../core/node-context';
 import { ALL_MIGRATIONS, projectionsFor } from '../services/service-catalog';
 import { configureHttpServer, putFastGetsFirst, routesOf } from './http-server';
+import { serveOpenApi } from './openapi-document';
 import { NodeModule } from './node.module';
 import { retryUntil } from './retry-until';
 
@@ -66,6 +67,7 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
   // Set, not left to Node's default: peers and the balancer close idle connections before it ends them.
   (app.getHttpServer() as Server).keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   configureHttpServer(app, config);
+  serveOpenApi(app);
   await app.init();
   putFastGetsFirst(app);
   logger.info({ routes: routesOf(app) }, 'http routes');

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
-import { AnswersErrorsAs, ClusterPeersOnly, sessionIdFrom } from '@quarry/platform';
+import { AnswersErrorsAs, ApiClusterSecret, ApiRoute, ClusterPeersOnly, SESSION_ID, sessionIdFrom } from '@quarry/platform';
 import { lensErrorFor, MAX_FETCH, QueryErrorsFilter, QueryRefused, QueryService, queryHandleFrom, wholeNumber } from '@quarry/query';
 import { DriverQueryError } from '@quarry/drivers';
 import { SessionRefused } from '@quarry/session';
@@ -13,6 +13,7 @@ import { ResultsetPages } from './resultset-pages';
  * The holder's side of a forwarded page, for the other nodes of the cluster only (the cluster
  * secret). The caller's session id comes along and is checked as for any request.
  */
+@ApiClusterSecret()
 @Controller(`${HELD_RESULT_ROUTE}/:handle`)
 @UseGuards(ClusterPeersOnly)
 export class HeldResultController {
@@ -23,6 +24,7 @@ export class HeldResultController {
   ) {}
 
   /** A client's GET .../resultset that another node forwarded here: answered as to the client, never forwarded again. */
+  @ApiRoute({ tag: 'internal (node to node)', summary: 'A resultset request another node forwarded to the holder', answer: { lens: 'inMemoryQueryResult' }, params: { handle: 'the query handle (a UUID)' }, query: { sessionid: SESSION_ID, fromindex: { description: 'first row' }, fetchsize: { description: 'rows' } }, errors: ['INVALID_HANDLE', 'RESOURCE_NOT_FOUND', 'RESULT_GONE', 'RESULT_UNAVAILABLE', 'NOT_AUTHORIZED'] })
   @Get('resultset')
   @UseFilters(QueryErrorsFilter)
   @AnswersErrorsAs('text')
@@ -31,6 +33,7 @@ export class HeldResultController {
   }
 
   /** Rows this node holds, as plain JSON values, for another node to render; a failure answers `{code, message}` for it to pass on. */
+  @ApiRoute({ tag: 'internal (node to node)', summary: 'A page of a result this node holds, as plain JSON values', answer: { json: { type: 'object' } }, params: { handle: 'the query handle (a UUID)' }, query: { sessionid: SESSION_ID, fromindex: { description: 'first row' }, fetchsize: { description: 'rows' } }, errors: ['INVALID_HANDLE', 'RESOURCE_NOT_FOUND', 'RESULT_UNAVAILABLE', 'NOT_AUTHORIZED'] })
   @Get()
   async page(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
     try {

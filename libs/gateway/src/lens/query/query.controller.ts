@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Controller, Delete, Get, Param, Post, Put, Req, Res, UseFilters } from '@nestjs/common';
 import { CLIENT_REQUEST_ID_MAX, LensError, QUERY_NAME_MAX, unsupportedOperation, type LensAPIResultData } from '@quarry/contracts';
-import { AnswersErrorsAs, FormFields, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
+import { AnswersErrorsAs, ApiRoute, FormFields, SESSION_ID, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
 import type { Request, Response } from 'express';
 import {
   CONF,
@@ -34,6 +34,7 @@ export class QueryController {
     private readonly results: ResultReader,
   ) {}
 
+  @ApiRoute({ tag: 'queries', summary: 'Submit a query (EXECUTE, EXECUTE_WITH_TIMEOUT, EXPLAIN, ESTIMATE)', answer: { lens: 'lensAPIResult' }, form: { sessionid: SESSION_ID, query: { description: 'the SQL', required: true }, operation: { description: 'EXECUTE (default), EXECUTE_WITH_TIMEOUT, EXPLAIN or ESTIMATE' }, conf: { description: 'query conf (lens.query.driver, quarry.query.request.id, ...)', xml: true }, timeoutmillis: { description: 'EXECUTE_WITH_TIMEOUT: how long to wait (ms, default 30000)' }, queryName: { description: 'a name to list it by' } }, errors: ['SESSION_ID_NOT_PROVIDED', 'SESSION_CLOSED', 'NULL_OR_EMPTY_OR_BLANK_QUERY', 'UNSUPPORTED_OPERATION', 'INVALID_PARAMETER_VALUE'] })
   @Post()
   @AnswersErrorsAs('lensAPIResult')
   async submit(@Req() req: Request, @Res() res: Response, @FormFields() body: Fields) {
@@ -78,6 +79,7 @@ export class QueryController {
   }
 
   /** The caller's queries, filtered as Lens allowed. */
+  @ApiRoute({ tag: 'queries', summary: "The caller's query handles", answer: { lensList: 'queryHandles' }, query: { sessionid: SESSION_ID, state: { description: 'comma list of states' }, queryName: { description: 'by name' }, driver: { description: 'by selected driver' }, fromDate: { description: 'submitted at or after (epoch ms)' }, toDate: { description: 'submitted before (epoch ms)' } }, errors: ['SESSION_ID_NOT_PROVIDED', 'SESSION_CLOSED', 'INVALID_PARAMETER_VALUE'] })
   @Get()
   async list(@Req() req: Request, @Res() res: Response) {
     const handle = sessionIdFrom(req.query['sessionid']);
@@ -100,12 +102,14 @@ export class QueryController {
     reply(req, res, 200, { kind: 'queryHandleList', value: handles.map((handleId) => ({ handleId })) });
   }
 
+  @ApiRoute({ tag: 'queries', summary: 'A query: status, driver, times', answer: { lens: 'lensQuery' }, params: { handle: 'the query handle (a UUID)' }, query: { sessionid: SESSION_ID }, errors: ['SESSION_ID_NOT_PROVIDED', 'SESSION_CLOSED', 'INVALID_HANDLE', 'RESOURCE_NOT_FOUND'] })
   @Get(':handle')
   async get(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
     const view = await this.queries.get(sessionIdFrom(req.query['sessionid']), queryHandleFrom(raw));
     reply(req, res, 200, { kind: 'lensQuery', value: toLensQuery(view) });
   }
 
+  @ApiRoute({ tag: 'queries', summary: 'Cancel a query (FAILED when it was not running)', answer: { lens: 'apiResult' }, params: { handle: 'the query handle (a UUID)' }, query: { sessionid: SESSION_ID }, errors: ['SESSION_ID_NOT_PROVIDED', 'SESSION_CLOSED', 'INVALID_HANDLE', 'RESOURCE_NOT_FOUND'] })
   @Delete(':handle')
   @AnswersErrorsAs('apiResult')
   async cancel(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
@@ -114,6 +118,7 @@ export class QueryController {
     reply(req, res, 200, { kind: 'apiResult', value: { status: 'SUCCEEDED', message: `query ${queryHandle} canceled` } });
   }
 
+  @ApiRoute({ tag: 'queries', summary: "Change a queued query's conf", answer: { lens: 'apiResult' }, params: { handle: 'the query handle (a UUID)' }, form: { sessionid: SESSION_ID, conf: { description: 'the new conf entries', xml: true, required: true } }, errors: ['SESSION_ID_NOT_PROVIDED', 'SESSION_CLOSED', 'INVALID_HANDLE', 'RESOURCE_NOT_FOUND', 'MISSING_PARAMETERS', 'INVALID_PARAMETER_VALUE'] })
   @Put(':handle')
   @AnswersErrorsAs('apiResult')
   async updateConf(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string, @FormFields() body: Fields) {

@@ -1,6 +1,6 @@
 import { Controller, Get, Put, Req, Res, UseFilters } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
-import { AnswersErrorsAs, reply, sessionIdFrom } from '@quarry/platform';
+import { AnswersErrorsAs, ApiRoute, reply, SESSION_ID, sessionIdFrom } from '@quarry/platform';
 import type { Request, Response } from 'express';
 import { SessionErrorsFilter, SessionService } from '@quarry/session';
 
@@ -12,6 +12,7 @@ const MAX_NAME_BODY = 1024;
 export class MetastoreController {
   constructor(private readonly sessions: SessionService) {}
 
+  @ApiRoute({ tag: 'metastore', summary: "The session's current database", answer: { mediaType: 'text/plain' }, query: { sessionid: SESSION_ID }, errors: ['SESSION_ID_NOT_PROVIDED', 'SESSION_CLOSED'] })
   @Get('databases/current')
   @AnswersErrorsAs('text')
   async current(@Req() req: Request, @Res() res: Response) {
@@ -20,6 +21,7 @@ export class MetastoreController {
   }
 
   /** The body is the database name: plain text, a JSON string, or JSON already parsed by Nest. */
+  @ApiRoute({ tag: 'metastore', summary: "Change the session's current database", answer: { lens: 'apiResult' }, query: { sessionid: SESSION_ID }, textBody: 'the database name (text, or a JSON string)', errors: ['SESSION_ID_NOT_PROVIDED', 'SESSION_CLOSED', 'MISSING_PARAMETERS', 'INVALID_PARAMETER_VALUE'] })
   @Put('databases/current')
   @AnswersErrorsAs('apiResult')
   async change(@Req() req: Request, @Res() res: Response) {
