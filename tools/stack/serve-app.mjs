@@ -12,10 +12,10 @@ import { cacheDir, repoRoot } from './paths.mjs';
 const APPS = {
   node: { port: 3010, nodeId: 'dev-node' },
   gateway: { port: 3011, nodeId: 'dev-gateway' },
-  'session-service': { port: 3012, nodeId: 'dev-session' },
-  'query-lifecycle': { port: 3013, nodeId: 'dev-query' },
-  'driver-bridge': { port: 3014, nodeId: 'dev-driver' },
-  'result-gateway': { port: 3015, nodeId: 'dev-result' },
+  session: { port: 3012, nodeId: 'dev-session' },
+  query: { port: 3013, nodeId: 'dev-query' },
+  driver: { port: 3014, nodeId: 'dev-driver' },
+  result: { port: 3015, nodeId: 'dev-result' },
 };
 
 /**

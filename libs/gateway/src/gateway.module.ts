@@ -1,8 +1,20 @@
 import { Module } from '@nestjs/common';
+import { QueryAccessModule } from '@quarry/query';
+import { ResultAccessModule } from '@quarry/result';
+import { SessionAccessModule } from '@quarry/session';
+import { ClusterNodesController } from './cluster/cluster-nodes.controller';
+import { QueryController } from './lens/query/query.controller';
+import { ResultController } from './lens/result/result.controller';
+import { MetastoreController } from './lens/session/metastore.controller';
+import { SessionController } from './lens/session/session.controller';
 
 /**
- * The API gateway: the stateless public Lens REST and gRPC APIs; the routes land with the sessions and queries issues.
- * Running it today puts the service on this node's /health list and in its NodeJoined event.
+ * The front door: every route a client uses (the Lens REST API under /lensapi, /cluster/nodes;
+ * gRPC in grpc/), over the services' application layers (their access modules). It holds no state
+ * and runs nothing in the background: a gateway-only node executes no query and holds no result.
  */
-@Module({})
+@Module({
+  imports: [SessionAccessModule, QueryAccessModule, ResultAccessModule],
+  controllers: [SessionController, MetastoreController, QueryController, ResultController, ClusterNodesController],
+})
 export class GatewayModule {}

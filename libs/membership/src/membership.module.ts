@@ -1,5 +1,4 @@
 import { Global, Module } from '@nestjs/common';
-import { ClusterNodesController } from './http/cluster-nodes.controller';
 import { MembershipService } from './lifecycle/membership.service';
 import { FailureDetectorService } from './liveness/failure-detector.service';
 import { IncarnationEnder } from './liveness/incarnation-ender';
@@ -9,7 +8,6 @@ import { NodeEndWatcher } from './liveness/node-end-watcher';
 /** Runs in every node, whatever its targets; its NodeEndWatcher serves every service. */
 @Global()
 @Module({
-  controllers: [ClusterNodesController],
   providers: [MembershipService, NodeHeartbeat, FailureDetectorService, IncarnationEnder, NodeEndWatcher],
   exports: [NodeEndWatcher],
 })

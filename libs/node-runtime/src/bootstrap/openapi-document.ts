@@ -9,7 +9,7 @@ export const API_DOCS_PATH = '/docs';
  * Builds the OpenAPI document of every route this node serves, from the controllers' @ApiRoute
  * decorators, once at start, and serves it at /lensapi/openapi.json with a Swagger UI page at
  * /docs (its files from swagger-ui-dist in node_modules, not a CDN). Only a node serving the
- * Lens client routes (any of the session, query or result services) serves it; answers whether
+ * Lens client routes (the gateway, ADR 19) serves it; answers whether
  * it does. Call it before app.init(), so its routes come before Nest's not-found handler.
  */
 export function serveOpenApi(app: NestExpressApplication): OpenAPIObject | undefined {

@@ -27,7 +27,7 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
   const identity = newIncarnation(config.nodeId);
   const logger = createLogger(identity, config.logLevel);
   logger.info({ targets, http: `${config.httpHost}:${config.httpPort}` }, 'node starting');
-  if (config.auth.mode === 'none' && targets.includes('session')) {
+  if (config.auth.mode === 'none' && targets.includes('gateway')) {
     logger.warn('QUARRY_AUTH=none: sessions open for any user name without a password; for local use only (set QUARRY_AUTH=file)');
   }
 
