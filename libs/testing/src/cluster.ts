@@ -3,7 +3,8 @@ import type { OwnedProcess } from './child-process';
 import { freePort } from './free-port';
 import { getJson } from './http';
 import { NodeProcess, type NodeOptions } from './node-process';
-import { createTestDatabase, uniqueTopicPrefix, type TestDatabase } from './test-database';
+import { createTestDatabase, type TestDatabase } from './test-database';
+import { uniqueTopicPrefix } from './test-topics';
 import { testEnv } from './test-env';
 import { waitFor } from './wait-for';
 
