@@ -19,18 +19,20 @@ const typeRules = [
   // The test kit depends on contracts only, so every lib's tests can use it without a cycle.
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts'] },
 ];
-// Which service may use which: queries belong to sessions; the driver bridge runs queries on
-// drivers; results read queries; queries and results ask membership where a node is, and every
-// service that reacts to a node's end (takeover, lost results, abandoned engine work) hears it from
-// membership; the gateway's gRPC API reads the cluster view from membership
-// and knows the drivers' refusals. Nothing depends on
-// the gateway or the driver bridge.
+// Which service may use which. The gateway (every client route) uses the services' access
+// modules; queries belong to sessions and run on an engine (libs/drivers); the driver service runs
+// queries and hands their rows to results; results read queries; queries and results ask
+// membership where a node is, and every service that reacts to a node's end (takeover, lost
+// results, abandoned engine work) hears it from membership; the gateway's gRPC API reads the
+// cluster view from membership and knows the engines' refusals. Nothing depends on the gateway or the
+// driver service, and query knows nothing of results (they write it through QueryCommands).
 const scopeUses = {
   session: [],
-  query: ['session', 'driver', 'membership'],
-  driver: ['query', 'session', 'result', 'membership'],
-  result: ['query', 'session', 'driver', 'membership'],
-  gateway: ['session', 'query', 'result', 'membership', 'driver'],
+  engine: [],
+  query: ['session', 'engine', 'membership'],
+  result: ['query', 'session', 'engine', 'membership'],
+  driver: ['query', 'session', 'result', 'engine', 'membership'],
+  gateway: ['session', 'query', 'result', 'membership', 'engine'],
   membership: [],
 };
 const scopeRules = Object.entries(scopeUses).map(([scope, uses]) => ({

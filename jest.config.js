@@ -5,6 +5,7 @@
 const { pathsToModuleNameMapper } = require('./tools/test/paths-to-module-name-mapper');
 
 const longTimeout = '<rootDir>/tools/test/long-timeout.js';
+const deleteTestTopics = '<rootDir>/tools/test/delete-test-topics.ts';
 
 const shared = {
   rootDir: __dirname,
@@ -30,7 +31,7 @@ const shared = {
 module.exports = {
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['**/*.unit.spec.ts'] },
-    { ...shared, displayName: 'int', testMatch: ['**/*.int.spec.ts'], setupFilesAfterEnv: [longTimeout], slowTestThreshold: 30 },
-    { ...shared, displayName: 'e2e', testMatch: ['**/*.e2e.spec.ts'], setupFilesAfterEnv: [longTimeout], slowTestThreshold: 60 },
+    { ...shared, displayName: 'int', testMatch: ['**/*.int.spec.ts'], setupFilesAfterEnv: [longTimeout, deleteTestTopics], slowTestThreshold: 30 },
+    { ...shared, displayName: 'e2e', testMatch: ['**/*.e2e.spec.ts'], setupFilesAfterEnv: [longTimeout, deleteTestTopics], slowTestThreshold: 60 },
   ],
 };

@@ -47,9 +47,9 @@ describe('a node process', () => {
     expect(someHealth.body).toMatchObject({ node: 'A2', services: ['session', 'query'] });
     expect(allHealth.body.incarnation).not.toBe(someHealth.body.incarnation);
 
-    // Membership is an event-sourced projection: each node sees both through PostgreSQL.
+    // Membership is an event-sourced projection: each node sees both through PostgreSQL (the view is a client route: the gateway's).
     const nodesSeen = await waitFor('both nodes in the membership projection', async () => {
-      const answer = await getJson<{ nodes: { nodeId: string; services: string[]; state: string }[] }>(`${some.url}/cluster/nodes`);
+      const answer = await getJson<{ nodes: { nodeId: string; services: string[]; state: string }[] }>(`${all.url}/cluster/nodes`);
       return answer.body.nodes.length === 2 ? answer.body.nodes : undefined;
     });
     expect(nodesSeen.map((n) => [n.nodeId, n.services.length, n.state]).sort()).toEqual([

@@ -18,5 +18,6 @@ export * from './wire/utf8-length';
 export * from './wire/parse-session-handle';
 export * from './wire/parse-lens-conf';
 export * from './wire/lens-errors';
+export * from './wire/client-answers';
 export * from './grpc/quarry-proto';
 export * from './grpc/quarry-messages';

@@ -1,6 +1,6 @@
 /**
  * The port every SQL engine implements. Quarry's query service chooses a driver, the
- * driver-bridge executes on it; nothing outside libs/drivers knows an engine's API.
+ * driver service (libs/driver) executes on it; nothing outside libs/drivers knows an engine's API.
  */
 
 /** One resource of the session, as the driver session must apply it. */

@@ -1,6 +1,5 @@
 import { Global, Module } from '@nestjs/common';
 import { ClusterView } from './directory/cluster-view';
-import { ClusterNodesController } from './http/cluster-nodes.controller';
 import { MembershipService } from './lifecycle/membership.service';
 import { FailureDetectorService } from './liveness/failure-detector.service';
 import { IncarnationEnder } from './liveness/incarnation-ender';
@@ -10,7 +9,6 @@ import { NodeEndWatcher } from './liveness/node-end-watcher';
 /** Runs in every node, whatever its targets; its NodeEndWatcher serves every service. */
 @Global()
 @Module({
-  controllers: [ClusterNodesController],
   providers: [ClusterView, MembershipService, NodeHeartbeat, FailureDetectorService, IncarnationEnder, NodeEndWatcher],
   exports: [NodeEndWatcher, ClusterView],
 })

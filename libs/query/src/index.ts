@@ -7,13 +7,8 @@ import { queriesProjection } from './projection/queries.projection';
 
 export { QueryModule } from './query.module';
 export { QueryAccessModule } from './query-access.module';
-export { QueryRepository } from './infrastructure/query-repository';
+export { QueryCommands } from './application/query-commands';
 export { queryWork, type Orphan, type WorkOwner } from './infrastructure/query-work';
-export { HeldResults, type ResultPage } from './results/held-results';
-export { HeldResultCollector, ResultTooLarge } from './results/held-result-collector';
-export { ResultLocator } from './results/result-locator';
-export { ResultReader, type PageAnswer } from './results/result-reader';
-export { askHolder, HELD_RESULT_ROUTE, heldResultsetRoute, holderUrl, resultsetRoute, type Holder, type HolderRoute } from './results/remote-results';
 export { lensErrorFor } from './http/query-errors.filter';
 export { QueryService } from './application/query.service';
 export { QueryTakeover } from './application/query-takeover';
@@ -30,7 +25,7 @@ export const QUERY_PROJECTIONS: Projection[] = [];
 /** Kept inside every append of their families, on every node (any node may append to a query). */
 export const QUERY_INLINE_PROJECTIONS = [queriesProjection];
 export { QueryErrorsFilter } from './http/query-errors.filter';
-export { MAX_FETCH, queryHandleFrom, wholeNumber } from './http/request-fields';
+export { confFrom, limitedText, MAX_FETCH, queryHandleFrom, wholeNumber } from './http/request-fields';
 export { driverRowsOf, persistentResultOf, toLensQuery, toMetadata, toRows } from './http/lens-query.mapper';
 export { QueryListing, type QueryFilter } from './application/query-listing';
 export type { QueryView } from './application/query.service';

@@ -10,7 +10,7 @@ export { resourceTypeOf } from './domain/session-input';
 export { ResourceRefused } from './infrastructure/resource-reader';
 export { isInitScript, type SessionState, type SessionResource } from './domain/session.state';
 export { SessionRepository } from './infrastructure/session-repository';
-export { lensErrorFor as lensErrorForSession } from './http/session-errors.filter';
+export { lensErrorFor as lensErrorForSession, SessionErrorsFilter } from './http/session-errors.filter';
 export type { SessionHandle } from './application/session-handle';
 export { hashPassword } from './auth/password-hash';
 export { sessionsProjection };

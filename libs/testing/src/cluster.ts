@@ -3,7 +3,8 @@ import type { OwnedProcess } from './child-process';
 import { freePort } from './free-port';
 import { getJson } from './http';
 import { NodeProcess, type NodeOptions } from './node-process';
-import { createTestDatabase, uniqueTopicPrefix, type TestDatabase } from './test-database';
+import { createTestDatabase, type TestDatabase } from './test-database';
+import { uniqueTopicPrefix } from './test-topics';
 import { testEnv } from './test-env';
 import { waitFor } from './wait-for';
 
@@ -15,6 +16,8 @@ export interface ClusterOptions extends Omit<NodeOptions, 'nodeId' | 'port' | 'g
   nodeEnv?: (nodeId: string, port: number) => Promise<Record<string, string>>;
   /** Flags of the balancer beyond its backends (its defaults are what `npm start` uses). */
   balancerArgs?: string[];
+  /** The nodes clients reach through the balancer (the front door, e.g. gateway-only nodes); all by default. */
+  balanced?: string[];
 }
 
 /** N real node processes (L1, L2, ...) behind the round-robin balancer QUARRY_BALANCER chooses, itself a process. */
@@ -38,7 +41,8 @@ export class Cluster {
         const env = { ...options.env, ...(await options.nodeEnv?.(nodeId, port)) };
         nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port, grpcPort, env }));
       }
-      balancer = await startBalancer({ backends: nodes.map((n) => n.url), args: options.balancerArgs });
+      const backends = nodes.filter((n) => !options.balanced || options.balanced.includes(n.options.nodeId));
+      balancer = await startBalancer({ backends: backends.map((n) => n.url), args: options.balancerArgs });
       const url = balancer.url;
       await waitFor(`the ${balancer.kind} balancer to answer`, async () => (await getJson(`${url}/health`)).status === 200, { timeoutMs: 15_000 });
       return new Cluster(nodes, balancer.process, balancer.url, balancer.kind);

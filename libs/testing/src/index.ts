@@ -2,6 +2,7 @@ export * from './wait-for';
 export * from './repo-paths';
 export * from './test-env';
 export * from './test-database';
+export * from './test-topics';
 export * from './test-warehouse';
 export * from './http';
 export * from './child-process';

@@ -49,7 +49,3 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   };
 }
 
-/** A topic prefix of the test's own, so topics and consumer groups never collide. */
-export function uniqueTopicPrefix(): string {
-  return `t${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-}

@@ -4,6 +4,7 @@ import { createTestWarehouse, settlesWithin, waitFor, type TestWarehouse } from 
 import { Client, Pool } from 'pg';
 import { DriverCanceled, DriverQueryError } from '../driver';
 import { CollectingSink, gate, rowsOf, sessionSpec } from '../test-support/sessions';
+import { CursorOpening } from './cursor-opening';
 import { PgDriver } from './pg-driver';
 
 describe('PgDriver (real PostgreSQL)', () => {
@@ -454,11 +455,14 @@ describe('PgDriver (real PostgreSQL)', () => {
     let query: jest.SpyInstance;
     beforeAll(() => (budgeted = new PgDriver('pg', { warehouseUrl: db.readerUrl, limits: { maxValueBytes: MiB, maxRowBytes: MiB, maxBatchBytes: budget } })));
     afterAll(() => budgeted.close());
-    // Every statement the drivers send goes through Client#query: the FETCHes are counted there, as sent.
+    // Every statement the drivers send goes through Client#query: the FETCHes are counted there, as
+    // sent (a query's first FETCH goes with its transaction's opening, CursorOpening).
     beforeEach(() => (query = jest.spyOn(Client.prototype, 'query')));
     afterEach(() => query.mockRestore());
+    const textOf = (statement: unknown) =>
+      statement instanceof CursorOpening ? statement.fetch : String(typeof statement === 'string' ? statement : (statement as { text: string }).text);
     const fetchesSent = () =>
-      query.mock.calls.map(([statement]) => String(typeof statement === 'string' ? statement : statement.text)).filter((text) => text.startsWith('FETCH')).map((text) => Number(text.split(' ')[1]));
+      query.mock.calls.map(([statement]) => textOf(statement)).filter((text) => text.startsWith('FETCH')).map((text) => Number(text.split(' ')[1]));
 
     /** Bytes of each batch the sink got, counted as the text of its values. */
     class BatchBytesSink extends CollectingSink {
@@ -489,6 +493,16 @@ describe('PgDriver (real PostgreSQL)', () => {
       expect(await rowsOf(driver, sessionSpec('budget'), 'SELECT 1 AS one')).toEqual([[1]]);
       // At the default limits (256 MiB, rows of 128 MiB): two rows, so a one-row result still needs one FETCH.
       expect(fetchesSent()).toEqual([4, 2]);
+    });
+
+    it('runs a one-row query in two round trips: the opening (transaction, cursor, first FETCH), then the rollback', async () => {
+      await rowsOf(driver, sessionSpec('round-trips'), 'SELECT 1 AS one');
+      query.mockClear();
+      expect(await rowsOf(driver, sessionSpec('round-trips'), 'SELECT 1 AS one')).toEqual([[1]]);
+      expect(query.mock.calls.map(([statement]) => (statement instanceof CursorOpening ? 'opening' : textOf(statement)))).toEqual([
+        'opening',
+        'ROLLBACK; SELECT pg_advisory_unlock_all()',
+      ]);
     });
 
     it('fails a statement whose rows grow past what its FETCH was sized for, naming the budget; the session runs its next statement', async () => {

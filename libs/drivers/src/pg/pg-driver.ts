@@ -19,6 +19,7 @@ import { hasInitScripts, initScripts, unsupportedResourceWarnings } from '../res
 import { DEFAULT_RESULT_LIMITS, type ResultLimits } from '../result-limits';
 import { SessionPool } from '../session-pool';
 import { SharedPool } from '../shared-pool';
+import { CursorOpening } from './cursor-opening';
 import { rowsPerFetch } from './fetch-size';
 import { guardMessages, PgMessageGuard } from './pg-message-guard';
 import { readPgPlan, type PgPlan } from './pg-plan';
@@ -66,7 +67,7 @@ interface PgConn {
   client: Client;
   pid: number;
   /** transactionPrelude() for this connection (its user's role included). */
-  prelude: string;
+  prelude: string[];
   /** Reads what the connection receives: the limits, and the longest row, which sizes the next FETCH. */
   guard: PgMessageGuard;
   /** Lost, or left in an unknown state: never used again. */
@@ -82,6 +83,7 @@ type SingleStatement = QueryConfig & { queryMode: 'extended'; rowMode?: 'array' 
 const CURSOR = 'quarry_rows';
 
 const declareCursor = (sql: string): SingleStatement => ({ text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`, queryMode: 'extended' });
+const fetchFrom = (rows: number) => `FETCH ${rows} FROM ${CURSOR}`;
 const columnsOf = (fields: FieldDef[]): ColumnMeta[] => fields.map((f) => ({ name: f.name, type: lensTypeForOid(f.dataTypeID) }));
 // Fixed output formats, so values read the same whatever the server's defaults are; read-only
 // and time-limited by default too, which is what holds for planning (EXPLAIN runs in its own
@@ -293,7 +295,7 @@ export class PgDriver implements Driver {
     const { client } = conn;
     const body = `BEGIN EXECUTE ${client.escapeLiteral(script.sql)}; END`;
     try {
-      await client.query(`${conn.prelude}; DO ${client.escapeLiteral(body)}; COMMIT`);
+      await client.query(`${conn.prelude.join('; ')}; DO ${client.escapeLiteral(body)}; COMMIT`);
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       if (error instanceof DatabaseError) throw new DriverQueryError(this.name, `init script ${script.path}: ${this.withSetting(error)}`);
@@ -331,16 +333,19 @@ export class PgDriver implements Driver {
    * seen so far; rows that grow past that are stopped by the guard's count.
    */
   private stream(conn: PgConn, sql: string, sink: RowSink, control: ExecutionControl): Promise<number> {
-    return this.inTransaction(conn, control, async (limit) => {
+    const open = async (limit: TimeLimit) => {
       const { client, guard } = conn;
-      await client.query(declareCursor(sql));
       // Rows of the connection's earlier statements say nothing about this one's.
       guard.takeLongestRow();
+      // The transaction, the cursor and its first FETCH: one round trip (CursorOpening).
+      let rows = this.firstFetchRows;
+      const opening = new CursorOpening([...conn.prelude, declareCursor(sql).text], fetchFrom(rows));
+      client.query(opening);
+      let batch = await opening.done;
+      await sink.columns(columnsOf(batch.fields));
       let rowCount = 0;
       let longestRow = 0;
-      for (let rows = this.firstFetchRows, first = true; ; first = false) {
-        const batch = await client.query({ text: `FETCH ${rows} FROM ${CURSOR}`, rowMode: 'array' });
-        if (first) await sink.columns(columnsOf(batch.fields));
+      for (;;) {
         if (batch.rows.length > 0) await sink.rows(batch.rows);
         rowCount += batch.rows.length;
         if (batch.rows.length < rows) return rowCount;
@@ -348,8 +353,10 @@ export class PgDriver implements Driver {
         limit.check();
         longestRow = Math.max(longestRow, guard.takeLongestRow());
         rows = rowsPerFetch(this.limits.maxBatchBytes, longestRow, this.fetchRows);
+        batch = await client.query({ text: fetchFrom(rows), rowMode: 'array' });
       }
-    });
+    };
+    return this.inTransaction(conn, control, open, { opensItself: true });
   }
 
   /**
@@ -359,7 +366,7 @@ export class PgDriver implements Driver {
    */
   private async copyOut(client: Client, sql: string, target: CsvTarget, header: boolean, limit: TimeLimit): Promise<number> {
     await client.query(declareCursor(sql));
-    const described = await client.query({ text: `FETCH 0 FROM ${CURSOR}`, rowMode: 'array' });
+    const described = await client.query({ text: fetchFrom(0), rowMode: 'array' });
     await target.columns(columnsOf(described.fields));
     await client.query(`CLOSE ${CURSOR}`);
     limit.check();
@@ -373,13 +380,19 @@ export class PgDriver implements Driver {
    * transactionPrelude), cancelable while it runs. It ends rolled back, with no cancel still on its
    * way to the backend, before the connection serves anything else.
    */
-  private async inTransaction(conn: PgConn, control: ExecutionControl, work: (limit: TimeLimit) => Promise<number>): Promise<number> {
+  private async inTransaction(
+    conn: PgConn,
+    control: ExecutionControl,
+    work: (limit: TimeLimit) => Promise<number>,
+    { opensItself = false } = {},
+  ): Promise<number> {
     control.begin(() => this.cancelBackend(conn.pid));
     const limit = new TimeLimit(this.name, this.statementTimeoutMs, () => this.cancelBackend(conn.pid));
     let rowCount = 0;
     let failure: unknown;
     try {
-      await conn.client.query(conn.prelude);
+      // A work that opens the transaction itself sends the prelude in its own first round trip.
+      if (!opensItself) await conn.client.query(conn.prelude.join('; '));
       rowCount = await work(limit);
     } catch (error) {
       failure = limit.expired && !control.canceled ? limit.error() : error;

@@ -49,10 +49,10 @@ export function perUserRoleProblem(role: WarehouseRole): string | undefined {
 }
 
 /**
- * Each transaction's first round trip: read-only, the statement timeout and (per-user roles) the
- * user's role, all LOCAL so that whatever a query set with set_config() for the session is
+ * The statements that open each transaction: read-only, the statement timeout and (per-user roles)
+ * the user's role, all LOCAL so that whatever a query set with set_config() for the session is
  * overridden again. `role` is already an escaped identifier.
  */
-export function transactionPrelude(statementTimeoutMs: number, role?: string): string {
-  return `BEGIN READ ONLY; SET LOCAL statement_timeout = ${statementTimeoutMs}${role ? `; SET LOCAL ROLE ${role}` : ''}`;
+export function transactionPrelude(statementTimeoutMs: number, role?: string): string[] {
+  return ['BEGIN READ ONLY', `SET LOCAL statement_timeout = ${statementTimeoutMs}`, ...(role ? [`SET LOCAL ROLE ${role}`] : [])];
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { collect, failureOf, listServicesByReflection, QuarryGrpcClient, waitFor, type Cluster, type TestDatabase } from '@quarry/testing';
-import { executorOf, startResultCluster, type ResultCluster } from '../../../result-gateway/src/e2e/result-api';
+import { executorOf, startResultCluster, type ResultCluster } from '../../../result/src/e2e/result-api';
 
 /** Resident memory of a process, from /proc (kB -> bytes). */
 function rssOf(pid: number): number {

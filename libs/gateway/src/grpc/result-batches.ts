@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LensError, type GrpcRowBatch, type LensSessionHandle } from '@quarry/contracts';
 import { QUARRY_CONFIG, RESULT_STORE, type QuarryConfig } from '@quarry/platform';
-import { QueryService, ResultReader, type QueryView } from '@quarry/query';
-import { csvRowBatches, persistedReadFailure, type ResultStore } from '@quarry/result-gateway';
+import { QueryService, type QueryView } from '@quarry/query';
+import { csvRowBatches, persistedReadFailure, ResultReader, type ResultStore } from '@quarry/result';
 import { rowBatchOf } from './row-batch';
 
 export interface BatchRequest {

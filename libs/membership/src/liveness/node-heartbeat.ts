@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Sql } from '@quarry/eventstore';
+import { createPool, type Sql } from '@quarry/eventstore';
 import { DB_POOL, IncarnationEnd, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -13,11 +13,16 @@ const SUSPECTS = 100;
  * tick. The database clock, not the node's, so skewed node clocks cannot make a node look dead.
  * The same statement finds the other incarnations silent past the down-after time, for the
  * failure detector: every node looks at every beat, at no extra round trip.
+ *
+ * The beats have a connection of their own, outside the request pool: a saturated node's pool
+ * queue would otherwise hold a beat back (and skip the next tick), making a live node look silent.
+ * It carries the incarnation's application_name like the pool's, so ending the incarnation cuts it too.
  */
 @Injectable()
 export class NodeHeartbeat {
   private timer?: NodeJS.Timeout;
   private beating?: Promise<unknown>;
+  private connection?: Pool;
 
   constructor(
     @Inject(DB_POOL) private readonly pool: Pool,
@@ -32,7 +37,7 @@ export class NodeHeartbeat {
    * One beat; `sql` may be a transaction (the first beat commits with NodeJoined). Says whether
    * the cluster has meanwhile ended this incarnation (declared it down).
    */
-  async beat(sql: Sql = this.pool): Promise<{ ended: boolean; suspects: Suspect[] }> {
+  async beat(sql: Sql = this.connection ?? this.pool): Promise<{ ended: boolean; suspects: Suspect[] }> {
     // One row per suspect (or one with nulls); `ended` on each. The suspects are read in the
     // statement's snapshot: this beat's own row is left out by its incarnation anyway.
     const { rows } = await sql.query<{ ended: boolean } & Partial<Suspect>>(
@@ -55,6 +60,7 @@ export class NodeHeartbeat {
   }
 
   start(everyMs: number): void {
+    this.connection ??= createPool(this.config.databaseUrl, 1, this.logger, this.identity.incarnation);
     this.timer = setInterval(() => {
       // A slow beat is not stacked with the next; a failed one is retried at the next tick.
       this.beating ??= this.beat()
@@ -70,5 +76,7 @@ export class NodeHeartbeat {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.beating;
+    await this.connection?.end().catch(() => undefined);
+    this.connection = undefined;
   }
 }

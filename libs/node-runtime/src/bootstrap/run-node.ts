@@ -8,6 +8,7 @@ import { createLogger, DbPurposes, loadConfig, newIncarnation, PinoNestLogger, S
 import type { NodeContext } from '../core/node-context';
 import { ALL_MIGRATIONS, projectionsFor } from '../services/service-catalog';
 import { configureHttpServer, putFastGetsFirst, routesOf } from './http-server';
+import { serveOpenApi } from './openapi-document';
 import { NodeModule } from './node.module';
 import { retryUntil } from './retry-until';
 
@@ -27,7 +28,7 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
   const identity = newIncarnation(config.nodeId);
   const logger = createLogger(identity, config.logLevel);
   logger.info({ targets, http: `${config.httpHost}:${config.httpPort}` }, 'node starting');
-  if (config.auth.mode === 'none' && targets.includes('session')) {
+  if (config.auth.mode === 'none' && targets.includes('gateway')) {
     logger.warn('QUARRY_AUTH=none: sessions open for any user name without a password; for local use only (set QUARRY_AUTH=file)');
   }
 
@@ -67,6 +68,7 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
   // Set, not left to Node's default: peers and the balancer close idle connections before it ends them.
   (app.getHttpServer() as Server).keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   configureHttpServer(app, config);
+  serveOpenApi(app);
   // The gateway's gRPC API on its own port, in the same Nest application (the same use cases).
   if (targets.includes('gateway')) app.connectMicroservice(grpcServerOptions(config));
   await app.init();

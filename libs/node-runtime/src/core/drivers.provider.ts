@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@
 import { DuckDbDriver, PgDriver, type Driver } from '@quarry/drivers';
 import { DRIVERS, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import type { Logger } from 'pino';
-import { FolderResultStore } from '@quarry/result-gateway';
+import { FolderResultStore } from '@quarry/result';
 
 /** The SQL engines of this node, shared by the query service (plans, costs) and the executor. */
 export const driversProvider: Provider = {

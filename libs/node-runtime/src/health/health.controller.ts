@@ -1,5 +1,5 @@
 import { Controller, Get, HttpStatus, Inject, Res, type OnModuleDestroy } from '@nestjs/common';
-import { DB_POOL, IncarnationEnd, KAFKA, NODE_IDENTITY, RUNNING_SERVICES, type NodeIdentity } from '@quarry/platform';
+import { ApiRoute, DB_POOL, IncarnationEnd, KAFKA, NODE_IDENTITY, RUNNING_SERVICES, type NodeIdentity } from '@quarry/platform';
 import type { Response } from 'express';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
@@ -21,6 +21,7 @@ export class HealthController implements OnModuleDestroy {
   ) {}
 
   /** 503 while the node drains or halts, so a balancer stops sending it new work. */
+  @ApiRoute({ tag: 'node', summary: 'Liveness: the node, its incarnation and services; 503 while it drains', answer: { json: { type: 'object', properties: { status: { type: 'string', enum: ['up', 'leaving'] }, node: { type: 'string' }, incarnation: { type: 'string' }, services: { type: 'array', items: { type: 'string' } }, startedAt: { type: 'string', format: 'date-time' } } } }, otherAnswers: { 503: 'the node is leaving (drain after SIGTERM)' } })
   @Get('health')
   health(@Res({ passthrough: true }) res: Response) {
     if (this.end.isLeaving) res.status(HttpStatus.SERVICE_UNAVAILABLE);
@@ -33,6 +34,7 @@ export class HealthController implements OnModuleDestroy {
     };
   }
 
+  @ApiRoute({ tag: 'node', summary: 'Readiness: PostgreSQL and Kafka checks, projection lag', answer: { json: { type: 'object' } }, otherAnswers: { 503: 'PostgreSQL or Kafka does not answer' } })
   @Get('ready')
   async ready(@Res() res: Response) {
     const report = await checkReadiness(this.pool, this.healthAdmin(), () => this.projections.lags());

@@ -1,11 +1,11 @@
 import type { Type } from '@nestjs/common';
-import { DriverBridgeModule } from '@quarry/driver-bridge';
+import { DriverModule } from '@quarry/driver';
 import { EVENT_STORE_MIGRATIONS, type InlineProjection, type Projection } from '@quarry/eventstore';
 import { GatewayModule } from '@quarry/gateway';
 import { MEMBERSHIP_MIGRATIONS, MEMBERSHIP_PROJECTIONS } from '@quarry/membership';
 import type { ServiceName } from '@quarry/platform';
 import { QUERY_INLINE_PROJECTIONS, QUERY_MIGRATIONS, QUERY_PROJECTIONS, QueryModule } from '@quarry/query';
-import { ResultGatewayModule } from '@quarry/result-gateway';
+import { ResultModule } from '@quarry/result';
 import { SESSION_MIGRATIONS, SESSION_PROJECTIONS, SessionModule } from '@quarry/session';
 
 interface ServiceParts {
@@ -18,8 +18,8 @@ export const SERVICE_CATALOG: Record<ServiceName, ServiceParts> = {
   gateway: { module: GatewayModule, projections: [] },
   session: { module: SessionModule, projections: SESSION_PROJECTIONS },
   query: { module: QueryModule, projections: QUERY_PROJECTIONS },
-  driver: { module: DriverBridgeModule, projections: [] },
-  result: { module: ResultGatewayModule, projections: [] },
+  driver: { module: DriverModule, projections: [] },
+  result: { module: ResultModule, projections: [] },
 };
 
 /** Projections every node runs, whatever its targets. */

@@ -260,7 +260,7 @@ function readResultLimits(env: Env): Pick<ResultSettings, 'maxValueBytes' | 'max
 }
 
 function readMembership(env: Env): MembershipSettings {
-  const heartbeatMs = readInt(env, 'QUARRY_HEARTBEAT_MS', 500, 100);
+  const heartbeatMs = readInt(env, 'QUARRY_HEARTBEAT_MS', 1000, 100);
   const downAfterMs = readInt(env, 'QUARRY_NODE_DOWN_AFTER_MS', 3000, 1);
   const probeTimeoutMs = readInt(env, 'QUARRY_NODE_PROBE_TIMEOUT_MS', 1000, 50, 60_000);
   // One late or lost beat must not make a live node look down.

@@ -13,7 +13,7 @@ describe('configuration', () => {
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/quarry',
     });
     expect(config.advertisedUrl).toBe('http://127.0.0.1:3000');
-    expect(config.membership).toEqual({ heartbeatMs: 500, downAfterMs: 3000, probeTimeoutMs: 1000 });
+    expect(config.membership).toEqual({ heartbeatMs: 1000, downAfterMs: 3000, probeTimeoutMs: 1000 });
   });
 
   it('reads every key from the environment', () => {

@@ -7,3 +7,4 @@ export * from './session-id';
 export * from './body-limits';
 export * from './client-errors';
 export * from './fast-gets';
+export * from './api-docs';

@@ -7,7 +7,7 @@ import type { QueryState } from '../domain/query.state';
 import type { WorkOwner } from '../infrastructure/query-work';
 
 /**
- * This node's executor as the submit path sees it (the driver-bridge registers itself when it
+ * This node's executor as the submit path sees it (the driver service registers itself when it
  * runs here). A query submitted on a node with a free slot and nobody waiting is launched here
  * in the submit's own transaction, owning its work row at once: no wake-up of the other nodes, one commit fewer,
  * and its result is held where the client asked.

@@ -99,7 +99,7 @@ class Run {
 }
 
 async function chaos(options: ChaosOptions, run: Run, log: (line: string) => void): Promise<ChaosResult> {
-  const heartbeatMs = options.heartbeatMs ?? 500;
+  const heartbeatMs = options.heartbeatMs ?? 1000;
   const downAfterMs = options.downAfterMs ?? 3000;
   const settleMs = (options.settleSeconds ?? 30) * 1000;
   log(`seed ${options.seed}, ${options.seconds} s of faults, ${options.clients ?? 4} clients, heartbeat ${heartbeatMs} ms, down after ${downAfterMs} ms`);

@@ -1,1 +1,0 @@
-export { DriverBridgeModule } from './driver-bridge.module';

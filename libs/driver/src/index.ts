@@ -1,0 +1,1 @@
+export { DriverModule } from './driver.module';

@@ -1,0 +1,12 @@
+export { ResultModule } from './result.module';
+export { ResultAccessModule } from './result-access.module';
+export { ResultsetPages } from './http/resultset-pages';
+export { ResultReader, type PageAnswer } from './application/result-reader';
+export { ResultDeletion } from './application/result-deletion';
+export { ResultCapture, type Outcome, type RunIntoCsv, type RunIntoRows } from './capture/result-capture';
+export { ResultTooLarge } from './held/held-result-collector';
+export { persistedReadFailure } from './http/persisted-read-failure';
+export type { ResultStore, ResultWriter } from './store/result-store';
+export { FolderResultStore } from './store/folder-result-store';
+export { CsvResultSink, csvField } from './store/csv-result-sink';
+export { csvRowBatches, readCsvPage, type CsvPageRequest } from './store/csv-page-reader';

@@ -1,0 +1,20 @@
+import { pipeline } from 'node:stream/promises';
+import { askHolder, type Holder, type HolderRoute } from './remote-results';
+import type { Response } from 'express';
+
+/** What of the holder's answer goes back to the client: the body's type and size, Lens's error code. */
+const PASSED_BACK = ['content-type', 'content-length', 'x-lens-error-code'];
+
+/**
+ * The client's request, asked of the node holding the result, and its answer streamed back as
+ * the holder wrote it: the rows are rendered once, by the holder, and only bytes pass here.
+ */
+export async function forwardToHolder(holder: Holder, route: HolderRoute, clusterSecret: string | undefined, accept: string | undefined, res: Response): Promise<void> {
+  const answer = await askHolder(holder, route, clusterSecret, accept);
+  res.status(answer.statusCode ?? 502);
+  for (const name of PASSED_BACK) {
+    const value = answer.headers[name];
+    if (value !== undefined) res.setHeader(name, value);
+  }
+  await pipeline(answer, res);
+}
