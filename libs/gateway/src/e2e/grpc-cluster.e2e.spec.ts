@@ -68,7 +68,7 @@ describe('gRPC quarry.v1 across a three-node cluster', () => {
     expect(services).toEqual(expect.arrayContaining(['quarry.v1.SessionService', 'quarry.v1.QueryService', 'quarry.v1.ClusterService']));
   });
 
-  it('round trips across nodes: open on L1, params on L2 and L3, submit on L2, Watch on L3 until SUCCESSFUL, rows from any node', async () => {
+  it('round trips across nodes: open on L1, params on L2 and L3, submit on L2, Watch on L3 until SUCCESSFUL, rows from any node, a retried submit', async () => {
     const session = await open('L1', 'ana');
     await grpc.L2.call('SessionService', 'SetParam', { session, key: 'lens.query.output.write.header', value: 'true' });
     const params = await grpc.L3.call<{ params: { key: string; value: string }[] }>('SessionService', 'GetParams', { session, key: 'lens.query.output.write.header' });
@@ -99,6 +99,11 @@ describe('gRPC quarry.v1 across a three-node cluster', () => {
       expect(batch.values[4].nulls).toEqual([false, true, false, false, false]);
       expect(batch.values[4].ints).toEqual([1, 0, 3, 4, 5]);
     }
+    // A retried Submit with the same request id, on any node, is the first query.
+    const first = await grpc.L1.call<{ queryHandle: string }>('QueryService', 'Submit', { session, query: 'SELECT 2', requestId: 'retry-me' });
+    const again = await grpc.L3.call<{ queryHandle: string }>('QueryService', 'Submit', { session, query: 'SELECT 2', requestId: 'retry-me' });
+    expect(again.queryHandle).toBe(first.queryHandle);
+
     const nodes = await grpc.L2.call<{ nodes: { nodeId: string; state: string }[] }>('ClusterService', 'Nodes', {});
     expect(nodes.nodes.filter((n) => n.state === 'UP').map((n) => n.nodeId).sort()).toEqual(['L1', 'L2', 'L3']);
     await grpc.L3.call('SessionService', 'Close', { session });
