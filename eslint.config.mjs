@@ -23,7 +23,8 @@ const typeRules = [
 // modules; queries belong to sessions and run on an engine (libs/drivers); the driver service runs
 // queries and hands their rows to results; results read queries; queries and results ask
 // membership where a node is, and every service that reacts to a node's end (takeover, lost
-// results, abandoned engine work) hears it from membership. Nothing depends on the gateway or the
+// results, abandoned engine work) hears it from membership; the gateway's gRPC API reads the
+// cluster view from membership and knows the engines' refusals. Nothing depends on the gateway or the
 // driver service, and query knows nothing of results (they write it through QueryCommands).
 const scopeUses = {
   session: [],
@@ -31,7 +32,7 @@ const scopeUses = {
   query: ['session', 'engine', 'membership'],
   result: ['query', 'session', 'engine', 'membership'],
   driver: ['query', 'session', 'result', 'engine', 'membership'],
-  gateway: ['session', 'query', 'result'],
+  gateway: ['session', 'query', 'result', 'membership', 'engine'],
   membership: [],
 };
 const scopeRules = Object.entries(scopeUses).map(([scope, uses]) => ({

@@ -12,6 +12,8 @@ export interface QuarryNodeOptions {
   startTimeoutMs?: number;
   /** The loopback port to listen on; a free one by default. A restart keeps the port (the balancer lists nodes by URL). */
   port?: number;
+  /** The loopback gRPC port (QUARRY_GRPC_PORT); a free one by default, kept by a restart. */
+  grpcPort?: number;
 }
 
 /** How a node process ended. */
@@ -31,7 +33,7 @@ export class QuarryNode {
     readonly url: string,
     private readonly child: ChildProcess,
     /** What it was started with, its port included, for a restart. */
-    readonly options: QuarryNodeOptions & { port: number },
+    readonly options: QuarryNodeOptions & { port: number; grpcPort: number },
   ) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     for (const stream of [child.stdout, child.stderr]) {
@@ -43,6 +45,11 @@ export class QuarryNode {
         for (const line of parts) this.keep(line);
       });
     }
+  }
+
+  /** `127.0.0.1:<port>` of its gRPC API (where it runs the gateway). */
+  get grpcAddress(): string {
+    return `127.0.0.1:${this.options.grpcPort}`;
   }
 
   get running(): boolean {
@@ -76,6 +83,7 @@ export class QuarryNode {
   /** Starts the node, registers its stop with ctx.defer, and waits until GET /health names it. */
   static async start(ctx: BenchContext, options: QuarryNodeOptions): Promise<QuarryNode> {
     const port = options.port ?? (await freePort());
+    const grpcPort = options.grpcPort ?? (await freePort());
     // QUARRY_BENCH_NODE_ARGS: extra node flags for every node process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
     const nodeFlags = (process.env.QUARRY_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
     const args = [...nodeFlags, ctx.nodeMain, ...(options.targets ? [`--target=${options.targets}`] : [])];
@@ -87,6 +95,7 @@ export class QuarryNode {
         QUARRY_NODE_ID: options.nodeId,
         QUARRY_HTTP_HOST: '127.0.0.1',
         QUARRY_HTTP_PORT: String(port),
+        QUARRY_GRPC_PORT: String(grpcPort),
         DATABASE_URL: ctx.databaseUrl,
         KAFKA_BROKERS: ctx.brokers.join(','),
         QUARRY_TOPIC_PREFIX: ctx.topicPrefix,
@@ -98,7 +107,7 @@ export class QuarryNode {
         ...options.env,
       },
     });
-    const node = new QuarryNode(options.nodeId, `http://127.0.0.1:${port}`, child, { ...options, port });
+    const node = new QuarryNode(options.nodeId, `http://127.0.0.1:${port}`, child, { ...options, port, grpcPort });
     ctx.defer(() => node.stop());
     const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
     for (;;) {

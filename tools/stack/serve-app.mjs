@@ -54,6 +54,8 @@ async function main() {
       ...process.env,
       QUARRY_NODE_ID: app.nodeId,
       QUARRY_HTTP_PORT: String(app.port),
+      // The gateway's gRPC API beside it: 9110 for the all-in-one node, 9111 for the gateway app.
+      QUARRY_GRPC_PORT: String(app.port + 6100),
       QUARRY_CLUSTER_SECRET: devClusterSecret(),
       DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/quarry',
       KAFKA_BROKERS: brokers,

@@ -22,6 +22,8 @@ import { waitFor } from './lib/wait.mjs';
 const log = (line) => console.log(`[quarry] ${line}`);
 const balancerPort = Number(process.env.QUARRY_PORT ?? 8080);
 const nodePorts = (process.env.QUARRY_NODE_PORTS ?? '3001,3002,3003').split(',').map(Number);
+// Each node's gRPC API (quarry.v1): 9101, 9102, ... unless QUARRY_GRPC_PORTS lists them.
+const grpcPorts = (process.env.QUARRY_GRPC_PORTS ?? nodePorts.map((_, i) => 9101 + i).join(',')).split(',').map(Number);
 const logDir = join(cacheDir, 'logs');
 // Node-to-node requests carry it; made per run and given to this run's nodes only, never printed.
 const clusterSecret = process.env.QUARRY_CLUSTER_SECRET || randomBytes(32).toString('base64url');
@@ -93,10 +95,11 @@ async function main() {
     const warehouseUrl = warehouseUrlFor(stack);
     const duckdbDir = process.env.QUARRY_DUCKDB_WAREHOUSE ?? join(cacheDir, 'warehouse');
     await seedWarehouse({ pgAdminUrl: stack.adminUrl, ...warehouseOf(warehouseUrl.toString()), duckdbDir, log });
-    const nodes = nodePorts.map((port, i) => ({ id: `L${i + 1}`, port, url: `http://127.0.0.1:${port}` }));
+    const nodes = nodePorts.map((port, i) => ({ id: `L${i + 1}`, port, grpcPort: grpcPorts[i], url: `http://127.0.0.1:${port}` }));
     const nodeEnv = (node) => ({
       QUARRY_NODE_ID: node.id,
       QUARRY_HTTP_PORT: String(node.port),
+      QUARRY_GRPC_PORT: String(node.grpcPort),
       QUARRY_CLUSTER_SECRET: clusterSecret,
       DATABASE_URL: process.env.DATABASE_URL ?? stack.databaseUrl,
       KAFKA_BROKERS: stack.brokers,
@@ -135,7 +138,7 @@ async function main() {
 
     log('Quarry is up.');
     log(`  balancer   http://127.0.0.1:${balancerPort}   (${command.configFile ? `HAProxy, ${command.configFile}` : 'tools/stack/balancer.mjs'}; round robin over the nodes; QUARRY_BALANCER=node|haproxy to choose)`);
-    for (const node of nodes) log(`  ${node.id.padEnd(10)} ${node.url}   log: ${join(logDir, `${node.id}.log`)}`);
+    for (const node of nodes) log(`  ${node.id.padEnd(10)} ${node.url}   gRPC 127.0.0.1:${node.grpcPort}   log: ${join(logDir, `${node.id}.log`)}`);
     log(`  Kafka      ${stack.brokers}`);
     log(`  database   ${(process.env.DATABASE_URL ?? stack.databaseUrl).replace(/:[^:@/]*@/, ':***@')}`);
     log(`  warehouse  pg: ${warehouseUrl.pathname.slice(1)} as ${decodeURIComponent(warehouseUrl.username)} (tables sales, regions); duckdb: ${duckdbDir} (sales.parquet, regions.csv)`);

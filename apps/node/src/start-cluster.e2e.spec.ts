@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { balancerKindHere, createTestDatabase, createTestWarehouse, freePort, getJson, LensClient, OwnedProcess, REPO_ROOT, uniqueTopicPrefix, waitFor, type TestDatabase, type TestWarehouse } from '@quarry/testing';
+import { balancerKindHere, createTestDatabase, createTestWarehouse, freePort, getJson, LensClient, OwnedProcess, QuarryGrpcClient, REPO_ROOT, uniqueTopicPrefix, waitFor, type TestDatabase, type TestWarehouse } from '@quarry/testing';
 
 describe('npm start (tools/stack/start-cluster.mjs)', () => {
   let db: TestDatabase;
@@ -22,10 +22,12 @@ describe('npm start (tools/stack/start-cluster.mjs)', () => {
     warehouse = await createTestWarehouse();
     const balancerPort = await freePort();
     const nodePorts = [await freePort(), await freePort(), await freePort()];
+    const grpcPorts = [await freePort(), await freePort(), await freePort()];
     cluster = new OwnedProcess('npm-start', process.execPath, [join(REPO_ROOT, 'tools/stack/start-cluster.mjs'), '--no-build'], {
       ...process.env,
       QUARRY_PORT: String(balancerPort),
       QUARRY_NODE_PORTS: nodePorts.join(','),
+      QUARRY_GRPC_PORTS: grpcPorts.join(','),
       DATABASE_URL: db.url,
       QUARRY_TOPIC_PREFIX: uniqueTopicPrefix(),
       QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl,
@@ -54,6 +56,13 @@ describe('npm start (tools/stack/start-cluster.mjs)', () => {
       });
       expect([query, answer.status]).toEqual([query, 200]);
       expect(JSON.stringify(answer.json())).toContain('"value":1000');
+    }
+
+    // Each node serves quarry.v1 on its own gRPC port: the session opened through REST reads there too.
+    for (const port of grpcPorts) {
+      const grpc = new QuarryGrpcClient(`127.0.0.1:${port}`);
+      const params = await grpc.call<{ params: unknown[] }>('SessionService', 'GetParams', { session: { publicId: session.publicId, secretId: session.secretId } }).finally(() => grpc.close());
+      expect(Array.isArray(params.params)).toBe(true);
     }
 
     // The nodes share this run's cluster secret: a result held in one node's memory is read through

@@ -19,3 +19,5 @@ export * from './wire/parse-session-handle';
 export * from './wire/parse-lens-conf';
 export * from './wire/lens-errors';
 export * from './wire/client-answers';
+export * from './grpc/quarry-proto';
+export * from './grpc/quarry-messages';

@@ -1,1 +1,2 @@
 export { GatewayModule } from './gateway.module';
+export { grpcServerOptions } from './grpc/grpc-server-options';

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { ClusterView } from './directory/cluster-view';
 import { MembershipService } from './lifecycle/membership.service';
 import { FailureDetectorService } from './liveness/failure-detector.service';
 import { IncarnationEnder } from './liveness/incarnation-ender';
@@ -8,7 +9,7 @@ import { NodeEndWatcher } from './liveness/node-end-watcher';
 /** Runs in every node, whatever its targets; its NodeEndWatcher serves every service. */
 @Global()
 @Module({
-  providers: [MembershipService, NodeHeartbeat, FailureDetectorService, IncarnationEnder, NodeEndWatcher],
-  exports: [NodeEndWatcher],
+  providers: [ClusterView, MembershipService, NodeHeartbeat, FailureDetectorService, IncarnationEnder, NodeEndWatcher],
+  exports: [NodeEndWatcher, ClusterView],
 })
 export class MembershipModule {}

@@ -27,5 +27,5 @@ export const QUERY_INLINE_PROJECTIONS = [queriesProjection];
 export { QueryErrorsFilter } from './http/query-errors.filter';
 export { confFrom, limitedText, MAX_FETCH, queryHandleFrom, wholeNumber } from './http/request-fields';
 export { driverRowsOf, persistentResultOf, toLensQuery, toMetadata, toRows } from './http/lens-query.mapper';
-export { QueryListing } from './application/query-listing';
+export { QueryListing, type QueryFilter } from './application/query-listing';
 export type { QueryView } from './application/query.service';

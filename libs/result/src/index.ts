@@ -9,4 +9,4 @@ export { persistedReadFailure } from './http/persisted-read-failure';
 export type { ResultStore, ResultWriter } from './store/result-store';
 export { FolderResultStore } from './store/folder-result-store';
 export { CsvResultSink, csvField } from './store/csv-result-sink';
-export { readCsvPage, type CsvPageRequest } from './store/csv-page-reader';
+export { csvRowBatches, readCsvPage, type CsvPageRequest } from './store/csv-page-reader';

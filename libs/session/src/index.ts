@@ -6,6 +6,8 @@ export { SessionModule } from './session.module';
 export { SessionAccessModule } from './session-access.module';
 export { SessionService } from './application/session.service';
 export { SessionRefused } from './domain/session.errors';
+export { resourceTypeOf } from './domain/session-input';
+export { ResourceRefused } from './infrastructure/resource-reader';
 export { isInitScript, type SessionState, type SessionResource } from './domain/session.state';
 export { SessionRepository } from './infrastructure/session-repository';
 export { lensErrorFor as lensErrorForSession, SessionErrorsFilter } from './http/session-errors.filter';

@@ -8,7 +8,7 @@ import { uniqueTopicPrefix } from './test-topics';
 import { testEnv } from './test-env';
 import { waitFor } from './wait-for';
 
-export interface ClusterOptions extends Omit<NodeOptions, 'nodeId' | 'port'> {
+export interface ClusterOptions extends Omit<NodeOptions, 'nodeId' | 'port' | 'grpcPort'> {
   size?: number;
   /** Targets of particular nodes by id (e.g. only L1 runs `driver`); the others get `targets`. */
   nodeTargets?: Record<string, string>;
@@ -37,8 +37,9 @@ export class Cluster {
       for (let i = 1; i <= size; i++) {
         const nodeId = `L${i}`;
         const port = await freePort();
+        const grpcPort = await freePort();
         const env = { ...options.env, ...(await options.nodeEnv?.(nodeId, port)) };
-        nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port, env }));
+        nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port, grpcPort, env }));
       }
       const backends = nodes.filter((n) => !options.balanced || options.balanced.includes(n.options.nodeId));
       balancer = await startBalancer({ backends: backends.map((n) => n.url), args: options.balancerArgs });

@@ -19,3 +19,4 @@ export * from './fold-events';
 export * from './private-broker';
 export * from './seeded-random';
 export * from './metrics';
+export * from './grpc-client';

@@ -7,6 +7,8 @@ import { waitFor } from './wait-for';
 export interface NodeOptions {
   nodeId: string;
   port: number;
+  /** Its gRPC port (QUARRY_GRPC_PORT); without one the node picks a free port nobody is told of. */
+  grpcPort?: number;
   databaseUrl: string;
   kafkaBrokers: string[];
   topicPrefix: string;
@@ -24,14 +26,18 @@ export const TEST_CLUSTER_SECRET = randomBytes(32).toString('base64url');
 export class NodeProcess {
   readonly process: OwnedProcess;
   readonly url: string;
+  /** `127.0.0.1:<grpcPort>`, where it was given one. */
+  readonly grpcAddress?: string;
 
   private constructor(readonly options: NodeOptions) {
     const args = [NODE_MAIN, ...(options.targets ? [`--target=${options.targets}`] : [])];
     this.url = `http://127.0.0.1:${options.port}`;
+    if (options.grpcPort !== undefined) this.grpcAddress = `127.0.0.1:${options.grpcPort}`;
     this.process = new OwnedProcess(options.nodeId, process.execPath, args, {
       ...process.env,
       QUARRY_NODE_ID: options.nodeId,
       QUARRY_HTTP_PORT: String(options.port),
+      QUARRY_GRPC_PORT: String(options.grpcPort ?? 0),
       DATABASE_URL: options.databaseUrl,
       KAFKA_BROKERS: options.kafkaBrokers.join(','),
       QUARRY_TOPIC_PREFIX: options.topicPrefix,

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { grpcServerOptions } from '@quarry/gateway';
 import { createKafka, createPool, ensureTopics, runMigrations } from '@quarry/eventstore';
 import { createLogger, DbPurposes, loadConfig, newIncarnation, PinoNestLogger, SERVER_KEEP_ALIVE_MS, StatementCounts, type ServiceName } from '@quarry/platform';
 import type { NodeContext } from '../core/node-context';
@@ -68,9 +69,15 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
   (app.getHttpServer() as Server).keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   configureHttpServer(app, config);
   serveOpenApi(app);
+  // The gateway's gRPC API on its own port, in the same Nest application (the same use cases).
+  if (targets.includes('gateway')) app.connectMicroservice(grpcServerOptions(config));
   await app.init();
   putFastGetsFirst(app);
   logger.info({ routes: routesOf(app) }, 'http routes');
+  if (targets.includes('gateway')) {
+    await app.startAllMicroservices();
+    logger.info({ grpc: `${config.httpHost}:${config.grpcPort}` }, 'grpc api listening (quarry.v1, with reflection)');
+  }
   await app.listen(config.httpPort, config.httpHost);
   const url = await app.getUrl();
   logger.info({ url }, 'node ready');

@@ -13,6 +13,8 @@ export interface QuarryConfig {
   nodeId: string;
   httpHost: string;
   httpPort: number;
+  /** The gRPC API's port (quarry.v1, with server reflection), on httpHost, where the node runs the gateway; `0` picks a free one. */
+  grpcPort: number;
   /** The URL other nodes use to reach this one (forwarding, health probes): `http://host:port`, nothing more. */
   advertisedUrl: string;
   /**
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
     nodeId,
     httpHost,
     httpPort,
+    grpcPort: readInt(env, 'QUARRY_GRPC_PORT', 9090, 0, 65535),
     advertisedUrl: readAdvertisedUrl(readString(env, 'QUARRY_ADVERTISED_URL', `http://${httpHost.includes(':') ? `[${httpHost}]` : httpHost}:${httpPort}`)),
     clusterSecret: readClusterSecret(env),
     trustProxy: readTrustProxy(env),

@@ -5,6 +5,7 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       httpPort: 3000,
+      grpcPort: 9090,
       nodeId: 'node-3000',
       kafkaBrokers: ['127.0.0.1:9092'],
       topicPrefix: 'quarry',
@@ -19,6 +20,7 @@ describe('configuration', () => {
     const config = loadConfig({
       QUARRY_NODE_ID: 'L2',
       QUARRY_HTTP_PORT: '3002',
+      QUARRY_GRPC_PORT: '9092',
       KAFKA_BROKERS: 'a:1, b:2',
       QUARRY_KAFKA_PARTITIONS: '12',
       QUARRY_TOPIC_PREFIX: 'staging',
@@ -26,7 +28,7 @@ describe('configuration', () => {
       QUARRY_HEARTBEAT_MS: '200',
       QUARRY_NODE_DOWN_AFTER_MS: '1500',
     });
-    expect(config).toMatchObject({ nodeId: 'L2', httpPort: 3002, kafkaBrokers: ['a:1', 'b:2'], kafkaPartitions: 12, topicPrefix: 'staging', logLevel: 'warn' });
+    expect(config).toMatchObject({ nodeId: 'L2', httpPort: 3002, grpcPort: 9092, kafkaBrokers: ['a:1', 'b:2'], kafkaPartitions: 12, topicPrefix: 'staging', logLevel: 'warn' });
     expect(config.membership).toEqual({ heartbeatMs: 200, downAfterMs: 1500, probeTimeoutMs: 1000 });
   });
 

@@ -22,6 +22,9 @@ import { QueryFinishListener } from './query-finish-listener';
 /** How long a queued query may wait for a free slot elsewhere before submits here stop launching ahead of it. */
 const QUEUE_GRACE_MS = 250;
 
+/** How often a watch looks at a query's stream between the ends NOTIFY wakes it for. */
+const WATCH_LOOK_MS = 250;
+
 const PRIORITIES: readonly QueryPriority[] = ['VERY_HIGH', 'HIGH', 'NORMAL', 'LOW', 'VERY_LOW'];
 
 export interface SubmitInput {
@@ -183,6 +186,29 @@ export class QueryService {
       }
       const view = ended ? this.viewOf(session, ended.state) : await this.view(session, queryHandle);
       if (isSettled(view.state) || Date.now() >= deadline) return view;
+      await woken;
+    }
+  }
+
+  /**
+   * The query's status as it changes, until it is settled: the first view at once, then each one
+   * whose status (or queue position) differs from the last. Its end comes the moment it is
+   * recorded anywhere (the finish NOTIFY); the steps before it are looked for every
+   * WATCH_LOOK_MS, so two quick ones may come as the later only. Stops early when `stopped` says so.
+   */
+  async *watch(handle: SessionHandle, queryHandle: string, stopped: () => boolean): AsyncGenerator<QueryView> {
+    const session = await this.sessions.get(handle);
+    let last: string | undefined;
+    while (!stopped()) {
+      // Listen before looking, so an end between the look and the wait is not missed.
+      const woken = this.finishes.next(queryHandle, WATCH_LOOK_MS);
+      const view = await this.view(session, queryHandle);
+      const seen = `${view.state.status}/${view.state.attempt}/${view.queueNumber ?? ''}/${view.state.rerun?.phase ?? ''}`;
+      if (seen !== last) {
+        last = seen;
+        yield view;
+      }
+      if (isSettled(view.state)) return;
       await woken;
     }
   }

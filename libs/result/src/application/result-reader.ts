@@ -88,6 +88,15 @@ export class ResultReader {
     }
   }
 
+  /** A result that is there; otherwise 410 saying where it went, or 400 saying why there is none. */
+  withResult(view: QueryView): QueryView {
+    const { state } = view;
+    if (state.status === 'SUCCESSFUL' && state.resultAvailable) return view;
+    if (state.status === 'SUCCESSFUL' && state.resultGone) throw this.locator.goneError(state.handle!, state.resultGone);
+    const why = state.errorMessage ? ` (${state.errorMessage})` : '';
+    throw new LensError('INVALID_PARAMETER_VALUE', `query ${state.handle} has no result: it is ${state.status}${why}`);
+  }
+
   private async afterRerun(queryHandle: string, request: PageRequest): Promise<PageAnswer> {
     const view = await this.queries.waitUntilFinished(request.session, queryHandle, this.config.results.rerunWaitMs);
     const { state } = view;

@@ -4,7 +4,6 @@ import { QUARRY_CONFIG, reply, RESULT_STORE, sessionIdFrom, textField, type Quar
 import { driverRowsOf, MAX_FETCH, persistentResultOf, QueryService, queryHandleFrom, wholeNumber, type QueryView } from '@quarry/query';
 import type { Request, Response } from 'express';
 import { readCsvPage } from '../store/csv-page-reader';
-import { ResultLocator } from '../application/result-locator';
 import { ResultReader } from '../application/result-reader';
 import { forwardToHolder } from '../remote/forward-to-holder';
 import { heldResultsetRoute, holderUrl, resultsetRoute } from '../remote/remote-results';
@@ -20,7 +19,6 @@ export class ResultsetPages {
   constructor(
     private readonly queries: QueryService,
     private readonly reader: ResultReader,
-    private readonly locator: ResultLocator,
     @Inject(RESULT_STORE) private readonly store: ResultStore,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
   ) {}
@@ -58,11 +56,7 @@ export class ResultsetPages {
 
   /** A result that is there; otherwise 410 saying where it went, or 400 saying why there is none. */
   withResult(view: QueryView): QueryView {
-    const { state } = view;
-    if (state.status === 'SUCCESSFUL' && state.resultAvailable) return view;
-    if (state.status === 'SUCCESSFUL' && state.resultGone) throw this.locator.goneError(state.handle!, state.resultGone);
-    const why = state.errorMessage ? ` (${state.errorMessage})` : '';
-    throw new LensError('INVALID_PARAMETER_VALUE', `query ${state.handle} has no result: it is ${state.status}${why}`);
+    return this.reader.withResult(view);
   }
 
   /**

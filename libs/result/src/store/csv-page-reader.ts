@@ -65,9 +65,52 @@ export async function readCsvPage(source: Readable, request: CsvPageRequest): Pr
     splitter.finish();
     return page;
   } catch (error) {
-    // zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR: not gzip, or cut short) say the file is damaged, not the disk.
-    if (String((error as { code?: unknown }).code).startsWith('Z_')) throw new UnreadableResult('corrupt', `persisted result is truncated or corrupt: ${(error as Error).message}`);
-    throw error;
+    throw damagedFileOr(error);
+  } finally {
+    input.destroy();
+    source.destroy();
+  }
+}
+
+/** zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR: not gzip, or cut short) say the file is damaged, not the disk. */
+function damagedFileOr(error: unknown): unknown {
+  if (String((error as { code?: unknown }).code).startsWith('Z_')) return new UnreadableResult('corrupt', `persisted result is truncated or corrupt: ${(error as Error).message}`);
+  return error;
+}
+
+/**
+ * Every row of a CSV result from `from` on, typed as readCsvPage types them, in batches of about
+ * `size` rows (a batch ends with the chunk that filled it): memory follows a batch and a chunk,
+ * and the next chunk is read only when the consumer asks for the next batch (back-pressure).
+ */
+export async function* csvRowBatches(source: Readable, request: CsvPageRequest): AsyncGenerator<unknown[][]> {
+  const { from, size, columns } = request;
+  if (!isCount(from) || !isCount(size) || size === 0) {
+    source.destroy();
+    throw new RangeError(`batches need a whole, non-negative from and a positive size; got from ${from}, size ${size}`);
+  }
+  const input = request.gzip ? pipeline(source, createGunzip(), () => undefined) : source;
+  const decoder = new StringDecoder('utf8');
+  const splitter = new CsvRowSplitter(from + (request.header ? 1 : 0), request.maxRowChars ?? DEFAULT_MAX_ROW_CHARS);
+  let index = from;
+  let batch: unknown[][] = [];
+  const onRow = (line: string) => {
+    batch.push(parseRow(line, columns, index++));
+    return true;
+  };
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer | string>) {
+      splitter.feed(typeof chunk === 'string' ? chunk : decoder.write(chunk), onRow);
+      if (batch.length >= size) {
+        yield batch;
+        batch = [];
+      }
+    }
+    splitter.feed(decoder.end(), onRow);
+    splitter.finish();
+    if (batch.length > 0) yield batch;
+  } catch (error) {
+    throw damagedFileOr(error);
   } finally {
     input.destroy();
     source.destroy();

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { ColumnMeta } from '@quarry/drivers';
-import { readCsvPage, type CsvPageRequest } from './csv-page-reader';
+import { csvRowBatches, readCsvPage, UnreadableResult, type CsvPageRequest } from './csv-page-reader';
 import { CsvResultSink } from './csv-result-sink';
 import type { ResultWriter } from './result-store';
 
@@ -312,6 +312,47 @@ describe('readCsvPage', () => {
         },
       });
       await expect(readCsvPage(gzipped, { gzip: true, header: false, columns, from: 0, size: 5 })).rejects.toThrow('disk gone under gzip');
+    });
+  });
+
+  describe('csvRowBatches', () => {
+    const TWO_COLUMNS: ColumnMeta[] = [
+      { name: 'id', type: 'INT' },
+      { name: 'text', type: 'STRING' },
+    ];
+    const batches = async (source: Readable, request: Partial<CsvPageRequest> & Pick<CsvPageRequest, 'columns'>) => {
+      const all: unknown[][][] = [];
+      for await (const batch of csvRowBatches(source, { gzip: false, header: false, from: 0, size: 2, ...request })) all.push(batch);
+      return all;
+    };
+
+    it('every row from `from` on, typed as readCsvPage types them, however chunks and gzip cut the file', async () => {
+      for (const options of [
+        { header: false, gzip: false },
+        { header: true, gzip: true },
+      ]) {
+        const bytes = await persisted(TRICKY_COLUMNS, TRICKY_ROWS, options);
+        const whole = await readCsvPage(chunked(bytes), { ...options, columns: TRICKY_COLUMNS, from: 1, size: 10_000 });
+        const got = await batches(chunked(bytes, 7), { ...options, columns: TRICKY_COLUMNS, from: 1 });
+        expect(got.flat()).toEqual(whole);
+        expect(got.length).toBeGreaterThan(1);
+      }
+    });
+
+    it('reads the next chunk only when the next batch is asked for', async () => {
+      const { stream, pulled } = lazy(1_000, (i) => Buffer.from(`${i},a\n${i},b\n`));
+      const iterator = csvRowBatches(stream, { gzip: false, header: false, columns: TWO_COLUMNS, from: 0, size: 4 });
+      const first = await iterator.next();
+      expect(first.value).toHaveLength(4);
+      expect(pulled()).toBeLessThan(10);
+      await iterator.return(undefined);
+      expect(stream.destroyed).toBe(true);
+    });
+
+    it('a damaged file fails as corrupt', async () => {
+      const gzipped = gzipSync(Buffer.from('1,a\n2,b\n'));
+      await expect(batches(chunked(gzipped.subarray(0, gzipped.length - 6)), { gzip: true, columns: TWO_COLUMNS })).rejects.toThrow(UnreadableResult);
+      await expect(batches(chunked(Buffer.from('1,a\n2,"b\n')), { columns: TWO_COLUMNS })).rejects.toThrow('ends inside a quoted field');
     });
   });
 });

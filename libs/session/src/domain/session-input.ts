@@ -1,3 +1,4 @@
+import { RESOURCE_TYPES, type ResourceType } from '@quarry/contracts';
 import { SessionRefused } from './session.errors';
 
 /*
@@ -30,4 +31,11 @@ export function checkParamKey(key: string): void {
   if (!PARAM_KEY.test(key)) {
     throw invalid(`parameter key ${quoted(key)} is not valid: a letter, then letters, digits, '.', '_' or '-', at most 256 characters`);
   }
+}
+
+/** A Lens resource type, any case: jar, file, archive. */
+export function resourceTypeOf(text: string): ResourceType {
+  const type = text.trim().toLowerCase();
+  if (!(RESOURCE_TYPES as readonly string[]).includes(type)) throw invalid(`type ${JSON.stringify(type.slice(0, 32))} is not one of ${RESOURCE_TYPES.join(', ')}`);
+  return type as ResourceType;
 }
