@@ -69,6 +69,15 @@ async function begin(pool: Pool, first?: string): Promise<{ client: PoolClient; 
       const results = (await client.query(`BEGIN; ${first}`)) as unknown as QueryResult[];
       return { client, opened: results.slice(1) };
     } catch (error) {
+      if (!isConnectionLost(error) && first) {
+        // A statement of `first` failed (a deadlock, a timeout) on a live connection: roll back and keep it.
+        const rolledBack = await client.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        );
+        client.release(rolledBack && !isDatabaseUnavailable(error) ? undefined : destroying(error));
+        throw error;
+      }
       client.release(destroying(error));
       if (attempt >= STALE_CONNECTION_TRIES || !isConnectionLost(error)) throw error;
     }

@@ -55,14 +55,22 @@ const POSITION_CHECK_RETRY_MS = 1000;
 const POSITION_CHECK_TIMEOUT_MS = 15_000;
 
 /**
+ * How often, at most, the resolved Kafka offsets are committed (on the next batch after this long).
+ * A member that takes a partition over, or restarts, is delivered again what was applied since the
+ * last commit, and skips it by its stored position: at most this much of the partition's traffic.
+ */
+const KAFKA_COMMIT_MS = 1000;
+
+/**
  * Feeds projections from Kafka, through one consumer for all of them: each consumer costs an idle
  * node (and the broker) a fetch long-poll and a group heartbeat, so a node runs one runner for
  * every Kafka-fed projection it keeps, not one per projection. Every node that runs the same set
  * of projections joins the same consumer group (named after the set), so partitions spread over
  * the nodes. Each batch is applied, and its Kafka position recorded, per projection in one
  * PostgreSQL transaction of that projection's own; only once every projection of the topic has
- * applied it is the offset committed to Kafka. A crash in between redelivers the batch, and each
- * projection's position in PostgreSQL filters out what it has applied.
+ * applied it is the offset resolved, and committed to Kafka with the next commit (KAFKA_COMMIT_MS).
+ * A crash in between redelivers the batch, and each projection's position in PostgreSQL filters
+ * out what it has applied.
  *
  * Kafka is a carrier, not the truth: a topic deleted and created again (a wiped broker) starts
  * its offsets from 0 again. A stored position past the partition's end, or a message below the
@@ -110,7 +118,13 @@ export class ProjectionRunner {
       topics: [...new Set(this.projections.flatMap((p) => this.topicsOf(p)))],
       fromBeginning: true,
     });
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (batch) => this.applyBatch(batch) });
+    await consumer.run({
+      autoCommit: false,
+      // Read by commitOffsetsIfNecessary() even with autoCommit off: commits are ours, at this pace.
+      autoCommitInterval: KAFKA_COMMIT_MS,
+      eachBatchAutoResolve: false,
+      eachBatch: (batch) => this.applyBatch(batch),
+    });
   }
 
   async stop(): Promise<void> {
@@ -153,8 +167,12 @@ export class ProjectionRunner {
       }
       this.hooks.applied?.(projection.name, outcome as ApplyOutcome);
     }
+    // Kafka's offset is only where a (re)joined member resumes; the position in PostgreSQL is the
+    // truth. So it is committed at most once per KAFKA_COMMIT_MS, not once per batch: what a
+    // member resumes below its stored position is skipped there (a request to the broker and a
+    // wake-up less per batch).
     resolveOffset(batch.lastOffset());
-    await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
+    await commitOffsetsIfNecessary();
     await heartbeat();
   }
 
