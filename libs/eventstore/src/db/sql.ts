@@ -1,5 +1,5 @@
 import { isConnectionLost, isDatabaseUnavailable } from '@quarry/platform';
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 
 /** Anything that runs a statement: the pool, or a client inside a transaction. */
 export interface Sql {
@@ -17,17 +17,34 @@ const STALE_CONNECTION_TRIES = 3;
 const destroying = (error: unknown): Error | true => (error instanceof Error ? error : true);
 
 /**
+ * Statements that ride the transaction's own round trips, each sent without parameters (values
+ * written in as literals, see literals.ts) in one simple query with its BEGIN or COMMIT.
+ */
+export interface TransactionEnds<T> {
+  /** Sent with the BEGIN (a lock, a read that locks); their results are handed to `work`, in order. */
+  first?: string;
+  /** Given what `work` returned, the statement to send with the COMMIT (undefined: none). */
+  last?: (result: T) => string | undefined;
+}
+
+/**
  * Runs `work` in one transaction on one connection; rolls back on any error. A connection that
  * failed goes back to the pool with its error, so the pool destroys it instead of handing it out
- * again. One found dead at BEGIN is replaced: nothing ran on it yet. `first`, a statement without
- * parameters (a lock), is sent with the BEGIN: one round trip for both.
+ * again. One found dead at BEGIN is replaced: nothing ran on it yet. `first` and `last` share
+ * the BEGIN's and the COMMIT's round trips: a statement of `last` that
+ * fails keeps its COMMIT from running (the rest of a simple query is skipped), and rolls back.
  */
-export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Promise<T>, first?: string): Promise<T> {
-  const client = await begin(pool, first);
+export async function inTransaction<T>(
+  pool: Pool,
+  work: (tx: PoolClient, opened: QueryResult[]) => Promise<T>,
+  { first, last }: TransactionEnds<T> = {},
+): Promise<T> {
+  const { client, opened } = await begin(pool, first);
   let result: T;
   try {
-    result = await work(client);
-    await client.query('COMMIT');
+    result = await work(client, opened);
+    const closing = last?.(result);
+    await client.query(closing ? `${closing}; COMMIT` : 'COMMIT');
   } catch (error) {
     const rolledBack = await client.query('ROLLBACK').then(
       () => true,
@@ -40,13 +57,27 @@ export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Pro
   return result;
 }
 
-async function begin(pool: Pool, first?: string): Promise<PoolClient> {
+async function begin(pool: Pool, first?: string): Promise<{ client: PoolClient; opened: QueryResult[] }> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     try {
-      await client.query(first ? `BEGIN; ${first}` : 'BEGIN');
-      return client;
+      if (!first) {
+        await client.query('BEGIN');
+        return { client, opened: [] };
+      }
+      // Several statements in one simple query answer with one result each, BEGIN's first.
+      const results = (await client.query(`BEGIN; ${first}`)) as unknown as QueryResult[];
+      return { client, opened: results.slice(1) };
     } catch (error) {
+      if (!isConnectionLost(error) && first) {
+        // A statement of `first` failed (a deadlock, a timeout) on a live connection: roll back and keep it.
+        const rolledBack = await client.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        );
+        client.release(rolledBack && !isDatabaseUnavailable(error) ? undefined : destroying(error));
+        throw error;
+      }
       client.release(destroying(error));
       if (attempt >= STALE_CONNECTION_TRIES || !isConnectionLost(error)) throw error;
     }

@@ -4,8 +4,14 @@ import type { PgEventStore } from '../store/event-store';
 import type { Projection } from './projection';
 import { StreamPositions } from './stream-positions';
 
-/** Writes the positions the batch moved; the runner writes its Kafka offset in the same statement. */
+/** Writes the positions the batch moved (the runner leaves them to the statement sent with its COMMIT). */
 export type SavePositions = (tx: Sql, positions: StreamPositions) => Promise<void>;
+
+export interface ApplyOptions {
+  save?: SavePositions;
+  /** The delivered streams' positions, already locked in this transaction (else locked here). */
+  positions?: StreamPositions;
+}
 
 export interface ApplyOutcome {
   applied: number;
@@ -22,9 +28,9 @@ export async function applyInOrder(
   projection: Projection,
   store: PgEventStore,
   delivered: EventEnvelope[],
-  save: SavePositions = (sql, positions) => positions.save(sql),
+  { save = (sql, positions) => positions.save(sql), positions: locked }: ApplyOptions = {},
 ): Promise<ApplyOutcome> {
-  const positions = await StreamPositions.lock(tx, projection.name, delivered.map((e) => e.streamId));
+  const positions = locked ?? (await StreamPositions.lock(tx, projection.name, delivered.map((e) => e.streamId)));
   const outcome: ApplyOutcome = { applied: 0, skipped: 0 };
   for (const envelope of delivered) {
     const last = positions.versionOf(envelope.streamId);

@@ -1,6 +1,6 @@
 import { topicFor, type EventEnvelope } from '@quarry/contracts';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type { Pool } from 'pg';
+import type { Pool, QueryResult } from 'pg';
 import type { Logger } from 'pino';
 import { withTimeout } from '@quarry/platform';
 import { inTransaction, type Sql } from '../db/sql';
@@ -10,9 +10,7 @@ import { applyInOrder, type ApplyOutcome } from './apply-in-order';
 import { catchUpFromStore } from './catch-up';
 import type { Projection } from './projection';
 import { positionsAgainstEnds } from './positions-against-ends';
-import { projectionLock } from './projection-lock';
-import { SAVE_POSITIONS, type StreamPositions } from './stream-positions';
-import { namedStatement } from '../db/named-statements';
+import { openBatch, openedBatch, recordBatch, type BatchSource } from './batch-statements';
 import { eventsNotApplied } from './streams-behind';
 
 export interface ProjectionHooks {
@@ -36,6 +34,12 @@ interface Delivered {
 
 type BatchResult = ApplyOutcome | 'replaced';
 
+/** A batch applied in a transaction, and the statement that records it, sent with the COMMIT. */
+interface AppliedBatch {
+  result: BatchResult;
+  record?: string;
+}
+
 /** What a position check after joining did: positions restarted (replaced topics), events applied from the store for partitions without one. */
 interface PositionCheck {
   restarted: number;
@@ -50,21 +54,12 @@ const POSITION_CHECK_RETRY_MS = 1000;
  */
 const POSITION_CHECK_TIMEOUT_MS = 15_000;
 
-/** The Kafka position a projection resumes a partition from, locked for the batch. */
-const STORED_OFFSET = namedStatement(
-  'SELECT next_offset FROM projection_offsets WHERE projection = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE',
-);
-
 /**
- * A batch's end in one statement: the streams' versions it moved ($2, $3, as StreamPositions
- * saves them) and the partition's next offset ($4-$6), or, with $7 (restart), that offset for a
- * topic found replaced.
+ * How often, at most, the resolved Kafka offsets are committed (on the next batch after this long).
+ * A member that takes a partition over, or restarts, is delivered again what was applied since the
+ * last commit, and skips it by its stored position: at most this much of the partition's traffic.
  */
-const RECORD_BATCH = namedStatement(`WITH positions AS (${SAVE_POSITIONS})
-  INSERT INTO projection_offsets (projection, topic, kafka_partition, next_offset) VALUES ($1, $4, $5, $6)
-  ON CONFLICT (projection, topic, kafka_partition)
-  DO UPDATE SET next_offset = CASE WHEN $7 THEN EXCLUDED.next_offset ELSE GREATEST(projection_offsets.next_offset, EXCLUDED.next_offset) END,
-                updated_at = now()`);
+const KAFKA_COMMIT_MS = 1000;
 
 /**
  * Feeds projections from Kafka, through one consumer for all of them: each consumer costs an idle
@@ -73,8 +68,9 @@ const RECORD_BATCH = namedStatement(`WITH positions AS (${SAVE_POSITIONS})
  * of projections joins the same consumer group (named after the set), so partitions spread over
  * the nodes. Each batch is applied, and its Kafka position recorded, per projection in one
  * PostgreSQL transaction of that projection's own; only once every projection of the topic has
- * applied it is the offset committed to Kafka. A crash in between redelivers the batch, and each
- * projection's position in PostgreSQL filters out what it has applied.
+ * applied it is the offset resolved, and committed to Kafka with the next commit (KAFKA_COMMIT_MS).
+ * A crash in between redelivers the batch, and each projection's position in PostgreSQL filters
+ * out what it has applied.
  *
  * Kafka is a carrier, not the truth: a topic deleted and created again (a wiped broker) starts
  * its offsets from 0 again. A stored position past the partition's end, or a message below the
@@ -122,7 +118,13 @@ export class ProjectionRunner {
       topics: [...new Set(this.projections.flatMap((p) => this.topicsOf(p)))],
       fromBeginning: true,
     });
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (batch) => this.applyBatch(batch) });
+    await consumer.run({
+      autoCommit: false,
+      // Read by commitOffsetsIfNecessary() even with autoCommit off: commits are ours, at this pace.
+      autoCommitInterval: KAFKA_COMMIT_MS,
+      eachBatchAutoResolve: false,
+      eachBatch: (batch) => this.applyBatch(batch),
+    });
   }
 
   async stop(): Promise<void> {
@@ -147,13 +149,17 @@ export class ProjectionRunner {
     const delivered = batch.messages
       .filter((m) => m.value)
       .map((m) => ({ offset: BigInt(m.offset), envelope: JSON.parse(m.value!.toString('utf8')) as EventEnvelope }));
+    const streamIds = delivered.map((m) => m.envelope.streamId);
     for (const projection of this.projections.filter((p) => this.topicsOf(p).includes(topic))) {
-      const apply = (restart: boolean) =>
-        inTransaction(
-          this.pool,
-          (tx) => this.applyDelivered(tx, projection, topic, partition, BigInt(batch.highWatermark), delivered, nextOffset, restart),
-          projectionLock(projection.name, 'shared'),
-        );
+      const source: BatchSource = { projection: projection.name, topic, partition };
+      const apply = async (restart: boolean) =>
+        (
+          await inTransaction(
+            this.pool,
+            (tx, opened) => this.applyDelivered(tx, opened, source, projection, BigInt(batch.highWatermark), delivered, nextOffset, restart),
+            { first: openBatch(source, streamIds), last: (applied) => applied.record },
+          )
+        ).result;
       let outcome = await apply(false);
       if (outcome === 'replaced') {
         await this.catchUpAfterReplaced(projection, topic, [partition]);
@@ -161,8 +167,12 @@ export class ProjectionRunner {
       }
       this.hooks.applied?.(projection.name, outcome as ApplyOutcome);
     }
+    // Kafka's offset is only where a (re)joined member resumes; the position in PostgreSQL is the
+    // truth. So it is committed at most once per KAFKA_COMMIT_MS, not once per batch: what a
+    // member resumes below its stored position is skipped there (a request to the broker and a
+    // wake-up less per batch).
     resolveOffset(batch.lastOffset());
-    await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
+    await commitOffsetsIfNecessary();
     await heartbeat();
   }
 
@@ -232,33 +242,30 @@ export class ProjectionRunner {
   }
 
   /**
-   * Applies a batch in `tx`. Messages below the stored position were applied before, unless the
-   * topic is not the one that position was taken on: then nothing is applied ('replaced'), unless
-   * `restart`, which applies every message (versions still skip copies) and restarts the position.
+   * Applies a batch in `tx`, opened by openBatch's statements. Messages below the stored position
+   * were applied before, unless the topic is not the one that position was taken on: then nothing
+   * is applied ('replaced'), unless `restart`, which applies every message (versions still skip
+   * copies) and restarts the position.
    */
   private async applyDelivered(
     tx: Sql,
+    opened: QueryResult[],
+    source: BatchSource,
     projection: Projection,
-    topic: string,
-    partition: number,
     highWatermark: bigint,
     delivered: Delivered[],
     nextOffset: string,
     restart: boolean,
-  ): Promise<BatchResult> {
-    const stored = await tx.query<{ next_offset: string }>({ ...STORED_OFFSET, values: [projection.name, topic, partition] });
-    const from = restart ? 0n : BigInt(stored.rows[0]?.next_offset ?? '0');
+  ): Promise<AppliedBatch> {
+    const { storedOffset, positions } = openedBatch(projection.name, opened);
+    const from = restart ? 0n : BigInt(storedOffset ?? '0');
     const below = delivered.filter((m) => m.offset < from).map((m) => m.envelope);
-    if (from > highWatermark || (await this.anyNotApplied(tx, projection, below))) return 'replaced';
+    if (from > highWatermark || (await this.anyNotApplied(tx, projection, below))) return { result: 'replaced' };
     const fresh = delivered.filter((m) => m.offset >= from).map((m) => m.envelope);
-    // The positions and the Kafka position are written by one statement.
-    const record = async (sql: Sql, positions: StreamPositions) => {
-      const { streamIds, versions } = positions.changes;
-      await sql.query({ ...RECORD_BATCH, values: [projection.name, streamIds, versions, topic, partition, nextOffset, restart] });
-    };
-    const outcome = await applyInOrder(tx, projection, this.store, fresh, record);
+    // The positions and the Kafka position are recorded by one statement, sent with the COMMIT.
+    const outcome = await applyInOrder(tx, projection, this.store, fresh, { positions, save: async () => undefined });
     outcome.skipped += below.length;
-    return outcome;
+    return { result: outcome, record: recordBatch(source, positions.changes, nextOffset, restart) };
   }
 
   /**

@@ -1,24 +1,35 @@
 import type { Sql } from '../db/sql';
 import { namedStatement } from '../db/named-statements';
+import { sqlText, sqlTextArray } from '../db/literals';
 
 /**
  * Creates the missing rows (version 0) and locks them all, in one statement: a conflicting row is
  * "updated" to itself, which locks it and returns its latest committed version as FOR UPDATE
  * would. Sorted ids, so two batches lock in the same order.
  */
-const LOCK = namedStatement(`INSERT INTO projection_streams (projection, stream_id, version)
-  SELECT $1, s.stream_id, 0 FROM unnest($2::text[]) AS s(stream_id)
+const lockText = (projection: string, streamIds: string) => `INSERT INTO projection_streams (projection, stream_id, version)
+  SELECT ${projection}, s.stream_id, 0 FROM unnest(${streamIds}) AS s(stream_id)
   ON CONFLICT (projection, stream_id) DO UPDATE SET version = projection_streams.version
-  RETURNING stream_id, version`);
+  RETURNING stream_id, version`;
 
-/** Writes the changed versions: $1 the projection, $2 the stream ids, $3 their versions. */
-export const SAVE_POSITIONS = `UPDATE projection_streams p SET version = v.version
-  FROM unnest($2::text[], $3::int[]) AS v(stream_id, version)
-  WHERE p.projection = $1 AND p.stream_id = v.stream_id`;
+const LOCK = namedStatement(lockText('$1', '$2::text[]'));
 
-const SAVE = namedStatement(SAVE_POSITIONS);
+interface PositionRow {
+  stream_id: string;
+  version: number;
+}
 
-/** The versions to write: stream ids and versions, as SAVE_POSITIONS binds them ($2, $3). */
+/** Sorted, so that two batches lock their rows in the same order. */
+const sortedUnique = (streamIds: string[]) => [...new Set(streamIds)].sort();
+
+/** Writes the changed versions: the projection, the stream ids (text[]) and their versions (int[]), as SQL. */
+export const savePositionsText = (projection: string, streamIds: string, versions: string) => `UPDATE projection_streams p SET version = v.version
+  FROM unnest(${streamIds}, ${versions}) AS v(stream_id, version)
+  WHERE p.projection = ${projection} AND p.stream_id = v.stream_id`;
+
+const SAVE = namedStatement(savePositionsText('$1', '$2::text[]', '$3::int[]'));
+
+/** The versions to write: stream ids and their versions. */
 export interface ChangedPositions {
   streamIds: string[];
   versions: number[];
@@ -35,10 +46,23 @@ export class StreamPositions {
   private constructor(readonly projection: string) {}
 
   static async lock(tx: Sql, projection: string, streamIds: string[]): Promise<StreamPositions> {
+    const unique = sortedUnique(streamIds);
+    if (unique.length === 0) return new StreamPositions(projection);
+    const { rows } = await tx.query<PositionRow>({ ...LOCK, values: [projection, unique] });
+    return StreamPositions.locked(projection, rows);
+  }
+
+  /**
+   * The same lock as a statement without parameters, for a batch to send with its BEGIN
+   * (undefined: no stream, nothing to lock); `locked` takes its rows.
+   */
+  static lockStatement(projection: string, streamIds: string[]): string | undefined {
+    const unique = sortedUnique(streamIds);
+    return unique.length === 0 ? undefined : lockText(sqlText(projection), sqlTextArray(unique));
+  }
+
+  static locked(projection: string, rows: PositionRow[]): StreamPositions {
     const positions = new StreamPositions(projection);
-    const unique = [...new Set(streamIds)].sort();
-    if (unique.length === 0) return positions;
-    const { rows } = await tx.query<{ stream_id: string; version: number }>({ ...LOCK, values: [projection, unique] });
     for (const row of rows) positions.versions.set(row.stream_id, row.version);
     return positions;
   }

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { DbPurposes, StatementCounts } from '@quarry/platform';
+import { appendSessions, createTestDatabase, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
+import type { Kafka } from 'kafkajs';
+import type { Pool } from 'pg';
+import pino from 'pino';
+import { createPool } from '../db/pool';
+import { runMigrations } from '../db/migrate';
+import { createKafka, ensureTopics } from '../kafka/kafka';
+import { EVENT_STORE_MIGRATIONS } from '../migrations';
+import { OutboxRelay } from '../outbox/outbox-relay';
+import { PgEventStore } from '../store/event-store';
+import { createTallyTable, tallyProjection, tallyRows } from '../test-support/tally-projection';
+import { ProjectionRunner } from './projection-runner';
+
+const logger = pino({ level: 'silent' });
+/** The runner's own log, to know when its position check after joining is done. */
+const runnerLines: string[] = [];
+const runnerLogger = pino({ level: 'info' }, { write: (line: string) => void runnerLines.push(line) });
+
+/**
+ * What a Kafka batch costs the projection's database, counted on the runner's own pool: the BEGIN
+ * with its locks and the stored offset, the projection's own statements (the tally projection
+ * sends two per event), the record with the COMMIT (ADR 11, "Events, second pass").
+ */
+describe('a projection batch (real Kafka and PostgreSQL, counted pool)', () => {
+  let db: TestDatabase;
+  let kafka: Kafka;
+  let counted: Pool;
+  let runner: ProjectionRunner;
+  let relay: OutboxRelay;
+  let store: PgEventStore;
+  const counts = new StatementCounts(new DbPurposes(false));
+  const total = () => Object.values(counts.snapshot()).reduce((sum, c) => ({ statements: sum.statements + c.statements, writeCommits: sum.writeCommits + c.writeCommits }), { statements: 0, writeCommits: 0 });
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrate: (url) => runMigrations(url, EVENT_STORE_MIGRATIONS) });
+    await createTallyTable(db.pool);
+    const prefix = uniqueTopicPrefix();
+    kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: 'batch-round-trips-test', topicPrefix: prefix, partitions: 3 }, logger);
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, prefix, 3);
+    await admin.disconnect();
+    counted = createPool(db.url, 4, logger, undefined, counts);
+    store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, prefix);
+    runner = new ProjectionRunner([tallyProjection], counted, store, kafka, prefix, runnerLogger);
+    await runner.start();
+    relay = new OutboxRelay(db.pool, kafka, { batchSize: 200, idleMs: 50, partitions: 3 }, logger);
+    relay.start();
+  });
+
+  afterAll(async () => {
+    await relay.stop();
+    await runner.stop();
+    await counted.end();
+    await db.drop();
+  });
+
+  const appendOneAndWait = async () => {
+    const [stream] = await appendSessions(store, 1, 1);
+    await waitFor('the event applied', async () => (await tallyRows(db.pool)).some((r) => r.stream_id === stream));
+  };
+
+  it('is two round trips and one write commit, besides the projection’s own statements', async () => {
+    // The first event also waits for the group join and its position check (statements of their own).
+    await appendOneAndWait();
+    await waitFor('the position check after joining', async () => runnerLines.some((l) => l.includes('positions checked after joining')));
+    for (let i = 0; i < 3; i++) {
+      const before = total();
+      await appendOneAndWait();
+      const after = total();
+      expect({ statements: after.statements - before.statements, writeCommits: after.writeCommits - before.writeCommits }).toEqual({ statements: 2 + 2, writeCommits: 1 });
+    }
+  });
+});
