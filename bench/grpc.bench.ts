@@ -7,7 +7,7 @@ import { QuarryGrpcClient } from '@quarry/testing';
 import { startCluster } from './lib/cluster';
 import type { BaselineRef, BenchContext, BenchRow } from './lib/context';
 import { countNewlines, type KeepAliveClient } from './lib/http-client';
-import { awaitSuccess, httpResultSetRequest, inlineResultFrom, lensConf, openSession, queryHandleFrom, submitQueryRequest, type OpenedSession } from './lib/lens-api';
+import { awaitSuccess, httpResultSetRequest, inlineResultFrom, lensConf, openSession, queryHandleFrom, rowsQuery, submitQueryRequest, type OpenedSession } from './lib/lens-api';
 import { summarize } from './lib/stats';
 
 /**
@@ -28,7 +28,6 @@ const TRANSFER_IDLE_MS = 30_000;
 /** The goal of issue 12: FetchResult at least as fast as the download. */
 const FETCH_GOAL = 1.0;
 
-const rowsQuery = (rows: number) => `SELECT g AS id, 'row ' || g AS label, g * 0.5 AS half FROM generate_series(1, ${rows}) g`;
 
 interface Settings {
   rows: number;

@@ -16,6 +16,7 @@ import {
   openSession,
   persistentResultFrom,
   queryHandleFrom,
+  rowsQuery,
   resultSetRequest,
   submitQueryRequest,
   type OpenedSession,
@@ -49,8 +50,6 @@ const DOWNLOAD_AIM = 0.5;
 const FORWARD_AIM = 0.9;
 const HOLDER_AIM_ROWS_PER_SECOND = 500_000;
 
-/** `rows` rows of three columns (integer, text, numeric), computed on the warehouse. */
-const rowsQuery = (rows: number) => `SELECT g AS id, 'row ' || g AS label, g * 0.5 AS half FROM generate_series(1, ${rows}) g`;
 
 interface Settings {
   /** Part 1: rows of the download, untimed warm-up rows (one download and one COPY), measured repetitions of each. */

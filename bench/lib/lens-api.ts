@@ -24,6 +24,9 @@ export async function openSession(client: KeepAliveClient, userName: string): Pr
   return { xml: answer.body, publicId, ms: answer.ms };
 }
 
+/** `rows` rows of three columns (integer, text, numeric), computed on the warehouse: the big results the benches fetch. */
+export const rowsQuery = (rows: number) => `SELECT g AS id, 'row ' || g AS label, g * 0.5 AS half FROM generate_series(1, ${rows}) g`;
+
 export type QueryOperation = 'EXECUTE' | 'EXECUTE_WITH_TIMEOUT' | 'EXPLAIN' | 'ESTIMATE';
 
 /** POST /lensapi/queryapi/queries (multipart `sessionid`, `query`, `operation`, plus `extra` fields such as `timeoutmillis`), JSON answer. */
