@@ -120,7 +120,8 @@ describe('node-to-node traffic: internal routes, forwards and keep-alive (three 
   });
 
   it('a node without the cluster secret refuses to start beside running nodes; a node with another secret gets a 503 that says so', async () => {
-    const base = cluster.node('L1').options;
+    // L1's settings, but not its ports: a node beside it needs HTTP and gRPC ports of its own.
+    const base = { ...cluster.node('L1').options, grpcPort: undefined };
     const secretless = NodeProcess.start({ ...base, nodeId: 'L8', port: await freePort(), targets: SERVING_ONLY, env: { ...base.env, QUARRY_CLUSTER_SECRET: '' } });
     await expect(secretless).rejects.toThrow(/QUARRY_CLUSTER_SECRET is not set.*L1/s);
 
