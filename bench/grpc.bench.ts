@@ -28,7 +28,6 @@ const TRANSFER_IDLE_MS = 30_000;
 /** The goal of issue 12: FetchResult at least as fast as the download. */
 const FETCH_GOAL = 1.0;
 
-
 interface Settings {
   rows: number;
   fetchRepeats: number;

@@ -50,7 +50,6 @@ const DOWNLOAD_AIM = 0.5;
 const FORWARD_AIM = 0.9;
 const HOLDER_AIM_ROWS_PER_SECOND = 500_000;
 
-
 interface Settings {
   /** Part 1: rows of the download, untimed warm-up rows (one download and one COPY), measured repetitions of each. */
   downloadRows: number;
