@@ -19,7 +19,7 @@ import { hasInitScripts, initScripts, unsupportedResourceWarnings } from '../res
 import { DEFAULT_RESULT_LIMITS, type ResultLimits } from '../result-limits';
 import { SessionPool } from '../session-pool';
 import { SharedPool } from '../shared-pool';
-import { CursorOpening } from './cursor-opening';
+import { CursorOpening, type FirstFetch } from './cursor-opening';
 import { rowsPerFetch } from './fetch-size';
 import { guardMessages, PgMessageGuard } from './pg-message-guard';
 import { readPgPlan, type PgPlan } from './pg-plan';
@@ -82,7 +82,7 @@ type SingleStatement = QueryConfig & { queryMode: 'extended'; rowMode?: 'array' 
 
 const CURSOR = 'quarry_rows';
 
-const declareCursor = (sql: string): SingleStatement => ({ text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`, queryMode: 'extended' });
+const declareCursor = (sql: string) => `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`;
 const fetchFrom = (rows: number) => `FETCH ${rows} FROM ${CURSOR}`;
 const columnsOf = (fields: FieldDef[]): ColumnMeta[] => fields.map((f) => ({ name: f.name, type: lensTypeForOid(f.dataTypeID) }));
 // Fixed output formats, so values read the same whatever the server's defaults are; read-only
@@ -211,7 +211,7 @@ export class PgDriver implements Driver {
   exportCsv(session: DriverSessionSpec, sql: string, target: CsvTarget, options: { header: boolean }): Execution {
     return this.running.track(
       startExecution(this.name, (control) =>
-        this.connectionsOf(session).run(session, (conn) => this.inTransaction(conn, control, (limit) => this.copyOut(conn.client, sql, target, options.header, limit))),
+        this.connectionsOf(session).run(session, (conn) => this.inTransaction(conn, control, (limit) => this.copyOut(conn, sql, target, options.header, limit))),
       ),
     );
   }
@@ -333,15 +333,12 @@ export class PgDriver implements Driver {
    * seen so far; rows that grow past that are stopped by the guard's count.
    */
   private stream(conn: PgConn, sql: string, sink: RowSink, control: ExecutionControl): Promise<number> {
-    const open = async (limit: TimeLimit) => {
+    return this.inTransaction(conn, control, async (limit) => {
       const { client, guard } = conn;
       // Rows of the connection's earlier statements say nothing about this one's.
       guard.takeLongestRow();
-      // The transaction, the cursor and its first FETCH: one round trip (CursorOpening).
       let rows = this.firstFetchRows;
-      const opening = new CursorOpening([...conn.prelude, declareCursor(sql).text], fetchFrom(rows));
-      client.query(opening);
-      let batch = await opening.done;
+      let batch = await this.openCursor(conn, sql, rows);
       await sink.columns(columnsOf(batch.fields));
       let rowCount = 0;
       let longestRow = 0;
@@ -355,8 +352,17 @@ export class PgDriver implements Driver {
         rows = rowsPerFetch(this.limits.maxBatchBytes, longestRow, this.fetchRows);
         batch = await client.query({ text: fetchFrom(rows), rowMode: 'array' });
       }
-    };
-    return this.inTransaction(conn, control, open, { opensItself: true });
+    });
+  }
+
+  /**
+   * The query's transaction opened (transactionPrelude), its cursor declared and `rows` of it
+   * fetched, in one round trip (CursorOpening): every statement's transaction starts here.
+   */
+  private openCursor(conn: PgConn, sql: string, rows: number): Promise<FirstFetch> {
+    const opening = new CursorOpening([...conn.prelude, declareCursor(sql)], fetchFrom(rows));
+    conn.client.query(opening);
+    return opening.done;
   }
 
   /**
@@ -364,9 +370,9 @@ export class PgDriver implements Driver {
    * text is one query, so the parentheses around it hold all of it, and its FETCH 0 gives the
    * columns without running the query to its rows.
    */
-  private async copyOut(client: Client, sql: string, target: CsvTarget, header: boolean, limit: TimeLimit): Promise<number> {
-    await client.query(declareCursor(sql));
-    const described = await client.query({ text: fetchFrom(0), rowMode: 'array' });
+  private async copyOut(conn: PgConn, sql: string, target: CsvTarget, header: boolean, limit: TimeLimit): Promise<number> {
+    const { client } = conn;
+    const described = await this.openCursor(conn, sql, 0);
     await target.columns(columnsOf(described.fields));
     await client.query(`CLOSE ${CURSOR}`);
     limit.check();
@@ -377,22 +383,15 @@ export class PgDriver implements Driver {
 
   /**
    * One statement's transaction (read-only, time-limited, as the user's role: see
-   * transactionPrelude), cancelable while it runs. It ends rolled back, with no cancel still on its
-   * way to the backend, before the connection serves anything else.
+   * transactionPrelude; `work` opens it with openCursor), cancelable while it runs. It ends rolled
+   * back, with no cancel still on its way to the backend, before the connection serves anything else.
    */
-  private async inTransaction(
-    conn: PgConn,
-    control: ExecutionControl,
-    work: (limit: TimeLimit) => Promise<number>,
-    { opensItself = false } = {},
-  ): Promise<number> {
+  private async inTransaction(conn: PgConn, control: ExecutionControl, work: (limit: TimeLimit) => Promise<number>): Promise<number> {
     control.begin(() => this.cancelBackend(conn.pid));
     const limit = new TimeLimit(this.name, this.statementTimeoutMs, () => this.cancelBackend(conn.pid));
     let rowCount = 0;
     let failure: unknown;
     try {
-      // A work that opens the transaction itself sends the prelude in its own first round trip.
-      if (!opensItself) await conn.client.query(conn.prelude.join('; '));
       rowCount = await work(limit);
     } catch (error) {
       failure = limit.expired && !control.canceled ? limit.error() : error;
