@@ -125,13 +125,11 @@ export class QueryService {
 
   /** A query of the caller's own; someone else's reads exactly like an unknown one. */
   async get(handle: SessionHandle, queryHandle: string): Promise<QueryView> {
-    const session = await this.sessions.get(handle);
-    return this.view(session, queryHandle);
+    return (await this.sessionAndView(handle, queryHandle)).view;
   }
 
   async cancel(handle: SessionHandle, queryHandle: string): Promise<QueryState> {
-    const session = await this.sessions.get(handle);
-    await this.view(session, queryHandle);
+    const { session } = await this.sessionAndView(handle, queryHandle);
     return inTransaction(this.pool, async (tx) => {
       // The work row first, as every writer does, so none of them deadlock.
       await queryWork.remove(tx, queryHandle);
@@ -143,8 +141,7 @@ export class QueryService {
 
   /** Queues a finished query whose in-memory result is gone to run again; a second ask finds it queued. */
   async rerun(handle: SessionHandle, queryHandle: string, reason: string): Promise<void> {
-    const session = await this.sessions.get(handle);
-    await this.view(session, queryHandle);
+    const { session } = await this.sessionAndView(handle, queryHandle);
     await inTransaction(this.pool, async (tx) => {
       const ran = await this.repository.executeIn(tx, queryHandle, { type: 'Rerun', requestedBy: session.userName!, reason }).catch((error: unknown) => {
         if (error instanceof QueryRefused && error.refusal.kind === 'not-gone') return undefined;
@@ -157,8 +154,7 @@ export class QueryService {
   }
 
   async updateConf(handle: SessionHandle, queryHandle: string, conf: Record<string, string>): Promise<void> {
-    const session = await this.sessions.get(handle);
-    const { state } = await this.view(session, queryHandle);
+    const { state } = (await this.sessionAndView(handle, queryHandle)).view;
     await this.repository.execute(queryHandle, { type: 'UpdateConf', conf: { ...state.conf, ...conf } });
   }
 
@@ -219,8 +215,21 @@ export class QueryService {
     return { state };
   }
 
+  /**
+   * The session and one of its queries, both read by one statement: the two loads are asked in
+   * the same turn, so the gathered tail read (StreamTailReads) carries both streams. The query is
+   * shown only once the session is checked: a wrong secret still reads as an unknown session.
+   */
+  private async sessionAndView(handle: SessionHandle, queryHandle: string): Promise<{ session: SessionState; view: QueryView }> {
+    const [session, loaded] = await Promise.all([this.sessions.get(handle), this.repository.load(queryHandle)]);
+    return { session, view: await this.viewOfLoaded(session, queryHandle, loaded.state) };
+  }
+
   private async view(session: SessionState, queryHandle: string): Promise<QueryView> {
-    const { state } = await this.repository.load(queryHandle);
+    return this.viewOfLoaded(session, queryHandle, (await this.repository.load(queryHandle)).state);
+  }
+
+  private async viewOfLoaded(session: SessionState, queryHandle: string, state: QueryState): Promise<QueryView> {
     if (state.status === 'NEW' || state.userName !== session.userName) throw new QueryRefused({ kind: 'not-found' });
     if (state.status !== 'QUEUED') return { state };
     return { state, queueNumber: await queryWork.position(this.pool, queryHandle) };

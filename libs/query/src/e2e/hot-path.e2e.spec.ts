@@ -88,6 +88,17 @@ describe('the query path in Quarry database', () => {
     expect(total.writeCommits).toBeLessThanOrEqual(MAX_TOTAL_WRITE_COMMITS);
   });
 
+  it('answers a status poll with one statement: the session and the query are read together', async () => {
+    const handle = await submitQuery(qc.lens, qc.session, 'SELECT 1');
+    await waitFor('SUCCESSFUL', async () => (await queryStatus(qc.lens, qc.session, handle)).status === 'SUCCESSFUL');
+    const before = (await counts()).lens;
+    const POLLS = 10;
+    for (let i = 0; i < POLLS; i++) expect((await queryStatus(qc.lens, qc.session, handle)).status).toBe('SUCCESSFUL');
+    const after = (await counts()).lens;
+    expect((after.statements - before.statements) / POLLS).toBe(1);
+    expect(after.writeCommits - before.writeCommits).toBe(0);
+  });
+
   it('keeps the queries row with the query own appends: listed on the answer to its submit, current on the answer to its end, the same after a rebuild', async () => {
     const listed = async () => {
       const answer = await qc.lens.request('GET', 'queryapi/queries', { query: { sessionid: qc.session.xml }, accept: 'application/json' });
