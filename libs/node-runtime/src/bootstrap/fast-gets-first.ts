@@ -36,19 +36,20 @@ export function answerFastGetsFirst(server: Server, parts: FastGetsFirst): void 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '';
     const q = url.indexOf('?');
-    const route = q < 0 ? url : url.slice(0, q);
-    const handler = req.method === 'GET' && isPlain(req.headers) && !parts.isLeaving() ? parts.routes.handlerFor(route) : undefined;
+    const path = q < 0 ? url : url.slice(0, q);
+    const found = req.method === 'GET' && isPlain(req.headers) && !parts.isLeaving() ? parts.routes.match(path) : undefined;
     // 406 is Express's to answer, before anything is read.
-    const mediaType = handler && chooseMediaType(req.headers.accept);
-    if (!handler || !mediaType) return full(req, res);
+    const mediaType = found && chooseMediaType(req.headers.accept);
+    if (!found || !mediaType) return full(req, res);
+    const { handler, param } = found;
     const stop = parts.metrics.httpRequests.startTimer();
     // Whatever throws, at once or later, before the answer is written sends the request the full way.
-    const answered = parts.purposes.run('lens', () => new Promise<WireRoot>((resolve) => resolve(handler(parts.express.parseQuery(q < 0 ? '' : url.slice(q + 1))))));
+    const answered = parts.purposes.run('lens', () => new Promise<WireRoot>((resolve) => resolve(handler(parts.express.parseQuery(q < 0 ? '' : url.slice(q + 1)), param))));
     answered
       .then((root) => {
         if (root.kind === 'text' || root.kind === 'driverRows') return full(req, res);
         const body = Buffer.from(serialize(root, mediaType), 'utf8');
-        res.on('finish', () => stop({ method: 'GET', route, status: String(res.statusCode) }));
+        res.on('finish', () => stop({ method: 'GET', route: found.route, status: String(res.statusCode) }));
         if (parts.express.poweredBy) res.setHeader('X-Powered-By', 'Express');
         res.setHeader('Content-Type', `${mediaType}; charset=utf-8`);
         res.setHeader('Content-Length', body.length);

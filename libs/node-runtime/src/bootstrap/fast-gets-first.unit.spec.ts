@@ -29,6 +29,7 @@ describe('FastGets ahead of Express', () => {
       if (query['fail'] !== undefined) throw new Error('refused');
       return { kind: 'stringList', value: { elements: [`key=${String(query['key'])}`] } };
     });
+    routes.add('/items/:id', async (_query, id) => ({ kind: 'stringList', value: { elements: [`id=${id}`] } }));
     routes.add('/throws-at-once', () => {
       throw new Error('not even a promise');
     });
@@ -84,6 +85,12 @@ describe('FastGets ahead of Express', () => {
     expect((await metrics.httpRequests.get()).values.some((v) => v.labels.route === '/fast' && v.labels.status === '200')).toBe(true);
   });
 
+  it('answers a path whose pattern ends in a parameter, the segment decoded, labelled by its pattern', async () => {
+    const answer = await get('/items/a%2Fb%20c', { accept: 'application/json' });
+    expect([answer.status, answer.body, fullWay]).toEqual([200, '{"stringList":{"elements":["id=a/b c"]}}', 0]);
+    expect((await metrics.httpRequests.get()).values.some((v) => v.labels.route === '/items/:id' && v.labels.status === '200')).toBe(true);
+  });
+
   it('answers in XML when the client says nothing', async () => {
     const answer = await get('/fast?key=x');
     expect([answer.status, answer.headers['content-type'], fullWay]).toEqual([200, 'application/xml; charset=utf-8', 0]);
@@ -92,6 +99,9 @@ describe('FastGets ahead of Express', () => {
 
   it.each([
     ['another path', '/fast/', {}, 'GET'],
+    ['a parameter route without its parameter', '/items/', {}, 'GET'],
+    ['a parameter route with a further segment', '/items/a/b', {}, 'GET'],
+    ['a parameter that does not decode', '/items/%E0%A4%A', {}, 'GET'],
     ['another method', '/fast?key=a', {}, 'HEAD'],
     ['a conditional GET (If-None-Match)', '/fast?key=a', { 'if-none-match': 'W/"x"' }, 'GET'],
     ['a conditional GET (If-Modified-Since)', '/fast?key=a', { 'if-modified-since': new Date().toUTCString() }, 'GET'],

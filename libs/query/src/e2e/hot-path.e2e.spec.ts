@@ -99,6 +99,40 @@ describe('the query path in Quarry database', () => {
     expect(after.writeCommits - before.writeCommits).toBe(0);
   });
 
+  it('answers GET of a query ahead of Express (ADR 17) with the same status, headers and body as through Express', async () => {
+    const handle = await submitQuery(qc.lens, qc.session, 'SELECT 1');
+    await waitFor('SUCCESSFUL', async () => (await queryStatus(qc.lens, qc.session, handle)).status === 'SUCCESSFUL');
+    // What the node answers, all headers but the date; a validator that matches nothing sends the request the full way.
+    const answer = async (path: string, sessionid: string, headers: Record<string, string>) => {
+      const url = new URL(`${qc.cluster.nodes[0].url}/lensapi/queryapi/queries/${path}`);
+      url.searchParams.set('sessionid', sessionid);
+      const response = await fetch(url, { headers });
+      const all = Object.fromEntries([...response.headers].filter(([name]) => name !== 'date'));
+      return { status: response.status, headers: all, body: await response.text() };
+    };
+    const fullWay = { 'if-none-match': '"no such tag"' };
+    const wrongSecret = qc.session.xml.replace(qc.session.secretId, randomUUID());
+    const cases: [string, string][] = [
+      [handle, qc.session.xml],
+      [handle.toUpperCase(), qc.session.xml],
+      [randomUUID(), qc.session.xml],
+      ['not-a-handle', qc.session.xml],
+      [handle, wrongSecret],
+      [handle, ''],
+    ];
+    for (const accept of [undefined, 'application/json', 'application/xml', 'text/csv']) {
+      for (const [path, sessionid] of cases) {
+        const headers = accept ? { accept } : {};
+        const fast = await answer(path, sessionid, headers);
+        expect([accept, path, fast]).toEqual([accept, path, await answer(path, sessionid, { ...headers, ...fullWay })]);
+      }
+    }
+    const ok = await answer(handle, qc.session.xml, { accept: 'application/json' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers).toMatchObject({ 'x-powered-by': 'Express', 'content-type': 'application/json; charset=utf-8', etag: expect.stringMatching(/^W\//) });
+    expect(JSON.parse(ok.body).lensQuery.status.status).toBe('SUCCESSFUL');
+  });
+
   it('keeps the queries row with the query own appends: listed on the answer to its submit, current on the answer to its end, the same after a rebuild', async () => {
     const listed = async () => {
       const answer = await qc.lens.request('GET', 'queryapi/queries', { query: { sessionid: qc.session.xml }, accept: 'application/json' });

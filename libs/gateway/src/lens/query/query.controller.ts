@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Delete, Get, Param, Post, Put, Req, Res, UseFilters } from '@nestjs/common';
-import { CLIENT_REQUEST_ID_MAX, LensError, QUERY_NAME_MAX, unsupportedOperation, type LensAPIResultData } from '@quarry/contracts';
-import { AnswersErrorsAs, ApiRoute, FormFields, SESSION_ID, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
+import { Controller, Delete, Get, Param, Post, Put, Req, Res, UseFilters, type OnModuleInit } from '@nestjs/common';
+import { CLIENT_REQUEST_ID_MAX, LensError, QUERY_NAME_MAX, unsupportedOperation, type LensAPIResultData, type WireRoot } from '@quarry/contracts';
+import { AnswersErrorsAs, ApiRoute, FastGets, FormFields, SESSION_ID, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
 import type { Request, Response } from 'express';
 import {
   CONF,
@@ -27,12 +27,18 @@ type Fields = Record<string, unknown>;
 @Controller('lensapi/queryapi/queries')
 @UseFilters(QueryErrorsFilter)
 @AnswersErrorsAs('text')
-export class QueryController {
+export class QueryController implements OnModuleInit {
   constructor(
     private readonly queries: QueryService,
     private readonly listing: QueryListing,
     private readonly results: ResultReader,
+    private readonly fastGets: FastGets,
   ) {}
+
+  /** GET of a query, what clients poll, is also answered ahead of Express (ADR 17) by the same code. */
+  onModuleInit() {
+    this.fastGets.add('/lensapi/queryapi/queries/:handle', (query, raw) => this.statusOf(query, raw));
+  }
 
   @ApiRoute({ tag: 'queries', summary: 'Submit a query (EXECUTE, EXECUTE_WITH_TIMEOUT, EXPLAIN, ESTIMATE)', answer: { lens: 'lensAPIResult' }, form: { sessionid: SESSION_ID, query: { description: 'the SQL', required: true }, operation: { description: 'EXECUTE (default), EXECUTE_WITH_TIMEOUT, EXPLAIN or ESTIMATE' }, conf: { description: 'query conf (lens.query.driver, quarry.query.request.id, ...)', xml: true }, timeoutmillis: { description: 'EXECUTE_WITH_TIMEOUT: how long to wait (ms, default 30000)' }, queryName: { description: 'a name to list it by' } }, errors: ['SESSION_ID_NOT_PROVIDED', 'SESSION_CLOSED', 'NULL_OR_EMPTY_OR_BLANK_QUERY', 'UNSUPPORTED_OPERATION', 'INVALID_PARAMETER_VALUE'] })
   @Post()
@@ -105,8 +111,12 @@ export class QueryController {
   @ApiRoute({ tag: 'queries', summary: 'A query: status, driver, times', answer: { lens: 'lensQuery' }, params: { handle: 'the query handle (a UUID)' }, query: { sessionid: SESSION_ID }, errors: ['SESSION_ID_NOT_PROVIDED', 'SESSION_CLOSED', 'INVALID_HANDLE', 'RESOURCE_NOT_FOUND'] })
   @Get(':handle')
   async get(@Req() req: Request, @Res() res: Response, @Param('handle') raw: string) {
-    const view = await this.queries.get(sessionIdFrom(req.query['sessionid']), queryHandleFrom(raw));
-    reply(req, res, 200, { kind: 'lensQuery', value: toLensQuery(view) });
+    reply(req, res, 200, await this.statusOf(req.query, raw));
+  }
+
+  private async statusOf(query: Record<string, unknown>, raw: string | undefined): Promise<WireRoot> {
+    const view = await this.queries.get(sessionIdFrom(query['sessionid']), queryHandleFrom(raw ?? ''));
+    return { kind: 'lensQuery', value: toLensQuery(view) };
   }
 
   @ApiRoute({ tag: 'queries', summary: 'Cancel a query (FAILED when it was not running)', answer: { lens: 'apiResult' }, params: { handle: 'the query handle (a UUID)' }, query: { sessionid: SESSION_ID }, errors: ['SESSION_ID_NOT_PROVIDED', 'SESSION_CLOSED', 'INVALID_HANDLE', 'RESOURCE_NOT_FOUND'] })
