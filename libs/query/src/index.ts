@@ -9,7 +9,7 @@ export { QueryModule } from './query.module';
 export { QueryAccessModule } from './query-access.module';
 export { QueryCommands } from './application/query-commands';
 export { queryWork, type Orphan, type WorkOwner } from './infrastructure/query-work';
-export { lensErrorFor } from './http/query-errors.filter';
+export { isQueryError, lensErrorFor } from './http/query-errors.filter';
 export { QueryService } from './application/query.service';
 export { QueryTakeover } from './application/query-takeover';
 export { LocalExecution, type LocalExecutor } from './application/local-execution';

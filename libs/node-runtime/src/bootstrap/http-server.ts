@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { BODY_LIMITS, DbPurposes, FastGets, IncarnationEnd, QuarryMetrics, type QuarryConfig } from '@quarry/platform';
-import { answerFastGetsFirst } from './fast-gets-first';
+import { BODY_LIMITS, DbPurposes, FastRoutes, IncarnationEnd, QuarryMetrics, type QuarryConfig } from '@quarry/platform';
+import { answerFastRoutesFirst } from './fast-routes-first';
 
 /**
  * The HTTP server's own settings: whose X-Forwarded-For to believe, and the body parsers with
@@ -13,12 +13,12 @@ export function configureHttpServer(app: NestExpressApplication, config: QuarryC
   app.useBodyParser('urlencoded', { limit: BODY_LIMITS.parsedBodyBytes, extended: true });
 }
 
-/** The FastGets the node's modules registered, ahead of Express, following the Express app's own settings. */
-export function putFastGetsFirst(app: NestExpressApplication): void {
-  const express = app.getHttpAdapter().getInstance() as { get(setting: string): unknown; enabled(setting: string): boolean };
+/** The FastRoutes the node's modules registered, ahead of Express, following the Express app's own settings. */
+export function putFastRoutesFirst(app: NestExpressApplication): void {
+  const express = app.getHttpAdapter().getInstance() as { get(setting: string): unknown; enabled(setting: string): boolean; request: object; response: object };
   const end = app.get(IncarnationEnd);
-  answerFastGetsFirst(app.getHttpServer() as Server, {
-    routes: app.get(FastGets),
+  answerFastRoutesFirst(app.getHttpServer() as Server, {
+    routes: app.get(FastRoutes),
     metrics: app.get(QuarryMetrics),
     purposes: app.get(DbPurposes),
     isLeaving: () => end.isLeaving,
@@ -27,6 +27,7 @@ export function putFastGetsFirst(app: NestExpressApplication): void {
       parseQuery: (express.get('query parser fn') as ((queryString: string) => Record<string, unknown>) | undefined) ?? (() => ({})),
       etagOf: express.get('etag fn') as ((body: Buffer) => string | undefined) | undefined,
       poweredBy: express.enabled('x-powered-by'),
+      prototypes: { request: express.request, response: express.response },
     },
   });
 }

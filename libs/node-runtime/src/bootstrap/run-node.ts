@@ -7,7 +7,7 @@ import { createKafka, createPool, ensureTopics, runMigrations } from '@quarry/ev
 import { createLogger, DbPurposes, loadConfig, newIncarnation, PinoNestLogger, SERVER_KEEP_ALIVE_MS, StatementCounts, type ServiceName } from '@quarry/platform';
 import type { NodeContext } from '../core/node-context';
 import { ALL_MIGRATIONS, projectionsFor } from '../services/service-catalog';
-import { configureHttpServer, putFastGetsFirst, routesOf } from './http-server';
+import { configureHttpServer, putFastRoutesFirst, routesOf } from './http-server';
 import { serveOpenApi } from './openapi-document';
 import { NodeModule } from './node.module';
 import { retryUntil } from './retry-until';
@@ -72,7 +72,7 @@ export async function runNode(targets: ServiceName[]): Promise<RunningNode> {
   // The gateway's gRPC API on its own port, in the same Nest application (the same use cases).
   if (targets.includes('gateway')) app.connectMicroservice(grpcServerOptions(config));
   await app.init();
-  putFastGetsFirst(app);
+  putFastRoutesFirst(app);
   logger.info({ routes: routesOf(app) }, 'http routes');
   if (targets.includes('gateway')) {
     await app.startAllMicroservices();

@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { NodeEventFeed, PgEventStore } from '@quarry/eventstore';
-import { DbPurposes, DB_POOL, DRIVERS, FastGets, RESULT_STORE, IncarnationEnd, KAFKA, NodeDrain, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
+import { DbPurposes, DB_POOL, DRIVERS, FastRoutes, RESULT_STORE, IncarnationEnd, KAFKA, NodeDrain, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
 import { HealthController } from '../health/health.controller';
 import { MetricsController } from '../metrics/metrics.controller';
 import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-host';
@@ -38,7 +38,7 @@ export class CoreModule {
       { provide: PgEventStore, useValue: store },
       { provide: IncarnationEnd, useValue: end },
       { provide: NodeEventFeed, useValue: new NodeEventFeed(ctx.kafka, ctx.config.topicPrefix, ctx.identity.nodeId, ctx.logger) },
-      { provide: FastGets, useValue: new FastGets() },
+      { provide: FastRoutes, useValue: new FastRoutes() },
       { provide: NodeDrain, useValue: new NodeDrain(ctx.config.queries.drainGraceMs, ctx.logger) },
     ];
     return {

@@ -6,5 +6,5 @@ export * from './multipart-fields';
 export * from './session-id';
 export * from './body-limits';
 export * from './client-errors';
-export * from './fast-gets';
+export * from './fast-routes';
 export * from './api-docs';

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../db/database-unavailable';
 import { LOGGER } from '../di/tokens';
 import { clientErrorOf } from './client-errors';
-import { errorShapeOf } from './error-shape';
+import { errorShapeOf, type ErrorShape } from './error-shape';
 import { renderLensError } from './render-lens-error';
 
 /** Seconds a client is told to wait before asking again while the database is away. */
@@ -24,23 +24,25 @@ export class LensExceptionFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const req = http.getRequest<Request>();
-    const res = http.getResponse<Response>();
-    const shape = errorShapeOf(host);
-    const client = clientErrorOf(error);
-    if (client) return renderLensError(req, res, client.error, shape, client.status);
-    if (error instanceof HttpException) return renderLensError(req, res, new LensError('INTERNAL_SERVER_ERROR', error.message), shape, error.getStatus());
-    // The event store refused this node's append: it has left or was declared down (WriterFenced).
-    if ((error as { code?: unknown } | undefined)?.code === 'EVENT_STORE_WRITER_FENCED') {
-      return renderLensError(req, res, new LensError('NODE_ENDED', undefined, { retryAfterSeconds: RETRY_AFTER_SECONDS }), shape);
-    }
-    if (isDatabaseUnavailable(error)) {
-      const { message, code } = error as { message?: string; code?: string };
-      this.logger.warn({ err: message, code, method: req.method, path: req.path }, 'request failed: the database cannot be reached');
-      return renderLensError(req, res, new LensError('SERVICE_UNAVAILABLE', undefined, { retryAfterSeconds: RETRY_AFTER_SECONDS }), shape);
-    }
-    const reference = randomUUID();
-    this.logger.error({ err: error, reference, method: req.method, url: req.originalUrl }, 'request failed');
-    renderLensError(req, res, new LensError('INTERNAL_SERVER_ERROR', `internal error (reference ${reference} in the node's log)`), shape);
+    renderAnyError(http.getRequest<Request>(), http.getResponse<Response>(), error, errorShapeOf(host), this.logger);
   }
+}
+
+/** LensExceptionFilter's answer to any error, for a route answered ahead of Nest (FastRoutes) too. */
+export function renderAnyError(req: Request, res: Response, error: unknown, shape: ErrorShape, logger: Logger): void {
+  const client = clientErrorOf(error);
+  if (client) return renderLensError(req, res, client.error, shape, client.status);
+  if (error instanceof HttpException) return renderLensError(req, res, new LensError('INTERNAL_SERVER_ERROR', error.message), shape, error.getStatus());
+  // The event store refused this node's append: it has left or was declared down (WriterFenced).
+  if ((error as { code?: unknown } | undefined)?.code === 'EVENT_STORE_WRITER_FENCED') {
+    return renderLensError(req, res, new LensError('NODE_ENDED', undefined, { retryAfterSeconds: RETRY_AFTER_SECONDS }), shape);
+  }
+  if (isDatabaseUnavailable(error)) {
+    const { message, code } = error as { message?: string; code?: string };
+    logger.warn({ err: message, code, method: req.method, path: req.path }, 'request failed: the database cannot be reached');
+    return renderLensError(req, res, new LensError('SERVICE_UNAVAILABLE', undefined, { retryAfterSeconds: RETRY_AFTER_SECONDS }), shape);
+  }
+  const reference = randomUUID();
+  logger.error({ err: error, reference, method: req.method, url: req.originalUrl }, 'request failed');
+  renderLensError(req, res, new LensError('INTERNAL_SERVER_ERROR', `internal error (reference ${reference} in the node's log)`), shape);
 }

@@ -15,6 +15,14 @@ export class QuarryMetrics {
     registers: [this.registry],
   });
 
+  /** Requests answered ahead of Express and Nest (FastRoutes, ADR 17), a share of the above. */
+  readonly httpFastAnswers = new Counter({
+    name: 'quarry_http_fast_answers_total',
+    help: 'HTTP requests this node answered ahead of Express and Nest (FastRoutes)',
+    labelNames: ['method', 'route'] as const,
+    registers: [this.registry],
+  });
+
   readonly eventsAppended = new Counter({
     name: 'quarry_events_appended_total',
     help: 'Events appended to the event store by this node',

@@ -133,6 +133,47 @@ describe('the query path in Quarry database', () => {
     expect(JSON.parse(ok.body).lensQuery.status.status).toBe('SUCCESSFUL');
   });
 
+  it('answers a submit ahead of Express and Nest (ADR 17) with the same status, headers and body as through them, errors included', async () => {
+    const url = `${qc.cluster.nodes[0].url}/lensapi/queryapi/queries`;
+    const fastAnswers = () => metricOf(qc.cluster.nodes[0].url, 'quarry_http_fast_answers_total', 'method="POST"');
+    // Ids, handles and times differ between two submits; everything else must not.
+    const comparable = (text: string) => text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, 'UUID').replace(/\b1\d{12}\b/g, 'TIME');
+    const answer = async (fields: Record<string, string>, headers: Record<string, string>) => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(fields)) form.append(name, value);
+      const response = await fetch(url, { method: 'POST', body: form, headers });
+      const { date: _date, etag, ...rest } = Object.fromEntries(response.headers);
+      return { status: response.status, headers: { ...rest, etag: etag === undefined ? 'none' : 'some' }, body: comparable(await response.text()) };
+    };
+    const fullWay = { 'if-none-match': '"no such tag"' };
+    const wrongSecret = qc.session.xml.replace(qc.session.secretId, randomUUID());
+    const cases: Record<string, string>[] = [
+      { sessionid: qc.session.xml, query: 'SELECT 1', operation: 'EXECUTE_WITH_TIMEOUT', timeoutmillis: '30000' },
+      { sessionid: qc.session.xml, query: 'SELECT 1' },
+      { sessionid: qc.session.xml, query: 'SELECT * FROM no_such_table', operation: 'EXECUTE_WITH_TIMEOUT' },
+      { sessionid: qc.session.xml, query: '   ' },
+      { sessionid: qc.session.xml, query: 'SELECT 1', operation: 'BOGUS' },
+      { sessionid: qc.session.xml, query: 'SELECT 1', conf: '<conf><not closed' },
+      { sessionid: wrongSecret, query: 'SELECT 1' },
+      { query: 'SELECT 1' },
+    ];
+    let fast = 0;
+    const before = await fastAnswers();
+    for (const accept of [undefined, 'application/json', 'application/xml']) {
+      for (const fields of cases) {
+        const headers = accept ? { accept } : {};
+        const fastOne = await answer(fields, headers);
+        fast++;
+        expect([accept, fields, fastOne]).toEqual([accept, fields, await answer(fields, { ...headers, ...fullWay })]);
+      }
+    }
+    // Every first answer came the fast way, every second one the full way.
+    expect((await fastAnswers()) - before).toBe(fast);
+    const ok = await answer(cases[0], { accept: 'application/json' });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body).lensAPIResult.data.status.status).toBe('SUCCESSFUL');
+  });
+
   it('keeps the queries row with the query own appends: listed on the answer to its submit, current on the answer to its end, the same after a rebuild', async () => {
     const listed = async () => {
       const answer = await qc.lens.request('GET', 'queryapi/queries', { query: { sessionid: qc.session.xml }, accept: 'application/json' });

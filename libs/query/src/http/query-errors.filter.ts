@@ -20,6 +20,10 @@ export function lensErrorFor(error: QueryRefused | SessionRefused | DriverQueryE
   }
 }
 
+/** The errors QueryErrorsFilter answers (its @Catch), for a route answered ahead of Nest. */
+export const isQueryError = (error: unknown): error is QueryRefused | SessionRefused | DriverQueryError =>
+  error instanceof QueryRefused || error instanceof SessionRefused || error instanceof DriverQueryError;
+
 @Catch(QueryRefused, SessionRefused, DriverQueryError)
 export class QueryErrorsFilter implements ExceptionFilter {
   catch(error: QueryRefused | SessionRefused | DriverQueryError, host: ArgumentsHost): void {

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Delete, Get, Param, Post, Put, Req, Res, UseFilters, type OnModuleInit } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Param, Post, Put, Req, Res, UseFilters, type OnModuleInit } from '@nestjs/common';
 import { CLIENT_REQUEST_ID_MAX, LensError, QUERY_NAME_MAX, unsupportedOperation, type LensAPIResultData, type WireRoot } from '@quarry/contracts';
-import { AnswersErrorsAs, ApiRoute, FastGets, FormFields, SESSION_ID, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
+import { AnswersErrorsAs, ApiRoute, FastRoutes, FormFields, LOGGER, readFormFields, renderAnyError, renderLensError, SESSION_ID, reply, requiredField, sessionIdFrom, textField } from '@quarry/platform';
 import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
 import {
   CONF,
   confFrom,
+  isQueryError,
+  lensErrorFor,
   limitedText,
   MAX_FETCH,
   persistentResultOf,
@@ -32,18 +35,34 @@ export class QueryController implements OnModuleInit {
     private readonly queries: QueryService,
     private readonly listing: QueryListing,
     private readonly results: ResultReader,
-    private readonly fastGets: FastGets,
+    private readonly fastRoutes: FastRoutes,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** GET of a query, what clients poll, is also answered ahead of Express (ADR 17) by the same code. */
+  /** What clients send most, a submit and the GET they poll, are also answered ahead of Express (ADR 17) by the same code. */
   onModuleInit() {
-    this.fastGets.add('/lensapi/queryapi/queries/:handle', (query, raw) => this.statusOf(query, raw));
+    this.fastRoutes.get('/lensapi/queryapi/queries/:handle', (query, raw) => this.statusOf(query, raw));
+    this.fastRoutes.post('/lensapi/queryapi/queries', (req, res) => this.submitAheadOfNest(req, res));
   }
 
   @ApiRoute({ tag: 'queries', summary: 'Submit a query (EXECUTE, EXECUTE_WITH_TIMEOUT, EXPLAIN, ESTIMATE)', answer: { lens: 'lensAPIResult' }, form: { sessionid: SESSION_ID, query: { description: 'the SQL', required: true }, operation: { description: 'EXECUTE (default), EXECUTE_WITH_TIMEOUT, EXPLAIN or ESTIMATE' }, conf: { description: 'query conf (lens.query.driver, quarry.query.request.id, ...)', xml: true }, timeoutmillis: { description: 'EXECUTE_WITH_TIMEOUT: how long to wait (ms, default 30000)' }, queryName: { description: 'a name to list it by' } }, errors: ['SESSION_ID_NOT_PROVIDED', 'SESSION_CLOSED', 'NULL_OR_EMPTY_OR_BLANK_QUERY', 'UNSUPPORTED_OPERATION', 'INVALID_PARAMETER_VALUE'] })
   @Post()
   @AnswersErrorsAs('lensAPIResult')
   async submit(@Req() req: Request, @Res() res: Response, @FormFields() body: Fields) {
+    reply(req, res, 200, await this.submitted(body));
+  }
+
+  /** The submit route answered ahead of Nest: its errors as this controller's filters would answer them. */
+  private async submitAheadOfNest(req: Request, res: Response): Promise<void> {
+    try {
+      reply(req, res, 200, await this.submitted(await readFormFields(req, res)));
+    } catch (error) {
+      if (isQueryError(error)) renderLensError(req, res, lensErrorFor(error), 'lensAPIResult');
+      else renderAnyError(req, res, error, 'lensAPIResult', this.logger);
+    }
+  }
+
+  private async submitted(body: Fields): Promise<WireRoot> {
     const handle = sessionIdFrom(body['sessionid']);
     const query = textField(body['query'], 'query')?.trim();
     if (!query) throw new LensError('NULL_OR_EMPTY_OR_BLANK_QUERY', 'the query is empty');
@@ -52,7 +71,7 @@ export class QueryController implements OnModuleInit {
     const conf = confFrom(body['conf']);
     limitedText(conf[CONF.requestId], CONF.requestId, CLIENT_REQUEST_ID_MAX);
     const data = await this.run(operation as (typeof OPERATIONS)[number], handle, query, conf, body);
-    reply(req, res, 200, { kind: 'lensAPIResult', value: { id: randomUUID(), data } });
+    return { kind: 'lensAPIResult', value: { id: randomUUID(), data } };
   }
 
   private async run(operation: (typeof OPERATIONS)[number], handle: ReturnType<typeof sessionIdFrom>, query: string, conf: Record<string, string>, body: Fields): Promise<LensAPIResultData> {

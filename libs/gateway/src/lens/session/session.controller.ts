@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, Inject, Post, Put, Req, Res, UseFilters, type OnModuleInit } from '@nestjs/common';
 import { LensError, parseLensConf, type ResourceType, type WireRoot } from '@quarry/contracts';
-import { AnswersErrorsAs, ApiRoute, FastGets, SESSION_ID, FormFields, QUARRY_CONFIG, reply, requiredField, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
+import { AnswersErrorsAs, ApiRoute, FastRoutes, SESSION_ID, FormFields, QUARRY_CONFIG, reply, requiredField, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
 import type { Request, Response } from 'express';
 import { SessionErrorsFilter, SessionService, type SessionHandle } from '@quarry/session';
 import { resourceTypeFrom } from './resource-type';
@@ -19,12 +19,12 @@ export class SessionController implements OnModuleInit {
   constructor(
     private readonly sessions: SessionService,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
-    private readonly fastGets: FastGets,
+    private readonly fastRoutes: FastRoutes,
   ) {}
 
   /** GET params, the hottest session read, is also answered ahead of Express (ADR 17) by the same code. */
   onModuleInit() {
-    this.fastGets.add('/lensapi/session/params', (query) => this.paramsOf(query));
+    this.fastRoutes.get('/lensapi/session/params', (query) => this.paramsOf(query));
   }
 
   @ApiRoute({ tag: 'session', summary: 'Is the session API up', answer: { mediaType: 'text/plain' } })

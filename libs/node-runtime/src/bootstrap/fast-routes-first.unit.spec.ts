@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, IncomingMessage, request, ServerResponse, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'node:querystring';
-import { DbPurposes, FastGets, QuarryMetrics } from '@quarry/platform';
-import { answerFastGetsFirst } from './fast-gets-first';
+import { DbPurposes, FastRoutes, QuarryMetrics } from '@quarry/platform';
+import { answerFastRoutesFirst } from './fast-routes-first';
 
 interface Answer {
   status: number;
@@ -11,7 +11,7 @@ interface Answer {
   body: string;
 }
 
-describe('FastGets ahead of Express', () => {
+describe('FastRoutes ahead of Express', () => {
   let server: Server;
   let port: number;
   let leaving = false;
@@ -20,17 +20,31 @@ describe('FastGets ahead of Express', () => {
   const seenPurposes: string[] = [];
   let reads = 0;
   const metrics = new QuarryMetrics();
+  let expressPrototypes: { request: object; response: object };
 
   beforeAll(async () => {
-    const routes = new FastGets();
-    routes.add('/fast', async (query) => {
+    const routes = new FastRoutes();
+    routes.get('/fast', async (query) => {
       reads++;
       seenPurposes.push(purposes.current());
       if (query['fail'] !== undefined) throw new Error('refused');
       return { kind: 'stringList', value: { elements: [`key=${String(query['key'])}`] } };
     });
-    routes.add('/items/:id', async (_query, id) => ({ kind: 'stringList', value: { elements: [`id=${id}`] } }));
-    routes.add('/throws-at-once', () => {
+    routes.get('/items/:id', async (_query, id) => ({ kind: 'stringList', value: { elements: [`id=${id}`] } }));
+    // Stands for Express's app.request and app.response: the fast POST's objects must have them as prototypes.
+    const prototypes = {
+      request: Object.create(IncomingMessage.prototype, { madeBy: { value: 'express' } }),
+      response: Object.create(ServerResponse.prototype, { answer: { value(this: ServerResponse, text: string) { this.setHeader('Content-Type', 'text/plain'); this.end(text); } } }),
+    };
+    routes.post('/submit', async (req, res) => {
+      seenPurposes.push(purposes.current());
+      let body = '';
+      for await (const chunk of req) body += String(chunk);
+      const madeBy = (req as unknown as { madeBy: string }).madeBy;
+      (res as unknown as { answer(text: string): void }).answer(`fast ${madeBy} ${req.originalUrl} ${res.req === req} ${body.length}`);
+    });
+    expressPrototypes = prototypes;
+    routes.get('/throws-at-once', () => {
       throw new Error('not even a promise');
     });
     // Stands for Express: answers whatever reaches it as "full way".
@@ -39,12 +53,12 @@ describe('FastGets ahead of Express', () => {
       res.setHeader('Content-Type', 'text/plain');
       res.end('full way');
     });
-    answerFastGetsFirst(server, {
+    answerFastRoutesFirst(server, {
       routes,
       metrics,
       purposes,
       isLeaving: () => leaving,
-      express: { parseQuery: (q) => parse(q), etagOf: (body) => `W/"${body.length.toString(16)}"`, poweredBy: true },
+      express: { parseQuery: (q) => parse(q), etagOf: (body) => `W/"${body.length.toString(16)}"`, poweredBy: true, prototypes: expressPrototypes },
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -123,6 +137,53 @@ describe('FastGets ahead of Express', () => {
   it('leaves everything to the full way while the node leaves', async () => {
     leaving = true;
     expect((await get('/fast?key=a')).body).toBe('full way');
+    expect(fullWay).toBe(1);
+  });
+
+  const form = '--b\r\nContent-Disposition: form-data; name="query"\r\n\r\nSELECT 1\r\n--b--\r\n';
+  const multipart = { 'content-type': 'multipart/form-data; boundary=b', 'content-length': String(Buffer.byteLength(form)) };
+
+  it('hands a plain multipart POST of its path to its handler, on objects made as Express makes them, under the lens purpose', async () => {
+    const answer = await get('/submit?x=1', multipart, 'POST', form);
+    expect([answer.status, answer.body, answer.headers['x-powered-by'], fullWay]).toEqual([200, `fast express /submit?x=1 true ${Buffer.byteLength(form)}`, 'Express', 0]);
+    expect(seenPurposes.at(-1)).toBe('lens');
+    expect((await metrics.httpRequests.get()).values.some((v) => v.labels.route === '/submit' && v.labels.method === 'POST' && v.labels.status === '200')).toBe(true);
+  });
+
+  it.each([
+    ['another path', '/submit/', multipart],
+    ['a form that is not multipart', '/submit', { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(form)) }],
+    ['a body of no stated length (chunked)', '/submit', { 'content-type': multipart['content-type'], 'transfer-encoding': 'chunked' }],
+    ['a body over the fast limit', '/submit', { ...multipart, 'content-length': String(2 * 1024 * 1024) }],
+    ['an Expect header', '/submit', { ...multipart, expect: '100-continue' }],
+    ['a conditional request', '/submit', { ...multipart, 'if-none-match': '"x"' }],
+    ['an Accept it cannot meet', '/submit', { ...multipart, accept: 'text/html' }],
+  ])('leaves a POST with %s to the full way', async (_what, path, headers) => {
+    const answer = await postHeadersOnly(path, headers as Record<string, string>);
+    expect([answer.status, answer.body, fullWay]).toEqual([200, 'full way', 1]);
+  });
+
+  /** Sends the headers and, unless the length says otherwise, the form; the full way answers without reading it. */
+  const postHeadersOnly = (path: string, headers: Record<string, string>) =>
+    new Promise<Answer>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+          // A body declared larger than what was sent would keep the connection waiting.
+          req.destroy();
+        });
+      });
+      req.on('error', reject);
+      if (headers['content-length'] === String(2 * 1024 * 1024)) req.write(form);
+      else req.end(form);
+    });
+
+  it('leaves every POST to the full way while the node leaves', async () => {
+    leaving = true;
+    expect((await get('/submit', multipart, 'POST', form)).body).toBe('full way');
     expect(fullWay).toBe(1);
   });
 });
