@@ -53,7 +53,20 @@ export class QueryService {
   ) {}
 
   async submit(handle: SessionHandle, input: SubmitInput): Promise<string> {
+    return this.submitFor(await this.sessions.get(handle), input);
+  }
+
+  /**
+   * Submits, then waits as waitUntilFinished does (EXECUTE_WITH_TIMEOUT): one request, so the
+   * session checked for the submit is the one the wait uses, not read again.
+   */
+  async submitAndWait(handle: SessionHandle, input: SubmitInput, timeoutMs: number): Promise<{ queryHandle: string; view: QueryView }> {
     const session = await this.sessions.get(handle);
+    const queryHandle = await this.submitFor(session, input);
+    return { queryHandle, view: await this.waitFor(session, queryHandle, timeoutMs) };
+  }
+
+  private async submitFor(session: SessionState, input: SubmitInput): Promise<string> {
     const conf = { ...session.params, ...input.conf };
     checkResultTtl(conf[CONF.resultTtlSeconds]);
     const requestId = conf[CONF.requestId];
@@ -168,9 +181,12 @@ export class QueryService {
 
   /** Waits until the query finished (and any re-run of its result ended) or the deadline passed; returns what it is then. */
   async waitUntilFinished(handle: SessionHandle, queryHandle: string, timeoutMs: number): Promise<QueryView> {
-    const deadline = Date.now() + timeoutMs;
     // The session is checked once: the wait is one request, however many looks it takes.
-    const session = await this.sessions.get(handle);
+    return this.waitFor(await this.sessions.get(handle), queryHandle, timeoutMs);
+  }
+
+  private async waitFor(session: SessionState, queryHandle: string, timeoutMs: number): Promise<QueryView> {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       // Listen before looking, so an end between the look and the wait is not missed.
       const woken = this.finishes.next(queryHandle, Math.min(500, Math.max(1, deadline - Date.now())));

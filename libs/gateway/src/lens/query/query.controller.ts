@@ -82,10 +82,12 @@ export class QueryController implements OnModuleInit {
       return { type: 'queryPlan', tablesQueried: plan.tablesQueried, hasSubQuery: false, planString: plan.planString, queryCost };
     }
     const queryName = limitedText(textField(body['queryName'], 'queryName'), 'queryName', QUERY_NAME_MAX) ?? '';
-    const queryHandle = await this.queries.submit(handle, { query, conf, queryName });
-    if (operation === 'EXECUTE') return { type: 'queryHandle', handleId: queryHandle };
+    if (operation === 'EXECUTE') return { type: 'queryHandle', handleId: await this.queries.submit(handle, { query, conf, queryName }) };
+    // Checked before anything is submitted: a bad value leaves no query behind.
     const timeoutMs = wholeNumber(body['timeoutmillis'], 'timeoutmillis', 30_000, 0, 3_600_000);
-    let view = await this.queries.waitUntilFinished(handle, queryHandle, timeoutMs);
+    const submitted = await this.queries.submitAndWait(handle, { query, conf, queryName }, timeoutMs);
+    const queryHandle = submitted.queryHandle;
+    let view = submitted.view;
     if (view.state.status !== 'SUCCESSFUL' && ['QUEUED', 'LAUNCHED', 'RUNNING', 'EXECUTED'].includes(view.state.status)) {
       if ((conf[CONF.cancelOnTimeout] ?? view.state.conf[CONF.cancelOnTimeout]) === 'true') {
         await this.queries.cancel(handle, queryHandle).catch(() => undefined);
