@@ -95,4 +95,31 @@ describe('outbox relay (real Kafka and PostgreSQL)', () => {
     const versions = firstSeenVersions(messages);
     for (const stream of streams) expect(versions.get(stream)).toEqual([1, 2]);
   });
+
+  it('vacuums the outbox itself once enough rows were deleted, so its reads do not walk ever more dead entries', async () => {
+    const ownPrefix = uniqueTopicPrefix();
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, ownPrefix, 3);
+    await admin.disconnect();
+    const store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, ownPrefix);
+    const vacuums = async () => Number((await db.pool.query("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'")).rows[0].vacuum_count);
+    const before = await vacuums();
+    const pool = new Pool({ connectionString: db.url, max: 3 });
+    let vacuumed = 0;
+    let published = 0;
+    const relay = new OutboxRelay(pool, kafka, { batchSize: 10, idleMs: 20, partitions: 3, vacuumAfterRows: 10 }, logger, { published: (n) => (published += n), vacuumed: () => vacuumed++ });
+    relay.start();
+    try {
+      await appendSessions(store, 10, 3);
+      await waitFor('every row relayed and deleted', async () => published >= 30 && Number((await db.pool.query('SELECT count(*) AS n FROM outbox')).rows[0].n) === 0);
+      await waitFor('a VACUUM of the outbox', async () => vacuumed >= 1);
+    } finally {
+      await relay.stop();
+      await pool.end();
+    }
+    // PostgreSQL's own statistics say so too (they are written a moment after the VACUUM).
+    await waitFor('the VACUUM in pg_stat_user_tables', async () => (await vacuums()) > before);
+    expect(vacuumed).toBeLessThanOrEqual(3);
+  });
 });

@@ -15,12 +15,26 @@ export interface RelaySettings {
   idleMs: number;
   /** Partitions of an event topic the relay creates again when the broker has lost it. */
   partitions: number;
+  /** Rows deleted between two VACUUMs of the outbox (see OUTBOX_VACUUM_AFTER_ROWS); 0: never. */
+  vacuumAfterRows?: number;
 }
+
+/**
+ * Deleted rows after which the relay vacuums the outbox itself. Every read walks the primary key
+ * from its lowest id, through every dead entry no VACUUM has removed yet: 0.035 ms for a read of
+ * a fresh outbox, 0.14 ms once 30,000 rows were deleted (84 index pages; 12 ms for the first read,
+ * which marks them dead), growing with every event. Autovacuum (when on; a minute's nap by
+ * default) is far behind a relay moving hundreds of events a second; a VACUUM of a few thousand
+ * dead rows is a few milliseconds, on a pooled connection, beside the relay's loop.
+ */
+export const OUTBOX_VACUUM_AFTER_ROWS = 5_000;
 
 export interface RelayHooks {
   published?(count: number): void;
   failed?(): void;
   leadership?(isLeader: boolean): void;
+  /** The outbox was vacuumed (OUTBOX_VACUUM_AFTER_ROWS). */
+  vacuumed?(): void;
 }
 
 interface OutboxRow {
@@ -71,6 +85,9 @@ export class OutboxRelay {
    * takes over republishes them (consumers drop copies by stream version).
    */
   private relayed: string[] = [];
+  /** Rows deleted since the last VACUUM; the VACUUM on its way, if one is. */
+  private deletedSinceVacuum = 0;
+  private vacuuming?: Promise<void>;
 
   constructor(
     private readonly pool: Pool,
@@ -93,6 +110,7 @@ export class OutboxRelay {
     this.notify();
     await this.loop;
     await this.deleteRelayed().catch(() => undefined);
+    await this.vacuuming;
     await this.leadership.client?.query(`UNLISTEN ${OUTBOX_CHANNEL}`).catch(() => undefined);
     await this.leadership.release();
     await this.resetProducer();
@@ -155,7 +173,21 @@ export class OutboxRelay {
   private async deleteRelayed(): Promise<void> {
     if (this.relayed.length === 0 || !this.leadership.client) return;
     await this.leadership.client.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [this.relayed]);
+    this.deletedSinceVacuum += this.relayed.length;
     this.relayed = [];
+    this.vacuumWhenDue();
+  }
+
+  /** VACUUMs the outbox once enough rows were deleted (OUTBOX_VACUUM_AFTER_ROWS), never twice at once, never waited for. */
+  private vacuumWhenDue(): void {
+    const after = this.settings.vacuumAfterRows ?? OUTBOX_VACUUM_AFTER_ROWS;
+    if (after <= 0 || this.vacuuming || this.deletedSinceVacuum < after) return;
+    this.deletedSinceVacuum = 0;
+    this.vacuuming = this.pool
+      .query('VACUUM outbox')
+      .then(() => this.hooks.vacuumed?.())
+      .catch((error: Error) => this.logger.warn({ err: error.message }, 'outbox relay: VACUUM outbox failed; autovacuum is left to do it'))
+      .finally(() => (this.vacuuming = undefined));
   }
 
   private async connectedProducer(): Promise<Producer> {
