@@ -33,8 +33,7 @@ export class ResultsetPages {
   async answer(req: Request, res: Response, raw: string, remote: 'point' | 'refuse'): Promise<void> {
     if (remote === 'point' && this.config.results.fetchMode === 'forward' && (await this.forwardToKnownHolder(req, res, raw))) return;
     const view = await this.view(req, raw);
-    const from = wholeNumber(req.query['fromindex'], 'fromindex', 0, 0, Number.MAX_SAFE_INTEGER);
-    const size = wholeNumber(req.query['fetchsize'], 'fetchsize', MAX_FETCH, 1, MAX_FETCH);
+    const { from, size } = pageBounds(req);
     if (!this.reader.answersFor(view.state)) return this.persisted(req, res, this.withResult(view), from, size);
     const sessionId = textField(req.query['sessionid'], 'sessionid')!;
     const answer = await this.reader.page(view, { session: sessionIdFrom(sessionId), sessionId, from, size, remote });
@@ -69,8 +68,7 @@ export class ResultsetPages {
     if (!holder) return false;
     sessionIdFrom(req.query['sessionid']);
     const sessionId = textField(req.query['sessionid'], 'sessionid')!;
-    const from = wholeNumber(req.query['fromindex'], 'fromindex', 0, 0, Number.MAX_SAFE_INTEGER);
-    const size = wholeNumber(req.query['fetchsize'], 'fetchsize', MAX_FETCH, 1, MAX_FETCH);
+    const { from, size } = pageBounds(req);
     const route = heldResultsetRoute(queryHandle, { sessionid: sessionId, ...pageAsked(req, from, size) });
     const answer = await askHolder(holder, route, this.config.clusterSecret, req.headers.accept).catch(() => undefined);
     if (answer?.statusCode !== 200) {
@@ -113,6 +111,14 @@ export class ResultsetPages {
       });
     reply(req, res, 200, { kind: 'driverRows', value: driverRowsOf(rows, persisted.columns) });
   }
+}
+
+/** `fromindex` and `fetchsize`, checked, with their defaults. */
+function pageBounds(req: Request): { from: number; size: number } {
+  return {
+    from: wholeNumber(req.query['fromindex'], 'fromindex', 0, 0, Number.MAX_SAFE_INTEGER),
+    size: wholeNumber(req.query['fetchsize'], 'fetchsize', MAX_FETCH, 1, MAX_FETCH),
+  };
 }
 
 /** The page values the client gave, parsed, to pass on: whether a page was asked for changes the answer. */
