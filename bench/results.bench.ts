@@ -6,12 +6,11 @@ import { ALL_MIGRATIONS } from '@quarry/node-runtime';
 import { Pool } from 'pg';
 import { startCluster, type BenchCluster } from './lib/cluster';
 import type { BaselineRef, BenchContext, BenchRow } from './lib/context';
-import { countNewlines, type KeepAliveClient } from './lib/http-client';
+import { countNewlines, type HttpAnswer, type KeepAliveClient } from './lib/http-client';
 import {
   awaitSuccess,
   deleteResultSetRequest,
   httpResultSetRequest,
-  inMemoryRowsFrom,
   lensConf,
   openSession,
   persistentResultFrom,
@@ -22,6 +21,7 @@ import {
   type OpenedSession,
 } from './lib/lens-api';
 import { psqlCopy, type CopyRun } from './lib/psql-copy-baseline';
+import { fullPageCheck, quickPageCheck } from './lib/rows-page-check';
 import { summarize } from './lib/stats';
 
 /**
@@ -144,34 +144,47 @@ interface Fetch {
   pageMs: number[];
   /**
    * CPU time (user + system) per page of the holder, of the node asked when it is another one
-   * (the forwarder), and of the bench process (the client, which parses every page): less swayed
-   * by other work on the machine than the rates.
+   * (the forwarder), and of the bench process (the client: its requests and the quick check of
+   * each page, not the full check after the clock): less swayed by other work on the machine
+   * than the rates.
    */
   cpuMsPerPage?: { holder: number; forwarder?: number; client: number };
 }
 
-/** GET resultset page by page (fetchsize 10,000) from `client` until a short page; checks every row's id. */
-async function fetchAll(ctx: BenchContext, client: KeepAliveClient, node: string, session: OpenedSession, handle: string, rows: number): Promise<Fetch> {
+/** A page as it came, kept for the full check once the clock has stopped. */
+interface FetchedPage {
+  answer: HttpAnswer;
+  from: number;
+  rows: number;
+}
+
+/**
+ * GET resultset page by page (fetchsize 10,000) from `client` until a short page. Each page gets
+ * the quick check on the clock (its rows counted, the first and last checked); the pages are
+ * kept (`fetched`) for fullCheck once the clock has stopped.
+ */
+async function fetchAll(ctx: BenchContext, client: KeepAliveClient, node: string, session: OpenedSession, handle: string, rows: number): Promise<Fetch & { fetched: FetchedPage[] }> {
   const pageMs: number[] = [];
-  let fetched = 0;
+  const fetched: FetchedPage[] = [];
+  let from = 0;
   const t0 = performance.now();
   for (;;) {
     ctx.signal.throwIfAborted();
-    const answer = await client.request({ ...resultSetRequest(session, handle, { fromIndex: fetched, fetchSize: FETCH_SIZE }), timeoutMs: TRANSFER_IDLE_MS });
+    const answer = await client.request({ ...resultSetRequest(session, handle, { fromIndex: from, fetchSize: FETCH_SIZE }), timeoutMs: TRANSFER_IDLE_MS });
     pageMs.push(answer.ms);
-    const page = inMemoryRowsFrom(answer);
-    if (page.length > 0) {
-      const [first, last] = [page[0][0], page[page.length - 1][0]];
-      if (Number(first) !== fetched + 1 || Number(last) !== fetched + page.length) {
-        throw new Error(`${node}: page from ${fetched} of ${handle} holds ids ${String(first)}..${String(last)}, expected ${fetched + 1}..${fetched + page.length}`);
-      }
-    }
-    fetched += page.length;
-    if (page.length < FETCH_SIZE) break;
+    const count = quickPageCheck(answer, from, `${node}: page from ${from} of ${handle}`);
+    fetched.push({ answer, from, rows: count });
+    from += count;
+    if (count < FETCH_SIZE) break;
   }
   const ms = performance.now() - t0;
-  if (fetched !== rows) throw new Error(`${node}: fetched ${fetched} rows of ${handle}, expected ${rows}`);
-  return { node, rows: fetched, pages: pageMs.length, ms, pageMs };
+  if (from !== rows) throw new Error(`${node}: fetched ${from} rows of ${handle}, expected ${rows}`);
+  return { node, rows: from, pages: pageMs.length, ms, pageMs, fetched };
+}
+
+/** Every page of a fetch parsed whole and every row's values checked (off the clock). */
+function fullCheck(node: string, handle: string, pages: FetchedPage[]): void {
+  for (const page of pages) fullPageCheck(page.answer, page.from, page.rows, `${node}: page from ${page.from} of ${handle}`);
 }
 
 /** The node that ran the query (its QueryLaunched), which holds an in-memory result. */
@@ -326,8 +339,9 @@ async function inMemoryFetches(ctx: BenchContext, s: Settings, cluster: BenchClu
   const asked = cluster.nodes.map(() => 0);
   const fetchFrom = async (i: number) => {
     const [holder0, asked0, client0] = [cluster.nodes[holderIndex].cpuMs(), cluster.nodes[i].cpuMs(), process.cpuUsage()];
-    const f = await fetchAll(ctx, cluster.direct[i], cluster.nodes[i].nodeId, session, handle, s.fetchRows);
+    const { fetched, ...f } = await fetchAll(ctx, cluster.direct[i], cluster.nodes[i].nodeId, session, handle, s.fetchRows);
     const [holder1, asked1, client1] = [cluster.nodes[holderIndex].cpuMs(), cluster.nodes[i].cpuMs(), process.cpuUsage(client0)];
+    fullCheck(f.node, handle, fetched);
     const perPage = (before?: number, after?: number) => (before === undefined || after === undefined ? Number.NaN : (after - before) / f.pages);
     f.cpuMsPerPage = {
       holder: perPage(holder0, holder1),

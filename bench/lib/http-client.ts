@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { PEER_IDLE_MS } from '@quarry/platform';
 import { closedLoopOf, type LoadRun } from './stats';
 
 /** One answer, read to its end; `ms` runs from sending the request to the last body byte. */
@@ -35,7 +36,10 @@ export class KeepAliveClient {
     const url = new URL(baseUrl);
     this.hostname = url.hostname;
     this.port = Number(url.port);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'fifo' });
+    // An idle connection is closed before a node's server would close it (as nodes do between
+    // themselves): a request sent on a connection the server is closing at that moment fails
+    // with "socket hang up". A request in flight has its own timeout (timeoutMs).
+    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'fifo', timeout: PEER_IDLE_MS });
   }
 
   request(request: HttpRequest): Promise<HttpAnswer> {

@@ -7,6 +7,7 @@ import { ResultReader } from './application/result-reader';
 import { ResultCapture } from './capture/result-capture';
 import { HeldResults } from './held/held-results';
 import { ResultsetPages } from './http/resultset-pages';
+import { KnownHolders } from './remote/known-holders';
 
 /**
  * Results as other services use them, without routes or sweeps: the gateway reads pages (wherever
@@ -15,7 +16,7 @@ import { ResultsetPages } from './http/resultset-pages';
  */
 @Module({
   imports: [QueryAccessModule],
-  providers: [HeldResults, NodeDirectory, ResultLocator, ResultReader, ResultsetPages, ResultDeletion, ResultCapture],
+  providers: [HeldResults, NodeDirectory, ResultLocator, ResultReader, KnownHolders, ResultsetPages, ResultDeletion, ResultCapture],
   // HeldResults goes to the result service's own keeper and mover, not out of the lib.
   exports: [HeldResults, ResultReader, ResultsetPages, ResultDeletion, ResultCapture],
 })

@@ -81,6 +81,57 @@ describe('in-memory results held by the node that ran the query (three nodes, ba
     expect(where.json()).toMatchObject({ persistentQueryResult: { numRows: 2500 } });
   });
 
+  it('a forwarded page is the holder\'s own answer: the same bytes, Content-Type and Content-Length as from the holder, JSON and XML', async () => {
+    const session = await lens.open('bee');
+    // Several of the holder's pieces (PAGE_PIECE_CHARS, 64K characters) a page.
+    const handle = await submit(lens, session, `SELECT g AS id, 'row ' || g AS label FROM generate_series(1, 3000) g ORDER BY g`);
+    await succeeded(lens, session, handle);
+    expect(await executorOf(db.pool, handle)).toBe('L1');
+    for (const accept of ['application/json', 'application/xml']) {
+      const ask = (id: string) => client(id).request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml, fromindex: '0', fetchsize: '3000' }, accept });
+      const [direct, forwarded] = [await ask('L1'), await ask('L3')];
+      const shape = (answer: typeof direct) => ({
+        status: answer.status,
+        type: answer.header('content-type'),
+        length: answer.header('content-length'),
+        chunked: answer.header('transfer-encoding'),
+      });
+      expect(shape(direct)).toEqual({ status: 200, type: `${accept}; charset=utf-8`, length: String(Buffer.byteLength(direct.text)), chunked: undefined });
+      expect(shape(forwarded)).toEqual(shape(direct));
+      expect(direct.text.length).toBeGreaterThan(3 * 64 * 1024);
+      expect(forwarded.text === direct.text).toBe(true);
+    }
+  });
+
+  it('a node that forwarded a page asks the holder straight away next time; the holder still refuses a wrong secret or another user, and a deleted result is 410', async () => {
+    const session = await lens.open('bex');
+    const other = await lens.open('cal');
+    const handle = await submit(lens, session, 'SELECT g AS n FROM generate_series(1, 30) g ORDER BY g');
+    await succeeded(lens, session, handle);
+    expect(await executorOf(db.pool, handle)).toBe('L1');
+    const page = (id: string, who: { xml: string }, fromindex = '0') =>
+      client(id).request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: who.xml, fromindex, fetchsize: '10' }, accept: 'application/json' });
+    const outcome = (answer: Awaited<ReturnType<typeof page>>) => ({ status: answer.status, code: answer.errorCode, leaks: answer.text.includes('"value":1') });
+    const forwarded = () => metricOf(cluster.node('L3').url, 'quarry_result_pages_total', 'served="forwarded"');
+    // The first page the full way: L3 reads the query, finds L1 and remembers it.
+    expect(rowsIn(await page('L3', session))).toEqual(Array.from({ length: 10 }, (_, i) => [i + 1]));
+    const before = await forwarded();
+    expect(rowsIn(await page('L3', session, '10'))).toEqual(Array.from({ length: 10 }, (_, i) => [i + 11]));
+    expect(await forwarded()).toBe(before + 1);
+    // L2 never forwarded this result: its answers are the full way's, and L3's must be the same.
+    const wrongSecret = { xml: session.xml.replace(session.secretId, randomUUID()) };
+    for (const [what, who] of [['another user', other], ['a wrong secret', wrongSecret]] as const) {
+      const [viaL3, viaL2] = [outcome(await page('L3', who)), outcome(await page('L2', who))];
+      expect([what, viaL3]).toEqual([what, viaL2]);
+      expect([what, viaL3.status >= 400 && viaL3.status < 500, viaL3.leaks]).toEqual([what, true, false]);
+    }
+    expect(rowsIn(await page('L3', session, '20'))).toEqual(Array.from({ length: 10 }, (_, i) => [i + 21]));
+    const deleted = await client('L2').request('DELETE', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' });
+    expect(deleted.status).toBe(200);
+    const [gone, goneL2] = [await page('L3', session), await page('L2', session)];
+    expect([gone.status, gone.errorCode, gone.text.includes('deleted')]).toEqual([410, goneL2.errorCode, true]);
+  });
+
   it('answers bad input with a clear 4xx and its Lens code, and fails a result that outgrows memory with a clear message', async () => {
     const session = await lens.open('cy');
     const someoneElse = await lens.open('dan');

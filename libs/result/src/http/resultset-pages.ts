@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
-import { QUARRY_CONFIG, reply, RESULT_STORE, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
+import { QUARRY_CONFIG, QuarryMetrics, reply, RESULT_STORE, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
 import { driverRowsOf, MAX_FETCH, persistentResultOf, QueryService, queryHandleFrom, wholeNumber, type QueryView } from '@quarry/query';
 import type { Request, Response } from 'express';
 import { readCsvPage } from '../store/csv-page-reader';
 import { ResultReader } from '../application/result-reader';
-import { forwardToHolder } from '../remote/forward-to-holder';
-import { heldResultsetRoute, holderUrl, resultsetRoute } from '../remote/remote-results';
+import { forwardToHolder, passBack } from '../remote/forward-to-holder';
+import { KnownHolders } from '../remote/known-holders';
+import { askHolder, heldResultsetRoute, holderUrl, resultsetRoute } from '../remote/remote-results';
 import { persistedReadFailure } from './persisted-read-failure';
 import type { ResultStore } from '../store/result-store';
 
@@ -19,6 +20,8 @@ export class ResultsetPages {
   constructor(
     private readonly queries: QueryService,
     private readonly reader: ResultReader,
+    private readonly knownHolders: KnownHolders,
+    private readonly metrics: QuarryMetrics,
     @Inject(RESULT_STORE) private readonly store: ResultStore,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
   ) {}
@@ -28,9 +31,9 @@ export class ResultsetPages {
    * persisted result answers where it lies, unless a page is asked for: then the rows of that page.
    */
   async answer(req: Request, res: Response, raw: string, remote: 'point' | 'refuse'): Promise<void> {
+    if (remote === 'point' && this.config.results.fetchMode === 'forward' && (await this.forwardToKnownHolder(req, res, raw))) return;
     const view = await this.view(req, raw);
-    const from = wholeNumber(req.query['fromindex'], 'fromindex', 0, 0, Number.MAX_SAFE_INTEGER);
-    const size = wholeNumber(req.query['fetchsize'], 'fetchsize', MAX_FETCH, 1, MAX_FETCH);
+    const { from, size } = pageBounds(req);
     if (!this.reader.answersFor(view.state)) return this.persisted(req, res, this.withResult(view), from, size);
     const sessionId = textField(req.query['sessionid'], 'sessionid')!;
     const answer = await this.reader.page(view, { session: sessionIdFrom(sessionId), sessionId, from, size, remote });
@@ -41,6 +44,7 @@ export class ResultsetPages {
         const holder = { nodeId: answer.nodeId, url: answer.url };
         const query = { sessionid: sessionId, ...pageAsked(req, from, size) };
         if (this.config.results.fetchMode === 'redirect') return res.redirect(307, holderUrl(holder, resultsetRoute(view.state.handle!, query)).toString());
+        this.knownHolders.remember(view.state.handle!, holder);
         return forwardToHolder(holder, heldResultsetRoute(view.state.handle!, query), this.config.clusterSecret, req.headers.accept, res);
       }
       case 'persisted':
@@ -48,6 +52,33 @@ export class ResultsetPages {
       case 'rows':
         reply(req, res, 200, { kind: 'driverRows', value: driverRowsOf(answer.page.rows, answer.page.columns) });
     }
+  }
+
+  /**
+   * A page of a result whose holder this node has forwarded to before, asked of that node at once:
+   * the holder reads the session and the query and checks the owner for every forwarded page, so
+   * reading them here first would be the same work twice (two round trips to PostgreSQL on this
+   * node, before the holder's own). The input is checked here as on the full way. False (nothing
+   * answered yet) when there is no such holder, it does not answer, or it answers anything but
+   * 200 (a result gone, moved or refused): the request then goes the full way, which says why.
+   */
+  private async forwardToKnownHolder(req: Request, res: Response, raw: string): Promise<boolean> {
+    const queryHandle = queryHandleFrom(raw);
+    const holder = this.knownHolders.get(queryHandle);
+    if (!holder) return false;
+    sessionIdFrom(req.query['sessionid']);
+    const sessionId = textField(req.query['sessionid'], 'sessionid')!;
+    const { from, size } = pageBounds(req);
+    const route = heldResultsetRoute(queryHandle, { sessionid: sessionId, ...pageAsked(req, from, size) });
+    const answer = await askHolder(holder, route, this.config.clusterSecret, req.headers.accept).catch(() => undefined);
+    if (answer?.statusCode !== 200) {
+      answer?.resume();
+      this.knownHolders.forget(queryHandle);
+      return false;
+    }
+    this.metrics.resultPages.inc({ served: 'forwarded' });
+    await passBack(answer, res);
+    return true;
   }
 
   view(req: Request, raw: string): Promise<QueryView> {
@@ -80,6 +111,14 @@ export class ResultsetPages {
       });
     reply(req, res, 200, { kind: 'driverRows', value: driverRowsOf(rows, persisted.columns) });
   }
+}
+
+/** `fromindex` and `fetchsize`, checked, with their defaults. */
+function pageBounds(req: Request): { from: number; size: number } {
+  return {
+    from: wholeNumber(req.query['fromindex'], 'fromindex', 0, 0, Number.MAX_SAFE_INTEGER),
+    size: wholeNumber(req.query['fetchsize'], 'fetchsize', MAX_FETCH, 1, MAX_FETCH),
+  };
 }
 
 /** The page values the client gave, parsed, to pass on: whether a page was asked for changes the answer. */

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { askHolder, type Holder, type HolderRoute } from './remote-results';
 import type { Response } from 'express';
@@ -10,7 +11,11 @@ const PASSED_BACK = ['content-type', 'content-length', 'x-lens-error-code'];
  * the holder wrote it: the rows are rendered once, by the holder, and only bytes pass here.
  */
 export async function forwardToHolder(holder: Holder, route: HolderRoute, clusterSecret: string | undefined, accept: string | undefined, res: Response): Promise<void> {
-  const answer = await askHolder(holder, route, clusterSecret, accept);
+  return passBack(await askHolder(holder, route, clusterSecret, accept), res);
+}
+
+/** The holder's answer, streamed to the client: its status, type, length, Lens error code and body. */
+export async function passBack(answer: IncomingMessage, res: Response): Promise<void> {
   res.status(answer.statusCode ?? 502);
   for (const name of PASSED_BACK) {
     const value = answer.headers[name];
