@@ -4,7 +4,7 @@ import type { Pool, QueryResult } from 'pg';
 import type { Logger } from 'pino';
 import { withTimeout } from '@quarry/platform';
 import { inTransaction, type Sql } from '../db/sql';
-import { LASTING_CONSUMER } from '../kafka/kafka';
+import { KAFKA_COMMIT_MS, LASTING_CONSUMER } from '../kafka/kafka';
 import type { PgEventStore } from '../store/event-store';
 import { applyInOrder, type ApplyOutcome } from './apply-in-order';
 import { catchUpFromStore } from './catch-up';
@@ -53,13 +53,6 @@ const POSITION_CHECK_RETRY_MS = 1000;
  * that carries nothing new unnoticed for good.
  */
 const POSITION_CHECK_TIMEOUT_MS = 15_000;
-
-/**
- * How often, at most, the resolved Kafka offsets are committed (on the next batch after this long).
- * A member that takes a partition over, or restarts, is delivered again what was applied since the
- * last commit, and skips it by its stored position: at most this much of the partition's traffic.
- */
-const KAFKA_COMMIT_MS = 1000;
 
 /**
  * Feeds projections from Kafka, through one consumer for all of them: each consumer costs an idle
