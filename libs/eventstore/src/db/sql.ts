@@ -17,12 +17,23 @@ const STALE_CONNECTION_TRIES = 3;
 const destroying = (error: unknown): Error | true => (error instanceof Error ? error : true);
 
 /**
+ * What release() takes after a rollback: nothing (the connection is kept) unless the rollback
+ * failed, the database is going away, or the connection turned out not to have a statement it
+ * was thought to have prepared (26000: a PREPARE that failed; kept, it would fail every batch).
+ */
+const afterRollback = (rolledBack: boolean, error: unknown): Error | true | undefined =>
+  rolledBack && !isDatabaseUnavailable(error) && (error as { code?: string }).code !== '26000' ? undefined : destroying(error);
+
+/**
  * Statements that ride the transaction's own round trips, each sent without parameters (values
  * written in as literals, see literals.ts) in one simple query with its BEGIN or COMMIT.
  */
 export interface TransactionEnds<T> {
-  /** Sent with the BEGIN (a lock, a read that locks); their results are handed to `work`, in order. */
-  first?: string;
+  /**
+   * Sent with the BEGIN (a lock, a read that locks); their results are handed to `work`, in order.
+   * Given the connection when the text depends on what it has run before (its prepared statements).
+   */
+  first?: string | ((connection: PoolClient) => string);
   /** Given what `work` returned, the statement to send with the COMMIT (undefined: none). */
   last?: (result: T) => string | undefined;
 }
@@ -50,14 +61,14 @@ export async function inTransaction<T>(
       () => true,
       () => false,
     );
-    client.release(rolledBack && !isDatabaseUnavailable(error) ? undefined : destroying(error));
+    client.release(afterRollback(rolledBack, error));
     throw error;
   }
   client.release();
   return result;
 }
 
-async function begin(pool: Pool, first?: string): Promise<{ client: PoolClient; opened: QueryResult[] }> {
+async function begin(pool: Pool, first?: TransactionEnds<unknown>['first']): Promise<{ client: PoolClient; opened: QueryResult[] }> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     try {
@@ -66,7 +77,7 @@ async function begin(pool: Pool, first?: string): Promise<{ client: PoolClient; 
         return { client, opened: [] };
       }
       // Several statements in one simple query answer with one result each, BEGIN's first.
-      const results = (await client.query(`BEGIN; ${first}`)) as unknown as QueryResult[];
+      const results = (await client.query(`BEGIN; ${typeof first === 'function' ? first(client) : first}`)) as unknown as QueryResult[];
       return { client, opened: results.slice(1) };
     } catch (error) {
       if (!isConnectionLost(error) && first) {
@@ -75,7 +86,7 @@ async function begin(pool: Pool, first?: string): Promise<{ client: PoolClient; 
           () => true,
           () => false,
         );
-        client.release(rolledBack && !isDatabaseUnavailable(error) ? undefined : destroying(error));
+        client.release(afterRollback(rolledBack, error));
         throw error;
       }
       client.release(destroying(error));
