@@ -17,12 +17,15 @@ const STALE_CONNECTION_TRIES = 3;
 const destroying = (error: unknown): Error | true => (error instanceof Error ? error : true);
 
 /**
- * What release() takes after a rollback: nothing (the connection is kept) unless the rollback
- * failed, the database is going away, or the connection turned out not to have a statement it
- * was thought to have prepared (26000: a PREPARE that failed; kept, it would fail every batch).
+ * Errors saying a connection's prepared statements are not what this process thinks (26000: one
+ * thought prepared is not, as when its PREPARE failed; 42P05: one thought new exists). Such a
+ * connection would fail every batch it serves: it is not kept.
  */
+const PREPARED_STATEMENTS_UNKNOWN = new Set(['26000', '42P05']);
+
+/** What release() takes after a rollback: nothing (the connection is kept) unless the rollback failed, the database is going away, or its prepared statements are unknown. */
 const afterRollback = (rolledBack: boolean, error: unknown): Error | true | undefined =>
-  rolledBack && !isDatabaseUnavailable(error) && (error as { code?: string }).code !== '26000' ? undefined : destroying(error);
+  rolledBack && !isDatabaseUnavailable(error) && !PREPARED_STATEMENTS_UNKNOWN.has((error as { code?: string }).code ?? '') ? undefined : destroying(error);
 
 /**
  * Statements that ride the transaction's own round trips, each sent without parameters (values

@@ -10,7 +10,7 @@ import { createKafka, ensureTopics } from '../kafka/kafka';
 import { EVENT_STORE_MIGRATIONS } from '../migrations';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { PgEventStore } from '../store/event-store';
-import { createTallyTable, tallyProjection, tallyRows } from '../test-support/tally-projection';
+import { createCheckedTallyTable, createTallyTable, tallyProjection, tallyRows, writesOnlyTallyProjectionOf } from '../test-support/tally-projection';
 import { ProjectionRunner } from './projection-runner';
 
 const logger = pino({ level: 'silent' });
@@ -21,7 +21,8 @@ const runnerLogger = pino({ level: 'info' }, { write: (line: string) => void run
 /**
  * What a Kafka batch costs the projection's database, counted on the runner's own pool: the BEGIN
  * with its locks and the stored offset, the projection's own statements (the tally projection
- * sends two per event), the record with the COMMIT (ADR 11, "Events, second pass").
+ * sends two per event), the record with the COMMIT (ADR 11, "Events, second pass"). A projection
+ * that only writes sends its statements with the COMMIT ("Events, third pass").
  */
 describe('a projection batch (real Kafka and PostgreSQL, counted pool)', () => {
   let db: TestDatabase;
@@ -31,11 +32,13 @@ describe('a projection batch (real Kafka and PostgreSQL, counted pool)', () => {
   let relay: OutboxRelay;
   let store: PgEventStore;
   const counts = new StatementCounts(new DbPurposes(false));
+  const writesOnly = writesOnlyTallyProjectionOf('tally_writes', 'stream_tally_writes');
   const total = () => Object.values(counts.snapshot()).reduce((sum, c) => ({ statements: sum.statements + c.statements, writeCommits: sum.writeCommits + c.writeCommits }), { statements: 0, writeCommits: 0 });
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrate: (url) => runMigrations(url, EVENT_STORE_MIGRATIONS) });
     await createTallyTable(db.pool);
+    await createCheckedTallyTable(db.pool, 'stream_tally_writes');
     const prefix = uniqueTopicPrefix();
     kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: 'batch-round-trips-test', topicPrefix: prefix, partitions: 3 }, logger);
     const admin = kafka.admin();
@@ -44,7 +47,7 @@ describe('a projection batch (real Kafka and PostgreSQL, counted pool)', () => {
     await admin.disconnect();
     counted = createPool(db.url, 4, logger, undefined, counts);
     store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, prefix);
-    runner = new ProjectionRunner([tallyProjection], counted, store, kafka, prefix, runnerLogger);
+    runner = new ProjectionRunner([tallyProjection, writesOnly], counted, store, kafka, prefix, runnerLogger);
     await runner.start();
     relay = new OutboxRelay(db.pool, kafka, { batchSize: 200, idleMs: 50, partitions: 3 }, logger);
     relay.start();
@@ -60,9 +63,12 @@ describe('a projection batch (real Kafka and PostgreSQL, counted pool)', () => {
   const appendOneAndWait = async () => {
     const [stream] = await appendSessions(store, 1, 1);
     await waitFor('the event applied', async () => (await tallyRows(db.pool)).some((r) => r.stream_id === stream));
+    await waitFor('the event applied by the writes-only projection', async () => (await tallyRows(db.pool, 'stream_tally_writes')).some((r) => r.stream_id === stream));
+    // Visible elsewhere once committed, counted once its COMMIT's answer is read: the runner's connections back in the pool.
+    await waitFor('the batches’ connections released', async () => counted.idleCount === counted.totalCount);
   };
 
-  it('is two round trips and one write commit, besides the projection’s own statements', async () => {
+  it('is two round trips and one write commit, besides the projection’s own statements, which ride the COMMIT when it only writes', async () => {
     // The first event also waits for the group join and its position check (statements of their own).
     await appendOneAndWait();
     await waitFor('the position check after joining', async () => runnerLines.some((l) => l.includes('positions checked after joining')));
@@ -70,7 +76,8 @@ describe('a projection batch (real Kafka and PostgreSQL, counted pool)', () => {
       const before = total();
       await appendOneAndWait();
       const after = total();
-      expect({ statements: after.statements - before.statements, writeCommits: after.writeCommits - before.writeCommits }).toEqual({ statements: 2 + 2, writeCommits: 1 });
+      // Per projection (one transaction each): the tally 2 + its own 2; the writes-only tally 2.
+      expect({ statements: after.statements - before.statements, writeCommits: after.writeCommits - before.writeCommits }).toEqual({ statements: 2 + 2 + 2, writeCommits: 2 });
     }
   });
 });

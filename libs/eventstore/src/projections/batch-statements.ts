@@ -40,7 +40,7 @@ const PREPARE_BATCH = [
 /**
  * Connections that have the batch's statements prepared. A PREPARE is the connection's until it
  * closes, whatever becomes of the transaction it was sent in, so a connection is marked as it is
- * sent; one whose PREPARE failed is not kept (see inTransaction: an unknown prepared statement).
+ * sent; one whose PREPARE failed is not kept (see inTransaction: prepared statements unknown).
  */
 const prepared = new WeakSet<object>();
 

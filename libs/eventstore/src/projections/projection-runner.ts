@@ -1,8 +1,9 @@
 import { topicFor, type EventEnvelope } from '@quarry/contracts';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type { Pool, QueryResult } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { Logger } from 'pino';
 import { withTimeout } from '@quarry/platform';
+import { DeferredStatements } from '../db/deferred-statements';
 import { inTransaction, type Sql } from '../db/sql';
 import { KAFKA_COMMIT_MS, LASTING_CONSUMER } from '../kafka/kafka';
 import type { PgEventStore } from '../store/event-store';
@@ -241,7 +242,7 @@ export class ProjectionRunner {
    * copies) and restarts the position.
    */
   private async applyDelivered(
-    tx: Sql,
+    tx: PoolClient,
     opened: QueryResult[],
     source: BatchSource,
     projection: Projection,
@@ -255,10 +256,12 @@ export class ProjectionRunner {
     const below = delivered.filter((m) => m.offset < from).map((m) => m.envelope);
     if (from > highWatermark || (await this.anyNotApplied(tx, projection, below))) return { result: 'replaced' };
     const fresh = delivered.filter((m) => m.offset >= from).map((m) => m.envelope);
-    // The positions and the Kafka position are recorded by one statement, sent with the COMMIT.
-    const outcome = await applyInOrder(tx, projection, this.store, fresh, { positions, save: async () => undefined });
+    // The positions and the Kafka position are recorded by one statement, sent with the COMMIT; a
+    // projection that only writes sends its statements with it too.
+    const deferred = projection.writesOnly ? new DeferredStatements(tx) : undefined;
+    const outcome = await applyInOrder(tx, projection, this.store, fresh, { positions, save: async () => undefined, writes: deferred });
     outcome.skipped += below.length;
-    return { result: outcome, record: recordBatch(source, positions.changes, nextOffset, restart) };
+    return { result: outcome, record: [...(deferred?.take() ?? []), recordBatch(source, positions.changes, nextOffset, restart)].join('; ') };
   }
 
   /**

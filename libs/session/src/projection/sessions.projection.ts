@@ -10,6 +10,8 @@ export const sessionsProjection: Projection = {
   name: 'sessions',
   families: ['session'],
   tables: ['session_resources', 'sessions'],
+  // Its statements' answers are never read: a batch's go with its COMMIT.
+  writesOnly: true,
   async apply(tx: Sql, event: QuarryEvent) {
     switch (event.type) {
       case 'SessionOpened': {
