@@ -1,4 +1,5 @@
 export * from './db/sql';
+export * from './db/named-statements';
 export * from './db/pool';
 export * from './db/migrate';
 export * from './migrations';

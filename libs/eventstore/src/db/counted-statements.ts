@@ -17,6 +17,8 @@ function kindOf(text: string, keep = true): Kind {
   if (word.startsWith('BEGIN')) kind = 'begin';
   else if (word.startsWith('COMMIT')) kind = 'commit';
   else if (word.startsWith('ROLLBACK')) kind = 'end';
+  // A prepared statement's text is not here: what it touched (its row count) says whether it wrote.
+  else if (word.startsWith('EXECUTE')) kind = 'may-write';
   else kind = WRITE.test(text) || ROW_LOCK.test(text) ? 'may-write' : 'read';
   if (keep && kinds.size < MAX_KINDS) kinds.set(text, kind);
   return kind;

@@ -49,4 +49,15 @@ describe('countStatements', () => {
     await client.query('COMMIT');
     expect(counts.snapshot().unattributed).toEqual({ statements: 2, writeCommits: 1 });
   });
+
+  it('sees an EXECUTE of a prepared statement that touched rows as a write of the transaction', async () => {
+    const counts = new StatementCounts(new DbPurposes(false));
+    const client = fakeClient((text) => (text.startsWith('BEGIN;') ? [null, null, 0] : [null, 1, null]));
+    countStatements(client, counts);
+    await client.query('BEGIN; PREPARE w AS INSERT INTO t VALUES ($1); EXECUTE r(1)');
+    await settle();
+    await client.query("PREPARE r AS SELECT 1; EXECUTE w('a'); COMMIT");
+    await settle();
+    expect(counts.snapshot().unattributed).toEqual({ statements: 2, writeCommits: 1 });
+  });
 });

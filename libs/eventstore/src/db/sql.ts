@@ -17,12 +17,26 @@ const STALE_CONNECTION_TRIES = 3;
 const destroying = (error: unknown): Error | true => (error instanceof Error ? error : true);
 
 /**
+ * Errors saying a connection's prepared statements are not what this process thinks (26000: one
+ * thought prepared is not, as when its PREPARE failed; 42P05: one thought new exists). Such a
+ * connection would fail every batch it serves: it is not kept.
+ */
+const PREPARED_STATEMENTS_UNKNOWN = new Set(['26000', '42P05']);
+
+/** What release() takes after a rollback: nothing (the connection is kept) unless the rollback failed, the database is going away, or its prepared statements are unknown. */
+const afterRollback = (rolledBack: boolean, error: unknown): Error | true | undefined =>
+  rolledBack && !isDatabaseUnavailable(error) && !PREPARED_STATEMENTS_UNKNOWN.has((error as { code?: string }).code ?? '') ? undefined : destroying(error);
+
+/**
  * Statements that ride the transaction's own round trips, each sent without parameters (values
  * written in as literals, see literals.ts) in one simple query with its BEGIN or COMMIT.
  */
 export interface TransactionEnds<T> {
-  /** Sent with the BEGIN (a lock, a read that locks); their results are handed to `work`, in order. */
-  first?: string;
+  /**
+   * Sent with the BEGIN (a lock, a read that locks); their results are handed to `work`, in order.
+   * Given the connection when the text depends on what it has run before (its prepared statements).
+   */
+  first?: string | ((connection: PoolClient) => string);
   /** Given what `work` returned, the statement to send with the COMMIT (undefined: none). */
   last?: (result: T) => string | undefined;
 }
@@ -50,14 +64,14 @@ export async function inTransaction<T>(
       () => true,
       () => false,
     );
-    client.release(rolledBack && !isDatabaseUnavailable(error) ? undefined : destroying(error));
+    client.release(afterRollback(rolledBack, error));
     throw error;
   }
   client.release();
   return result;
 }
 
-async function begin(pool: Pool, first?: string): Promise<{ client: PoolClient; opened: QueryResult[] }> {
+async function begin(pool: Pool, first?: TransactionEnds<unknown>['first']): Promise<{ client: PoolClient; opened: QueryResult[] }> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     try {
@@ -66,7 +80,7 @@ async function begin(pool: Pool, first?: string): Promise<{ client: PoolClient; 
         return { client, opened: [] };
       }
       // Several statements in one simple query answer with one result each, BEGIN's first.
-      const results = (await client.query(`BEGIN; ${first}`)) as unknown as QueryResult[];
+      const results = (await client.query(`BEGIN; ${typeof first === 'function' ? first(client) : first}`)) as unknown as QueryResult[];
       return { client, opened: results.slice(1) };
     } catch (error) {
       if (!isConnectionLost(error) && first) {
@@ -75,7 +89,7 @@ async function begin(pool: Pool, first?: string): Promise<{ client: PoolClient; 
           () => true,
           () => false,
         );
-        client.release(rolledBack && !isDatabaseUnavailable(error) ? undefined : destroying(error));
+        client.release(afterRollback(rolledBack, error));
         throw error;
       }
       client.release(destroying(error));

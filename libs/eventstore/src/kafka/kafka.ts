@@ -37,6 +37,14 @@ export const LASTING_CONSUMER = {
   retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true },
 } satisfies Omit<ConsumerConfig, 'groupId'>;
 
+/**
+ * How often, at most, a lasting consumer commits its resolved offsets (on the next batch after this
+ * long), instead of an OffsetCommit request per batch. A member that resumes a partition is
+ * delivered again what was handled since the last commit: the projections skip it by their stored
+ * positions (ADR 2), the node feed's handlers are idempotent.
+ */
+export const KAFKA_COMMIT_MS = 1000;
+
 /** A kafkajs client whose logs go through the node's pino logger instead of the console. */
 export function createKafka(settings: KafkaSettings, logger?: Logger): Kafka {
   stopIdleRequestQueueLoop();

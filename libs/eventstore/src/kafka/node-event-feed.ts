@@ -1,7 +1,7 @@
 import { topicFor, type StreamFamily } from '@quarry/contracts';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
-import { LASTING_CONSUMER } from './kafka';
+import { KAFKA_COMMIT_MS, LASTING_CONSUMER } from './kafka';
 
 /** Gets each event (its JSON, parsed) of the family it was registered for. */
 export type NodeEventHandler = (event: unknown) => Promise<void> | void;
@@ -54,17 +54,35 @@ export class NodeEventFeed {
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.handlers.keys()], fromBeginning: false });
     await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        if (!message.value) return;
-        const event: unknown = JSON.parse(message.value.toString('utf8'));
-        for (const handler of this.handlers.get(topic) ?? []) {
-          try {
-            await handler(event);
-          } catch (error) {
-            this.logger.warn({ err: (error as Error).message, topic }, 'a node event handler failed; its reconciliation will catch up');
-          }
-        }
-      },
+      // Offsets committed at most once per KAFKA_COMMIT_MS, not after every batch (an OffsetCommit
+      // request and a wake-up less per session event): a restart is delivered again at most that
+      // much, and the handlers are idempotent.
+      autoCommit: false,
+      autoCommitInterval: KAFKA_COMMIT_MS,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.handleBatch(payload),
     });
+  }
+
+  private async handleBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) return;
+      await this.handle(batch.topic, message);
+      resolveOffset(message.offset);
+    }
+    await commitOffsetsIfNecessary();
+    await heartbeat();
+  }
+
+  private async handle(topic: string, message: KafkaMessage): Promise<void> {
+    if (!message.value) return;
+    const event: unknown = JSON.parse(message.value.toString('utf8'));
+    for (const handler of this.handlers.get(topic) ?? []) {
+      try {
+        await handler(event);
+      } catch (error) {
+        this.logger.warn({ err: (error as Error).message, topic }, 'a node event handler failed; its reconciliation will catch up');
+      }
+    }
   }
 }

@@ -11,6 +11,8 @@ export interface ApplyOptions {
   save?: SavePositions;
   /** The delivered streams' positions, already locked in this transaction (else locked here). */
   positions?: StreamPositions;
+  /** Where the projection's statements go (by default `tx`): statements sent later in `tx` (DeferredStatements). */
+  writes?: Sql;
 }
 
 export interface ApplyOutcome {
@@ -28,7 +30,7 @@ export async function applyInOrder(
   projection: Projection,
   store: PgEventStore,
   delivered: EventEnvelope[],
-  { save = (sql, positions) => positions.save(sql), positions: locked }: ApplyOptions = {},
+  { save = (sql, positions) => positions.save(sql), positions: locked, writes = tx }: ApplyOptions = {},
 ): Promise<ApplyOutcome> {
   const positions = locked ?? (await StreamPositions.lock(tx, projection.name, delivered.map((e) => e.streamId)));
   const outcome: ApplyOutcome = { applied: 0, skipped: 0 };
@@ -43,7 +45,7 @@ export async function applyInOrder(
         ? (await store.readStream(envelope.streamId, last + 1, tx)).filter((e) => e.streamVersion < envelope.streamVersion)
         : [];
     for (const event of [...missing, envelope]) {
-      await projection.apply(tx, parseEvent(event));
+      await projection.apply(writes, parseEvent(event));
       positions.advance(event.streamId, event.streamVersion);
       outcome.applied++;
     }

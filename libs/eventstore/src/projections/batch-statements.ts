@@ -1,3 +1,4 @@
+import type { QueryResult } from 'pg';
 import { sqlBigint, sqlBool, sqlInt, sqlIntArray, sqlText, sqlTextArray } from '../db/literals';
 import { projectionLock } from './projection-lock';
 import { savePositionsText, StreamPositions, type ChangedPositions } from './stream-positions';
@@ -5,7 +6,10 @@ import { savePositionsText, StreamPositions, type ChangedPositions } from './str
 /**
  * A Kafka batch's statements, without parameters so that they ride its transaction's BEGIN and
  * COMMIT (inTransaction's `first` and `last`): a batch is three round trips, the BEGIN with its
- * locks and reads, the projection's own writes, the record with the COMMIT.
+ * locks and reads, the projection's own writes, the record with the COMMIT. The reads and the
+ * record are prepared once per connection (PREPARE, sent with the connection's first batch) and
+ * run by EXECUTE with literals: planned from their prepared form, not parsed and planned again on
+ * every batch as literal statements were (ADR 11, "Events, third pass").
  */
 
 /** Where a batch is read from and applied to. */
@@ -15,22 +19,55 @@ export interface BatchSource {
   partition: number;
 }
 
+const OFFSET = 'quarry_batch_offset';
+const POSITIONS = 'quarry_batch_positions';
+const RECORD = 'quarry_batch_record';
+
+/** The record: the streams' versions the batch moved, the partition's next offset (or, restarting, that offset). */
+const recordText = (projection: string, streamIds: string, versions: string, topic: string, partition: string, nextOffset: string, restart: string) =>
+  `WITH positions AS (${savePositionsText(projection, streamIds, versions)})
+  INSERT INTO projection_offsets (projection, topic, kafka_partition, next_offset) VALUES (${projection}, ${topic}, ${partition}, ${nextOffset})
+  ON CONFLICT (projection, topic, kafka_partition)
+  DO UPDATE SET next_offset = CASE WHEN ${restart} THEN EXCLUDED.next_offset ELSE GREATEST(projection_offsets.next_offset, EXCLUDED.next_offset) END,
+                updated_at = now()`;
+
+const PREPARE_BATCH = [
+  `PREPARE ${OFFSET} (text, text, int) AS SELECT next_offset FROM projection_offsets WHERE projection = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE`,
+  StreamPositions.lockPrepare(POSITIONS),
+  `PREPARE ${RECORD} (text, text[], int[], text, int, bigint, boolean) AS ${recordText('$1', '$2', '$3', '$4', '$5', '$6', '$7')}`,
+].join('; ');
+
+/**
+ * Connections that have the batch's statements prepared. A PREPARE is the connection's until it
+ * closes, whatever becomes of the transaction it was sent in, so a connection is marked as it is
+ * sent; one whose PREPARE failed is not kept (see inTransaction: prepared statements unknown).
+ */
+const prepared = new WeakSet<object>();
+
 /**
  * Sent with the BEGIN, in this order (as when they were statements of their own): the
  * projection's shared lock, the partition's stored Kafka position locked for the batch, and the
- * delivered streams' positions created and locked (StreamPositions), when there are any. Their
- * results, after BEGIN's: the lock's, the stored offset's, the positions' (see `openedBatch`).
+ * delivered streams' positions created and locked (StreamPositions), when there are any; on a
+ * connection's first batch, the PREPAREs before them. Their results, after BEGIN's: see `openedBatch`.
  */
-export function openBatch({ projection, topic, partition }: BatchSource, streamIds: string[]): string {
-  const storedOffset = `SELECT next_offset FROM projection_offsets
-    WHERE projection = ${sqlText(projection)} AND topic = ${sqlText(topic)} AND kafka_partition = ${sqlInt(partition)} FOR UPDATE`;
-  const positions = StreamPositions.lockStatement(projection, streamIds);
-  return [projectionLock(projection, 'shared'), storedOffset, ...(positions ? [positions] : [])].join('; ');
+export function openBatch({ projection, topic, partition }: BatchSource, streamIds: string[]): (connection: object) => string {
+  const storedOffset = `EXECUTE ${OFFSET}(${sqlText(projection)}, ${sqlText(topic)}, ${sqlInt(partition)})`;
+  const positions = StreamPositions.lockExecute(POSITIONS, projection, streamIds);
+  const statements = [projectionLock(projection, 'shared'), storedOffset, ...(positions ? [positions] : [])];
+  return (connection) => {
+    if (prepared.has(connection)) return statements.join('; ');
+    prepared.add(connection);
+    return [PREPARE_BATCH, ...statements].join('; ');
+  };
 }
 
 /** What openBatch's statements returned: the stored next offset (undefined: none yet), the locked positions. */
-export function openedBatch(projection: string, opened: { rows: unknown[] }[]): { storedOffset?: string; positions: StreamPositions } {
-  const [, offset, positions] = opened as [unknown, { rows: { next_offset: string }[] }, { rows: { stream_id: string; version: number }[] } | undefined];
+export function openedBatch(projection: string, opened: QueryResult[]): { storedOffset?: string; positions: StreamPositions } {
+  const [, offset, positions] = opened.filter((result) => result.command !== 'PREPARE') as unknown as [
+    unknown,
+    { rows: { next_offset: string }[] },
+    { rows: { stream_id: string; version: number }[] } | undefined,
+  ];
   return { storedOffset: offset.rows[0]?.next_offset, positions: StreamPositions.locked(projection, positions?.rows ?? []) };
 }
 
@@ -39,10 +76,5 @@ export function openedBatch(projection: string, opened: { rows: unknown[] }[]): 
  * partition's next offset, or, with `restart`, that offset for a topic found replaced.
  */
 export function recordBatch({ projection, topic, partition }: BatchSource, changed: ChangedPositions, nextOffset: string, restart: boolean): string {
-  const name = sqlText(projection);
-  return `WITH positions AS (${savePositionsText(name, sqlTextArray(changed.streamIds), sqlIntArray(changed.versions))})
-  INSERT INTO projection_offsets (projection, topic, kafka_partition, next_offset) VALUES (${name}, ${sqlText(topic)}, ${sqlInt(partition)}, ${sqlBigint(nextOffset)})
-  ON CONFLICT (projection, topic, kafka_partition)
-  DO UPDATE SET next_offset = CASE WHEN ${sqlBool(restart)} THEN EXCLUDED.next_offset ELSE GREATEST(projection_offsets.next_offset, EXCLUDED.next_offset) END,
-                updated_at = now()`;
+  return `EXECUTE ${RECORD}(${[sqlText(projection), sqlTextArray(changed.streamIds), sqlIntArray(changed.versions), sqlText(topic), sqlInt(partition), sqlBigint(nextOffset), sqlBool(restart)].join(', ')})`;
 }

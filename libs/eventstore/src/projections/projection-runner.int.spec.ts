@@ -7,7 +7,7 @@ import { createKafka, ensureTopics } from '../kafka/kafka';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { PgEventStore } from '../store/event-store';
 
-import { createTallyTable, tallyProjection, tallyProjectionOf, tallyRows } from '../test-support/tally-projection';
+import { createCheckedTallyTable, createTallyTable, tallyProjection, tallyRows, writesOnlyTallyProjectionOf } from '../test-support/tally-projection';
 import { ProjectionRunner } from './projection-runner';
 import { rebuildProjection } from './rebuild-projection';
 import { EVENT_STORE_MIGRATIONS } from '../migrations';
@@ -23,14 +23,16 @@ describe('projection runner (real Kafka and PostgreSQL)', () => {
   let runner: ProjectionRunner;
   const relays: OutboxRelay[] = [];
 
-  // A second projection of the same family, fed by the same runner (one consumer for both).
-  const copyProjection = tallyProjectionOf('tally_copy', 'stream_tally_copy');
+  // A second projection of the same family, fed by the same runner (one consumer for both); it
+  // only writes, so its statements go with each batch's COMMIT, and its table's check fails any
+  // duplicate, gap or reordering after a stream's first event.
+  const copyProjection = writesOnlyTallyProjectionOf('tally_copy', 'stream_tally_copy');
   const totalApplied = async () => (await tallyRows(db.pool)).reduce((sum, r) => sum + r.applied, 0);
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrate: (url) => runMigrations(url, EVENT_STORE_MIGRATIONS) });
     await createTallyTable(db.pool);
-    await createTallyTable(db.pool, 'stream_tally_copy');
+    await createCheckedTallyTable(db.pool, 'stream_tally_copy');
     prefix = uniqueTopicPrefix();
     kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: 'runner-test', topicPrefix: prefix, partitions: 3 }, logger);
     const admin = kafka.admin();

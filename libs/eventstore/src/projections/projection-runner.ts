@@ -1,10 +1,11 @@
 import { topicFor, type EventEnvelope } from '@quarry/contracts';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type { Pool, QueryResult } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { Logger } from 'pino';
 import { withTimeout } from '@quarry/platform';
+import { DeferredStatements } from '../db/deferred-statements';
 import { inTransaction, type Sql } from '../db/sql';
-import { LASTING_CONSUMER } from '../kafka/kafka';
+import { KAFKA_COMMIT_MS, LASTING_CONSUMER } from '../kafka/kafka';
 import type { PgEventStore } from '../store/event-store';
 import { applyInOrder, type ApplyOutcome } from './apply-in-order';
 import { catchUpFromStore } from './catch-up';
@@ -53,13 +54,6 @@ const POSITION_CHECK_RETRY_MS = 1000;
  * that carries nothing new unnoticed for good.
  */
 const POSITION_CHECK_TIMEOUT_MS = 15_000;
-
-/**
- * How often, at most, the resolved Kafka offsets are committed (on the next batch after this long).
- * A member that takes a partition over, or restarts, is delivered again what was applied since the
- * last commit, and skips it by its stored position: at most this much of the partition's traffic.
- */
-const KAFKA_COMMIT_MS = 1000;
 
 /**
  * Feeds projections from Kafka, through one consumer for all of them: each consumer costs an idle
@@ -248,7 +242,7 @@ export class ProjectionRunner {
    * copies) and restarts the position.
    */
   private async applyDelivered(
-    tx: Sql,
+    tx: PoolClient,
     opened: QueryResult[],
     source: BatchSource,
     projection: Projection,
@@ -262,10 +256,12 @@ export class ProjectionRunner {
     const below = delivered.filter((m) => m.offset < from).map((m) => m.envelope);
     if (from > highWatermark || (await this.anyNotApplied(tx, projection, below))) return { result: 'replaced' };
     const fresh = delivered.filter((m) => m.offset >= from).map((m) => m.envelope);
-    // The positions and the Kafka position are recorded by one statement, sent with the COMMIT.
-    const outcome = await applyInOrder(tx, projection, this.store, fresh, { positions, save: async () => undefined });
+    // The positions and the Kafka position are recorded by one statement, sent with the COMMIT; a
+    // projection that only writes sends its statements with it too.
+    const deferred = projection.writesOnly ? new DeferredStatements(tx) : undefined;
+    const outcome = await applyInOrder(tx, projection, this.store, fresh, { positions, save: async () => undefined, writes: deferred });
     outcome.skipped += below.length;
-    return { result: outcome, record: recordBatch(source, positions.changes, nextOffset, restart) };
+    return { result: outcome, record: [...(deferred?.take() ?? []), recordBatch(source, positions.changes, nextOffset, restart)].join('; ') };
   }
 
   /**

@@ -12,4 +12,9 @@ export interface Projection {
   /** Tables emptied by a rebuild before the replay. */
   readonly tables: readonly string[];
   apply(tx: Sql, event: QuarryEvent): Promise<void>;
+  /**
+   * Set when `apply` only writes and never reads what its statements return: a Kafka batch's
+   * statements then go with its COMMIT (DeferredStatements), not one round trip each.
+   */
+  readonly writesOnly?: boolean;
 }

@@ -52,13 +52,19 @@ export class StreamPositions {
     return StreamPositions.locked(projection, rows);
   }
 
+  /** The same lock prepared under `name` (PREPARE), to run by `lockExecute`. */
+  static lockPrepare(name: string): string {
+    return `PREPARE ${name} (text, text[]) AS ${lockText('$1', '$2')}`;
+  }
+
   /**
-   * The same lock as a statement without parameters, for a batch to send with its BEGIN
-   * (undefined: no stream, nothing to lock); `locked` takes its rows.
+   * The same lock as a statement without parameters, for a batch to send with its BEGIN: the
+   * statement prepared by `lockPrepare`, run with literals (undefined: no stream, nothing to
+   * lock); `locked` takes its rows.
    */
-  static lockStatement(projection: string, streamIds: string[]): string | undefined {
+  static lockExecute(name: string, projection: string, streamIds: string[]): string | undefined {
     const unique = sortedUnique(streamIds);
-    return unique.length === 0 ? undefined : lockText(sqlText(projection), sqlTextArray(unique));
+    return unique.length === 0 ? undefined : `EXECUTE ${name}(${sqlText(projection)}, ${sqlTextArray(unique)})`;
   }
 
   static locked(projection: string, rows: PositionRow[]): StreamPositions {
