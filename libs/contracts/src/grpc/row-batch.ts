@@ -1,4 +1,4 @@
-import type { GrpcColumnValues, GrpcRowBatch } from '@quarry/contracts';
+import type { GrpcColumnValues, GrpcRowBatch } from './quarry-messages';
 
 interface ColumnMeta {
   name: string;

@@ -1,4 +1,4 @@
-import type { GrpcColumnValues, GrpcRowBatch } from '@quarry/contracts';
+import type { GrpcColumnValues, GrpcRowBatch } from './quarry-messages';
 
 /*
  * quarry.v1.RowBatch in protobuf's wire format, written straight from the batch's arrays.
