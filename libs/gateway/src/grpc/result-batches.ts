@@ -15,6 +15,9 @@ export interface BatchRequest {
 /** Rows per batch read from memory or parsed from a CSV when the client names no size: a REST page's most. */
 const DEFAULT_BATCH_ROWS = 10_000;
 
+/** Reads of a row-batch file: about two batches at a time, so a batch is rarely pieced together from chunks. */
+const ROW_BATCH_READ_BYTES = 1024 * 1024;
+
 /** A batch to send: made here, or already encoded (the row-batch file's, sent as it lies). */
 export type OutgoingBatch = GrpcRowBatch | Buffer;
 
@@ -70,13 +73,13 @@ export class ResultBatches {
    */
   private async *encoded(persisted: PersistedResultInfo, path: string, from: number): AsyncGenerator<OutgoingBatch> {
     let first = true;
-    for await (const batch of encodedRowBatches((await this.store.open(path)).stream)) {
+    for await (const batch of encodedRowBatches((await this.store.open(path, { chunkBytes: ROW_BATCH_READ_BYTES })).stream)) {
       const end = batch.fromIndex + batch.rowCount;
       if (end <= from) continue;
       if (batch.fromIndex < from) {
         yield rowBatchOf(await readCsvPage((await this.store.open(persisted.path)).stream, this.csvRequest(persisted, from, end - from)), persisted.columns, from, true);
       } else {
-        yield first ? Buffer.concat([encodeRowBatch(rowBatchOf([], persisted.columns, 0, true)), batch.bytes]) : batch.bytes;
+        yield first ? Buffer.concat([columnsOnly(persisted), batch.bytes]) : batch.bytes;
       }
       first = false;
     }
@@ -96,4 +99,9 @@ export class ResultBatches {
   private csvRequest(persisted: PersistedResultInfo, from: number, size: number) {
     return { gzip: persisted.gzip, header: persisted.header ?? false, columns: persisted.columns, from, size, maxRowChars: this.config.results.maxRowBytes };
   }
+}
+
+/** A RowBatch of the columns alone (no values: merged in front of an encoded batch, they would add empty columns). */
+function columnsOnly({ columns }: PersistedResultInfo): Buffer {
+  return encodeRowBatch({ columns: columns.map(({ name, type }) => ({ name, type })), fromIndex: 0, rowCount: 0, values: [] });
 }

@@ -72,10 +72,10 @@ export class FolderResultStore implements ResultStore {
     await Promise.all(names.map((name) => rm(join(this.root, name), { force: true })));
   }
 
-  async open(path: string) {
+  async open(path: string, options: { chunkBytes?: number } = {}) {
     const full = this.resolve(path);
     const { size } = await stat(full);
-    return { stream: createReadStream(full), bytes: size };
+    return { stream: createReadStream(full, { highWaterMark: options.chunkBytes }), bytes: size };
   }
 
   async remove(path: string): Promise<void> {

@@ -16,7 +16,8 @@ export interface ResultStore {
   create(queryHandle: string, options: { gzip: boolean; attempt?: number; kind?: ResultFileKind }): Promise<ResultWriter>;
   /** Removes what attempts before `attempt` left (half-written or never recorded): a taken-over query's leftovers. */
   discardBefore(queryHandle: string, attempt: number): Promise<void>;
-  open(path: string): Promise<{ stream: Readable; bytes: number }>;
+  /** The file as a stream of chunks of about `chunkBytes` (default 64 KiB). */
+  open(path: string, options?: { chunkBytes?: number }): Promise<{ stream: Readable; bytes: number }>;
   remove(path: string): Promise<void>;
 }
 
