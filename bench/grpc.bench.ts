@@ -97,6 +97,7 @@ async function grpcFetch(grpc: QuarryGrpcClient, session: GrpcSession, handle: s
   } else {
     let last: Buffer | undefined;
     for await (const bytes of grpc.rawStream('QueryService', 'FetchResult', request)) {
+      if (!last) firstBatchMs.push(performance.now() - t0);
       fetched += rowBatchPlaceOf(bytes).rowCount;
       last = bytes;
     }
@@ -106,6 +107,9 @@ async function grpcFetch(grpc: QuarryGrpcClient, session: GrpcSession, handle: s
   if (fetched !== rows || lastId !== rows) throw new Error(`FetchResult (${how}) of ${handle}: ${fetched} rows ending with id ${lastId}, expected ${rows}`);
   return ms;
 }
+
+/** Call → first batch of each counted read, for the log: how much of a read is its start. */
+const firstBatchMs: number[] = [];
 
 /** Batch size a client names so that the server parses the CSV rather than sending the encoded batches. */
 const PARSED_BATCH_ROWS = 10_000;
@@ -181,7 +185,8 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       const used = { node: (node.cpuMs() ?? Number.NaN) - node0, client: (client1.user + client1.system) / 1000 };
       cpu[which].push(used);
       ms[which].push(took);
-      ctx.log(`  ${READ_NAMES[which]}: ${took.toFixed(0)} ms, ${fmt(perSecond(s.rows, took))}; CPU: node ${used.node.toFixed(0)} ms, client ${used.client.toFixed(0)} ms`);
+      const first = which === 'counted' || which === 'parsed' ? `, first batch after ${firstBatchMs.at(-1)?.toFixed(0)} ms` : '';
+      ctx.log(`  ${READ_NAMES[which]}: ${took.toFixed(0)} ms, ${fmt(perSecond(s.rows, took))}${first}; CPU: node ${used.node.toFixed(0)} ms, client ${used.client.toFixed(0)} ms`);
     }
   }
 
