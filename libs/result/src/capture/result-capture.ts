@@ -26,6 +26,8 @@ interface PersistedWrite {
   /** The row-batch file's writer, and what turns the CSV text into its batches once the columns are known. */
   batchesWriter: ResultWriter;
   batches?: RowBatchFileWriter;
+  /** Set when the text could not be made into batches: the result then has none, and is read from its CSV. */
+  batchesFailed?: boolean;
   /** The CSV text to both files. */
   write(chunk: string | Buffer): Promise<void>;
   sink: CsvResultSink;
@@ -136,8 +138,11 @@ export class ResultCapture {
       batchesWriter,
       write: async (chunk) => {
         await writer.write(chunk);
+        if (write.batchesFailed) return;
         write.batches ??= new RowBatchFileWriter(batchesWriter, write.sink.columnsSeen, header);
-        await write.batches.write(chunk);
+        // The batches are derived from the CSV, which stays the result: a value they cannot hold
+        // costs the result its batches (FetchResult then reads the CSV), never the query.
+        await write.batches.write(chunk).catch(() => void (write.batchesFailed = true));
       },
       sink: new CsvResultSink({ write: (chunk) => write.write(chunk) }, header),
       gzip,
@@ -148,10 +153,10 @@ export class ResultCapture {
 
   private async commitPersisted(write: PersistedWrite, rowCount: number, columns: ColumnMeta[]): Promise<PersistedResultInfo> {
     write.batches ??= new RowBatchFileWriter(write.batchesWriter, columns, write.header);
-    await write.batches.end();
-    const rowBatches = await write.batchesWriter.commit();
+    if (!write.batchesFailed) await write.batches.end().catch(() => void (write.batchesFailed = true));
+    const rowBatches = write.batchesFailed ? await write.batchesWriter.abort() : await write.batchesWriter.commit();
     const { path, bytes } = await write.writer.commit();
-    return { path, rows: rowCount, bytes, gzip: write.gzip, header: write.header, columns, rowBatches };
+    return { path, rows: rowCount, bytes, gzip: write.gzip, header: write.header, columns, ...(rowBatches && { rowBatches }) };
   }
 }
 

@@ -117,38 +117,6 @@ export async function* csvRowBatches(source: Readable, request: CsvPageRequest):
   }
 }
 
-/**
- * Rows of CSV text fed chunk by chunk as it is written (a header line passed over), typed as
- * readCsvPage types them: how a persisted result's row batches are made beside its CSV, so they
- * hold exactly what reading the CSV back would give.
- */
-export class CsvTextRows {
-  private readonly splitter: CsvRowSplitter;
-  private readonly decoder = new StringDecoder('utf8');
-  private index = 0;
-
-  constructor(
-    private readonly columns: readonly ColumnMeta[],
-    header: boolean,
-  ) {
-    this.splitter = new CsvRowSplitter(header ? 1 : 0, DEFAULT_MAX_ROW_CHARS);
-  }
-
-  /** Hands over each row that ends in `chunk`, with the length of its text. */
-  feed(chunk: string | Buffer, onRow: (row: unknown[], chars: number) => void): void {
-    this.splitter.feed(typeof chunk === 'string' ? chunk : this.decoder.write(chunk), (line) => {
-      onRow(parseRow(line, this.columns, this.index++), line.length);
-      return true;
-    });
-  }
-
-  /** At the end of the text: the last rows, and a check that no row was left unfinished. */
-  end(onRow: (row: unknown[], chars: number) => void): void {
-    this.feed(this.decoder.end(), onRow);
-    this.splitter.finish();
-  }
-}
-
 const isCount = (n: number) => Number.isSafeInteger(n) && n >= 0;
 
 const QUOTE = 34;

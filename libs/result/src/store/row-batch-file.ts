@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { encodeRowBatch, rowBatchOf } from '@quarry/contracts';
 import type { ColumnMeta } from '@quarry/drivers';
-import { CsvTextRows, UnreadableResult } from './csv-page-reader';
+import { UnreadableResult } from './csv-page-reader';
+import { CsvRowBatchEncoder } from './csv-row-batch-encoder';
 import type { ResultWriter } from './result-store';
 
 /*
@@ -14,8 +14,8 @@ import type { ResultWriter } from './result-store';
 
 const MAGIC = Buffer.from('QRBATCH1');
 const HEAD_BYTES = 8;
-/** CSV characters per batch: ~0.5 MiB encoded, far below a client's default 4 MiB message limit. */
-export const ROW_BATCH_TARGET_CHARS = 512 * 1024;
+/** CSV bytes per batch: ~0.5 MiB encoded, far below a client's default 4 MiB message limit. */
+export const ROW_BATCH_TARGET_BYTES = 512 * 1024;
 /** Rows per batch at most, however narrow. */
 export const ROW_BATCH_MAX_ROWS = 65_536;
 
@@ -28,49 +28,42 @@ export interface EncodedRowBatch {
 
 /**
  * Turns the CSV text of a result, as it is written, into row batches written to `out`: rows typed
- * as reading the CSV back types them, cut at ROW_BATCH_TARGET_CHARS or ROW_BATCH_MAX_ROWS.
+ * as reading the CSV back types them, cut at ROW_BATCH_TARGET_BYTES or ROW_BATCH_MAX_ROWS.
  */
 export class RowBatchFileWriter {
-  private readonly rows: CsvTextRows;
-  private batch: unknown[][] = [];
-  private chars = 0;
-  private nextIndex = 0;
+  private readonly encoder: CsvRowBatchEncoder;
   private ready: Buffer[] = [MAGIC];
-  private readonly onRow = (row: unknown[], chars: number) => {
-    this.batch.push(row);
-    this.chars += chars;
-    if (this.chars >= ROW_BATCH_TARGET_CHARS || this.batch.length >= ROW_BATCH_MAX_ROWS) this.cut();
+  private readonly onRowEnd = () => {
+    if (this.encoder.bytes >= ROW_BATCH_TARGET_BYTES || this.encoder.rows >= ROW_BATCH_MAX_ROWS) this.cut();
   };
 
   constructor(
     private readonly out: Pick<ResultWriter, 'write'>,
-    private readonly columns: readonly ColumnMeta[],
+    columns: readonly ColumnMeta[],
     header: boolean,
   ) {
-    this.rows = new CsvTextRows(columns, header);
+    this.encoder = new CsvRowBatchEncoder(columns, header);
   }
 
   async write(chunk: string | Buffer): Promise<void> {
-    this.rows.feed(chunk, this.onRow);
+    this.encoder.feed(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, this.onRowEnd);
     await this.flush();
   }
 
   /** The last rows; throws if the CSV ended inside a row. */
   async end(): Promise<void> {
-    this.rows.end(this.onRow);
-    if (this.batch.length > 0) this.cut();
+    this.encoder.finish();
+    if (this.encoder.rows > 0) this.cut();
     await this.flush();
   }
 
   private cut(): void {
-    const body = encodeRowBatch(rowBatchOf(this.batch, this.columns, this.nextIndex, false));
+    const rows = this.encoder.rows;
+    const body = this.encoder.take();
     const head = Buffer.allocUnsafe(HEAD_BYTES);
     head.writeUInt32BE(body.length, 0);
-    head.writeUInt32BE(this.batch.length, 4);
+    head.writeUInt32BE(rows, 4);
     this.ready.push(head, body);
-    this.nextIndex += this.batch.length;
-    this.batch = [];
-    this.chars = 0;
   }
 
   private async flush(): Promise<void> {

@@ -4,7 +4,7 @@ import { encodeRowBatch, QUARRY_PROTO_LOADER_OPTIONS, quarryProtoPath, rowBatchO
 import type { ColumnMeta } from '@quarry/drivers';
 import { readCsvPage, UnreadableResult } from './csv-page-reader';
 import { CsvResultSink } from './csv-result-sink';
-import { encodedRowBatches, ROW_BATCH_MAX_ROWS, ROW_BATCH_TARGET_CHARS, RowBatchFileWriter, type EncodedRowBatch } from './row-batch-file';
+import { encodedRowBatches, ROW_BATCH_MAX_ROWS, ROW_BATCH_TARGET_BYTES, RowBatchFileWriter, type EncodedRowBatch } from './row-batch-file';
 
 const { responseDeserialize } = (loadSync(quarryProtoPath(), { ...QUARRY_PROTO_LOADER_OPTIONS, longs: String })['quarry.v1.QueryService'] as unknown as Record<string, { responseDeserialize(bytes: Buffer): unknown }>)[
   'FetchResult'
@@ -61,6 +61,44 @@ describe('row-batch files', () => {
     }
   });
 
+  it('read what COPY or a hand may write as reading the CSV back does: CRLF, t/f, -0, "" apart from null, doubled quotes, fed a byte at a time', async () => {
+    const text = '-0,9007199254740993,"",1e3,t,\r\n7,-12,"say ""hi""\r\nthere",-Infinity,f,"0.1"\n,,,,,\n00012,+5,x\ry,NaN,false,""\r\n';
+    const csv = Buffer.from(text);
+    const out: Buffer[] = [];
+    const file = new RowBatchFileWriter({ write: async (chunk) => void out.push(Buffer.from(chunk)) }, COLUMNS, false);
+    for (let at = 0; at < csv.length; at++) await file.write(csv.subarray(at, at + 1));
+    await file.end();
+    const [batch, ...none] = await batchesOf(Buffer.concat(out));
+    expect(none).toEqual([]);
+    const parsed = await readCsvPage(Readable.from([csv]), { gzip: false, header: false, columns: COLUMNS, from: 0, size: 10 });
+    expect(parsed).toHaveLength(4);
+    expect(responseDeserialize(batch.bytes)).toEqual(responseDeserialize(encodeRowBatch(rowBatchOf(parsed, COLUMNS, 0, false))));
+  });
+
+  it('gathers a row longer than many chunks once, quoted line feeds and all', async () => {
+    const long = `${'a\n"'.repeat(100_000)}z`;
+    const text = `1,2,"${long.replace(/"/g, '""')}",0.5,true,\n3,4,b,1,f,2\n`;
+    const csv = Buffer.from(text);
+    const out: Buffer[] = [];
+    const file = new RowBatchFileWriter({ write: async (chunk) => void out.push(Buffer.from(chunk)) }, COLUMNS, true);
+    const header = 'id,big,label,ratio,flag,amount\n';
+    for (const chunk of [Buffer.from(header.slice(0, 5)), Buffer.from(header.slice(5))]) await file.write(chunk);
+    for (let at = 0; at < csv.length; at += 1000) await file.write(csv.subarray(at, at + 1000));
+    await file.end();
+    const [batch] = await batchesOf(Buffer.concat(out));
+    const decoded = responseDeserialize(batch.bytes) as { rowCount: number; values: { strings: string[] }[] };
+    expect(decoded.rowCount).toBe(2);
+    expect(decoded.values[2].strings).toEqual([long, 'b']);
+  });
+
+  it('refuses damaged CSV text as reading it back does', async () => {
+    for (const text of ['1,2,a"b,0.5,true,1\n', '1,2,"a"b,0.5,true,1\n', '1,2,a,0.5,true\n', '1,2,a,0.5,true,1,extra\n', '1,2,a,0.5,yes,1\n']) {
+      const file = new RowBatchFileWriter({ write: async () => undefined }, COLUMNS, false);
+      await expect(readCsvPage(Readable.from([Buffer.from(text)]), { gzip: false, header: false, columns: COLUMNS, from: 0, size: 10 })).rejects.toBeInstanceOf(UnreadableResult);
+      await expect(file.write(text).then(() => file.end())).rejects.toBeInstanceOf(UnreadableResult);
+    }
+  });
+
   it('cut batches at about half a MiB of text, or at most rows', async () => {
     const wide = Array.from({ length: 3000 }, (_, i) => [i, '1', 'x'.repeat(1000), 0, true, null]);
     const narrow = Array.from({ length: ROW_BATCH_MAX_ROWS + 10 }, () => [null, null, null, null, null, null]);
@@ -68,8 +106,8 @@ describe('row-batch files', () => {
     // Each row's text is 1,011 to 1,015 characters: a batch ends with the row that reaches the target.
     expect(wideBatches.reduce((sum, b) => sum + b.rowCount, 0)).toBe(3000);
     for (const { rowCount } of wideBatches.slice(0, -1)) {
-      expect(rowCount * 1015).toBeGreaterThanOrEqual(ROW_BATCH_TARGET_CHARS);
-      expect((rowCount - 1) * 1011).toBeLessThan(ROW_BATCH_TARGET_CHARS);
+      expect(rowCount * 1015).toBeGreaterThanOrEqual(ROW_BATCH_TARGET_BYTES);
+      expect((rowCount - 1) * 1011).toBeLessThan(ROW_BATCH_TARGET_BYTES);
     }
     expect((await batchesOf((await written(narrow, { header: false, chunkBytes: 65_536 })).file)).map((b) => b.rowCount)).toEqual([ROW_BATCH_MAX_ROWS, 10]);
   });
