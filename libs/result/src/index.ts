@@ -10,4 +10,4 @@ export { removePersisted, type ResultFileKind, type ResultStore, type ResultWrit
 export { FolderResultStore } from './store/folder-result-store';
 export { CsvResultSink, csvField } from './store/csv-result-sink';
 export { csvRowBatches, readCsvPage, type CsvPageRequest } from './store/csv-page-reader';
-export { encodedRowBatches, RowBatchFileWriter, ROW_BATCH_MAX_ROWS, ROW_BATCH_TARGET_BYTES, type EncodedRowBatch } from './store/row-batch-file';
+export { encodedRowBatches, type EncodedRowBatch } from './store/row-batch-file';
