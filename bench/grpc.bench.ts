@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMigrations } from '@quarry/eventstore';
 import { ALL_MIGRATIONS } from '@quarry/node-runtime';
+import { rowBatchPlaceOf } from '@quarry/contracts';
 import { QuarryGrpcClient } from '@quarry/testing';
 import { startCluster } from './lib/cluster';
 import type { BaselineRef, BenchContext, BenchRow } from './lib/context';
@@ -14,8 +15,15 @@ import { summarize } from './lib/stats';
  * quarry.v1 beside the Lens REST API in the same run, both asked of the same node (L2) directly,
  * so only the protocol differs (three real nodes, the balancer unused):
  *
- * 1. A 1,000,000-row persisted result: gRPC FetchResult (typed row batches, decoded by the
- *    client) against REST GET httpresultset (the CSV file, lines counted, never parsed), alternately.
+ * 1. A 1,000,000-row persisted result, read four ways in turn:
+ *    - REST GET httpresultset (the baseline): the CSV file, lines counted, never parsed;
+ *    - gRPC FetchResult, counted (the goal row): the server's batches (encoded once, when the
+ *      result was persisted), each batch's row_count read from its bytes and its values skipped, as
+ *      the baseline counts lines without parsing them; the last batch decoded whole for its last id;
+ *    - gRPC FetchResult, decoded: the same stream, every value decoded by grpc-js and proto-loader;
+ *    - gRPC FetchResult of 10,000-row batches, counted: a size named by the client, so the server
+ *      parses the CSV into typed batches, as it does for a result persisted by an older build.
+ *    Every read checks the row count and the last row's id.
  * 2. SELECT 1: gRPC Submit then Watch until SUCCESSFUL, against REST EXECUTE_WITH_TIMEOUT (the
  *    one REST request that answers once the query is done), alternately, one at a time.
  */
@@ -57,19 +65,55 @@ async function restDownload(client: KeepAliveClient, session: OpenedSession, han
   return answer.ms;
 }
 
-/** FetchResult of the result, every batch decoded by grpc-js; checks the row count and the last id. */
-async function grpcFetch(grpc: QuarryGrpcClient, session: GrpcSession, handle: string, rows: number): Promise<number> {
+interface DecodedBatch {
+  rowCount: number;
+  values: { ints: number[] }[];
+}
+
+type Read = 'rest' | 'counted' | 'decoded' | 'parsed';
+/** Read in rotating rounds; the CSV-parsed reads come after them all (see the loop). */
+const ROUND_READS: Read[] = ['rest', 'counted', 'decoded'];
+const READ_NAMES: Record<Read, string> = {
+  rest: 'REST httpresultset',
+  counted: 'gRPC FetchResult counted',
+  decoded: 'gRPC FetchResult decoded',
+  parsed: 'gRPC FetchResult 10k batches (CSV parsed) counted',
+};
+
+/**
+ * FetchResult of the result, `decoded` by grpc-js and proto-loader batch by batch, or `counted`:
+ * each batch's row_count read from its bytes (rowBatchPlaceOf) and only the last batch decoded.
+ * Either way the row count and the last id are checked.
+ */
+async function grpcFetch(grpc: QuarryGrpcClient, session: GrpcSession, handle: string, rows: number, how: 'counted' | 'decoded', batchSize = 0): Promise<number> {
+  const request = { session, queryHandle: handle, batchSize };
   const t0 = performance.now();
   let fetched = 0;
   let lastId = 0;
-  for await (const batch of grpc.stream<{ rowCount: number; values: { ints: number[] }[] }>('QueryService', 'FetchResult', { session, queryHandle: handle })) {
-    fetched += batch.rowCount;
-    lastId = batch.values[0]?.ints.at(-1) ?? lastId;
+  if (how === 'decoded') {
+    for await (const batch of grpc.stream<DecodedBatch>('QueryService', 'FetchResult', request)) {
+      fetched += batch.rowCount;
+      lastId = batch.values[0]?.ints.at(-1) ?? lastId;
+    }
+  } else {
+    let last: Buffer | undefined;
+    for await (const bytes of grpc.rawStream('QueryService', 'FetchResult', request)) {
+      if (!last) firstBatchMs.push(performance.now() - t0);
+      fetched += rowBatchPlaceOf(bytes).rowCount;
+      last = bytes;
+    }
+    if (last) lastId = grpc.decode<DecodedBatch>('QueryService', 'FetchResult', last).values[0]?.ints.at(-1) ?? 0;
   }
   const ms = performance.now() - t0;
-  if (fetched !== rows || lastId !== rows) throw new Error(`FetchResult of ${handle}: ${fetched} rows ending with id ${lastId}, expected ${rows}`);
+  if (fetched !== rows || lastId !== rows) throw new Error(`FetchResult (${how}) of ${handle}: ${fetched} rows ending with id ${lastId}, expected ${rows}`);
   return ms;
 }
+
+/** Call → first batch of each counted read, for the log: how much of a read is its start. */
+const firstBatchMs: number[] = [];
+
+/** Batch size a client names so that the server parses the CSV rather than sending the encoded batches. */
+const PARSED_BATCH_ROWS = 10_000;
 
 /** Submit, then Watch until settled: SUCCESSFUL or the bench fails. */
 async function grpcSubmitWatch(grpc: QuarryGrpcClient, session: GrpcSession): Promise<number> {
@@ -110,29 +154,45 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const restSession = await openSession(rest, user);
   const { session } = await grpc.call<{ session: GrpcSession }>('SessionService', 'Open', { user, password: '' });
 
-  // Part 1: one persisted result, read both ways from the same node.
-  ctx.log(`${s.rows.toLocaleString('en-US')}-row persisted result from ${node.nodeId}: a warm-up of each, then ${s.fetchRepeats} × (REST httpresultset, gRPC FetchResult) alternately`);
+  // Part 1: one persisted result, read four ways from the same node.
+  ctx.log(`${s.rows.toLocaleString('en-US')}-row persisted result from ${node.nodeId}: a warm-up of each read, then ${s.fetchRepeats} rounds of (${ROUND_READS.map((r) => READ_NAMES[r]).join(', ')}), the order rotating, then ${s.fetchRepeats} × ${READ_NAMES.parsed}`);
   const conf = lensConf({ 'lens.query.enable.persistent.resultset': 'true', 'lens.query.output.write.header': 'false', 'lens.query.driver': 'pg' });
+  const submitted = performance.now();
   const handle = queryHandleFrom(await rest.request(submitQueryRequest(restSession, rowsQuery(s.rows), 'EXECUTE', { conf })));
   await awaitSuccess(rest, restSession, handle, { intervalMs: 20, deadlineMs: QUERY_DEADLINE_MS, signal: ctx.signal });
-  await restDownload(rest, restSession, handle, s.rows);
-  await grpcFetch(grpc, session, handle, s.rows);
-  const fetchMs: number[] = [];
-  const downloadMs: number[] = [];
-  /** CPU ms of the node and of the bench process (the client) per run, by protocol: where the time goes. */
-  const cpu: Record<'rest' | 'grpc', { node: number; client: number }[]> = { rest: [], grpc: [] };
+  const persistMs = performance.now() - submitted;
+  ctx.log(`  the query, persisted (CSV and row batches): ${persistMs.toFixed(0)} ms from submit to SUCCESSFUL`);
+  const read = (which: Read) => {
+    switch (which) {
+      case 'rest':
+        return restDownload(rest, restSession, handle, s.rows);
+      case 'parsed':
+        return grpcFetch(grpc, session, handle, s.rows, 'counted', PARSED_BATCH_ROWS);
+      default:
+        return grpcFetch(grpc, session, handle, s.rows, which);
+    }
+  };
+  for (const which of ROUND_READS) await read(which);
+  const ms: Record<Read, number[]> = { rest: [], counted: [], decoded: [], parsed: [] };
+  /** CPU ms of the node and of the bench process (the client) per run, by read: where the time goes. */
+  const cpu: Record<Read, { node: number; client: number }[]> = { rest: [], counted: [], decoded: [], parsed: [] };
+  const measured = async (which: Read) => {
+    const [node0, client0] = [node.cpuMs() ?? Number.NaN, process.cpuUsage()];
+    const took = await read(which);
+    const client1 = process.cpuUsage(client0);
+    const used = { node: (node.cpuMs() ?? Number.NaN) - node0, client: (client1.user + client1.system) / 1000 };
+    cpu[which].push(used);
+    ms[which].push(took);
+    const first = which === 'counted' || which === 'parsed' ? `, first batch after ${firstBatchMs.at(-1)?.toFixed(0)} ms` : '';
+    ctx.log(`  ${READ_NAMES[which]}: ${took.toFixed(0)} ms, ${fmt(perSecond(s.rows, took))}${first}; CPU: node ${used.node.toFixed(0)} ms, client ${used.client.toFixed(0)} ms`);
+  };
   for (let i = 0; i < s.fetchRepeats; i++) {
     cluster.alive();
-    for (const which of i % 2 === 0 ? (['rest', 'grpc'] as const) : (['grpc', 'rest'] as const)) {
-      const [node0, client0] = [node.cpuMs() ?? Number.NaN, process.cpuUsage()];
-      const ms = which === 'rest' ? await restDownload(rest, restSession, handle, s.rows) : await grpcFetch(grpc, session, handle, s.rows);
-      const client1 = process.cpuUsage(client0);
-      const used = { node: (node.cpuMs() ?? Number.NaN) - node0, client: (client1.user + client1.system) / 1000 };
-      cpu[which].push(used);
-      (which === 'rest' ? downloadMs : fetchMs).push(ms);
-      ctx.log(`  ${which === 'rest' ? 'REST httpresultset' : 'gRPC FetchResult'}: ${ms.toFixed(0)} ms, ${fmt(perSecond(s.rows, ms))}; CPU: node ${used.node.toFixed(0)} ms, client ${used.client.toFixed(0)} ms`);
-    }
+    for (let k = 0; k < ROUND_READS.length; k++) await measured(ROUND_READS[(i + k) % ROUND_READS.length]);
   }
+  // The CSV-parsed reads last: each leaves the node ~1 s of CPU's worth of garbage, whose
+  // collection would otherwise land in whichever read came next.
+  for (let i = 0; i < s.fetchRepeats; i++) await measured('parsed');
 
   // Part 2: SELECT 1, one at a time, alternately.
   ctx.log(`SELECT 1 on ${node.nodeId}: ${s.latencySamples} × (gRPC Submit + Watch, REST EXECUTE_WITH_TIMEOUT) alternately, after 10 warm-ups of each`);
@@ -158,18 +218,25 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   ctx.log(`  gRPC Submit + Watch p50 ${g.p50.toFixed(2)} ms, p99 ${g.p99.toFixed(2)} ms; REST EXECUTE_WITH_TIMEOUT p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`);
 
   const ref = (name: string, metric: string, value: number, unit: string): BaselineRef => ({ name, metric, value, unit });
-  const download = ref(`baseline: REST httpresultset 1M rows from ${node.nodeId}`, 'request → last byte', median(downloadMs.map((ms) => perSecond(s.rows, ms))), 'rows/s');
+  const rate = (which: Read) => median(ms[which].map((took) => perSecond(s.rows, took)));
+  const download = ref(`baseline: REST httpresultset 1M rows from ${node.nodeId}`, 'request → last byte', rate('rest'), 'rows/s');
   const restP50 = ref(`baseline: REST EXECUTE_WITH_TIMEOUT SELECT 1 on ${node.nodeId}`, 'p50', r.p50, 'ms');
+  const fetchRow = (which: Read, metric: string): BenchRow => ({
+    name: NAME,
+    metric,
+    value: rate(which),
+    unit: 'rows/s',
+    baseline: download,
+    detail: { ms: ms[which], downloadMs: ms.rest, cpuMs: { [which]: cpu[which], rest: cpu.rest } },
+  });
   return [
     {
-      name: NAME,
-      metric: `FetchResult 1M rows from ${node.nodeId}, call → last batch (goal ≥ ${FETCH_GOAL.toFixed(1)}x REST download)`,
-      value: median(fetchMs.map((ms) => perSecond(s.rows, ms))),
-      unit: 'rows/s',
-      baseline: download,
-      detail: { goal: `gRPC FetchResult rows/s ≥ ${FETCH_GOAL}x REST httpresultset rows/s`, fetchMs, downloadMs, cpuMs: cpu, query: rowsQuery(s.rows), handle },
+      ...fetchRow('counted', `FetchResult 1M rows from ${node.nodeId}, counted, call → last batch (goal ≥ ${FETCH_GOAL.toFixed(1)}x REST download)`),
+      detail: { goal: `gRPC FetchResult rows/s ≥ ${FETCH_GOAL}x REST httpresultset rows/s`, ms, cpuMs: cpu, persistMs, query: rowsQuery(s.rows), handle },
     },
-    { ...download, detail: { downloadMs } },
+    fetchRow('decoded', `FetchResult 1M rows from ${node.nodeId}, every value decoded (grpc-js + proto-loader)`),
+    fetchRow('parsed', `FetchResult 1M rows from ${node.nodeId}, batchSize 10000: CSV parsed by the node, counted`),
+    { ...download, detail: { downloadMs: ms.rest } },
     {
       name: NAME,
       metric: `SELECT 1 gRPC Submit + Watch until SUCCESSFUL on ${node.nodeId}, p50`,

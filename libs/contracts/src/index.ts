@@ -21,3 +21,6 @@ export * from './wire/lens-errors';
 export * from './wire/client-answers';
 export * from './grpc/quarry-proto';
 export * from './grpc/quarry-messages';
+export { fieldOf, rowBatchOf, type ColumnField } from './grpc/row-batch';
+export { encodeRowBatch, PROTO_LEN, ProtoWriter, zigzag } from './grpc/row-batch-encoder';
+export { rowBatchPlaceOf, type RowBatchPlace } from './grpc/row-batch-count';

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Client, closeClient, credentials, loadPackageDefinition, type ClientReadableStream, type GrpcObject, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Client, closeClient, credentials, loadPackageDefinition, type ClientReadableStream, type GrpcObject, type MethodDefinition, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { GRPC_LENS_CODE, QUARRY_PROTO_LOADER_OPTIONS, quarryProtoPath } from '@quarry/contracts';
 
@@ -23,6 +23,9 @@ function quarryV1(): GrpcObject {
 
 type ServiceName = 'SessionService' | 'QueryService' | 'ClusterService';
 
+/** The HTTP/2 receive window of Quarry's own gRPC clients, per stream and per connection. */
+export const GRPC_FLOW_CONTROL_WINDOW = 8 * 1024 * 1024;
+
 /** quarry.v1 clients of one node, as @grpc/grpc-js and proto-loader give them, with promises. */
 export class QuarryGrpcClient {
   private readonly clients = new Map<ServiceName, Client>();
@@ -33,7 +36,12 @@ export class QuarryGrpcClient {
     let client = this.clients.get(service);
     if (!client) {
       const Service = quarryV1()[service] as unknown as new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: object) => Client;
-      client = new Service(this.address, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+      client = new Service(this.address, credentials.createInsecure(), {
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+        // HTTP/2's default 64 KiB window makes the server wait for a WINDOW_UPDATE every 64 KiB of
+        // a FetchResult; a few MiB lets half-MiB batches flow as a download's bytes do (ADR 20).
+        'grpc-node.flow_control_window': GRPC_FLOW_CONTROL_WINDOW,
+      });
       this.clients.set(service, client);
     }
     return client;
@@ -49,6 +57,26 @@ export class QuarryGrpcClient {
   stream<T = Record<string, unknown>>(service: ServiceName, method: string, request: unknown): ClientReadableStream<T> {
     const client = this.client(service) as unknown as Record<string, Streaming>;
     return client[method].call(client, request) as ClientReadableStream<T>;
+  }
+
+  /**
+   * A server-streaming call's messages as their bytes, not decoded: for a client that reads only
+   * what it needs of each (rowBatchPlaceOf), and `decode`s the ones it wants whole.
+   */
+  rawStream(service: ServiceName, method: string, request: unknown): ClientReadableStream<Buffer> {
+    const { path, requestSerialize } = this.methodOf(service, method);
+    return this.client(service).makeServerStreamRequest(path, requestSerialize, (bytes: Buffer) => bytes, request);
+  }
+
+  /** A message of `method`'s response type from its bytes, as `stream` would have given it. */
+  decode<T = Record<string, unknown>>(service: ServiceName, method: string, bytes: Buffer): T {
+    return this.methodOf(service, method).responseDeserialize(bytes) as T;
+  }
+
+  private methodOf(service: ServiceName, method: string): MethodDefinition<unknown, unknown> {
+    const definition = (this.client(service).constructor as unknown as { service: Record<string, MethodDefinition<unknown, unknown>> }).service[method];
+    if (!definition) throw new Error(`quarry.v1.${service} has no method ${method}`);
+    return definition;
   }
 
   close(): void {

@@ -62,6 +62,8 @@ export const PersistedResult = z.object({
   /** Whether the first line holds the column names (lens.query.output.write.header). */
   header: z.boolean().default(false),
   columns: z.array(z.object({ name: z.string(), type: z.string() })),
+  /** Its rows as quarry.v1 RowBatches, encoded once beside the CSV (ADR 20); absent from older builds' results. */
+  rowBatches: z.object({ path: z.string().min(1).max(1024), bytes: z.number().int().nonnegative() }).optional(),
 });
 
 export type PersistedResultInfo = z.infer<typeof PersistedResult>;

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
+import { encodedRowBatches, type EncodedRowBatch } from '@quarry/result';
 import { collect, failureOf, listServicesByReflection, QuarryGrpcClient, waitFor, type Cluster, type TestDatabase } from '@quarry/testing';
 import { executorOf, startResultCluster, type ResultCluster } from '../../../result/src/e2e/result-api';
 
@@ -33,6 +35,12 @@ interface QueryStatus {
 }
 
 const SETTLED = ['SUCCESSFUL', 'FAILED', 'CANCELED', 'CLOSED'];
+
+async function encodedBatchesIn(path: string): Promise<EncodedRowBatch[]> {
+  const batches: EncodedRowBatch[] = [];
+  for await (const batch of encodedRowBatches(createReadStream(path))) batches.push(batch);
+  return batches;
+}
 
 describe('gRPC quarry.v1 across a three-node cluster', () => {
   let results: ResultCluster;
@@ -146,22 +154,53 @@ describe('gRPC quarry.v1 across a three-node cluster', () => {
     expect(peak - before).toBeLessThan(96 * 1024 * 1024);
   });
 
-  it('streams a persisted 100,000-row result from any node, and from an index', async () => {
+  it('streams a persisted 100,000-row result from any node as the batches encoded when it was written, and from an index', async () => {
     const session = await open('L3', 'cy');
     const handle = await submit('L3', session, `SELECT g AS id, g::text AS label FROM generate_series(1, 100000) g`, {
       'lens.query.enable.persistent.resultset': 'true',
       'lens.query.output.write.header': 'true',
     });
     expect((await watch('L1', session, handle)).at(-1)?.status).toBe('SUCCESSFUL');
-    let rows = 0;
-    let last = 0;
-    for await (const batch of grpc.L2.stream<RowBatch>('QueryService', 'FetchResult', { session, queryHandle: handle })) {
-      rows += batch.rowCount;
-      last = batch.values[0].ints.at(-1) ?? last;
-    }
-    expect([rows, last]).toEqual([100_000, 100_000]);
+    // The row batches lie beside the CSV; FetchResult without a batch size sends exactly those.
+    const file = await encodedBatchesIn(join(results.resultDir, `${handle}.rowbatches`));
+    expect(file.length).toBeGreaterThan(1);
+    expect(file.reduce((sum, b) => sum + b.rowCount, 0)).toBe(100_000);
+    const sent = await collect<RowBatch>(grpc.L2.stream('QueryService', 'FetchResult', { session, queryHandle: handle }));
+    expect(sent.map((b) => [b.fromIndex, b.rowCount])).toEqual(file.map((b) => [b.fromIndex, b.rowCount]));
+    expect(sent.map((b) => b.columns.map((c) => c.name))).toEqual([['id', 'label'], ...file.slice(1).map(() => [])]);
+    expect(sent.flatMap((b) => b.values[0].ints)).toEqual(Array.from({ length: 100_000 }, (_, i) => i + 1));
+    expect(sent.flatMap((b) => b.values[1].strings).at(-1)).toBe('100000');
+    // The same rows as the CSV parsed in batches the client sized.
+    const parsed = await collect<RowBatch>(grpc.L1.stream('QueryService', 'FetchResult', { session, queryHandle: handle, batchSize: 7000 }));
+    expect(parsed[0].columns.map((c) => c.name)).toEqual(['id', 'label']);
+    expect(parsed.flatMap((b) => b.values[1].strings)).toEqual(sent.flatMap((b) => b.values[1].strings));
+    // From a batch's first row: that batch on, the columns in front; from inside one: its rest, then the others.
+    const boundary = file[1].fromIndex;
+    const fromBoundary = await collect<RowBatch>(grpc.L3.stream('QueryService', 'FetchResult', { session, queryHandle: handle, fromIndex: boundary }));
+    expect(fromBoundary.map((b) => [b.fromIndex, b.rowCount, b.columns.length])).toEqual(file.slice(1).map((b, i) => [b.fromIndex, b.rowCount, i === 0 ? 2 : 0]));
+    const inside = await collect<RowBatch>(grpc.L3.stream('QueryService', 'FetchResult', { session, queryHandle: handle, fromIndex: boundary - 2 }));
+    expect(inside.map((b) => b.fromIndex)).toEqual([boundary - 2, ...file.slice(1).map((b) => b.fromIndex)]);
+    expect(inside[0].values[1].strings).toEqual([String(boundary - 1), String(boundary)]);
     const tail = await collect<RowBatch>(grpc.L1.stream('QueryService', 'FetchResult', { session, queryHandle: handle, fromIndex: 99_998 }));
     expect(tail.flatMap((b) => b.values[1].strings)).toEqual(['99999', '100000']);
+    const past = await collect<RowBatch>(grpc.L2.stream('QueryService', 'FetchResult', { session, queryHandle: handle, fromIndex: 200_000 }));
+    expect(past.map((b) => [b.rowCount, b.columns.length])).toEqual([[0, 2]]);
+  });
+
+  it('streams a persisted result written by an older build, without row batches, from its CSV', async () => {
+    const session = await open('L1', 'cyd');
+    const handle = await submit('L1', session, `SELECT g AS id, 'row ' || g AS label, g % 3 = 0 AS third FROM generate_series(1, 30000) g`, {
+      'lens.query.enable.persistent.resultset': 'true',
+    });
+    expect((await watch('L1', session, handle)).at(-1)?.status).toBe('SUCCESSFUL');
+    // What an older build recorded: no rowBatches, and no file beside the CSV. L3 has not read this query yet.
+    await db.pool.query(`UPDATE events SET payload = payload #- '{persisted,rowBatches}' WHERE stream_id = $1 AND type = 'QuerySucceeded'`, [`query-${handle}`]);
+    rmSync(join(results.resultDir, `${handle}.rowbatches`));
+    const batches = await collect<RowBatch>(grpc.L3.stream('QueryService', 'FetchResult', { session, queryHandle: handle }));
+    expect(batches[0].columns.map((c) => c.name)).toEqual(['id', 'label', 'third']);
+    expect(batches.flatMap((b) => b.values[0].ints)).toEqual(Array.from({ length: 30_000 }, (_, i) => i + 1));
+    expect(batches.flatMap((b) => b.values[2].bools).filter(Boolean)).toHaveLength(10_000);
+    expect(batches.flatMap((b) => b.values[1].strings).at(-1)).toBe('row 30000');
   });
 
   it('cancels a pg_sleep through another node; Watch on a third sees CANCELED', async () => {

@@ -2,12 +2,11 @@ import type { Server } from '@grpc/grpc-js';
 import type { MethodDefinition, PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
-import { QUARRY_GRPC_PACKAGE, QUARRY_PROTO_LOADER_OPTIONS, quarryProtoPath } from '@quarry/contracts';
-import type { GrpcRowBatch } from '@quarry/contracts';
+import { encodeRowBatch, QUARRY_GRPC_PACKAGE, QUARRY_PROTO_LOADER_OPTIONS, quarryProtoPath } from '@quarry/contracts';
 import type { QuarryConfig } from '@quarry/platform';
-import { encodeRowBatch } from './row-batch-encoder';
+import type { OutgoingBatch } from './result-batches';
 
-/** Rows of a FetchResult batch reach ~1-2 MB at 10,000 wide rows: room for them, not for anything unbounded. */
+/** A FetchResult batch is ~0.5 MiB, or ~1-2 MB at 10,000 wide rows: room for them, not for anything unbounded. */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /**
@@ -26,9 +25,10 @@ export function grpcServerOptions(config: QuarryConfig): GrpcOptions {
       maxSendMessageLength: MAX_MESSAGE_BYTES,
       maxReceiveMessageLength: 4 * 1024 * 1024,
       onLoadPackageDefinition: (definition: PackageDefinition, server: Pick<Server, 'addService'>) => {
-        // Row batches are written by hand (row-batch-encoder): protobufjs spends most of FetchResult's CPU.
-        const fetchResult = (definition['quarry.v1.QueryService'] as Record<string, MethodDefinition<unknown, GrpcRowBatch>>)['FetchResult'];
-        fetchResult.responseSerialize = encodeRowBatch;
+        // Row batches are written by hand (row-batch-encoder: protobufjs spends most of FetchResult's
+        // CPU), or were encoded once when the result was persisted and pass through as they are.
+        const fetchResult = (definition['quarry.v1.QueryService'] as Record<string, MethodDefinition<unknown, OutgoingBatch>>)['FetchResult'];
+        fetchResult.responseSerialize = (batch) => (Buffer.isBuffer(batch) ? batch : encodeRowBatch(batch));
         new ReflectionService(definition).addToServer(server);
       },
     },

@@ -8,9 +8,6 @@ import { GrpcErrorsFilter } from './grpc-errors.filter';
 import { requestOf, sessionOf, writeAll } from './grpc-requests';
 import { ResultBatches } from './result-batches';
 
-/** Rows per FetchResult batch when the client names none: a REST page's most. */
-const DEFAULT_BATCH_ROWS = 10_000;
-
 /** quarry.v1.QueryService: the query and result use cases of the REST API, through gRPC. */
 @Controller()
 @UseFilters(GrpcErrorsFilter)
@@ -92,7 +89,7 @@ export class QueryGrpcController {
       session: sessionOf(request),
       queryHandle: request.queryHandle.toLowerCase(),
       from: request.fromIndex,
-      size: request.batchSize || DEFAULT_BATCH_ROWS,
+      size: request.batchSize || undefined,
     });
     await writeAll(call, batches);
     return EMPTY;

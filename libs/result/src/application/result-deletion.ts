@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { RESULT_STORE } from '@quarry/platform';
 import { QueryCommands, type QueryState } from '@quarry/query';
 import { RESULT_RELEASED_CHANNEL } from '../held/held-result-keeper';
-import type { ResultStore } from '../store/result-store';
+import { removePersisted, type ResultStore } from '../store/result-store';
 
 /** A client's DELETE of a result: the event first (every node then says it is gone), then the bytes. */
 @Injectable()
@@ -20,6 +20,6 @@ export class ResultDeletion {
       { type: 'DeleteResult', deletedBy: state.userName! },
       { alsoInTransaction: (tx) => tx.query('SELECT pg_notify($1, $2)', [RESULT_RELEASED_CHANNEL, queryHandle]) },
     );
-    if (state.persistedResult) await this.store.remove(state.persistedResult.path);
+    if (state.persistedResult) await removePersisted(this.store, state.persistedResult);
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { LOGGER, NODE_IDENTITY, NodeDrain, RESULT_STORE, type NodeIdentity } from '@quarry/platform';
 import { QueryCommands } from '@quarry/query';
 import { HeldResults } from '../held/held-results';
-import type { ResultStore } from '../store/result-store';
+import { removePersisted, type ResultStore } from '../store/result-store';
 import type { Logger } from 'pino';
 import { ResultCapture } from './result-capture';
 
@@ -47,7 +47,7 @@ export class HeldResultMover implements OnModuleInit {
       const { state } = await this.queries.load(queryHandle);
       const persisted = await this.capture.persistHeld(queryHandle, attempt, state, page.columns, page.rows);
       const { events } = await this.queries.execute(queryHandle, { type: 'PersistHeldResult', incarnation: this.identity.incarnation, attempt, persisted });
-      if (events.length === 0) await this.store.remove(persisted.path);
+      if (events.length === 0) await removePersisted(this.store, persisted);
       return events.length > 0;
     } catch (error) {
       // This one will be reported lost once the node has left; the others still move.

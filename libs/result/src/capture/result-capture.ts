@@ -6,6 +6,7 @@ import { CONF, type QueryState } from '@quarry/query';
 import { HeldResults } from '../held/held-results';
 import { CsvResultSink } from '../store/csv-result-sink';
 import type { ResultStore, ResultWriter } from '../store/result-store';
+import { RowBatchFileWriter } from '../store/row-batch-file';
 import { HeldOrSpilledSink } from './held-or-spilled-sink';
 
 /** What a finished execution leaves: its row count and where its rows are. */
@@ -22,6 +23,13 @@ export type RunIntoCsv = (target: CsvTarget, header: boolean) => Promise<{ rowCo
 
 interface PersistedWrite {
   writer: ResultWriter;
+  /** The row-batch file's writer, and what turns the CSV text into its batches once the columns are known. */
+  batchesWriter: ResultWriter;
+  batches?: RowBatchFileWriter;
+  /** Set when the text could not be made into batches: the result then has none, and is read from its CSV. */
+  batchesFailed?: boolean;
+  /** The CSV text to both files. */
+  write(chunk: string | Buffer): Promise<void>;
   sink: CsvResultSink;
   gzip: boolean;
   header: boolean;
@@ -57,7 +65,7 @@ export class ResultCapture {
       await write.sink.rows(rows);
       return await this.commitPersisted(write, rows.length, columns);
     } catch (error) {
-      await write.writer.abort();
+      await abortPersisted(write);
       throw error;
     }
   }
@@ -94,7 +102,7 @@ export class ResultCapture {
       return { rowCount, held: { nodeId, incarnation, expiresAt: new Date(expiresAt).toISOString(), bytes: collector.bytes, columns: collector.columnsSeen } };
     } catch (error) {
       this.held.release(collector);
-      await spill?.writer.abort();
+      if (spill) await abortPersisted(spill);
       throw error;
     }
   }
@@ -107,11 +115,11 @@ export class ResultCapture {
     const write = await this.openPersisted(queryHandle, attempt, state);
     try {
       let columns: ColumnMeta[] = [];
-      const target: CsvTarget = { columns: (c) => void (columns = c), write: (chunk) => write.writer.write(chunk) };
+      const target: CsvTarget = { columns: (c) => void (columns = write.sink.columnsSeen = c), write: (chunk) => write.write(chunk) };
       const { rowCount } = csv ? await csv(target, write.header) : await rows(write.sink);
       return { rowCount, persisted: await this.commitPersisted(write, rowCount, csv ? columns : write.sink.columnsSeen) };
     } catch (error) {
-      await write.writer.abort();
+      await abortPersisted(write);
       throw error;
     }
   }
@@ -120,11 +128,38 @@ export class ResultCapture {
     const gzip = state.conf['lens.query.output.compression.codec'] === 'gzip';
     const header = state.conf['lens.query.output.write.header'] === 'true';
     const writer = await this.store.create(queryHandle, { gzip, attempt });
-    return { writer, sink: new CsvResultSink(writer, header), gzip, header };
+    const batchesWriter = await this.store.create(queryHandle, { gzip: false, attempt, kind: 'rowbatches' }).catch(async (error: unknown) => {
+      await writer.abort();
+      throw error;
+    });
+    // The row batches are made from the very text the CSV gets, once the columns are known (they come first).
+    const write: PersistedWrite = {
+      writer,
+      batchesWriter,
+      write: async (chunk) => {
+        await writer.write(chunk);
+        if (write.batchesFailed) return;
+        write.batches ??= new RowBatchFileWriter(batchesWriter, write.sink.columnsSeen, header);
+        // The batches are derived from the CSV, which stays the result: a value they cannot hold
+        // costs the result its batches (FetchResult then reads the CSV), never the query.
+        await write.batches.write(chunk).catch(() => void (write.batchesFailed = true));
+      },
+      sink: new CsvResultSink({ write: (chunk) => write.write(chunk) }, header),
+      gzip,
+      header,
+    };
+    return write;
   }
 
-  private async commitPersisted({ writer, gzip, header }: PersistedWrite, rowCount: number, columns: ColumnMeta[]): Promise<PersistedResultInfo> {
-    const { path, bytes } = await writer.commit();
-    return { path, rows: rowCount, bytes, gzip, header, columns };
+  private async commitPersisted(write: PersistedWrite, rowCount: number, columns: ColumnMeta[]): Promise<PersistedResultInfo> {
+    write.batches ??= new RowBatchFileWriter(write.batchesWriter, columns, write.header);
+    if (!write.batchesFailed) await write.batches.end().catch(() => void (write.batchesFailed = true));
+    const rowBatches = write.batchesFailed ? await write.batchesWriter.abort() : await write.batchesWriter.commit();
+    const { path, bytes } = await write.writer.commit();
+    return { path, rows: rowCount, bytes, gzip: write.gzip, header: write.header, columns, ...(rowBatches && { rowBatches }) };
   }
+}
+
+async function abortPersisted(write: PersistedWrite): Promise<void> {
+  await Promise.all([write.writer.abort(), write.batchesWriter.abort()]);
 }

@@ -105,6 +105,7 @@ describe('persisted results across a three-node cluster', () => {
     const handle = await submit(lens, session, 'SELECT 1 AS one', { 'lens.query.enable.persistent.resultset': 'true' });
     await succeeded(lens, session, handle, 120_000);
     const live = cluster.nodes.filter((n) => n.process.running);
+    expect(readdirSync(resultDir).filter((f) => f.startsWith(handle)).sort()).toEqual([`${handle}.csv`, `${handle}.rowbatches`]);
     const deleted = await new LensClient(live[0].url).request('DELETE', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' });
     expect(deleted.json()).toEqual({ apiResult: { status: 'SUCCEEDED', message: `result of ${handle} deleted` } });
     expect(readdirSync(resultDir).filter((f) => f.startsWith(handle))).toEqual([]);

@@ -17,7 +17,7 @@ export class CsvResultSink implements RowSink {
   rowCount = 0;
 
   constructor(
-    private readonly writer: ResultWriter,
+    private readonly writer: Pick<ResultWriter, 'write'>,
     private readonly header: boolean,
   ) {}
 

@@ -4,25 +4,36 @@ import { join, normalize, sep } from 'node:path';
 import { once } from 'node:events';
 import { createGzip, type Gzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
-import type { ResultStore, ResultWriter } from './result-store';
+import type { ResultFileKind, ResultStore, ResultWriter } from './result-store';
+
+/** Every file an attempt may leave: its CSV, plain or gzipped, and its row batches. */
+const FILES: [ResultFileKind, boolean][] = [
+  ['csv', false],
+  ['csv', true],
+  ['rowbatches', false],
+];
 
 function checkHandle(queryHandle: string): void {
   if (!/^[0-9a-f-]{36}$/.test(queryHandle)) throw new Error(`not a query handle: ${queryHandle}`);
 }
 
-/** `<handle>.csv` for a first attempt (most results), `<handle>.a<N>.csv` for a later one. */
-function nameOf(queryHandle: string, attempt: number, gzip: boolean): string {
-  return `${queryHandle}${attempt > 1 ? `.a${attempt}` : ''}.csv${gzip ? '.gz' : ''}`;
+/**
+ * `<handle>.csv` for a first attempt (most results), `<handle>.a<N>.csv` for a later one; its row
+ * batches beside it as `<handle>[.a<N>].rowbatches`.
+ */
+function nameOf(queryHandle: string, attempt: number, kind: ResultFileKind, gzip: boolean): string {
+  const base = `${queryHandle}${attempt > 1 ? `.a${attempt}` : ''}`;
+  return kind === 'rowbatches' ? `${base}.rowbatches` : `${base}.csv${gzip ? '.gz' : ''}`;
 }
 
 /** Results as files under one folder (QUARRY_RESULT_DIR); written to a temp name, then renamed. */
 export class FolderResultStore implements ResultStore {
   constructor(private readonly root: string) {}
 
-  async create(queryHandle: string, options: { gzip: boolean; attempt?: number }): Promise<ResultWriter> {
+  async create(queryHandle: string, options: { gzip: boolean; attempt?: number; kind?: ResultFileKind }): Promise<ResultWriter> {
     checkHandle(queryHandle);
     await mkdir(this.root, { recursive: true });
-    const path = nameOf(queryHandle, options.attempt ?? 1, options.gzip);
+    const path = nameOf(queryHandle, options.attempt ?? 1, options.kind ?? 'csv', options.gzip);
     const temp = join(this.root, `.${path}.part`);
     const file = createWriteStream(temp);
     const gzip: Gzip | undefined = options.gzip ? createGzip() : undefined;
@@ -56,15 +67,15 @@ export class FolderResultStore implements ResultStore {
     checkHandle(queryHandle);
     const names = [];
     for (let earlier = 1; earlier < attempt; earlier++) {
-      for (const gzip of [false, true]) names.push(nameOf(queryHandle, earlier, gzip), `.${nameOf(queryHandle, earlier, gzip)}.part`);
+      for (const [kind, gzip] of FILES) names.push(nameOf(queryHandle, earlier, kind, gzip), `.${nameOf(queryHandle, earlier, kind, gzip)}.part`);
     }
     await Promise.all(names.map((name) => rm(join(this.root, name), { force: true })));
   }
 
-  async open(path: string) {
+  async open(path: string, options: { chunkBytes?: number } = {}) {
     const full = this.resolve(path);
     const { size } = await stat(full);
-    return { stream: createReadStream(full), bytes: size };
+    return { stream: createReadStream(full, { highWaterMark: options.chunkBytes }), bytes: size };
   }
 
   async remove(path: string): Promise<void> {

@@ -1,14 +1,14 @@
-import type { GrpcColumnValues, GrpcRowBatch } from '@quarry/contracts';
+import type { GrpcColumnValues, GrpcRowBatch } from './quarry-messages';
 
 interface ColumnMeta {
   name: string;
   type: string;
 }
 
-type Field = 'bools' | 'ints' | 'doubles' | 'strings';
+export type ColumnField = 'bools' | 'ints' | 'doubles' | 'strings';
 
 /** The ColumnValues field each Lens column type's values go in (proto's comment on ColumnValues). */
-function fieldOf(type: string): Field {
+export function fieldOf(type: string): ColumnField {
   switch (type) {
     case 'BOOLEAN':
       return 'bools';
@@ -26,13 +26,13 @@ function fieldOf(type: string): Field {
 }
 
 /** A value as its field holds it: BIGINTs a double cannot hold stay exact text (proto-loader reads it as an int64). */
-const VALUE_OF: Record<Field, (value: NonNullable<unknown>) => unknown> = {
+const VALUE_OF: Record<ColumnField, (value: NonNullable<unknown>) => unknown> = {
   bools: (value) => value === true || value === 'true' || value === 't',
   ints: (value) => (typeof value === 'number' ? value : String(value)),
   doubles: (value) => Number(value),
   strings: (value) => (value instanceof Date ? value.toISOString() : String(value)),
 };
-const NULL_SLOT: Record<Field, unknown> = { bools: false, ints: 0, doubles: 0, strings: '' };
+const NULL_SLOT: Record<ColumnField, unknown> = { bools: false, ints: 0, doubles: 0, strings: '' };
 
 /**
  * Rows (as the drivers and the result store give them) as one RowBatch, column by column: packed

@@ -1,5 +1,5 @@
 import { loadSync } from '@grpc/proto-loader';
-import { QUARRY_PROTO_LOADER_OPTIONS, quarryProtoPath } from '@quarry/contracts';
+import { QUARRY_PROTO_LOADER_OPTIONS, quarryProtoPath } from './quarry-proto';
 import { encodeRowBatch } from './row-batch-encoder';
 import { rowBatchOf } from './row-batch';
 

@@ -1,4 +1,4 @@
-import type { GrpcColumnValues, GrpcRowBatch } from '@quarry/contracts';
+import type { GrpcColumnValues, GrpcRowBatch } from './quarry-messages';
 
 /*
  * quarry.v1.RowBatch in protobuf's wire format, written straight from the batch's arrays.
@@ -8,13 +8,28 @@ import type { GrpcColumnValues, GrpcRowBatch } from '@quarry/contracts';
  */
 
 const VARINT = 0;
-const LEN = 2;
+export const PROTO_LEN = 2;
+const LEN = PROTO_LEN;
 const TWO_POW_52 = 2 ** 52;
 
-/** A growing buffer written front to back. */
-class Writer {
+/** A growing buffer written front to back, in protobuf's wire format. */
+export class ProtoWriter {
   buf = Buffer.allocUnsafe(16 * 1024);
   pos = 0;
+
+  /** Bytes copied as they are: a short run byte by byte (a subarray per value would be garbage). */
+  bytes(source: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    this.room(length);
+    if (length < 64) {
+      const buf = this.buf;
+      let pos = this.pos;
+      for (let i = start; i < end; i++) buf[pos++] = source[i];
+    } else {
+      this.buf.set(source.subarray(start, end), this.pos);
+    }
+    this.pos += length;
+  }
 
   private room(bytes: number): void {
     if (this.pos + bytes <= this.buf.length) return;
@@ -77,7 +92,7 @@ class Writer {
   }
 
   /** Another writer's bytes as a length-delimited field. */
-  embed(field: number, inner: Writer): void {
+  embed(field: number, inner: ProtoWriter): void {
     this.tag(field, LEN);
     this.varint(inner.pos);
     this.room(inner.pos);
@@ -91,7 +106,7 @@ class Writer {
 }
 
 /** sint64's zigzag: 0, -1, 1, -2 ... as 0, 1, 2, 3 ...; exact for BIGINTs given as text. */
-function zigzag(out: Writer, value: number | string): void {
+export function zigzag(out: ProtoWriter, value: number | string): void {
   if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < TWO_POW_52) {
     out.varint(value >= 0 ? value * 2 : -value * 2 - 1);
     return;
@@ -101,15 +116,15 @@ function zigzag(out: Writer, value: number | string): void {
 }
 
 /** Packed bools: one byte each. */
-function packedBools(out: Writer, field: number, values: boolean[]): void {
+function packedBools(out: ProtoWriter, field: number, values: boolean[]): void {
   if (values.length === 0) return;
   out.tag(field, LEN);
   out.varint(values.length);
   for (const value of values) out.varint(value ? 1 : 0);
 }
 
-function columnValues(values: GrpcColumnValues, scratch: Writer): Writer {
-  const out = new Writer();
+function columnValues(values: GrpcColumnValues, scratch: ProtoWriter): ProtoWriter {
+  const out = new ProtoWriter();
   packedBools(out, 1, values.nulls);
   packedBools(out, 2, values.bools);
   if (values.ints.length > 0) {
@@ -130,10 +145,10 @@ function columnValues(values: GrpcColumnValues, scratch: Writer): Writer {
 }
 
 export function encodeRowBatch(batch: GrpcRowBatch): Buffer {
-  const out = new Writer();
-  const scratch = new Writer();
+  const out = new ProtoWriter();
+  const scratch = new ProtoWriter();
   for (const column of batch.columns) {
-    const inner = new Writer();
+    const inner = new ProtoWriter();
     inner.tag(1, LEN);
     inner.string(column.name);
     inner.tag(2, LEN);
