@@ -29,6 +29,16 @@ describe('outbox relay (real Kafka and PostgreSQL)', () => {
   });
   afterAll(() => db.drop());
 
+  /** A topic prefix of the test's own, its topics created. */
+  const topicsOfItsOwn = async () => {
+    const ownPrefix = uniqueTopicPrefix();
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, ownPrefix, 3);
+    await admin.disconnect();
+    return ownPrefix;
+  };
+
   it('with relays on three "nodes" at once, publishes every row exactly once, each stream in order', async () => {
     const store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, prefix);
     const streams = await appendSessions(store, 100, 20);
@@ -58,11 +68,7 @@ describe('outbox relay (real Kafka and PostgreSQL)', () => {
   });
 
   it('deletes relayed rows in bulk, not a write per batch; a relay taking over from a killed one republishes those not deleted yet', async () => {
-    const ownPrefix = uniqueTopicPrefix();
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, ownPrefix, 3);
-    await admin.disconnect();
+    const ownPrefix = await topicsOfItsOwn();
     const store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, ownPrefix);
     const outboxRows = async () => (await db.pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n as number;
     const [first, second] = [0, 1].map(() => new Pool({ connectionString: db.url, max: 3 }));
@@ -97,11 +103,7 @@ describe('outbox relay (real Kafka and PostgreSQL)', () => {
   });
 
   it('vacuums the outbox itself once enough rows were deleted, so its reads do not walk ever more dead entries', async () => {
-    const ownPrefix = uniqueTopicPrefix();
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, ownPrefix, 3);
-    await admin.disconnect();
+    const ownPrefix = await topicsOfItsOwn();
     const store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, ownPrefix);
     const vacuums = async () => Number((await db.pool.query("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'")).rows[0].vacuum_count);
     const before = await vacuums();
