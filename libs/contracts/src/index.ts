@@ -20,6 +20,7 @@ export * from './wire/parse-lens-conf';
 export * from './wire/lens-errors';
 export * from './wire/client-answers';
 export * from './grpc/quarry-proto';
+export { fetchResultCodec, type FetchResultCodec } from './grpc/fetch-result-codec';
 export * from './grpc/quarry-messages';
 export { fieldOf, rowBatchOf, type ColumnField } from './grpc/row-batch';
 export { encodeRowBatch, PROTO_LEN, ProtoWriter, zigzag } from './grpc/row-batch-encoder';

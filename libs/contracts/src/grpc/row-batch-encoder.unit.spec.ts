@@ -1,13 +1,8 @@
-import { loadSync } from '@grpc/proto-loader';
-import { QUARRY_PROTO_LOADER_OPTIONS, quarryProtoPath } from './quarry-proto';
+import { fetchResultCodec } from './fetch-result-codec';
 import { encodeRowBatch } from './row-batch-encoder';
 import { rowBatchOf } from './row-batch';
 
-const fetchResult = loadSync(quarryProtoPath(), { ...QUARRY_PROTO_LOADER_OPTIONS, longs: String })['quarry.v1.QueryService'] as unknown as Record<
-  string,
-  { responseSerialize(value: unknown): Buffer; responseDeserialize(bytes: Buffer): unknown }
->;
-const { responseSerialize, responseDeserialize } = fetchResult['FetchResult'];
+const { responseSerialize, responseDeserialize } = fetchResultCodec();
 
 const COLUMNS = [
   { name: 'id', type: 'INT' },

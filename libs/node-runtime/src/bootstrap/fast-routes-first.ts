@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import { chooseMediaType, serialize, type WireRoot } from '@quarry/contracts';
+import { chooseMediaType, serialize, type WireMediaType, type WireRoot } from '@quarry/contracts';
 import type { DbPurposes, FastGetMatch, FastPostHandler, FastRoutes, QuarryMetrics } from '@quarry/platform';
 import type { Request, Response } from 'express';
 
@@ -61,7 +61,7 @@ export function answerFastRoutesFirst(server: Server, parts: FastRoutesFirst): v
   });
 }
 
-function answerGet(parts: FastRoutesFirst, found: FastGetMatch, mediaType: NonNullable<ReturnType<typeof chooseMediaType>>, queryString: string, req: IncomingMessage, res: ServerResponse, fullWay: () => void): void {
+function answerGet(parts: FastRoutesFirst, found: FastGetMatch, mediaType: WireMediaType, queryString: string, req: IncomingMessage, res: ServerResponse, fullWay: () => void): void {
   const stop = parts.metrics.httpRequests.startTimer();
   // Whatever throws, at once or later, before the answer is written sends the request the full way.
   const answered = parts.purposes.run('lens', () => new Promise<WireRoot>((resolve) => resolve(found.handler(parts.express.parseQuery(queryString), found.param))));

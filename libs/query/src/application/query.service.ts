@@ -196,7 +196,7 @@ export class QueryService {
         await woken;
         continue;
       }
-      const view = ended ? this.viewOf(session, ended.state) : await this.view(session, queryHandle);
+      const view = ended ? await this.viewOfLoaded(session, queryHandle, ended.state) : await this.view(session, queryHandle);
       if (isSettled(view.state) || Date.now() >= deadline) return view;
       await woken;
     }
@@ -223,12 +223,6 @@ export class QueryService {
       if (isSettled(view.state)) return;
       await woken;
     }
-  }
-
-  /** A settled query's view, checked as view() checks it. */
-  private viewOf(session: SessionState, state: QueryState): QueryView {
-    if (state.status === 'NEW' || state.userName !== session.userName) throw new QueryRefused({ kind: 'not-found' });
-    return { state };
   }
 
   /**

@@ -1,14 +1,11 @@
 import { Readable } from 'node:stream';
-import { loadSync } from '@grpc/proto-loader';
-import { encodeRowBatch, QUARRY_PROTO_LOADER_OPTIONS, quarryProtoPath, rowBatchOf, rowBatchPlaceOf } from '@quarry/contracts';
+import { encodeRowBatch, fetchResultCodec, rowBatchOf, rowBatchPlaceOf } from '@quarry/contracts';
 import type { ColumnMeta } from '@quarry/drivers';
 import { readCsvPage, UnreadableResult } from './csv-page-reader';
 import { CsvResultSink } from './csv-result-sink';
 import { encodedRowBatches, ROW_BATCH_MAX_ROWS, ROW_BATCH_TARGET_BYTES, RowBatchFileWriter, type EncodedRowBatch } from './row-batch-file';
 
-const { responseDeserialize } = (loadSync(quarryProtoPath(), { ...QUARRY_PROTO_LOADER_OPTIONS, longs: String })['quarry.v1.QueryService'] as unknown as Record<string, { responseDeserialize(bytes: Buffer): unknown }>)[
-  'FetchResult'
-];
+const { responseDeserialize } = fetchResultCodec();
 
 const COLUMNS: ColumnMeta[] = [
   { name: 'id', type: 'INT' },
