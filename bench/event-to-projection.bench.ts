@@ -8,6 +8,7 @@ import { kafkaRoundTripBaseline } from './lib/kafka-roundtrip-baseline';
 import { withDeadline, type LoadResult, type LoadSettings } from './lib/load';
 import { pgInsertBaseline } from './lib/pg-insert-baseline';
 import { QuarryNode } from './lib/quarry-node';
+import { brokerPid, stackCpuDuring, type StackParts } from './lib/stack-processes';
 import { runConcurrently, sleep, summarize, type LatencySummary } from './lib/stats';
 
 /**
@@ -102,8 +103,17 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const sessions = Math.ceil(load.total / EVENTS_PER_SESSION);
   const totalEvents = sessions * EVENTS_PER_SESSION;
   const before = await appliedEvents();
+  const stack: StackParts = {
+    nodes: [
+      { nodeId: 'appenders (this process)', pid: process.pid, alone: true },
+      { nodeId: 'L2', pid: l2.pid },
+    ],
+    brokerPid: brokerPid(ctx.repoRoot),
+    pool: reader as unknown as Pool,
+    databases: [ctx.databaseName],
+  };
   const started = performance.now();
-  await runConcurrently(
+  const { cpuMs: appendCpu } = await stackCpuDuring(stack, () => runConcurrently(
     sessions,
     load.concurrency,
     async (s) => {
@@ -116,8 +126,10 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       for (let v = 0; v < events.length; v++) await store.append(stream, v === 0 ? 'no_stream' : v, [events[v]]);
     },
     ctx.signal,
-  );
+  ));
   const appendedMs = performance.now() - started;
+  const cpuPerEventUs = Object.fromEntries(Object.entries(appendCpu).map(([part, ms]) => [part, (ms / totalEvents) * 1000]));
+  ctx.log(`  CPU per event while appending: ${Object.entries(cpuPerEventUs).map(([part, us]) => `${part} ${us.toFixed(0)} µs`).join(', ')}`);
   await withDeadline(
     (async () => {
       while ((await appliedEvents()) < before + totalEvents) {
@@ -140,7 +152,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const kafka = await kafkaRoundTripBaseline(ctx, load, PARTITIONS);
   alive();
 
-  return rows({ latency, appendLatency, quarryPerSecond, appendPerSecond, projectedMs, appendedMs, totalEvents, load, pg, kafka });
+  return rows({ latency, appendLatency, quarryPerSecond, appendPerSecond, projectedMs, appendedMs, totalEvents, load, pg, kafka, cpuPerEventUs });
 }
 
 interface Measured {
@@ -154,6 +166,8 @@ interface Measured {
   load: LoadSettings;
   pg: LoadResult;
   kafka: LoadResult;
+  /** CPU per event while the appends ran, by part of the pipeline (µs). */
+  cpuPerEventUs: Record<string, number>;
 }
 
 function rows(m: Measured): BenchRow[] {
@@ -174,7 +188,10 @@ function rows(m: Measured): BenchRow[] {
     appendedMs: m.appendedMs,
     projectedMs: m.projectedMs,
   };
+  const cpuTotal = Object.values(m.cpuPerEventUs).reduce((a, b) => a + b, 0);
   return [
+    { name: NAME, metric: 'CPU per event while appending', value: cpuTotal, unit: 'µs', detail: m.cpuPerEventUs },
+    ...Object.entries(m.cpuPerEventUs).map(([part, us]) => ({ name: NAME, metric: `  of which ${part}`, value: us, unit: 'µs' })),
     { name: NAME, metric: 'latency p50', value: m.latency.p50, unit: 'ms', baseline: kP50, detail: latencyDetail },
     { name: NAME, metric: 'latency p50', value: m.latency.p50, unit: 'ms', baseline: pgP50 },
     { name: NAME, metric: 'latency p99', value: m.latency.p99, unit: 'ms', baseline: kP99 },

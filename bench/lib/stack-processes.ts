@@ -39,8 +39,8 @@ export function brokerPid(repoRoot: string): number | undefined {
 }
 
 export interface StackParts {
-  /** Node processes by id: each counts with its children (the DuckDB host). */
-  nodes: { nodeId: string; pid?: number }[];
+  /** Node processes by id: each counts with its children (the DuckDB host), unless `alone` (a bench process, whose children are the nodes). */
+  nodes: { nodeId: string; pid?: number; alone?: boolean }[];
   balancerPid?: number;
   brokerPid?: number;
   /** Reads pg_stat_activity. */
@@ -54,7 +54,7 @@ export interface StackParts {
 /** CPU ms each part of the stack used during `work` (a backend born meanwhile counts in full; one gone meanwhile is missed). */
 export async function stackCpuDuring<T>(parts: StackParts, work: () => Promise<T>): Promise<{ result: T; elapsedMs: number; cpuMs: Record<string, number> }> {
   const groups = (pg: { own: number[]; server: number[] }): Record<string, number[]> => ({
-    ...Object.fromEntries(parts.nodes.filter((n) => n.pid !== undefined).map((n) => [n.nodeId, processTree(n.pid!)])),
+    ...Object.fromEntries(parts.nodes.filter((n) => n.pid !== undefined).map((n) => [n.nodeId, n.alone ? [n.pid!] : processTree(n.pid!)])),
     ...(parts.balancerPid ? { balancer: processTree(parts.balancerPid) } : {}),
     'PostgreSQL backends': pg.own,
     'PostgreSQL server': pg.server,

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { createKafka, ensureTopics } from '../kafka/kafka';
 import { PgEventStore } from '../store/event-store';
 
-import { OutboxRelay } from './outbox-relay';
+import { LINGER_AFTER_ROWS, OutboxRelay } from './outbox-relay';
 import { EVENT_STORE_MIGRATIONS } from '../migrations';
 import { runMigrations } from '../db/migrate';
 
@@ -123,5 +123,29 @@ describe('outbox relay (real Kafka and PostgreSQL)', () => {
     // PostgreSQL's own statistics say so too (they are written a moment after the VACUUM).
     await waitFor('the VACUUM in pg_stat_user_tables', async () => (await vacuums()) > before);
     expect(vacuumed).toBeLessThanOrEqual(3);
+  });
+
+  it('under load, gathers the rows that come during its linger into one Kafka request; a read of few rows does not linger', async () => {
+    const ownPrefix = await topicsOfItsOwn();
+    const store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, ownPrefix);
+    const pool = new Pool({ connectionString: db.url, max: 3 });
+    const batches: number[] = [];
+    // A long linger and a long pause: what one read gathers depends on the linger alone, not on timing.
+    const relay = new OutboxRelay(pool, kafka, { batchSize: 100, idleMs: 60_000, lingerMs: 8_000, partitions: 3 }, logger, { published: (n) => batches.push(n) });
+    relay.start();
+    try {
+      await appendSessions(store, 1, LINGER_AFTER_ROWS + 1);
+      await waitFor('the first append relayed', async () => batches.length === 1);
+      // Three appends, each its own commit and NOTIFY: the first wakes the relay, which lingers.
+      await appendSessions(store, 3, 1);
+      await waitFor('the three relayed', async () => batches.reduce((a, b) => a + b, 0) === LINGER_AFTER_ROWS + 4);
+      // That read moved fewer than LINGER_AFTER_ROWS: the next wake reads at once, well within the linger.
+      await appendSessions(store, 1, 1);
+      await waitFor('a lone append relayed before a linger could have ended', async () => batches.length === 3, { timeoutMs: 5_000 });
+    } finally {
+      await relay.stop();
+      await pool.end();
+    }
+    expect(batches).toEqual([LINGER_AFTER_ROWS + 1, 3, 1]);
   });
 });

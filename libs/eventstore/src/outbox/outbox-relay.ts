@@ -15,6 +15,14 @@ export interface RelaySettings {
   idleMs: number;
   /** Partitions of an event topic the relay creates again when the broker has lost it. */
   partitions: number;
+  /**
+   * Under load (the last read moved LINGER_AFTER_ROWS rows or more), how long the next read waits
+   * for more rows to gather; 0: never. Every read costs a produce request, the broker's work for
+   * it and a fetch answer to every consumer, whatever its size: fewer, larger batches cut the
+   * pipeline's CPU per event (ADR 11, "Events, fourth pass"), at the price of at most this much
+   * more latency, and only while appends come faster than one per read.
+   */
+  lingerMs?: number;
   /** Rows deleted between two VACUUMs of the outbox (see OUTBOX_VACUUM_AFTER_ROWS); 0: never. */
   vacuumAfterRows?: number;
 }
@@ -59,6 +67,11 @@ const MAX_UNDELETED = 100;
  * next append anywhere (a dead node's NodeDown, within the detector's seconds) wakes the relay sooner.
  */
 const QUIET_LOOKS = 20;
+/**
+ * A read that moved at least this many rows means appends are arriving faster than single reads:
+ * the next read lingers (RelaySettings.lingerMs). A lone event (one row a read) never waits.
+ */
+export const LINGER_AFTER_ROWS = 4;
 
 /** The advisory-lock key of the cluster-wide relay lock (any constant shared by every node). */
 export const RELAY_LOCK = 7_041_998_002;
@@ -88,6 +101,8 @@ export class OutboxRelay {
   /** Rows deleted since the last VACUUM; the VACUUM on its way, if one is. */
   private deletedSinceVacuum = 0;
   private vacuuming?: Promise<void>;
+  /** When the last read of the outbox was sent (performance.now()). */
+  private lastReadAt = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -129,6 +144,7 @@ export class OutboxRelay {
         // nothing sent or left to delete, only a NOTIFY (or the slow backup look) wakes the relay.
         const quiet = published === 0 && this.relayed.length === 0;
         if (!(await this.pause(this.settings.idleMs * (quiet ? QUIET_LOOKS : 1)))) await this.deleteRelayed();
+        else if (published >= LINGER_AFTER_ROWS) await this.linger();
       } catch (error) {
         this.hooks.failed?.();
         this.logger.warn({ err: (error as Error).message }, 'outbox relay: publish failed, retrying');
@@ -247,6 +263,16 @@ export class OutboxRelay {
   private notify(): void {
     this.woken = true;
     this.wake?.();
+  }
+
+  /**
+   * The wait before a read under load (RelaySettings.lingerMs): reads come at most one per
+   * lingerMs while they keep finding several rows; a wake after a longer quiet reads at once.
+   * Short, so stop() simply waits for it.
+   */
+  private async linger(): Promise<void> {
+    const ms = (this.settings.lingerMs ?? 0) - (performance.now() - this.lastReadAt);
+    if (ms > 0 && this.running) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 
   /** Waits for a NOTIFY or `ms`; says whether it was woken (false: the time ran out). */

@@ -18,7 +18,7 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnApplicationShu
     metrics: QuarryMetrics,
     private readonly purposes: DbPurposes,
   ) {
-    this.relay = new OutboxRelay(pool, kafka, { batchSize: config.relayBatchSize, idleMs: config.relayIdleMs, partitions: config.kafkaPartitions }, logger, {
+    this.relay = new OutboxRelay(pool, kafka, { batchSize: config.relayBatchSize, idleMs: config.relayIdleMs, lingerMs: config.relayLingerMs, partitions: config.kafkaPartitions }, logger, {
       published: (count) => metrics.relayPublished.inc(count),
       failed: () => metrics.relayFailures.inc(),
       leadership: (leader) => metrics.relayIsLeader.set(leader ? 1 : 0),
