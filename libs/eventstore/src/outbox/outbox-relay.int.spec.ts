@@ -134,18 +134,21 @@ describe('outbox relay (real Kafka and PostgreSQL)', () => {
     const relay = new OutboxRelay(pool, kafka, { batchSize: 100, idleMs: 60_000, lingerMs: 8_000, partitions: 3 }, logger, { published: (n) => batches.push(n) });
     relay.start();
     try {
+      // A lone event first: the relay is connected to Kafka before the rows that count come.
+      await appendSessions(store, 1, 1);
+      await waitFor('a first lone event relayed', async () => batches.length === 1);
       await appendSessions(store, 1, LINGER_AFTER_ROWS + 1);
-      await waitFor('the first append relayed', async () => batches.length === 1);
+      await waitFor('the busy read relayed', async () => batches.length === 2);
       // Three appends, each its own commit and NOTIFY: the first wakes the relay, which lingers.
       await appendSessions(store, 3, 1);
-      await waitFor('the three relayed', async () => batches.reduce((a, b) => a + b, 0) === LINGER_AFTER_ROWS + 4);
+      await waitFor('the three relayed', async () => batches.reduce((a, b) => a + b, 0) === LINGER_AFTER_ROWS + 5);
       // That read moved fewer than LINGER_AFTER_ROWS: the next wake reads at once, well within the linger.
       await appendSessions(store, 1, 1);
-      await waitFor('a lone append relayed before a linger could have ended', async () => batches.length === 3, { timeoutMs: 5_000 });
+      await waitFor('a lone append relayed before a linger could have ended', async () => batches.length === 4, { timeoutMs: 5_000 });
     } finally {
       await relay.stop();
       await pool.end();
     }
-    expect(batches).toEqual([LINGER_AFTER_ROWS + 1, 3, 1]);
+    expect(batches).toEqual([1, LINGER_AFTER_ROWS + 1, 3, 1]);
   });
 });

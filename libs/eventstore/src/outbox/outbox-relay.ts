@@ -101,8 +101,8 @@ export class OutboxRelay {
   /** Rows deleted since the last VACUUM; the VACUUM on its way, if one is. */
   private deletedSinceVacuum = 0;
   private vacuuming?: Promise<void>;
-  /** When the last read of the outbox was sent (performance.now()). */
-  private lastReadAt = 0;
+  /** When Kafka last acknowledged a batch (performance.now()). */
+  private lastPublishedAt = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -179,6 +179,7 @@ export class OutboxRelay {
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
     this.sendingTo = [];
+    this.lastPublishedAt = performance.now();
     this.relayed.push(...rows.map((r) => r.id));
     this.hooks.published?.(rows.length);
     if (this.relayed.length >= Math.min(this.settings.batchSize, MAX_UNDELETED)) await this.deleteRelayed();
@@ -266,12 +267,12 @@ export class OutboxRelay {
   }
 
   /**
-   * The wait before a read under load (RelaySettings.lingerMs): reads come at most one per
-   * lingerMs while they keep finding several rows; a wake after a longer quiet reads at once.
+   * The wait before a read under load (RelaySettings.lingerMs): while reads keep finding several
+   * rows, the next comes lingerMs after Kafka acknowledged the last; a wake after a longer quiet reads at once.
    * Short, so stop() simply waits for it.
    */
   private async linger(): Promise<void> {
-    const ms = (this.settings.lingerMs ?? 0) - (performance.now() - this.lastReadAt);
+    const ms = (this.settings.lingerMs ?? 0) - (performance.now() - this.lastPublishedAt);
     if (ms > 0 && this.running) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 
