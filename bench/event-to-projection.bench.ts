@@ -8,7 +8,7 @@ import { kafkaRoundTripBaseline } from './lib/kafka-roundtrip-baseline';
 import { withDeadline, type LoadResult, type LoadSettings } from './lib/load';
 import { pgInsertBaseline } from './lib/pg-insert-baseline';
 import { QuarryNode } from './lib/quarry-node';
-import { brokerPid, stackCpuDuring, type StackParts } from './lib/stack-processes';
+import { brokerPid, scratchPool, stackCpuDuring, type StackParts } from './lib/stack-processes';
 import { runConcurrently, sleep, summarize, type LatencySummary } from './lib/stats';
 
 /**
@@ -103,13 +103,15 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const sessions = Math.ceil(load.total / EVENTS_PER_SESSION);
   const totalEvents = sessions * EVENTS_PER_SESSION;
   const before = await appliedEvents();
+  const statsPool = scratchPool(ctx.databaseUrl);
+  ctx.defer(() => statsPool.end());
   const stack: StackParts = {
     nodes: [
       { nodeId: 'appenders (this process)', pid: process.pid, alone: true },
       { nodeId: 'L2', pid: l2.pid },
     ],
     brokerPid: brokerPid(ctx.repoRoot),
-    pool: reader as unknown as Pool,
+    pool: statsPool,
     databases: [ctx.databaseName],
   };
   const started = performance.now();

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { runMigrations } from '@quarry/eventstore';
 import { ALL_MIGRATIONS } from '@quarry/node-runtime';
 import { loadConfig } from '@quarry/platform';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { startCluster, type BenchCluster } from './lib/cluster';
 import type { BaselineRef, BenchContext, BenchRow } from './lib/context';
 import type { HttpAnswer, HttpRequest } from './lib/http-client';
+import { scratchPool } from './lib/stack-processes';
 import { FINISHED_STATUSES, inMemoryRowsFrom, lensConf, lensQueryFrom, openSession, queryHandleFrom, queryStatusRequest, resultSetRequest, submitQueryRequest, type OpenedSession } from './lib/lens-api';
 import type { QuarryNode } from './lib/quarry-node';
 import { sleep, summarize, type LatencySummary } from './lib/stats';
@@ -72,13 +73,6 @@ interface EventRow {
   occurred_at: Date;
   node_id: string | null;
   stream_version: number;
-}
-
-function scratchPool(url: string): Pool {
-  const pool = new Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 10_000, application_name: 'quarry bench failover' });
-  pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
-  return pool;
 }
 
 /** Each query's events in stream order, by handle. */
@@ -742,7 +736,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
 
   ctx.log(`starting nodes L1, L2, L3 and the balancer (detection: ${JSON.stringify(detection)})`);
   const cluster = await startCluster(ctx, { partitions: PARTITIONS, env, balancerSockets: 16 });
-  const pool = scratchPool(ctx.databaseUrl);
+  const pool = scratchPool(ctx.databaseUrl, { max: 2, applicationName: 'quarry bench failover' });
   ctx.defer(() => pool.end().catch(() => undefined));
 
   // --- 1. SIGKILL rounds ---

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMigrations } from '@quarry/eventstore';
 import { ALL_MIGRATIONS } from '@quarry/node-runtime';
-import { Pool } from 'pg';
 import { startCluster, type BenchCluster } from './lib/cluster';
 import type { BaselineRef, BenchContext, BenchRow } from './lib/context';
 import { countNewlines, type HttpAnswer, type KeepAliveClient } from './lib/http-client';
@@ -22,6 +21,7 @@ import {
 } from './lib/lens-api';
 import { psqlCopy, type CopyRun } from './lib/psql-copy-baseline';
 import { fullPageCheck, quickPageCheck } from './lib/rows-page-check';
+import { scratchPool } from './lib/stack-processes';
 import { summarize } from './lib/stats';
 
 /**
@@ -77,14 +77,6 @@ const perSecond = (rows: number, ms: number) => (rows / ms) * 1000;
 /** 1000000 → 1M, 50000 → 50k, for row labels. */
 const count = (n: number) => (n % 1_000_000 === 0 ? `${n / 1_000_000}M` : n % 1000 === 0 ? `${n / 1000}k` : n.toLocaleString('en-US'));
 const fmt = (rate: number) => `${Math.round(rate).toLocaleString('en-US')} rows/s`;
-
-/** One connection for a few statements; a drop of the database at clean-up must not crash the runner. */
-function scratchPool(url: string): Pool {
-  const pool = new Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
-  pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
-  return pool;
-}
 
 /** What one persisted download took. */
 interface Download {

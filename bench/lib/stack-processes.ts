@@ -71,9 +71,9 @@ export async function stackCpuDuring<T>(parts: StackParts, work: () => Promise<T
   return { result, elapsedMs, cpuMs };
 }
 
-/** One connection for a few statements; a drop of the database at clean-up must not crash the runner. */
-export function scratchPool(url: string): Pool {
-  const pool = new Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
+/** One connection (or `max`) for a few statements; a drop of the database at clean-up must not crash the runner. */
+export function scratchPool(url: string, options: { max?: number; applicationName?: string } = {}): Pool {
+  const pool = new Pool({ connectionString: url, max: options.max ?? 1, connectionTimeoutMillis: 10_000, application_name: options.applicationName });
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
