@@ -4,9 +4,9 @@ import { PgEventStore, runMigrations } from '@quarry/eventstore';
 import { ALL_MIGRATIONS } from '@quarry/node-runtime';
 import { Client, Pool } from 'pg';
 import type { BenchContext, BenchRow } from './lib/context';
-import { kafkaRoundTripBaseline } from './lib/kafka-roundtrip-baseline';
+import { KafkaRoundTripBaseline } from './lib/kafka-roundtrip-baseline';
 import { withDeadline, type LoadResult, type LoadSettings } from './lib/load';
-import { pgInsertBaseline } from './lib/pg-insert-baseline';
+import { PgInsertBaseline } from './lib/pg-insert-baseline';
 import { QuarryNode } from './lib/quarry-node';
 import { brokerPid, scratchPool, stackCpuDuring, type StackParts } from './lib/stack-processes';
 import { SessionVisibility } from './lib/session-visibility';
@@ -25,6 +25,8 @@ import { runConcurrently, sleep, summarize, type LatencySummary } from './lib/st
 const NAME = 'event-to-projection';
 const PARTITIONS = 3;
 const EVENTS_PER_SESSION = 5; // SessionOpened, then 4 JarAdded, one append each
+/** Latency samples and throughput runs are taken in this many rounds, each beside the baselines'. */
+const ROUNDS = 3;
 const sha = 'c'.repeat(64);
 
 function settings(quick: boolean): LoadSettings {
@@ -53,6 +55,8 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const alive = () => {
     if (!l2.running) throw new Error(`node L2 exited during the bench:\n${l2.output()}`);
   };
+  const pgInsert = await PgInsertBaseline.open(ctx, load.concurrency);
+  const kafka = await KafkaRoundTripBaseline.open(ctx, PARTITIONS);
 
   // --- Latency: one SessionOpened at a time, until its `sessions` row is readable. ---
   // Seen without polling: a trigger of this bench's own on `sessions` NOTIFYs each new row when
@@ -74,24 +78,34 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     return { totalMs: performance.now() - t0, appendedMs };
   };
 
-  ctx.log(`latency: ${load.warmup} warm-up + ${load.samples} sequential events`);
+  ctx.log(`latency: ${load.warmup} warm-up + ${load.samples} sequential events, in ${ROUNDS} rounds between the baselines'`);
   // The first events also wait for L2's consumers to join their group and get partitions.
   for (let i = 0; i < load.warmup; i++) await sample(60_000);
+  await kafka.latencies(load.warmup, 30_000);
+  await pgInsert.latencies(load.warmup);
   const totals: number[] = [];
   const appends: number[] = [];
-  for (let i = 0; i < load.samples; i++) {
-    const { totalMs, appendedMs } = await sample(10_000);
-    totals.push(totalMs);
-    appends.push(appendedMs);
+  const kafkaLatencies: number[] = [];
+  const pgLatencies: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const count = shareOf(load.samples, round);
+    await inTurn(round, async () => {
+      for (let i = 0; i < count; i++) {
+        const { totalMs, appendedMs } = await sample(10_000);
+        totals.push(totalMs);
+        appends.push(appendedMs);
+      }
+    }, async () => {
+      kafkaLatencies.push(...(await kafka.latencies(count, 10_000)));
+      pgLatencies.push(...(await pgInsert.latencies(count)));
+    });
   }
-  const latency = summarize(totals);
-  const appendLatency = summarize(appends);
   alive();
   // The throughput phase is measured without the trigger and its notices.
   await visibility.stop();
 
   // --- Sustained throughput: `total` events over `concurrency` appenders, until all are projected. ---
-  ctx.log(`throughput: ${load.total} events, ${load.concurrency} appenders, sessions of ${EVENTS_PER_SESSION} events`);
+  ctx.log(`throughput: ${ROUNDS} rounds of ${load.total} events, ${load.concurrency} appenders, sessions of ${EVENTS_PER_SESSION} events, each round beside the baselines'`);
   const appliedEvents = async () =>
     Number(
       (
@@ -102,8 +116,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       ).rows[0].n,
     );
   const sessions = Math.ceil(load.total / EVENTS_PER_SESSION);
-  const totalEvents = sessions * EVENTS_PER_SESSION;
-  const before = await appliedEvents();
+  const eventsPerRound = sessions * EVENTS_PER_SESSION;
   const statsPool = scratchPool(ctx.databaseUrl);
   ctx.defer(() => statsPool.end());
   const stack: StackParts = {
@@ -115,47 +128,99 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     pool: statsPool,
     databases: [ctx.databaseName],
   };
-  const started = performance.now();
-  const { cpuMs: appendCpu } = await stackCpuDuring(stack, () => runConcurrently(
-    sessions,
-    load.concurrency,
-    async (s) => {
-      const publicId = randomUUID();
-      const stream = streamId('session', publicId);
-      const events: NewEvent[] = [SessionOpened.create({ publicId, secretIdSha256: sha, userName: `user${s % 7}`, database: 'default', params: {} })];
-      for (let i = 1; i < EVENTS_PER_SESSION; i++) {
-        events.push(JarAdded.create({ publicId, resourceType: 'jar', path: `/jars/${s}/${i}.jar`, sha256: sha, sizeBytes: i }));
-      }
-      for (let v = 0; v < events.length; v++) await store.append(stream, v === 0 ? 'no_stream' : v, [events[v]]);
-    },
-    ctx.signal,
-  ));
-  const appendedMs = performance.now() - started;
-  const cpuPerEventUs = Object.fromEntries(Object.entries(appendCpu).map(([part, ms]) => [part, (ms / totalEvents) * 1000]));
+  const appendSessions = () =>
+    runConcurrently(
+      sessions,
+      load.concurrency,
+      async (s) => {
+        const publicId = randomUUID();
+        const stream = streamId('session', publicId);
+        const events: NewEvent[] = [SessionOpened.create({ publicId, secretIdSha256: sha, userName: `user${s % 7}`, database: 'default', params: {} })];
+        for (let i = 1; i < EVENTS_PER_SESSION; i++) {
+          events.push(JarAdded.create({ publicId, resourceType: 'jar', path: `/jars/${s}/${i}.jar`, sha256: sha, sizeBytes: i }));
+        }
+        for (let v = 0; v < events.length; v++) await store.append(stream, v === 0 ? 'no_stream' : v, [events[v]]);
+      },
+      ctx.signal,
+    );
+  const rounds: ThroughputRound[] = [];
+  const cpuMs: Record<string, number> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    const measured: Partial<ThroughputRound> = {};
+    await inTurn(round, async () => {
+      const before = await appliedEvents();
+      const started = performance.now();
+      const { cpuMs: appendCpu } = await stackCpuDuring(stack, appendSessions);
+      measured.appendedMs = performance.now() - started;
+      for (const [part, ms] of Object.entries(appendCpu)) cpuMs[part] = (cpuMs[part] ?? 0) + ms;
+      await withDeadline(
+        (async () => {
+          while ((await appliedEvents()) < before + eventsPerRound) {
+            ctx.signal.throwIfAborted();
+            alive();
+            await sleep(2);
+          }
+        })(),
+        90_000,
+        `projecting ${eventsPerRound} events`,
+      );
+      measured.projectedMs = performance.now() - started;
+    }, async () => {
+      measured.pgMs = await pgInsert.throughput(load.total, load.concurrency);
+      measured.kafkaMs = await kafka.throughput(load.total, load.concurrency);
+    });
+    const r = measured as ThroughputRound;
+    rounds.push(r);
+    ctx.log(`  round ${round + 1}: appends ${rate(eventsPerRound, r.appendedMs).toFixed(0)}/s against INSERT ${rate(load.total, r.pgMs).toFixed(0)}/s (${(rate(eventsPerRound, r.appendedMs) / rate(load.total, r.pgMs)).toFixed(2)}x)`);
+  }
+  const totalEvents = eventsPerRound * ROUNDS;
+  const cpuPerEventUs = Object.fromEntries(Object.entries(cpuMs).map(([part, ms]) => [part, (ms / totalEvents) * 1000]));
   ctx.log(`  CPU per event while appending: ${Object.entries(cpuPerEventUs).map(([part, us]) => `${part} ${us.toFixed(0)} µs`).join(', ')}`);
-  await withDeadline(
-    (async () => {
-      while ((await appliedEvents()) < before + totalEvents) {
-        ctx.signal.throwIfAborted();
-        alive();
-        await sleep(2);
-      }
-    })(),
-    90_000,
-    `projecting ${totalEvents} events`,
-  );
-  const projectedMs = performance.now() - started;
-  const quarryPerSecond = (totalEvents / projectedMs) * 1000;
-  const appendPerSecond = (totalEvents / appendedMs) * 1000;
-
-  // --- Baselines, same run, same machine, with L2 still up (same background). ---
-  ctx.log('baseline: pg single-row INSERT');
-  const pg = await pgInsertBaseline(ctx, load);
-  ctx.log('baseline: kafkajs produce → consume round trip');
-  const kafka = await kafkaRoundTripBaseline(ctx, load, PARTITIONS);
   alive();
 
-  return rows({ latency, appendLatency, quarryPerSecond, appendPerSecond, projectedMs, appendedMs, totalEvents, load, pg, kafka, cpuPerEventUs });
+  const sum = (pick: (r: ThroughputRound) => number) => rounds.reduce((a, r) => a + pick(r), 0);
+  const baselineOps = load.total * ROUNDS;
+  return rows({
+    latency: summarize(totals),
+    appendLatency: summarize(appends),
+    quarryPerSecond: rate(totalEvents, sum((r) => r.projectedMs)),
+    appendPerSecond: rate(totalEvents, sum((r) => r.appendedMs)),
+    projectedMs: sum((r) => r.projectedMs),
+    appendedMs: sum((r) => r.appendedMs),
+    totalEvents,
+    load,
+    pg: { latency: summarize(pgLatencies), perSecond: rate(baselineOps, sum((r) => r.pgMs)), throughputMs: sum((r) => r.pgMs) },
+    kafka: { latency: summarize(kafkaLatencies), perSecond: rate(baselineOps, sum((r) => r.kafkaMs)), throughputMs: sum((r) => r.kafkaMs) },
+    cpuPerEventUs,
+    appendRatios: rounds.map((r) => rate(eventsPerRound, r.appendedMs) / rate(load.total, r.pgMs)),
+  });
+}
+
+/** The samples of one round: `total` split as evenly as rounds allow. */
+function shareOf(total: number, round: number): number {
+  return Math.floor(total / ROUNDS) + (round < total % ROUNDS ? 1 : 0);
+}
+
+/**
+ * Runs the bench's part and the baselines' part of one round, Quarry first in even rounds and the
+ * baselines first in odd ones: the broker's and the nodes' JIT warm up during the run, and neither
+ * side should always get the warmer machine.
+ */
+async function inTurn(round: number, quarry: () => Promise<void>, baselines: () => Promise<void>): Promise<void> {
+  const [first, second] = round % 2 === 0 ? [quarry, baselines] : [baselines, quarry];
+  await first();
+  await second();
+}
+
+function rate(count: number, ms: number): number {
+  return (count / ms) * 1000;
+}
+
+interface ThroughputRound {
+  appendedMs: number;
+  projectedMs: number;
+  pgMs: number;
+  kafkaMs: number;
 }
 
 interface Measured {
@@ -171,6 +236,8 @@ interface Measured {
   kafka: LoadResult;
   /** CPU per event while the appends ran, by part of the pipeline (µs). */
   cpuPerEventUs: Record<string, number>;
+  /** Append throughput over INSERT's, round by round. */
+  appendRatios: number[];
 }
 
 function rows(m: Measured): BenchRow[] {
@@ -188,8 +255,10 @@ function rows(m: Measured): BenchRow[] {
     events: m.totalEvents,
     appenders: m.load.concurrency,
     eventsPerSession: EVENTS_PER_SESSION,
+    rounds: ROUNDS,
     appendedMs: m.appendedMs,
     projectedMs: m.projectedMs,
+    appendRatioByRound: m.appendRatios,
   };
   const cpuTotal = Object.values(m.cpuPerEventUs).reduce((a, b) => a + b, 0);
   return [
@@ -207,10 +276,10 @@ function rows(m: Measured): BenchRow[] {
     { ...pgP50, detail: { ...m.pg.latency } },
     pgP99,
     ref(PG, 'latency mean', m.pg.latency.mean, 'ms'),
-    { ...pgRate, detail: { rows: m.load.total, connections: m.load.concurrency, ms: m.pg.throughputMs } },
+    { ...pgRate, detail: { rows: m.load.total * ROUNDS, rounds: ROUNDS, connections: m.load.concurrency, ms: m.pg.throughputMs } },
     { ...kP50, detail: { ...m.kafka.latency } },
     kP99,
     ref(KAFKA, 'latency mean', m.kafka.latency.mean, 'ms'),
-    { ...kRate, detail: { messages: m.load.total, lanes: m.load.concurrency, partitions: PARTITIONS, ms: m.kafka.throughputMs } },
+    { ...kRate, detail: { messages: m.load.total * ROUNDS, rounds: ROUNDS, lanes: m.load.concurrency, partitions: PARTITIONS, ms: m.kafka.throughputMs } },
   ];
 }

@@ -1,18 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import type { BenchContext } from './context';
-import { envelopeLike, type LoadResult, type LoadSettings } from './load';
-import { runConcurrently, summarize } from './stats';
+import { envelopeLike } from './load';
+import { runConcurrently } from './stats';
 
 /**
  * Baseline (a): one autocommitted single-row INSERT into a scratch table through `pg`, the
- * cheapest durable write PostgreSQL offers (one WAL flush per commit, like an append).
- * Latency: sequential inserts; throughput: `total` inserts over `concurrency` connections.
+ * cheapest durable write PostgreSQL offers (one WAL flush per commit, like an append). Kept open
+ * so that a bench can measure it in rounds between its own (same machine state for both).
  */
-export async function pgInsertBaseline(ctx: BenchContext, load: LoadSettings): Promise<LoadResult> {
-  const pool = new Pool({ connectionString: ctx.databaseUrl, max: load.concurrency });
-  pool.on('error', () => undefined);
-  try {
+export class PgInsertBaseline {
+  private constructor(
+    private readonly ctx: BenchContext,
+    private readonly pool: Pool,
+  ) {}
+
+  static async open(ctx: BenchContext, connections: number): Promise<PgInsertBaseline> {
+    const pool = new Pool({ connectionString: ctx.databaseUrl, max: connections });
+    pool.on('error', () => undefined);
     await pool.query(`
       CREATE TABLE IF NOT EXISTS bench_pg_insert (
         id         bigserial PRIMARY KEY,
@@ -20,24 +25,40 @@ export async function pgInsertBaseline(ctx: BenchContext, load: LoadSettings): P
         payload    jsonb NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
-    const insert = (i: number) =>
-      pool.query({ name: 'bench-pg-insert', text: 'INSERT INTO bench_pg_insert (k, payload) VALUES ($1, $2)', values: [randomUUID(), envelopeLike(i)] });
+    const baseline = new PgInsertBaseline(ctx, pool);
+    ctx.defer(() => baseline.close());
+    return baseline;
+  }
 
-    for (let i = 0; i < load.warmup; i++) await insert(i);
+  private insert(i: number) {
+    return this.pool.query({ name: 'bench-pg-insert', text: 'INSERT INTO bench_pg_insert (k, payload) VALUES ($1, $2)', values: [randomUUID(), envelopeLike(i)] });
+  }
+
+  /** `count` sequential inserts, each one's latency (ms). */
+  async latencies(count: number): Promise<number[]> {
     const samples: number[] = [];
-    for (let i = 0; i < load.samples; i++) {
-      ctx.signal.throwIfAborted();
+    for (let i = 0; i < count; i++) {
+      this.ctx.signal.throwIfAborted();
       const t0 = performance.now();
-      await insert(i);
+      await this.insert(i);
       samples.push(performance.now() - t0);
     }
+    return samples;
+  }
 
+  /** `total` inserts over `concurrency` connections; how long they took (ms). */
+  async throughput(total: number, concurrency: number): Promise<number> {
     const started = performance.now();
-    await runConcurrently(load.total, load.concurrency, (i) => insert(i).then(() => undefined), ctx.signal);
-    const throughputMs = performance.now() - started;
-    return { latency: summarize(samples), perSecond: (load.total / throughputMs) * 1000, throughputMs };
-  } finally {
-    await pool.query('DROP TABLE IF EXISTS bench_pg_insert').catch(() => undefined);
-    await pool.end();
+    await runConcurrently(total, concurrency, (i) => this.insert(i).then(() => undefined), this.ctx.signal);
+    return performance.now() - started;
+  }
+
+  private closed = false;
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.query('DROP TABLE IF EXISTS bench_pg_insert').catch(() => undefined);
+    await this.pool.end();
   }
 }

@@ -2,8 +2,12 @@ import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { createMissingTopics } from '../kafka/kafka';
 import type { Pool } from 'pg';
 import { AdvisoryLeadership } from '../db/advisory-leadership';
+import { namedStatement } from '../db/named-statements';
 import type { Logger } from 'pino';
 import { OUTBOX_CHANNEL } from '../store/event-store';
+
+/** Prepared once per connection: unnamed, PostgreSQL planned it again on every bulk delete. */
+const DELETE_RELAYED = namedStatement('DELETE FROM outbox WHERE id = ANY($1::bigint[])');
 
 export interface RelaySettings {
   batchSize: number;
@@ -189,7 +193,7 @@ export class OutboxRelay {
   /** Deletes the rows Kafka has acknowledged (ids are never reused, so a stale list is harmless). */
   private async deleteRelayed(): Promise<void> {
     if (this.relayed.length === 0 || !this.leadership.client) return;
-    await this.leadership.client.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [this.relayed]);
+    await this.leadership.client.query({ ...DELETE_RELAYED, values: [this.relayed] });
     this.deletedSinceVacuum += this.relayed.length;
     this.relayed = [];
     this.vacuumWhenDue();

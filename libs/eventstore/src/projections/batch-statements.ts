@@ -1,6 +1,6 @@
 import type { QueryResult } from 'pg';
 import { sqlBigint, sqlBool, sqlInt, sqlIntArray, sqlText, sqlTextArray } from '../db/literals';
-import { projectionLock } from './projection-lock';
+import { projectionLockKey, sharedLockPrepare } from './projection-lock';
 import { savePositionsText, StreamPositions, type ChangedPositions } from './stream-positions';
 
 /**
@@ -19,6 +19,7 @@ export interface BatchSource {
   partition: number;
 }
 
+const LOCK = 'quarry_batch_lock';
 const OFFSET = 'quarry_batch_offset';
 const POSITIONS = 'quarry_batch_positions';
 const RECORD = 'quarry_batch_record';
@@ -32,6 +33,7 @@ const recordText = (projection: string, streamIds: string, versions: string, top
                 updated_at = now()`;
 
 const PREPARE_BATCH = [
+  sharedLockPrepare(LOCK),
   `PREPARE ${OFFSET} (text, text, int) AS SELECT next_offset FROM projection_offsets WHERE projection = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE`,
   StreamPositions.lockPrepare(POSITIONS),
   `PREPARE ${RECORD} (text, text[], int[], text, int, bigint, boolean) AS ${recordText('$1', '$2', '$3', '$4', '$5', '$6', '$7')}`,
@@ -53,7 +55,7 @@ const prepared = new WeakSet<object>();
 export function openBatch({ projection, topic, partition }: BatchSource, streamIds: string[]): (connection: object) => string {
   const storedOffset = `EXECUTE ${OFFSET}(${sqlText(projection)}, ${sqlText(topic)}, ${sqlInt(partition)})`;
   const positions = StreamPositions.lockExecute(POSITIONS, projection, streamIds);
-  const statements = [projectionLock(projection, 'shared'), storedOffset, ...(positions ? [positions] : [])];
+  const statements = [`EXECUTE ${LOCK}(${projectionLockKey(projection)})`, storedOffset, ...(positions ? [positions] : [])];
   return (connection) => {
     if (prepared.has(connection)) return statements.join('; ');
     prepared.add(connection);

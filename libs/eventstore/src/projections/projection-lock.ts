@@ -1,3 +1,4 @@
+import { sqlText } from '../db/literals';
 import type { Sql } from '../db/sql';
 
 /**
@@ -14,5 +15,15 @@ export async function lockProjection(tx: Sql, projection: string, mode: 'shared'
  */
 export function projectionLock(projection: string, mode: 'shared' | 'exclusive'): string {
   const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
-  return `SELECT ${fn}(hashtext('${`projection:${projection}`.replace(/'/g, "''")}'))`;
+  return `SELECT ${fn}(hashtext(${projectionLockKey(projection)}))`;
+}
+
+/** The lock's key, as a quoted literal: what hashtext() takes, in the prepared form too. */
+export function projectionLockKey(projection: string): string {
+  return sqlText(`projection:${projection}`);
+}
+
+/** The shared lock prepared under `name` (PREPARE), to run as `EXECUTE name(projectionLockKey(...))`. */
+export function sharedLockPrepare(name: string): string {
+  return `PREPARE ${name} (text) AS SELECT pg_advisory_xact_lock_shared(hashtext($1))`;
 }
