@@ -12,7 +12,8 @@ import type { Sql } from './sql';
  * text parameters, so the server reads them as it read the parameters.
  */
 export class DeferredStatements implements Sql {
-  private readonly texts: string[] = [];
+  private readonly prepares: string[] = [];
+  private readonly executes: string[] = [];
   /** Prepared by these statements, marked on the connection once they are taken to be sent. */
   private readonly preparing = new Set<string>();
 
@@ -26,21 +27,31 @@ export class DeferredStatements implements Sql {
     const name = preparedName(text);
     if (!preparedOn(this.connection).has(name) && !this.preparing.has(name)) {
       this.preparing.add(name);
-      this.texts.push(`PREPARE ${name} AS ${text}`);
+      this.prepares.push(`PREPARE ${name} AS ${text}`);
     }
-    this.texts.push(given.length === 0 ? `EXECUTE ${name}` : `EXECUTE ${name}(${given.map(literalOf).join(', ')})`);
+    this.executes.push(given.length === 0 ? `EXECUTE ${name}` : `EXECUTE ${name}(${given.map(literalOf).join(', ')})`);
     return Promise.resolve({ rows: [], rowCount: null });
   }
 
   /**
-   * What was asked, in order, as statements without parameters, to be sent now: their PREPAREs
-   * are marked on the connection (one that fails is found by its EXECUTE, see inTransaction).
+   * What was asked, in order, as statements without parameters, to be sent now, their PREPAREs
+   * first: those are marked on the connection (one that fails is found by its EXECUTE, see
+   * inTransaction).
    */
   take(): readonly string[] {
+    const { prepares, executes } = this.takeApart();
+    return [...prepares, ...executes];
+  }
+
+  /**
+   * take(), the PREPAREs apart: a caller may send them before a statement that can refuse the
+   * transaction, since a PREPARE stays with the connection even when its transaction rolls back.
+   */
+  takeApart(): { prepares: readonly string[]; executes: readonly string[] } {
     const names = preparedOn(this.connection);
     for (const name of this.preparing) names.add(name);
     this.preparing.clear();
-    return this.texts;
+    return { prepares: this.prepares, executes: this.executes };
   }
 }
 

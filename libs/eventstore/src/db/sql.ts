@@ -71,6 +71,42 @@ export async function inTransaction<T>(
   return result;
 }
 
+/**
+ * A whole transaction as one simple query, `BEGIN; <built>; COMMIT`, built for the connection it
+ * goes on (its prepared statements). 'refused' when a statement of it raised SQLSTATE `refusal`,
+ * or when the connection was lost on the way (whether it committed is then unknown: the caller
+ * must follow with a way that finds out, as a projection batch reading its positions does); the
+ * transaction rolled back. Any other error rolls back and is thrown, as inTransaction's.
+ */
+export async function inOneRoundTrip(pool: Pool, build: (connection: PoolClient) => Promise<string>, refusal: string): Promise<'committed' | 'refused'> {
+  const client = await pool.connect();
+  let text: string;
+  try {
+    text = await build(client);
+  } catch (error) {
+    // Nothing was sent on it.
+    client.release();
+    throw error;
+  }
+  try {
+    await client.query(`BEGIN; ${text}; COMMIT`);
+  } catch (error) {
+    if (isConnectionLost(error)) {
+      client.release(destroying(error));
+      return 'refused';
+    }
+    const rolledBack = await client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    );
+    client.release(afterRollback(rolledBack, error));
+    if (rolledBack && (error as { code?: string }).code === refusal) return 'refused';
+    throw error;
+  }
+  client.release();
+  return 'committed';
+}
+
 async function begin(pool: Pool, first?: TransactionEnds<unknown>['first']): Promise<{ client: PoolClient; opened: QueryResult[] }> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();

@@ -1,9 +1,10 @@
 import { createTestDatabase, type TestDatabase } from '@quarry/testing';
 import { Pool, type PoolClient } from 'pg';
 import { runMigrations } from '../db/migrate';
-import { inTransaction } from '../db/sql';
+import { DeferredStatements } from '../db/deferred-statements';
+import { inOneRoundTrip, inTransaction } from '../db/sql';
 import { EVENT_STORE_MIGRATIONS } from '../migrations';
-import { openBatch, openedBatch, recordBatch, type BatchSource } from './batch-statements';
+import { BATCH_NOT_AS_EXPECTED, expectedBatch, openBatch, openedBatch, recordBatch, type BatchSource } from './batch-statements';
 
 /** A batch's statements are prepared once per connection (PREPARE with its first batch, EXECUTE after). */
 describe('a projection batch’s prepared statements (real PostgreSQL)', () => {
@@ -50,7 +51,7 @@ describe('a projection batch’s prepared statements (real PostgreSQL)', () => {
       { stream_id: 'session-b', version: 1 },
     ]);
     const { rows } = await single.query<{ name: string }>('SELECT name FROM pg_prepared_statements ORDER BY name');
-    expect(rows.map((r) => r.name).filter((n) => n.startsWith('quarry_batch_'))).toEqual(['quarry_batch_lock', 'quarry_batch_offset', 'quarry_batch_positions', 'quarry_batch_record']);
+    expect(rows.map((r) => r.name).filter((n) => n.startsWith('quarry_batch_'))).toEqual(['quarry_batch_expect', 'quarry_batch_lock', 'quarry_batch_offset', 'quarry_batch_positions', 'quarry_batch_record']);
   });
 
   it('does not keep a connection that lost its prepared statements: the next batch prepares on a new one', async () => {
@@ -77,6 +78,65 @@ describe('a projection batch’s prepared statements (real PostgreSQL)', () => {
       await tx.query('ROLLBACK');
       tx.release();
     }
+  });
+});
+
+describe('a projection batch in one round trip (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let single: Pool;
+  const source: BatchSource = { projection: 'marks', topic: 'quarry.session', partition: 1 };
+
+  /** A batch writing one mark per stream at `version`, expecting each stream at version - 1 and the stored offset at or below `firstOffset`. */
+  const batch = (streams: string[], version: number, firstOffset: bigint, nextOffset: string) =>
+    inOneRoundTrip(
+      single,
+      async (connection) => {
+        const writes = new DeferredStatements(connection);
+        for (const stream of streams) await writes.query('INSERT INTO marks (stream_id, version) VALUES ($1, $2)', [stream, version]);
+        const expected = { streamIds: [...streams].sort(), versions: streams.map(() => version - 1) };
+        const record = recordBatch(source, { streamIds: expected.streamIds, versions: expected.streamIds.map(() => version) }, nextOffset, false);
+        return expectedBatch(source, firstOffset, expected, writes, record)(connection);
+      },
+      BATCH_NOT_AS_EXPECTED,
+    );
+  const state = async () => ({
+    marks: (await db.pool.query('SELECT stream_id, version FROM marks ORDER BY stream_id, version')).rows,
+    positions: (await db.pool.query(`SELECT stream_id, version FROM projection_streams WHERE projection = 'marks' ORDER BY stream_id`)).rows,
+    offset: (await db.pool.query(`SELECT next_offset FROM projection_offsets WHERE projection = 'marks'`)).rows[0]?.next_offset,
+  });
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrate: (url) => runMigrations(url, EVENT_STORE_MIGRATIONS) });
+    await db.pool.query('CREATE TABLE marks (stream_id text NOT NULL, version int NOT NULL, PRIMARY KEY (stream_id, version))');
+    single = new Pool({ connectionString: db.url, max: 1 });
+  });
+
+  afterAll(async () => {
+    await single.end();
+    await db.drop();
+  });
+
+  it('commits when the positions and the stored offset are as delivered, and refuses, writing nothing, when they are not', async () => {
+    await expect(batch(['session-b', 'session-a'], 1, 0n, '1')).resolves.toBe('committed');
+    const applied = await state();
+    expect(applied).toEqual({
+      marks: [{ stream_id: 'session-a', version: 1 }, { stream_id: 'session-b', version: 1 }],
+      positions: [{ stream_id: 'session-a', version: 1 }, { stream_id: 'session-b', version: 1 }],
+      offset: '1',
+    });
+    // A copy of that batch: the stored offset is past its first one.
+    await expect(batch(['session-a'], 1, 0n, '1')).resolves.toBe('refused');
+    // Its offset is next, but a stream is not where it expects (version 3 after 1).
+    await expect(batch(['session-a', 'session-c'], 3, 1n, '2')).resolves.toBe('refused');
+    expect(await state()).toEqual(applied);
+    // A new stream is expected at version 0.
+    await expect(batch(['session-a', 'session-c'], 2, 1n, '2')).resolves.toBe('refused');
+    // The connection is kept, its prepared statements known: the next batch on it commits.
+    await expect(batch(['session-a'], 2, 1n, '2')).resolves.toBe('committed');
+    expect((await state()).positions).toEqual([
+      { stream_id: 'session-a', version: 2 },
+      { stream_id: 'session-b', version: 1 },
+    ]);
   });
 });
 

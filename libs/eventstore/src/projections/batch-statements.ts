@@ -1,4 +1,5 @@
 import type { QueryResult } from 'pg';
+import type { DeferredStatements } from '../db/deferred-statements';
 import { sqlBigint, sqlBool, sqlInt, sqlIntArray, sqlText, sqlTextArray } from '../db/literals';
 import { projectionLockKey, sharedLockPrepare } from './projection-lock';
 import { savePositionsText, StreamPositions, type ChangedPositions } from './stream-positions';
@@ -23,6 +24,7 @@ const LOCK = 'quarry_batch_lock';
 const OFFSET = 'quarry_batch_offset';
 const POSITIONS = 'quarry_batch_positions';
 const RECORD = 'quarry_batch_record';
+const EXPECT = 'quarry_batch_expect';
 
 /** The record: the streams' versions the batch moved, the partition's next offset (or, restarting, that offset). */
 const recordText = (projection: string, streamIds: string, versions: string, topic: string, partition: string, nextOffset: string, restart: string) =>
@@ -37,6 +39,7 @@ const PREPARE_BATCH = [
   `PREPARE ${OFFSET} (text, text, int) AS SELECT next_offset FROM projection_offsets WHERE projection = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE`,
   StreamPositions.lockPrepare(POSITIONS),
   `PREPARE ${RECORD} (text, text[], int[], text, int, bigint, boolean) AS ${recordText('$1', '$2', '$3', '$4', '$5', '$6', '$7')}`,
+  `PREPARE ${EXPECT} (text, text, int, bigint, text[], int[]) AS SELECT quarry_projection_batch_expect($1, $2, $3, $4, $5, $6)`,
 ].join('; ');
 
 /**
@@ -79,4 +82,45 @@ export function openedBatch(projection: string, opened: QueryResult[]): { stored
  */
 export function recordBatch({ projection, topic, partition }: BatchSource, changed: ChangedPositions, nextOffset: string, restart: boolean): string {
   return `EXECUTE ${RECORD}(${[sqlText(projection), sqlTextArray(changed.streamIds), sqlIntArray(changed.versions), sqlText(topic), sqlInt(partition), sqlBigint(nextOffset), sqlBool(restart)].join(', ')})`;
+}
+
+/** SQLSTATE of quarry_projection_batch_expect: the batch did not find what it expected. */
+export const BATCH_NOT_AS_EXPECTED = 'QY001';
+
+/**
+ * A batch in one round trip (inOneRoundTrip), for when what it will find can be told from what
+ * was delivered: the stored Kafka position at or below `firstOffset`, each stream's applied
+ * version as `expected` says (sorted ids). Sent after its BEGIN, on a connection's first batch
+ * the batch's PREPAREs, then the projection's own PREPAREs (before anything that may refuse: a
+ * PREPARE outlives a rolled-back transaction, and the connection is marked as having them), the
+ * shared lock, the expectation (which locks what openBatch's statements lock, and raises
+ * BATCH_NOT_AS_EXPECTED when anything differs), the projection's writes, the record.
+ */
+export function expectedBatch(source: BatchSource, firstOffset: bigint, expected: ChangedPositions, writes: DeferredStatements, record: string): (connection: object) => string {
+  const { projection, topic, partition } = source;
+  const expectation = `EXECUTE ${EXPECT}(${[sqlText(projection), sqlText(topic), sqlInt(partition), sqlBigint(firstOffset.toString()), sqlTextArray(expected.streamIds), sqlIntArray(expected.versions)].join(', ')})`;
+  return (connection) => {
+    const { prepares, executes } = writes.takeApart();
+    const batchPrepares = prepared.has(connection) ? [] : [PREPARE_BATCH];
+    prepared.add(connection);
+    return [...batchPrepares, ...prepares, `EXECUTE ${LOCK}(${projectionLockKey(projection)})`, expectation, ...executes, record].join('; ');
+  };
+}
+
+/**
+ * The positions a batch expects to find when each stream's delivered events follow one another
+ * (sorted ids; the version below each stream's first delivered event); undefined when some do
+ * not (a repeat, a gap): such a batch must read its positions first.
+ */
+export function expectedPositions(delivered: readonly { streamId: string; streamVersion: number }[]): ChangedPositions | undefined {
+  const first = new Map<string, number>();
+  const last = new Map<string, number>();
+  for (const { streamId, streamVersion } of delivered) {
+    const previous = last.get(streamId);
+    if (previous !== undefined && streamVersion !== previous + 1) return undefined;
+    if (previous === undefined) first.set(streamId, streamVersion);
+    last.set(streamId, streamVersion);
+  }
+  const streamIds = [...first.keys()].sort();
+  return { streamIds, versions: streamIds.map((id) => first.get(id)! - 1) };
 }

@@ -4,14 +4,15 @@ import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { Logger } from 'pino';
 import { withTimeout } from '@quarry/platform';
 import { DeferredStatements } from '../db/deferred-statements';
-import { inTransaction, type Sql } from '../db/sql';
+import { inOneRoundTrip, inTransaction, type Sql } from '../db/sql';
 import { KAFKA_COMMIT_MS, LASTING_CONSUMER } from '../kafka/kafka';
 import type { PgEventStore } from '../store/event-store';
 import { applyInOrder, type ApplyOutcome } from './apply-in-order';
 import { catchUpFromStore } from './catch-up';
 import type { Projection } from './projection';
 import { positionsAgainstEnds } from './positions-against-ends';
-import { openBatch, openedBatch, recordBatch, type BatchSource } from './batch-statements';
+import { BATCH_NOT_AS_EXPECTED, expectedBatch, expectedPositions, openBatch, openedBatch, recordBatch, type BatchSource } from './batch-statements';
+import { StreamPositions } from './stream-positions';
 import { eventsNotApplied } from './streams-behind';
 
 export interface ProjectionHooks {
@@ -154,7 +155,7 @@ export class ProjectionRunner {
             { first: openBatch(source, streamIds), last: (applied) => applied.record },
           )
         ).result;
-      let outcome = await apply(false);
+      let outcome: BatchResult = (await this.applyAsExpected(source, projection, delivered, nextOffset)) ?? (await apply(false));
       if (outcome === 'replaced') {
         await this.catchUpAfterReplaced(projection, topic, [partition]);
         outcome = await apply(true);
@@ -168,6 +169,32 @@ export class ProjectionRunner {
     resolveOffset(batch.lastOffset());
     await commitOffsetsIfNecessary();
     await heartbeat();
+  }
+
+  /**
+   * A batch of a projection that only writes, in one round trip, when what it will find can be
+   * told from what was delivered (the common case: each stream's events follow the version it is
+   * at, the stored position at or below the batch): no read before the writes. Undefined when the
+   * batch does not qualify or its expectation was refused (nothing applied): the caller then
+   * applies it the careful way, reading its positions first.
+   */
+  private async applyAsExpected(source: BatchSource, projection: Projection, delivered: Delivered[], nextOffset: string): Promise<ApplyOutcome | undefined> {
+    const envelopes = delivered.map((m) => m.envelope);
+    const expected = projection.writesOnly && delivered.length > 0 ? expectedPositions(envelopes) : undefined;
+    if (!expected) return undefined;
+    let outcome: ApplyOutcome | undefined;
+    const done = await inOneRoundTrip(
+      this.pool,
+      async (connection) => {
+        const writes = new DeferredStatements(connection);
+        const positions = StreamPositions.locked(projection.name, expected.streamIds.map((stream_id, i) => ({ stream_id, version: expected.versions[i] })));
+        // Every event follows its stream's position, so nothing is read from the store here.
+        outcome = await applyInOrder(connection, projection, this.store, envelopes, { positions, save: async () => undefined, writes });
+        return expectedBatch(source, delivered[0].offset, expected, writes, recordBatch(source, positions.changes, nextOffset, false))(connection);
+      },
+      BATCH_NOT_AS_EXPECTED,
+    );
+    return done === 'committed' ? outcome : undefined;
   }
 
   /** Counts and logs a replaced topic, then applies from the store what it will never carry. */
