@@ -31,8 +31,8 @@ const sha = 'c'.repeat(64);
 
 function settings(quick: boolean): LoadSettings {
   return quick
-    ? { warmup: 10, samples: 100, total: 1_000, concurrency: 8 }
-    : { warmup: 30, samples: 300, total: 5_000, concurrency: 8 };
+    ? { warmup: 10, samples: 150, total: 1_000, concurrency: 8 }
+    : { warmup: 30, samples: 900, total: 5_000, concurrency: 8 };
 }
 
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
