@@ -171,7 +171,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
     topicPrefix,
     relayBatchSize: readInt(env, 'QUARRY_RELAY_BATCH_SIZE', 500, 1, 10000),
     relayIdleMs: readInt(env, 'QUARRY_RELAY_IDLE_MS', 500, 10, 60000),
-    relayLingerMs: readInt(env, 'QUARRY_RELAY_LINGER_MS', 10, 0, 1000),
+    relayLingerMs: readInt(env, 'QUARRY_RELAY_LINGER_MS', 25, 0, 1000),
     logLevel: readEnum(env, 'QUARRY_LOG_LEVEL', LOG_LEVELS, 'info'),
     membership: readMembership(env),
     sessions: {
