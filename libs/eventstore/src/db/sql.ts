@@ -27,6 +27,16 @@ const PREPARED_STATEMENTS_UNKNOWN = new Set(['26000', '42P05']);
 const afterRollback = (rolledBack: boolean, error: unknown): Error | true | undefined =>
   rolledBack && !isDatabaseUnavailable(error) && !PREPARED_STATEMENTS_UNKNOWN.has((error as { code?: string }).code ?? '') ? undefined : destroying(error);
 
+/** Rolls back after `error` and releases the client (see afterRollback); says whether the rollback went through. */
+async function rollBackAndRelease(client: PoolClient, error: unknown): Promise<boolean> {
+  const rolledBack = await client.query('ROLLBACK').then(
+    () => true,
+    () => false,
+  );
+  client.release(afterRollback(rolledBack, error));
+  return rolledBack;
+}
+
 /**
  * Statements that ride the transaction's own round trips, each sent without parameters (values
  * written in as literals, see literals.ts) in one simple query with its BEGIN or COMMIT.
@@ -60,11 +70,7 @@ export async function inTransaction<T>(
     const closing = last?.(result);
     await client.query(closing ? `${closing}; COMMIT` : 'COMMIT');
   } catch (error) {
-    const rolledBack = await client.query('ROLLBACK').then(
-      () => true,
-      () => false,
-    );
-    client.release(afterRollback(rolledBack, error));
+    await rollBackAndRelease(client, error);
     throw error;
   }
   client.release();
@@ -95,11 +101,7 @@ export async function inOneRoundTrip(pool: Pool, build: (connection: PoolClient)
       client.release(destroying(error));
       return 'refused';
     }
-    const rolledBack = await client.query('ROLLBACK').then(
-      () => true,
-      () => false,
-    );
-    client.release(afterRollback(rolledBack, error));
+    const rolledBack = await rollBackAndRelease(client, error);
     if (rolledBack && (error as { code?: string }).code === refusal) return 'refused';
     throw error;
   }
@@ -121,11 +123,7 @@ async function begin(pool: Pool, first?: TransactionEnds<unknown>['first']): Pro
     } catch (error) {
       if (!isConnectionLost(error) && first) {
         // A statement of `first` failed (a deadlock, a timeout) on a live connection: roll back and keep it.
-        const rolledBack = await client.query('ROLLBACK').then(
-          () => true,
-          () => false,
-        );
-        client.release(afterRollback(rolledBack, error));
+        await rollBackAndRelease(client, error);
         throw error;
       }
       client.release(destroying(error));

@@ -26,6 +26,9 @@ const POSITIONS = 'quarry_batch_positions';
 const RECORD = 'quarry_batch_record';
 const EXPECT = 'quarry_batch_expect';
 
+/** The projection's shared lock, prepared (PREPARE_BATCH). */
+const sharedLock = (projection: string) => `EXECUTE ${LOCK}(${projectionLockKey(projection)})`;
+
 /** The record: the streams' versions the batch moved, the partition's next offset (or, restarting, that offset). */
 const recordText = (projection: string, streamIds: string, versions: string, topic: string, partition: string, nextOffset: string, restart: string) =>
   `WITH positions AS (${savePositionsText(projection, streamIds, versions)})
@@ -58,7 +61,7 @@ const prepared = new WeakSet<object>();
 export function openBatch({ projection, topic, partition }: BatchSource, streamIds: string[]): (connection: object) => string {
   const storedOffset = `EXECUTE ${OFFSET}(${sqlText(projection)}, ${sqlText(topic)}, ${sqlInt(partition)})`;
   const positions = StreamPositions.lockExecute(POSITIONS, projection, streamIds);
-  const statements = [`EXECUTE ${LOCK}(${projectionLockKey(projection)})`, storedOffset, ...(positions ? [positions] : [])];
+  const statements = [sharedLock(projection), storedOffset, ...(positions ? [positions] : [])];
   return (connection) => {
     if (prepared.has(connection)) return statements.join('; ');
     prepared.add(connection);
@@ -103,7 +106,7 @@ export function expectedBatch(source: BatchSource, firstOffset: bigint, expected
     const { prepares, executes } = writes.takeApart();
     const batchPrepares = prepared.has(connection) ? [] : [PREPARE_BATCH];
     prepared.add(connection);
-    return [...batchPrepares, ...prepares, `EXECUTE ${LOCK}(${projectionLockKey(projection)})`, expectation, ...executes, record].join('; ');
+    return [...batchPrepares, ...prepares, sharedLock(projection), expectation, ...executes, record].join('; ');
   };
 }
 
