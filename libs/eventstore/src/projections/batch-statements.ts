@@ -124,6 +124,6 @@ export function expectedPositions(delivered: readonly { streamId: string; stream
     if (previous === undefined) first.set(streamId, streamVersion);
     last.set(streamId, streamVersion);
   }
-  const streamIds = [...first.keys()].sort();
-  return { streamIds, versions: streamIds.map((id) => first.get(id)! - 1) };
+  const sorted = [...first].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { streamIds: sorted.map(([id]) => id), versions: sorted.map(([, version]) => version - 1) };
 }
