@@ -6,7 +6,7 @@ import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, Que
 import { SessionRepository, type SessionState } from '@quarry/session';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { ResultCapture, type RunIntoCsv, type RunIntoRows } from '@quarry/result';
+import { ResultCapture, type Outcome, type RunIntoCsv, type RunIntoRows } from '@quarry/result';
 
 /** The claim poll's period: each executor is woken by NOTIFY, and claims again once it listens again. */
 const BACKUP_CLAIM_MS = 5000;
@@ -40,6 +40,8 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
   private readonly running = new Map<string, Slot>();
   /** Queries launched in a submit transaction on this node, waiting for its commit. */
   private readonly launchedLocally = new Map<string, Claimed>();
+  /** Runs begun beside their submit's append (prestart), waiting for its commit (start) or failure (withdraw). */
+  private readonly begunEarly = new Map<string, Promise<Outcome>>();
   private listener?: PgListener;
   private stopping = false;
   private filling?: Promise<void>;
@@ -135,11 +137,33 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     this.launchedLocally.set(queryHandle, { queryHandle, attempt: state.attempt, state, version, session });
   }
 
+  prestart(queryHandle: string, state: QueryState, session: SessionState): void {
+    const slot = this.running.get(queryHandle);
+    // Only a reserved query, once (the append may be decided again), whose rows stay here (a
+    // persisted result's files are not worth writing before the query is on record), and not
+    // while a query may be waiting: the append would likely be refused, the run thrown away.
+    if (!slot || this.mayHaveWaiting || this.begunEarly.has(queryHandle) || !this.capture.holds(state)) return;
+    const outcome = this.execute({ queryHandle, attempt: state.attempt, state, session }, slot);
+    outcome.catch(() => undefined); // read by run() after the commit, or by withdraw()
+    this.begunEarly.set(queryHandle, outcome);
+  }
+
   start(queryHandle: string): void {
     const claimed = this.launchedLocally.get(queryHandle);
+    const early = this.begunEarly.get(queryHandle);
     this.launchedLocally.delete(queryHandle);
-    if (claimed) void this.run(claimed);
+    this.begunEarly.delete(queryHandle);
+    if (claimed) void this.run(claimed, early);
     else this.release(queryHandle);
+  }
+
+  async withdraw(queryHandle: string): Promise<void> {
+    const early = this.begunEarly.get(queryHandle);
+    if (!early) return;
+    this.begunEarly.delete(queryHandle);
+    await this.cancelLocal(queryHandle);
+    const outcome = await early.catch(() => undefined);
+    if (outcome) await this.capture.discard(queryHandle, outcome).catch((error: Error) => this.logger.warn({ err: error.message, query: queryHandle }, 'could not discard a withdrawn run'));
   }
 
   release(queryHandle: string): void {
@@ -229,19 +253,12 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     }
   }
 
-  private async run(claimed: Claimed): Promise<void> {
-    const { queryHandle, attempt, state } = claimed;
+  /** Runs a launched query to its recorded end; `early`, when its run began beside the launch's append. */
+  private async run(claimed: Claimed, early?: Promise<Outcome>): Promise<void> {
+    const { queryHandle, attempt } = claimed;
     const slot = this.running.get(queryHandle) ?? { canceled: false };
     try {
-      const driver = this.drivers.find((d) => d.name === state.driver);
-      if (!driver) throw new Error(`driver ${state.driver} is not available on node ${this.identity.nodeId}`);
-      const session = claimed.session ?? (await this.sessions.load(state.sessionPublicId!)).state;
-      const spec = await driverSessionFor(session, this.pool);
-      const sql = state.driverQuery!;
-      const intoRows: RunIntoRows = (sink) => this.begin(slot, driver.execute(spec, sql, sink));
-      const exportCsv = driver.exportCsv?.bind(driver);
-      const intoCsv: RunIntoCsv | undefined = exportCsv && ((target, header) => this.begin(slot, exportCsv(spec, sql, target, { header })));
-      const outcome = await this.capture.run({ queryHandle, attempt, state }, intoRows, intoCsv);
+      const outcome = await (early ?? this.execute(claimed, slot));
       const recorded = await this.finish(claimed, {
         type: 'Complete',
         attempt,
@@ -264,6 +281,18 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
       // No claim while nothing can be waiting: a query queued meanwhile wakes this node (NOTIFY, or the poll).
       if (this.mayHaveWaiting) this.fill();
     }
+  }
+
+  /** The engine's run of the query into its result (held or persisted); nothing is recorded. */
+  private async execute({ queryHandle, attempt, state, session }: Omit<Claimed, 'version'>, slot: Slot): Promise<Outcome> {
+    const driver = this.drivers.find((d) => d.name === state.driver);
+    if (!driver) throw new Error(`driver ${state.driver} is not available on node ${this.identity.nodeId}`);
+    const spec = await driverSessionFor(session ?? (await this.sessions.load(state.sessionPublicId!)).state, this.pool);
+    const sql = state.driverQuery!;
+    const intoRows: RunIntoRows = (sink) => this.begin(slot, driver.execute(spec, sql, sink));
+    const exportCsv = driver.exportCsv?.bind(driver);
+    const intoCsv: RunIntoCsv | undefined = exportCsv && ((target, header) => this.begin(slot, exportCsv(spec, sql, target, { header })));
+    return this.capture.run({ queryHandle, attempt, state }, intoRows, intoCsv);
   }
 
   private async begin(slot: Slot, execution: Execution): Promise<{ rowCount: number }> {

@@ -31,6 +31,12 @@ export interface ExecuteInOptions<S> extends Pick<ExecuteOptions<S>, 'check'> {
   notify?: Notification[];
   /** The caller's own statements in the append's (a work row): see AppendConditions. */
   conditions?: AppendOptions['conditions'];
+  /**
+   * Told the state the decided events leave, just before they are sent to be appended: work that
+   * only that state needs may start beside the commit. Nothing is appended yet, and the append may
+   * still fail or be refused.
+   */
+  beforeAppend?: (state: S) => void;
 }
 
 export interface Decided<S> extends Loaded<S> {
@@ -114,6 +120,10 @@ export class AggregateRepository<S, C> {
       options.check?.(state);
       const events = this.decideAll(commands, state);
       if (events.length === 0) return { state, version, events };
+      if (options.beforeAppend) {
+        const occurredAt = new Date().toISOString();
+        options.beforeAppend(events.reduce((s, e) => this.decider.evolve(s, { ...e, occurredAt } as QuarryEvent), state));
+      }
       try {
         const result = await this.store.appendIn(tx, stream, version === 0 ? 'no_stream' : version, events, { notify: options.notify, conditions: options.conditions });
         return { state: result.events.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), state), version: result.nextExpectedVersion, events };

@@ -21,8 +21,16 @@ export interface LocalExecutor {
   launchCommand(): QueryCommand;
   /** In the submit's transaction, once appended: the query as launched and its session, to run after the commit without reading either again. */
   launched(queryHandle: string, query: Loaded<QueryState>, session: SessionState): void;
-  /** After the commit: runs the launched query. */
+  /**
+   * Before the submit's append is sent, with the state it will leave: starts the engine on the
+   * query (a reserved one whose result would be held here) so that its work overlaps the commit.
+   * Nothing of it is recorded or answered before start(); withdraw() drops it.
+   */
+  prestart(queryHandle: string, state: QueryState, session: SessionState): void;
+  /** After the commit: runs the launched query (or goes on with what prestart began). */
   start(queryHandle: string): void;
+  /** The launch did not commit: stops what prestart began and drops its rows, before the query may be queued. */
+  withdraw(queryHandle: string): Promise<void>;
   /** The reservation is not used (the transaction failed or the query went to the queue). */
   release(queryHandle: string): void;
   /** Whether this node runs the query now (launched here, its end not recorded yet). */

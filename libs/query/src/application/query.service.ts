@@ -101,6 +101,8 @@ export class QueryService {
         // A new handle: its stream is known to be empty, so nothing is read.
         from: { state: INITIAL_QUERY, version: 0 },
         notify: owner ? [] : [{ channel: QUEUE_CHANNEL, payload: queryHandle }],
+        // Launched here: the engine starts on it while the append commits (ADR 11, seventh pass).
+        beforeAppend: owner && ((state) => local!.prestart(queryHandle, state, session)),
         conditions: (sql) => ({
           onlyIf: owner && queryWork.nothingWaiting(sql, QUEUE_GRACE_MS),
           writes: [
@@ -113,7 +115,9 @@ export class QueryService {
     let launched: Decided<QueryState> | undefined;
     try {
       if (local) {
-        launched = await append(local.owner).catch((error: unknown) => {
+        launched = await append(local.owner).catch(async (error: unknown) => {
+          // What began beside the append goes before the query may be queued (and run) again.
+          await local.withdraw(queryHandle);
           if (error instanceof AppendRefused) return undefined;
           throw error;
         });

@@ -231,6 +231,38 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     expect(submitted.rows[0].n).toBe(1);
   });
 
+  it('runs a query launched where it was submitted while its submit commits, and drops that run when the launch does not commit', async () => {
+    const s = await lens.open('erin');
+    const first = handleOf(await submit(nodes[0], s, 'SELECT 1'));
+    await finished(first, lens, s);
+    const held = async () => Number(/^quarry_held_results (\d+)$/m.exec(await fetch(`${cluster.nodes[0].url}/metrics`).then((r) => r.text()))?.[1]);
+    const heldBefore = await held();
+    const early = async () =>
+      // Its cursor's FETCH is what the warehouse shows running; the sleep is the only one there now.
+      (await warehouse.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND wait_event = 'PgSleep'`)).rows[0].n;
+    // The request id is taken by a transaction the submit cannot see yet: its append waits on the
+    // key, then fails on it, so the launch never commits.
+    const blocker = await db.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`INSERT INTO query_requests (user_name, request_id, query_handle) VALUES ('erin', 'taken-7', $1)`, [first]);
+      const conf = '<conf><properties><entry><key>quarry.query.request.id</key><value>taken-7</value></entry></properties></conf>';
+      const answer = submit(nodes[0], s, 'SELECT pg_sleep(60), 7', { conf });
+      // The engine is on the query while the append waits: it began before anything committed.
+      await waitFor('the query to run on the warehouse beside the waiting append', async () => ((await early()) === 1 ? true : undefined));
+      await blocker.query('COMMIT');
+      expect(handleOf(await answer)).toBe(first);
+    } finally {
+      await blocker.query('ROLLBACK'); // nothing left open when the test failed before its COMMIT
+      blocker.release();
+    }
+    // Withdrawn: the engine stopped, no rows kept, nothing of the second query on record.
+    expect(await early()).toBe(0);
+    expect(await held()).toBe(heldBefore);
+    const submitted = await db.pool.query(`SELECT count(*)::int AS n FROM events WHERE type = 'QuerySubmitted' AND payload->>'userName' = 'erin'`);
+    expect(submitted.rows[0].n).toBe(1);
+  });
+
   it('takes 200 concurrent submits from several clients to a terminal state, each exactly once', async () => {
     const clients = await Promise.all(['c1', 'c2', 'c3', 'c4'].map((u) => lens.open(u)));
     const submitted = await Promise.all(

@@ -5,7 +5,7 @@ import { NODE_IDENTITY, QUARRY_CONFIG, RESULT_STORE, RUNNING_SERVICES, type Node
 import { CONF, type QueryState } from '@quarry/query';
 import { HeldResults } from '../held/held-results';
 import { CsvResultSink } from '../store/csv-result-sink';
-import type { ResultStore, ResultWriter } from '../store/result-store';
+import { removePersisted, type ResultStore, type ResultWriter } from '../store/result-store';
 import { RowBatchFileWriter } from '../store/row-batch-file';
 import { HeldOrSpilledSink } from './held-or-spilled-sink';
 
@@ -73,6 +73,17 @@ export class ResultCapture {
   /** The rows of a query whose success could not be recorded: nobody will ask for them. */
   forget(queryHandle: string): void {
     this.held.drop(queryHandle);
+  }
+
+  /** What a run that will never be recorded left: its held rows, or the files a spill wrote. */
+  async discard(queryHandle: string, outcome: Outcome): Promise<void> {
+    if (outcome.held) this.held.drop(queryHandle);
+    if (outcome.persisted) await removePersisted(this.store, outcome.persisted);
+  }
+
+  /** Whether this query's rows would be held in this node's memory (not written to the store) when it ends well. */
+  holds(state: QueryState): boolean {
+    return !this.persists(state);
   }
 
   /**
