@@ -102,7 +102,7 @@ export class QueryService {
         from: { state: INITIAL_QUERY, version: 0 },
         notify: owner ? [] : [{ channel: QUEUE_CHANNEL, payload: queryHandle }],
         // Launched here: the engine starts on it while the append commits (ADR 11, seventh pass).
-        beforeAppend: owner && ((state) => local!.prestart(queryHandle, state, session)),
+        beforeAppend: owner && local ? (state) => local.prestart(queryHandle, state, session) : undefined,
         conditions: (sql) => ({
           onlyIf: owner && queryWork.nothingWaiting(sql, QUEUE_GRACE_MS),
           writes: [
