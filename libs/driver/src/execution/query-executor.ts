@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
 import { AppendRefused, inTransaction, PgListener, type Loaded } from '@quarry/eventstore';
-import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, NodeDrain, QUARRY_CONFIG, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, NodeDrain, QUARRY_CONFIG, QuarryMetrics, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, QueryCommands, QueryRefused, QueryTakeover, queryWork, QUEUE_CHANNEL, type LocalExecutor, type QueryCommand, type QueryState, type WorkOwner } from '@quarry/query';
 import { SessionRepository, type SessionState } from '@quarry/session';
 import type { Pool } from 'pg';
@@ -64,6 +64,7 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     private readonly local: LocalExecution,
     private readonly takeover: QueryTakeover,
     private readonly drain: NodeDrain,
+    private readonly metrics: QuarryMetrics,
   ) {}
 
   onModuleInit(): void {
@@ -161,6 +162,7 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     const early = this.begunEarly.get(queryHandle);
     if (!early) return;
     this.begunEarly.delete(queryHandle);
+    this.metrics.runsWithdrawn.inc();
     await this.cancelLocal(queryHandle);
     const outcome = await early.catch(() => undefined);
     if (outcome) await this.capture.discard(queryHandle, outcome).catch((error: Error) => this.logger.warn({ err: error.message, query: queryHandle }, 'could not discard a withdrawn run'));

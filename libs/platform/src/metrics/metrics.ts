@@ -103,6 +103,13 @@ export class QuarryMetrics {
     registers: [this.registry],
   });
 
+  /** Runs begun beside their launch's append (ADR 8) that were stopped because the launch did not commit. */
+  readonly runsWithdrawn = new Counter({
+    name: 'quarry_query_runs_withdrawn_total',
+    help: 'Query runs this node began beside their launch and stopped because the launch did not commit (refused, or a request id taken meanwhile)',
+    registers: [this.registry],
+  });
+
   readonly driverChoices = new Counter({
     name: 'quarry_driver_choices_total',
     help: 'Drivers chosen for submitted queries: planned on every driver, reused from a recent choice (QUARRY_DRIVER_CHOICE_TTL_MS), or named by lens.query.driver',

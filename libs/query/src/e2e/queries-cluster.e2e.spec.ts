@@ -236,7 +236,9 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     const first = handleOf(await submit(nodes[0], s, 'SELECT 1'));
     await finished(first, lens, s);
     const held = async () => Number(/^quarry_held_results (\d+)$/m.exec(await fetch(`${cluster.nodes[0].url}/metrics`).then((r) => r.text()))?.[1]);
+    const withdrawn = async () => Number(/^quarry_query_runs_withdrawn_total (\d+)$/m.exec(await fetch(`${cluster.nodes[0].url}/metrics`).then((r) => r.text()))?.[1]);
     const heldBefore = await held();
+    const withdrawnBefore = await withdrawn();
     const early = async () =>
       // Its cursor's FETCH is what the warehouse shows running; the sleep is the only one there now.
       (await warehouse.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND wait_event = 'PgSleep'`)).rows[0].n;
@@ -259,6 +261,7 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     // Withdrawn: the engine stopped, no rows kept, nothing of the second query on record.
     expect(await early()).toBe(0);
     expect(await held()).toBe(heldBefore);
+    expect(await withdrawn()).toBe(withdrawnBefore + 1);
     const submitted = await db.pool.query(`SELECT count(*)::int AS n FROM events WHERE type = 'QuerySubmitted' AND payload->>'userName' = 'erin'`);
     expect(submitted.rows[0].n).toBe(1);
   });
