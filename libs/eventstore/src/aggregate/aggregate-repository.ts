@@ -118,12 +118,9 @@ export class AggregateRepository<S, C> {
       }
       const { state, version } = loaded;
       options.check?.(state);
-      const events = this.decideAll(commands, state);
+      const { events, after } = this.decideAll(commands, state);
       if (events.length === 0) return { state, version, events };
-      if (options.beforeAppend) {
-        const occurredAt = new Date().toISOString();
-        options.beforeAppend(events.reduce((s, e) => this.decider.evolve(s, { ...e, occurredAt } as QuarryEvent), state));
-      }
+      options.beforeAppend?.(after ?? this.evolveDated(state, events, new Date().toISOString()));
       try {
         const result = await this.store.appendIn(tx, stream, version === 0 ? 'no_stream' : version, events, { notify: options.notify, conditions: options.conditions });
         return { state: result.events.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), state), version: result.nextExpectedVersion, events };
@@ -134,17 +131,25 @@ export class AggregateRepository<S, C> {
     }
   }
 
-  /** Each command decided on the state the events before it leave (dated now, as the append will). */
-  private decideAll(commands: C | readonly C[], state: S): NewEvent[] {
-    if (!Array.isArray(commands)) return this.decider.decide(commands as C, state);
-    const all: NewEvent[] = [];
+  /**
+   * Each command decided on the state the events before it leave (dated now, as the append will);
+   * for several commands, `after` is the state all their events leave (folded on the way anyway).
+   */
+  private decideAll(commands: C | readonly C[], state: S): { events: NewEvent[]; after?: S } {
+    if (!Array.isArray(commands)) return { events: this.decider.decide(commands as C, state) };
+    const events: NewEvent[] = [];
     const occurredAt = new Date().toISOString();
     for (const command of commands as readonly C[]) {
-      const events = this.decider.decide(command, state);
-      all.push(...events);
-      state = events.reduce((s, e) => this.decider.evolve(s, { ...e, occurredAt } as QuarryEvent), state);
+      const decided = this.decider.decide(command, state);
+      events.push(...decided);
+      state = this.evolveDated(state, decided, occurredAt);
     }
-    return all;
+    return { events, after: state };
+  }
+
+  /** The state `events` leave, each dated `occurredAt` before it is stored. */
+  private evolveDated(state: S, events: readonly NewEvent[], occurredAt: string): S {
+    return events.reduce((s, e) => this.decider.evolve(s, { ...e, occurredAt } as QuarryEvent), state);
   }
 
   /** Drops a cached aggregate that an event from elsewhere shows to be behind. */

@@ -235,8 +235,10 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     const s = await lens.open('erin');
     const first = handleOf(await submit(nodes[0], s, 'SELECT 1'));
     await finished(first, lens, s);
-    const held = async () => Number(/^quarry_held_results (\d+)$/m.exec(await fetch(`${cluster.nodes[0].url}/metrics`).then((r) => r.text()))?.[1]);
-    const withdrawn = async () => Number(/^quarry_query_runs_withdrawn_total (\d+)$/m.exec(await fetch(`${cluster.nodes[0].url}/metrics`).then((r) => r.text()))?.[1]);
+    // A series without labels in L1's /metrics.
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await fetch(`${cluster.nodes[0].url}/metrics`).then((r) => r.text()))?.[1]);
+    const held = () => metric('quarry_held_results');
+    const withdrawn = () => metric('quarry_query_runs_withdrawn_total');
     const heldBefore = await held();
     const withdrawnBefore = await withdrawn();
     const early = async () =>
