@@ -54,13 +54,18 @@ interface Settings {
   idleMs: number;
 }
 
+/** The sustained load's first window, on a cold cluster: reported beside the steady state. */
+const COLD_WINDOW_MS = 5_000;
+
 function settings(quick: boolean): Settings {
   const chosen = quick
-    ? { warmup: 100, samples: 80, concurrency: 32, sessions: 8, warmupMs: 1_000, runMs: 3_000, maxRunningPerNode: 16, idleMs: 1_000 }
-    : { warmup: 300, samples: 200, concurrency: 32, sessions: 8, warmupMs: 2_000, runMs: 8_000, maxRunningPerNode: 16, idleMs: 2_000 };
+    ? { warmup: 100, samples: 80, concurrency: 32, sessions: 8, warmupMs: 5_000, runMs: 3_000, maxRunningPerNode: 16, idleMs: 1_000 }
+    : { warmup: 300, samples: 200, concurrency: 32, sessions: 8, warmupMs: 40_000, runMs: 8_000, maxRunningPerNode: 16, idleMs: 2_000 };
   // For profiling below saturation, where a sampled stack is CPU spent rather than a wait for a core.
   const lanes = Number(process.env.QUARRY_BENCH_QUERIES_LANES ?? chosen.concurrency);
-  return { ...chosen, concurrency: lanes };
+  // For profiling the steady state, past the JIT's first minutes: a longer warm-up under load.
+  const warmupMs = Number(process.env.QUARRY_BENCH_QUERIES_WARMUP_MS ?? chosen.warmupMs);
+  return { ...chosen, concurrency: lanes, warmupMs };
 }
 
 /** Milliseconds since the epoch with a fraction, on the clock the nodes stamp events with. */
@@ -214,7 +219,71 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     `idle for ${s.idleMs / 1000} s: machine busy ${(idle.machineBusyShare * 100).toFixed(0)}%, nodes ${Object.entries(idle.nodeCpuShare).map(([n, v]) => `${n} ${(v * 100).toFixed(0)}%`).join(' ')}, backends ${(idle.postgresBackendsCpuShare * 100).toFixed(0)}%`,
   );
 
-  // --- 1. End to end, one at a time: EXECUTE on one node, poll another; raw pg beside each. ---
+  // --- 1. Sustained EXECUTE_WITH_TIMEOUT through the balancer, against raw pg at the same concurrency. ---
+  const sessions: OpenedSession[] = [];
+  for (let k = 0; k < s.sessions; k++) sessions.push(await openSession(viaBalancer, `bench-load-${k}`));
+  const inline = sessions.map((x) => ({ ...submitQueryRequest(x, QUERY, 'EXECUTE_WITH_TIMEOUT', { timeoutmillis: String(INLINE_TIMEOUT_MS) }), timeoutMs: INLINE_TIMEOUT_MS + 5_000 }));
+  let answered: Timed[] = [];
+  const quarryLoad = (durationMs: number) =>
+    closedLoopOf({
+      concurrency: s.concurrency,
+      durationMs,
+      signal: ctx.signal,
+      op: async (i) => {
+        const sentAt = wallClock();
+        const answer = await viaBalancer.request(inline[i % inline.length]);
+        if (answer.status !== 200) return { ok: false, ms: answer.ms, error: `HTTP ${answer.status}: ${answer.body.slice(0, 200)}` };
+        const result = inlineResultFrom(answer);
+        const ok = result.status === 'SUCCESSFUL' && result.rows?.length === 1 && result.rows[0][0] === 1;
+        if (ok && result.handle) answered.push({ handle: result.handle, sentAt, seenAt: wallClock() });
+        return ok ? { ok, ms: answer.ms } : { ok, ms: answer.ms, error: `${result.status} ${result.errorMessage ?? ''} rows ${JSON.stringify(result.rows)}` };
+      },
+    });
+  const checked = (kind: string, result: LoadRun) => {
+    if (result.errors > 0) throw new Error(`${kind}: ${result.errors} of ${result.requests + result.errors} queries failed, first: ${result.firstError}`);
+    return result;
+  };
+  ctx.log(`sustained: ${s.concurrency} lanes over ${s.sessions} sessions, EXECUTE_WITH_TIMEOUT via the balancer, ${COLD_WINDOW_MS / 1000} s cold + ${s.warmupMs / 1000} s warm-up + ${s.runMs / 1000} s; raw pg the same`);
+  alive();
+  // Raw pg first: its 32 connections and the nodes' warehouse connections, opened by the 32 lanes
+  // (up to QUARRY_MAX_RUNNING_QUERIES each), would not fit together in max_connections (100).
+  const pgLoad = checked('raw pg SELECT 1', await pgSelectLoad(warehouse.url, { concurrency: s.concurrency, durationMs: s.runMs, warmupMs: Math.min(1_000, s.warmupMs), signal: ctx.signal }));
+  ctx.log(`  pg: ${Math.round(pgLoad.perSecond)} q/s, p50 ${pgLoad.latency.p50.toFixed(2)} ms, p99 ${pgLoad.latency.p99.toFixed(2)} ms, client CPU ${(pgLoad.clientCpuShare * 100).toFixed(0)}%`);
+  alive();
+  // A cold cluster first (its JIT compiling what the load runs), then the warm-up to the steady
+  // state every long-running node is in: measured, the CPU per query kept falling for ~45 s of
+  // this load on a 2-core machine (ADR 11, "Eighth pass"). Both figures are reported.
+  const cold = await measuredCpu(() => quarryLoad(COLD_WINDOW_MS));
+  const coldCpu = perQuery(cold.cpu, checked('quarry, cold', cold.result).requests);
+  ctx.log(`  quarry, first ${COLD_WINDOW_MS / 1000} s of a cold cluster: ${Math.round(cold.result.perSecond)} q/s, ${coldCpu.cpuMsPerQuery.toFixed(1)} ms CPU per query, whole stack (${parts(coldCpu)})`);
+  checked('quarry warm-up', await quarryLoad(s.warmupMs));
+  answered = [];
+  const countsBefore = await statementCounts(direct);
+  const measured = await measuredCpu(() => quarryLoad(s.runMs));
+  const load = checked('EXECUTE_WITH_TIMEOUT via the balancer', measured.result);
+  const countsAfter = await statementCounts(direct);
+  // Everything the nodes sent to Quarry's database over the run (the relay and the projections
+  // included), as each node counts it around its pool; the /metrics scrapes themselves add none.
+  const statements = {
+    perQuery: (countsAfter.statements - countsBefore.statements) / load.requests,
+    writeCommitsPerQuery: (countsAfter.writeCommits - countsBefore.writeCommits) / load.requests,
+  };
+  const cpu = perQuery(measured.cpu, load.requests);
+  const loadBreakdown = await stagesOf(ctx.databaseUrl, answered);
+  const share = (v: number) => `${(v * 100).toFixed(0)}%`;
+  ctx.log(
+    `  quarry: ${Math.round(load.perSecond)} q/s, p50 ${load.latency.p50.toFixed(2)} ms, p99 ${load.latency.p99.toFixed(2)} ms; CPU: machine busy ${share(cpu.machineBusyShare)} of ${cpus().length} cores, ` +
+      `nodes ${Object.entries(cpu.nodeCpuShare).map(([n, v]) => `${n} ${share(v)}`).join(' ')}, their PostgreSQL backends ${share(cpu.postgresBackendsCpuShare)}, client ${share(load.clientCpuShare)}; ` +
+      `${cpu.cpuMsPerQuery.toFixed(1)} ms CPU per query, whole stack (${parts(cpu)}); processes started on the machine: ${(cpu.machineForks / load.requests).toFixed(2)} per query; ` +
+      `in Quarry's database ${statements.perQuery.toFixed(1)} statements and ${statements.writeCommitsPerQuery.toFixed(2)} write commits per query; where the time went:`,
+  );
+  logStages(ctx, loadBreakdown);
+  alive();
+  // Under this load every node is alive: a NodeDown now would be the failure detector's mistake.
+  const falseDowns = await nodeDownsIn(ctx.databaseUrl, eventsBefore);
+  if (falseDowns > 0) throw new Error(`${falseDowns} NodeDown during the queries bench: the failure detector declared a live node down under load`);
+
+  // --- 2. End to end, one at a time, on the warm cluster: EXECUTE on one node, poll another; raw pg beside each. ---
   ctx.log(`SELECT 1 end to end: ${s.warmup} warm-up + ${s.samples} queries, submitter and poller rotating, each beside a raw pg SELECT 1`);
   const session = await openSession(direct[0], 'bench-e2e');
   const submit = submitQueryRequest(session, QUERY, 'EXECUTE');
@@ -258,64 +327,9 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       `processes started on the machine: ${(sequential.machineForks / samples.length).toFixed(2)} per query`,
   );
 
-  // --- 2. Sustained EXECUTE_WITH_TIMEOUT through the balancer, against raw pg at the same concurrency. ---
-  const sessions: OpenedSession[] = [];
-  for (let k = 0; k < s.sessions; k++) sessions.push(await openSession(viaBalancer, `bench-load-${k}`));
-  const inline = sessions.map((x) => ({ ...submitQueryRequest(x, QUERY, 'EXECUTE_WITH_TIMEOUT', { timeoutmillis: String(INLINE_TIMEOUT_MS) }), timeoutMs: INLINE_TIMEOUT_MS + 5_000 }));
-  let answered: Timed[] = [];
-  const quarryLoad = (durationMs: number) =>
-    closedLoopOf({
-      concurrency: s.concurrency,
-      durationMs,
-      signal: ctx.signal,
-      op: async (i) => {
-        const sentAt = wallClock();
-        const answer = await viaBalancer.request(inline[i % inline.length]);
-        if (answer.status !== 200) return { ok: false, ms: answer.ms, error: `HTTP ${answer.status}: ${answer.body.slice(0, 200)}` };
-        const result = inlineResultFrom(answer);
-        const ok = result.status === 'SUCCESSFUL' && result.rows?.length === 1 && result.rows[0][0] === 1;
-        if (ok && result.handle) answered.push({ handle: result.handle, sentAt, seenAt: wallClock() });
-        return ok ? { ok, ms: answer.ms } : { ok, ms: answer.ms, error: `${result.status} ${result.errorMessage ?? ''} rows ${JSON.stringify(result.rows)}` };
-      },
-    });
-  const checked = (kind: string, result: LoadRun) => {
-    if (result.errors > 0) throw new Error(`${kind}: ${result.errors} of ${result.requests + result.errors} queries failed, first: ${result.firstError}`);
-    return result;
-  };
-  ctx.log(`sustained: ${s.concurrency} lanes over ${s.sessions} sessions, EXECUTE_WITH_TIMEOUT via the balancer, ${s.warmupMs / 1000} s warm-up + ${s.runMs / 1000} s; raw pg the same`);
-  alive();
-  checked('quarry warm-up', await quarryLoad(s.warmupMs));
-  const pgLoad = checked('raw pg SELECT 1', await pgSelectLoad(warehouse.url, { concurrency: s.concurrency, durationMs: s.runMs, warmupMs: Math.min(1_000, s.warmupMs), signal: ctx.signal }));
-  ctx.log(`  pg: ${Math.round(pgLoad.perSecond)} q/s, p50 ${pgLoad.latency.p50.toFixed(2)} ms, p99 ${pgLoad.latency.p99.toFixed(2)} ms, client CPU ${(pgLoad.clientCpuShare * 100).toFixed(0)}%`);
-  alive();
-  answered = [];
-  const countsBefore = await statementCounts(direct);
-  const measured = await measuredCpu(() => quarryLoad(s.runMs));
-  const load = checked('EXECUTE_WITH_TIMEOUT via the balancer', measured.result);
-  const countsAfter = await statementCounts(direct);
-  // Everything the nodes sent to Quarry's database over the run (the relay and the projections
-  // included), as each node counts it around its pool; the /metrics scrapes themselves add none.
-  const statements = {
-    perQuery: (countsAfter.statements - countsBefore.statements) / load.requests,
-    writeCommitsPerQuery: (countsAfter.writeCommits - countsBefore.writeCommits) / load.requests,
-  };
-  const cpu = perQuery(measured.cpu, load.requests);
-  const loadBreakdown = await stagesOf(ctx.databaseUrl, answered);
-  const share = (v: number) => `${(v * 100).toFixed(0)}%`;
-  ctx.log(
-    `  quarry: ${Math.round(load.perSecond)} q/s, p50 ${load.latency.p50.toFixed(2)} ms, p99 ${load.latency.p99.toFixed(2)} ms; CPU: machine busy ${share(cpu.machineBusyShare)} of ${cpus().length} cores, ` +
-      `nodes ${Object.entries(cpu.nodeCpuShare).map(([n, v]) => `${n} ${share(v)}`).join(' ')}, their PostgreSQL backends ${share(cpu.postgresBackendsCpuShare)}, client ${share(load.clientCpuShare)}; ` +
-      `${cpu.cpuMsPerQuery.toFixed(1)} ms CPU per query, whole stack (${parts(cpu)}); processes started on the machine: ${(cpu.machineForks / load.requests).toFixed(2)} per query; ` +
-      `in Quarry's database ${statements.perQuery.toFixed(1)} statements and ${statements.writeCommitsPerQuery.toFixed(2)} write commits per query; where the time went:`,
-  );
-  logStages(ctx, loadBreakdown);
-  alive();
-  // Under this load every node is alive: a NodeDown now would be the failure detector's mistake.
-  const falseDowns = await nodeDownsIn(ctx.databaseUrl, eventsBefore);
-  if (falseDowns > 0) throw new Error(`${falseDowns} NodeDown during the queries bench: the failure detector declared a live node down under load`);
 
   return [
-    ...rows({ s, e2e, pgE2e, samples, drivers, breakdown, submitAfterEvent, load, pgLoad, loadBreakdown, cpu, sequential, idle, statements }),
+    ...rows({ s, e2e, pgE2e, samples, drivers, breakdown, submitAfterEvent, load, pgLoad, loadBreakdown, cpu, coldCpu, sequential, idle, statements }),
     { name: NAME, metric: 'NodeDown under load (must be 0)', value: falseDowns, unit: 'events' },
   ];
 }
@@ -357,6 +371,7 @@ interface Measured {
   pgLoad: LoadRun;
   loadBreakdown: Breakdown;
   cpu: MeasuredCpu;
+  coldCpu: MeasuredCpu;
   sequential: MeasuredCpu;
   idle: StackCpu;
   statements: { perQuery: number; writeCommitsPerQuery: number };
@@ -411,6 +426,7 @@ function rows(m: Measured): BenchRow[] {
     // Issue 11 asks for this figure first: the steadiest on a noisy machine.
     { name: NAME, metric: 'CPU per query under load', value: m.cpu.cpuMsPerQuery, unit: 'ms', baseline: GOALS.cpuMsPerQuery, detail: { ...m.cpu, what: STACK } },
     ...Object.entries(m.cpu.cpuMsPerQueryByPart).map(([part, ms]) => ({ name: NAME, metric: `  of which ${part}`, value: ms, unit: 'ms' })),
+    { name: NAME, metric: `CPU per query under load, first ${COLD_WINDOW_MS / 1000} s of a cold cluster`, value: m.coldCpu.cpuMsPerQuery, unit: 'ms', detail: { ...m.coldCpu, what: STACK } },
     {
       name: NAME,
       metric: 'SELECT 1 submit → SUCCESSFUL p50',

@@ -3,9 +3,10 @@ import { topicFor } from '@quarry/contracts';
 import { appendSessions, createTestDatabase, firstSeenVersions, readTopics, testEnv, uniqueTopicPrefix, waitFor, type TestDatabase } from '@quarry/testing';
 import type { Kafka } from 'kafkajs';
 import { Pool } from 'pg';
+import { SessionOpened, streamId } from '@quarry/contracts';
 import pino from 'pino';
 import { createKafka, ensureTopics } from '../kafka/kafka';
-import { PgEventStore } from '../store/event-store';
+import { PgEventStore, RELAY_ASLEEP_LOCK } from '../store/event-store';
 
 import { LINGER_AFTER_ROWS, OutboxRelay } from './outbox-relay';
 import { EVENT_STORE_MIGRATIONS } from '../migrations';
@@ -150,5 +151,30 @@ describe('outbox relay (real Kafka and PostgreSQL)', () => {
       await pool.end();
     }
     expect(batches).toEqual([1, LINGER_AFTER_ROWS + 1, 3, 1]);
+  });
+
+  it('sleeps holding RELAY_ASLEEP_LOCK once the outbox is empty; the append that finds it asleep wakes it, and it sleeps again', async () => {
+    const ownPrefix = await topicsOfItsOwn();
+    const store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, ownPrefix);
+    const pool = new Pool({ connectionString: db.url, max: 3 });
+    const batches: number[] = [];
+    // A long backup look: only the NOTIFY can wake it in time.
+    const relay = new OutboxRelay(pool, kafka, { batchSize: 100, idleMs: 60_000, partitions: 3 }, logger, { published: (n) => batches.push(n) });
+    const asleep = async () =>
+      (await db.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ExclusiveLock' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`, [RELAY_ASLEEP_LOCK])).rows[0].n === 1;
+    relay.start();
+    try {
+      await waitFor('the relay asleep on an empty outbox', asleep);
+      const publicId = randomUUID();
+      // Committing on its own, as a query's appends do: it NOTIFYs only because the relay sleeps.
+      await store.appendIn(db.pool, streamId('session', publicId), 'no_stream', [SessionOpened.create({ publicId, secretIdSha256: 'c'.repeat(64), userName: 'ana', database: 'default', params: {} })]);
+      await waitFor('the event relayed', () => batches.length === 1, { timeoutMs: 10_000 });
+      await waitFor('the relay asleep again', asleep);
+    } finally {
+      await relay.stop();
+      await pool.end();
+    }
+    expect(batches).toEqual([1]);
+    expect(await asleep()).toBe(false);
   });
 });

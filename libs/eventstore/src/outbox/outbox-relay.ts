@@ -1,10 +1,10 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { createMissingTopics } from '../kafka/kafka';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { AdvisoryLeadership } from '../db/advisory-leadership';
 import { namedStatement } from '../db/named-statements';
 import type { Logger } from 'pino';
-import { OUTBOX_CHANNEL } from '../store/event-store';
+import { OUTBOX_CHANNEL, RELAY_ASLEEP_LOCK } from '../store/event-store';
 
 /** Prepared once per connection: unnamed, PostgreSQL planned it again on every bulk delete. */
 const DELETE_RELAYED = namedStatement('DELETE FROM outbox WHERE id = ANY($1::bigint[])');
@@ -76,6 +76,12 @@ const QUIET_LOOKS = 20;
  * the next read lingers (RelaySettings.lingerMs). A lone event (one row a read) never waits.
  */
 export const LINGER_AFTER_ROWS = 4;
+/**
+ * Awake, after a read that moved fewer than LINGER_AFTER_ROWS rows, the wait before the next:
+ * appends send no NOTIFY while the relay is awake (RELAY_ASLEEP_LOCK), so it looks again itself,
+ * and goes to sleep once a look finds nothing.
+ */
+const AWAKE_LOOK_MS = 5;
 
 /** The advisory-lock key of the cluster-wide relay lock (any constant shared by every node). */
 export const RELAY_LOCK = 7_041_998_002;
@@ -107,6 +113,8 @@ export class OutboxRelay {
   private vacuuming?: Promise<void>;
   /** When Kafka last acknowledged a batch (performance.now()). */
   private lastPublishedAt = 0;
+  /** The lock connection on which this relay holds RELAY_ASLEEP_LOCK: it sleeps, appends NOTIFY it. */
+  private asleepOn?: PoolClient;
 
   constructor(
     private readonly pool: Pool,
@@ -131,6 +139,7 @@ export class OutboxRelay {
     await this.deleteRelayed().catch(() => undefined);
     await this.vacuuming;
     await this.leadership.client?.query(`UNLISTEN ${OUTBOX_CHANNEL}`).catch(() => undefined);
+    await this.wakeUp().catch(() => undefined);
     await this.leadership.release();
     await this.resetProducer();
   }
@@ -143,12 +152,18 @@ export class OutboxRelay {
           continue;
         }
         const published = await this.publishBatch();
+        // Rows came (a NOTIFY woke it, or its own look found them): the relay is awake again.
+        if (published > 0) await this.wakeUp();
         if (published >= this.settings.batchSize) continue;
-        // Rows just sent are deleted once the outbox has been quiet for idleMs; after that, with
-        // nothing sent or left to delete, only a NOTIFY (or the slow backup look) wakes the relay.
-        const quiet = published === 0 && this.relayed.length === 0;
-        if (!(await this.pause(this.settings.idleMs * (quiet ? QUIET_LOOKS : 1)))) await this.deleteRelayed();
-        else if (published >= LINGER_AFTER_ROWS) await this.linger();
+        if (published > 0) {
+          // Awake: the appends send no NOTIFY, so the relay looks again itself.
+          await this.awakeWait(published);
+          continue;
+        }
+        if (!this.asleepOn && (await this.fallAsleep())) continue;
+        // Asleep: rows just sent are deleted once the outbox has been quiet for idleMs; after that,
+        // with nothing left to delete, only a NOTIFY (or the slow backup look) wakes the relay.
+        if (!(await this.pause(this.settings.idleMs * (this.relayed.length === 0 ? QUIET_LOOKS : 1)))) await this.deleteRelayed();
       } catch (error) {
         this.hooks.failed?.();
         this.logger.warn({ err: (error as Error).message }, 'outbox relay: publish failed, retrying');
@@ -263,6 +278,35 @@ export class OutboxRelay {
     client.on('notification', () => this.notify());
     await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
     return true;
+  }
+
+  /**
+   * Takes RELAY_ASLEEP_LOCK (it waits for the appends that saw the relay awake to commit), then
+   * looks once more: from here every append NOTIFYs. True when that look found rows (published,
+   * and the relay is awake again).
+   */
+  private async fallAsleep(): Promise<boolean> {
+    const client = this.leadership.client!;
+    await client.query({ name: 'quarry-relay-sleep', text: `SELECT pg_advisory_lock(${RELAY_ASLEEP_LOCK})` });
+    this.asleepOn = client;
+    const published = await this.publishBatch();
+    if (published > 0) await this.wakeUp();
+    return published > 0;
+  }
+
+  /** Gives RELAY_ASLEEP_LOCK back: the appends stop sending NOTIFYs. */
+  private async wakeUp(): Promise<void> {
+    const client = this.asleepOn;
+    if (!client) return;
+    this.asleepOn = undefined;
+    // A lost lock connection took the lock with it; a new one never had it.
+    if (client && client === this.leadership.client) await client.query({ name: 'quarry-relay-wake', text: `SELECT pg_advisory_unlock(${RELAY_ASLEEP_LOCK})` });
+  }
+
+  /** Awake after a read that moved rows: under load the next read lingers (lingerMs), else it comes AWAKE_LOOK_MS later. */
+  private async awakeWait(published: number): Promise<void> {
+    if (published >= LINGER_AFTER_ROWS) return this.linger();
+    if (this.running) await new Promise((resolve) => setTimeout(resolve, AWAKE_LOOK_MS));
   }
 
   private notify(): void {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { JarAdded, NodeJoined, SessionOpened, streamId } from '@quarry/contracts';
-import { createTestDatabase, type TestDatabase } from '@quarry/testing';
+import { createTestDatabase, waitFor, type TestDatabase } from '@quarry/testing';
 import { Pool } from 'pg';
 import { ConcurrencyError } from './concurrency-error';
-import { PgEventStore } from './event-store';
+import { OUTBOX_CHANNEL, PgEventStore, RELAY_ASLEEP_LOCK } from './event-store';
 import { EVENT_STORE_MIGRATIONS } from '../migrations';
 import { runMigrations } from '../db/migrate';
 
@@ -103,5 +103,36 @@ describe('PgEventStore (real PostgreSQL)', () => {
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     const tail = await store.readAll(positions[2], 2);
     expect(tail.map((e) => e.globalPosition)).toEqual(positions.slice(3, 5));
+  });
+
+  it('an append committing on its own NOTIFYs the outbox relay only while the relay sleeps (holds RELAY_ASLEEP_LOCK)', async () => {
+    const relay = await db.pool.connect();
+    const heard: string[] = [];
+    relay.on('notification', (message) => heard.push(message.channel));
+    await relay.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    // Every statement the store sends through the pool, the NOTIFYs after a commit included (sent for real).
+    const query = jest.spyOn(db.pool, 'query');
+    const notifyStatements = () => query.mock.calls.filter(([config]) => (config as { name?: string }).name === 'quarry-notify').length;
+    const openSession = () => {
+      const publicId = randomUUID();
+      return store.appendIn(db.pool, streamId('session', publicId), 'no_stream', [SessionOpened.create({ publicId, secretIdSha256: sha, userName: 'ana', database: 'default', params: {} })]);
+    };
+    try {
+      // Awake (nobody holds the lock): no NOTIFY, not even a statement for one.
+      await openSession();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(notifyStatements()).toBe(0);
+
+      // Asleep: the append wakes it.
+      await relay.query('SELECT pg_advisory_lock($1)', [RELAY_ASLEEP_LOCK]);
+      await openSession();
+      await waitFor('the sleeping relay to hear the append', () => heard.length === 1);
+      expect(notifyStatements()).toBe(1);
+      expect(heard).toEqual([OUTBOX_CHANNEL]);
+      await relay.query('SELECT pg_advisory_unlock($1)', [RELAY_ASLEEP_LOCK]);
+    } finally {
+      query.mockRestore();
+      relay.release(true);
+    }
   });
 });

@@ -56,6 +56,15 @@ export interface AppendOptions {
 export const OUTBOX_CHANNEL = 'quarry_outbox';
 
 /**
+ * The advisory-lock key the outbox relay holds, exclusively, while it sleeps on OUTBOX_CHANNEL.
+ * An append that commits on its own tries it shared in its statement: taken, the relay is awake
+ * and, holding it until its commit, keeps the relay from going to sleep before its rows can be
+ * seen, so it sends no NOTIFY; refused (the relay sleeps or is about to), it NOTIFYs after its
+ * commit. Under load the relay stays awake and the appends send none (ADR 11, "Eighth pass").
+ */
+export const RELAY_ASLEEP_LOCK = 7_041_998_021;
+
+/**
  * The PostgreSQL event store. An append checks and moves the stream's version under its row
  * lock, writes the events and their outbox rows, all in one transaction: a concurrent append
  * with the same expected version waits for the first, then fails with ConcurrencyError.
@@ -165,7 +174,7 @@ export class PgEventStore {
     const bound: AppendSql = { bind: (value: unknown) => `$${values.push(value)}`, versionOf: (index: number) => `((SELECT min(stream_version) FROM e) + ${index})`, written: 'EXISTS (SELECT 1 FROM e)' };
     const conditions = options.conditions?.(bound) ?? {};
     const inline = this.inline.flatMap((p) => (p.families.includes(family) ? [p.write(drafts as AppendingEvent[], bound)] : [])).filter((w): w is string => w !== undefined);
-    const statement = namedStatement(appendStatement(expectedVersion, conditions.onlyIf, [...inline, ...(conditions.writes ?? [])]));
+    const statement = namedStatement(appendStatement(expectedVersion, conditions.onlyIf, [...inline, ...(conditions.writes ?? [])], notices === 'after-commit'));
     // Alone on the pool, a lost connection is asked again: the same event ids (unique) keep a repeat from landing twice.
     const send = () => sql.query<AppendedRow>({ ...statement, values });
     const { rows } = alone ? await readAgainIfConnectionLost(send) : await send();
@@ -177,7 +186,8 @@ export class PgEventStore {
       throw fenced;
     }
     if (first.before === null) throw new ConcurrencyError(streamId, expectedVersion, await this.currentVersion(sql, streamId));
-    if (notices === 'after-commit') this.notices.send(notify);
+    // The relay is awake and cannot sleep before this commit is visible to it: it needs no wake-up.
+    if (notices === 'after-commit') this.notices.send(first.relay_awake ? notify.slice(1) : notify);
     const before = first.before;
     const appended: EventEnvelope[] = drafts.map((draft, i) => ({ ...draft, streamVersion: before + i + 1, globalPosition: Number(rows[i].global_position) }));
     return { nextExpectedVersion: before + drafts.length, events: appended };
@@ -322,6 +332,8 @@ interface AppendedRow {
   /** The version before the append; null when the stream was not at the expected one. */
   before: number | null;
   global_position: string | null;
+  /** Asked only of an append whose NOTIFYs go after its commit: the relay is awake (RELAY_ASLEEP_LOCK). */
+  relay_awake?: boolean;
 }
 
 function isPool(sql: Sql): boolean {
@@ -357,7 +369,7 @@ const CLAIM_VERSION = {
  * events were written. The first row back says which case it was: refused by the condition;
  * fenced; no `before` (the stream was not at the expected version); or appended, a row per event.
  */
-function appendStatement(expected: ExpectedVersion, onlyIf: string | undefined, writes: string[]): string {
+function appendStatement(expected: ExpectedVersion, onlyIf: string | undefined, writes: string[], askRelayAwake: boolean): string {
   const claim = expected === 'no_stream' || expected === 0 ? CLAIM_VERSION.noStream : expected === 'any' ? CLAIM_VERSION.any : CLAIM_VERSION.version;
   return `WITH cond AS (${onlyIf ?? 'SELECT 1'}),
   w AS (SELECT quarry_writer_alive($9::text::uuid) AS alive FROM cond LIMIT 1),
@@ -374,7 +386,7 @@ function appendStatement(expected: ExpectedVersion, onlyIf: string | undefined, 
     FROM e JOIN unnest($4::uuid[], $12::jsonb[]) AS x(event_id, envelope) ON x.event_id = e.event_id
     ORDER BY e.stream_version
   ),
-  n AS (SELECT pg_notify(c, p) FROM unnest($13::text[], $14::text[]) AS t(c, p) WHERE EXISTS (SELECT 1 FROM e))${writes.map((w, i) => `,\n  p${i} AS (${w})`).join('')}
-  SELECT EXISTS (SELECT 1 FROM cond) AS allowed, EXISTS (SELECT 1 FROM cond) AND NOT (SELECT alive FROM w) AS fenced, v.before, e.global_position, (SELECT count(*) FROM n) AS notified
+  n AS (SELECT pg_notify(c, p) FROM unnest($13::text[], $14::text[]) AS t(c, p) WHERE EXISTS (SELECT 1 FROM e))${askRelayAwake ? `,\n  r AS (SELECT pg_try_advisory_xact_lock_shared(${RELAY_ASLEEP_LOCK}) AS awake)` : ''}${writes.map((w, i) => `,\n  p${i} AS (${w})`).join('')}
+  SELECT EXISTS (SELECT 1 FROM cond) AS allowed, EXISTS (SELECT 1 FROM cond) AND NOT (SELECT alive FROM w) AS fenced, v.before, e.global_position, (SELECT count(*) FROM n) AS notified${askRelayAwake ? ', (SELECT awake FROM r) AS relay_awake' : ''}
   FROM (VALUES (1)) AS one (x) LEFT JOIN v ON true LEFT JOIN e ON true ORDER BY e.stream_version`;
 }
