@@ -14,7 +14,7 @@ export { QueryService } from './application/query.service';
 export { QueryTakeover } from './application/query-takeover';
 export { LocalExecution, type LocalExecutor } from './application/local-execution';
 export { driverSessionFor } from './application/driver-session';
-export { CANCEL_CHANNEL, FINISHED_CHANNEL, QUEUE_CHANNEL, CONF } from './application/query-channels';
+export { CANCEL_CHANNEL, FINISHED_CHANNEL, FINISHED_INTEREST_CLASS, finishedInterest, QUEUE_CHANNEL, CONF } from './application/query-channels';
 export { QueryRefused } from './domain/query.errors';
 export type { QueryCommand } from './domain/query.decider';
 export type { QueryState, ResultGone } from './domain/query.state';

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
 import { AppendRefused, inTransaction, PgListener, type Loaded } from '@quarry/eventstore';
 import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, NodeDrain, QUARRY_CONFIG, QuarryMetrics, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
-import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, LocalExecution, QueryCommands, QueryRefused, QueryTakeover, queryWork, QUEUE_CHANNEL, type LocalExecutor, type QueryCommand, type QueryState, type WorkOwner } from '@quarry/query';
+import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, finishedInterest, LocalExecution, QueryCommands, QueryRefused, QueryTakeover, queryWork, QUEUE_CHANNEL, type LocalExecutor, type QueryCommand, type QueryState, type WorkOwner } from '@quarry/query';
 import { SessionRepository, type SessionState } from '@quarry/session';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -325,7 +325,8 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     const decided = await this.queries
       .executeIn(this.pool, queryHandle, command, {
         from: { state, version },
-        notify: [{ channel: FINISHED_CHANNEL, payload: queryHandle }],
+        // Heard only by the nodes that wait for it elsewhere; a wait on this node is woken by `ended`.
+        notify: [{ channel: FINISHED_CHANNEL, payload: queryHandle, onlyIfHeard: finishedInterest(queryHandle) }],
         conditions: (sql) => ({ onlyIf: queryWork.heldBy(sql, queryHandle, owner), writes: [queryWork.finished(sql, queryHandle)] }),
       })
       .catch(async (error: unknown) => {

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
+import type { ListenerInterest } from '../store/event-store';
 
 /** First wait before listening again; it doubles, up to the maximum, while reconnecting fails. */
 const RECONNECT_MS = 500;
@@ -34,7 +35,24 @@ export class PgListener {
     this.connection?.remove(this);
     this.connection = undefined;
   }
+
+  /**
+   * Says, on the listening connection, that this node wants the notices sent only if heard
+   * (Notification.onlyIfHeard) under `interest`, until `release`: an advisory lock held shared,
+   * taken again after a reconnect. Resolves once it is held, so a look at what the notice is about
+   * made after it cannot miss one. Best effort: while the connection is away it resolves at once
+   * (the caller's slow re-check covers that time).
+   */
+  async hold(interest: ListenerInterest): Promise<void> {
+    await this.connection?.hold(interest).catch(() => undefined);
+  }
+
+  release(interest: ListenerInterest): void {
+    this.connection?.release(interest);
+  }
 }
+
+const interestId = (i: ListenerInterest) => `${i.classId}\u0000${i.key}`;
 
 const byPool = new WeakMap<Pool, ListenConnection>();
 
@@ -43,6 +61,9 @@ class ListenConnection {
   private readonly listeners = new Set<PgListener>();
   private client?: PoolClient;
   private listening = new Set<string>();
+  /** Interests held by the node's listeners (how many hold each), and those held on the current client. */
+  private readonly interests = new Map<string, { interest: ListenerInterest; holders: number }>();
+  private held = new Set<string>();
   /** Changes to the connection, one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private reconnecting = false;
@@ -75,6 +96,22 @@ class ListenConnection {
     void this.sync().catch(() => this.listeners.size > 0 && this.reconnectLater());
   }
 
+  hold(interest: ListenerInterest): Promise<void> {
+    const id = interestId(interest);
+    const entry = this.interests.get(id) ?? { interest, holders: 0 };
+    entry.holders++;
+    this.interests.set(id, entry);
+    return this.client ? this.sync() : Promise.resolve();
+  }
+
+  release(interest: ListenerInterest): void {
+    const id = interestId(interest);
+    const entry = this.interests.get(id);
+    if (!entry || --entry.holders > 0) return;
+    this.interests.delete(id);
+    if (this.client) void this.sync().catch(() => this.listeners.size > 0 && this.reconnectLater());
+  }
+
   private get whats(): string {
     return [...this.listeners].map((l) => l.what).join(', ');
   }
@@ -101,6 +138,17 @@ class ListenConnection {
         await client.query(`UNLISTEN ${channel}`);
         this.listening.delete(channel);
       }
+      for (const [id, { interest }] of this.interests) {
+        if (this.held.has(id)) continue;
+        await client.query({ name: 'quarry-interest-hold', text: 'SELECT pg_advisory_lock_shared($1::int, hashtext($2::text))', values: [interest.classId, interest.key] });
+        this.held.add(id);
+      }
+      for (const id of [...this.held]) {
+        if (this.interests.has(id)) continue;
+        const [classId, key] = id.split('\u0000');
+        await client.query({ name: 'quarry-interest-release', text: 'SELECT pg_advisory_unlock_shared($1::int, hashtext($2::text))', values: [Number(classId), key] });
+        this.held.delete(id);
+      }
     } catch (error) {
       this.drop(error as Error);
       throw error;
@@ -122,6 +170,7 @@ class ListenConnection {
     });
     this.client = client;
     this.listening = new Set();
+    this.held = new Set();
     return client;
   }
 
@@ -131,6 +180,7 @@ class ListenConnection {
     if (!client) return;
     this.client = undefined;
     this.listening = new Set();
+    this.held = new Set();
     client.release(error);
   }
 

@@ -135,6 +135,33 @@ describe('connections terminated by the server (real PostgreSQL)', () => {
     expect(lines.filter((l) => l.includes('test listener: listener lost; reconnecting'))).toHaveLength(3);
   });
 
+  it('holds a listener\'s interest on its connection until released, and takes it again after a termination', async () => {
+    const listener = new PgListener(pool, ['quarry_test_channel'], () => undefined, 'test listener', logger);
+    const interest = { classId: 7, key: 'a query handle' };
+    /** Holders of the interest's lock, shared, as pg_locks shows them. */
+    const holders = async () =>
+      (
+        await admin.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE d.datname = $1 AND l.locktype = 'advisory' AND l.mode = 'ShareLock' AND l.granted AND l.classid = $2 AND l.objid = hashtext($3)::oid AND l.objsubid = 2`,
+          [db.name, interest.classId, interest.key],
+        )
+      ).rows[0].n;
+    await listener.start();
+    try {
+      await listener.hold(interest);
+      await listener.hold(interest);
+      expect(await holders()).toBe(1);
+      await terminate();
+      await waitFor('the interest held again on the new connection', async () => (await holders()) === 1, { intervalMs: 100 });
+      // Two holds: the first release keeps it.
+      listener.release(interest);
+      listener.release(interest);
+      await waitFor('the interest released', async () => (await holders()) === 0);
+    } finally {
+      listener.stop();
+    }
+  });
+
   it('keeps trying to listen again while the database refuses connections, and listens once it is back', async () => {
     const url = new URL(db.url);
     const proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 5432) });

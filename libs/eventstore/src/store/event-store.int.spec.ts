@@ -135,4 +135,34 @@ describe('PgEventStore (real PostgreSQL)', () => {
       relay.release(true);
     }
   });
+
+  it('a notice only some listen for (onlyIfHeard) goes only while a listener holds its interest, and the relay\'s still goes while it sleeps', async () => {
+    const listener = await db.pool.connect();
+    const heard: string[] = [];
+    listener.on('notification', (message) => heard.push(`${message.channel}:${message.payload}`));
+    await listener.query('LISTEN quarry_test_finished');
+    const interest = { classId: 7, key: randomUUID() };
+    const query = jest.spyOn(db.pool, 'query');
+    const notifyStatements = () => query.mock.calls.filter(([config]) => (config as { name?: string }).name === 'quarry-notify').length;
+    const openSession = () => {
+      const publicId = randomUUID();
+      const opened = SessionOpened.create({ publicId, secretIdSha256: sha, userName: 'ana', database: 'default', params: {} });
+      return store.appendIn(db.pool, streamId('session', publicId), 'no_stream', [opened], { notify: [{ channel: 'quarry_test_finished', payload: interest.key, onlyIfHeard: interest }] });
+    };
+    try {
+      // Nobody listens (and the relay is awake): no NOTIFY statement at all.
+      await openSession();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(notifyStatements()).toBe(0);
+
+      await listener.query('SELECT pg_advisory_lock_shared($1::int, hashtext($2::text))', [interest.classId, interest.key]);
+      await openSession();
+      await waitFor('the listener to hear it', () => heard.length === 1);
+      expect(heard).toEqual([`quarry_test_finished:${interest.key}`]);
+      expect(notifyStatements()).toBe(1);
+    } finally {
+      query.mockRestore();
+      listener.release(true);
+    }
+  });
 });

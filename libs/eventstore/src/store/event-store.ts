@@ -19,6 +19,20 @@ export interface EventWriter {
 export interface Notification {
   channel: string;
   payload: string;
+  /**
+   * Sent only while someone holds this advisory lock shared (see ListenerInterest): listeners that
+   * want the notice say so by holding it. An append committing on its own tries the lock
+   * exclusively in its statement: taken (nobody listens), it holds it until its commit, so a
+   * listener arriving meanwhile waits for the commit and sees its effect when it looks; refused,
+   * the notice goes. Inside a caller's transaction the notice always goes.
+   */
+  onlyIfHeard?: ListenerInterest;
+}
+
+/** An advisory lock (PostgreSQL's two-key form: a class, and `hashtext(key)`) its listeners hold shared. */
+export interface ListenerInterest {
+  classId: number;
+  key: string;
 }
 
 export interface AppendResult {
@@ -174,7 +188,9 @@ export class PgEventStore {
     const bound: AppendSql = { bind: (value: unknown) => `$${values.push(value)}`, versionOf: (index: number) => `((SELECT min(stream_version) FROM e) + ${index})`, written: 'EXISTS (SELECT 1 FROM e)' };
     const conditions = options.conditions?.(bound) ?? {};
     const inline = this.inline.flatMap((p) => (p.families.includes(family) ? [p.write(drafts as AppendingEvent[], bound)] : [])).filter((w): w is string => w !== undefined);
-    const statement = namedStatement(appendStatement(expectedVersion, conditions.onlyIf, [...inline, ...(conditions.writes ?? [])], notices === 'after-commit'));
+    // After the commit, a notice only some listen for is asked about in the statement (its lock tried).
+    const heardAsked = notices === 'after-commit' ? notify.flatMap((n) => (n.onlyIfHeard ? [`NOT pg_try_advisory_xact_lock(${bound.bind(n.onlyIfHeard.classId)}::int, hashtext(${bound.bind(n.onlyIfHeard.key)}::text))`] : [])) : [];
+    const statement = namedStatement(appendStatement(expectedVersion, conditions.onlyIf, [...inline, ...(conditions.writes ?? [])], notices === 'after-commit', heardAsked));
     // Alone on the pool, a lost connection is asked again: the same event ids (unique) keep a repeat from landing twice.
     const send = () => sql.query<AppendedRow>({ ...statement, values });
     const { rows } = alone ? await readAgainIfConnectionLost(send) : await send();
@@ -187,7 +203,7 @@ export class PgEventStore {
     }
     if (first.before === null) throw new ConcurrencyError(streamId, expectedVersion, await this.currentVersion(sql, streamId));
     // The relay is awake and cannot sleep before this commit is visible to it: it needs no wake-up.
-    if (notices === 'after-commit') this.notices.send(first.relay_awake ? notify.slice(1) : notify);
+    if (notices === 'after-commit') this.notices.send(noticesToSend(notify, first));
     const before = first.before;
     const appended: EventEnvelope[] = drafts.map((draft, i) => ({ ...draft, streamVersion: before + i + 1, globalPosition: Number(rows[i].global_position) }));
     return { nextExpectedVersion: before + drafts.length, events: appended };
@@ -334,6 +350,20 @@ interface AppendedRow {
   global_position: string | null;
   /** Asked only of an append whose NOTIFYs go after its commit: the relay is awake (RELAY_ASLEEP_LOCK). */
   relay_awake?: boolean;
+  /** Likewise, for each notice sent only if heard (Notification.onlyIfHeard), in order: someone listens. */
+  heard?: boolean[];
+}
+
+/**
+ * The notices an append that committed on its own sends: the relay's only while it sleeps (its
+ * first), a notice only some listen for only while someone does.
+ */
+function noticesToSend(notify: Notification[], row: AppendedRow): Notification[] {
+  let asked = 0;
+  return notify.filter((n, i) => {
+    if (i === 0) return !row.relay_awake;
+    return n.onlyIfHeard ? row.heard?.[asked++] === true : true;
+  });
 }
 
 function isPool(sql: Sql): boolean {
@@ -369,7 +399,7 @@ const CLAIM_VERSION = {
  * events were written. The first row back says which case it was: refused by the condition;
  * fenced; no `before` (the stream was not at the expected version); or appended, a row per event.
  */
-function appendStatement(expected: ExpectedVersion, onlyIf: string | undefined, writes: string[], askRelayAwake: boolean): string {
+function appendStatement(expected: ExpectedVersion, onlyIf: string | undefined, writes: string[], askRelayAwake: boolean, heardAsked: string[]): string {
   const claim = expected === 'no_stream' || expected === 0 ? CLAIM_VERSION.noStream : expected === 'any' ? CLAIM_VERSION.any : CLAIM_VERSION.version;
   return `WITH cond AS (${onlyIf ?? 'SELECT 1'}),
   w AS (SELECT quarry_writer_alive($9::text::uuid) AS alive FROM cond LIMIT 1),
@@ -387,6 +417,6 @@ function appendStatement(expected: ExpectedVersion, onlyIf: string | undefined, 
     ORDER BY e.stream_version
   ),
   n AS (SELECT pg_notify(c, p) FROM unnest($13::text[], $14::text[]) AS t(c, p) WHERE EXISTS (SELECT 1 FROM e))${askRelayAwake ? `,\n  r AS (SELECT pg_try_advisory_xact_lock_shared(${RELAY_ASLEEP_LOCK}) AS awake)` : ''}${writes.map((w, i) => `,\n  p${i} AS (${w})`).join('')}
-  SELECT EXISTS (SELECT 1 FROM cond) AS allowed, EXISTS (SELECT 1 FROM cond) AND NOT (SELECT alive FROM w) AS fenced, v.before, e.global_position, (SELECT count(*) FROM n) AS notified${askRelayAwake ? ', (SELECT awake FROM r) AS relay_awake' : ''}
+  SELECT EXISTS (SELECT 1 FROM cond) AS allowed, EXISTS (SELECT 1 FROM cond) AND NOT (SELECT alive FROM w) AS fenced, v.before, e.global_position, (SELECT count(*) FROM n) AS notified${askRelayAwake ? ', (SELECT awake FROM r) AS relay_awake' : ''}${heardAsked.length > 0 ? `, (SELECT ARRAY[${heardAsked.join(', ')}]) AS heard` : ''}
   FROM (VALUES (1)) AS one (x) LEFT JOIN v ON true LEFT JOIN e ON true ORDER BY e.stream_version`;
 }

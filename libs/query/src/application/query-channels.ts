@@ -3,6 +3,14 @@ export const QUEUE_CHANNEL = 'quarry_query_queue';
 export const CANCEL_CHANNEL = 'quarry_query_cancel';
 /** A query ended (succeeded, failed or canceled): wakes EXECUTE_WITH_TIMEOUT waiters on every node. */
 export const FINISHED_CHANNEL = 'quarry_query_finished';
+/**
+ * The advisory-lock class (with `hashtext(query handle)`) a node holds shared while it waits for a
+ * query another node runs: the end's FINISHED_CHANNEL notice is sent only when someone holds it.
+ */
+export const FINISHED_INTEREST_CLASS = 7_041_998;
+
+/** Who wants to hear that this query ended (Notification.onlyIfHeard). */
+export const finishedInterest = (queryHandle: string) => ({ classId: FINISHED_INTEREST_CLASS, key: queryHandle });
 
 /** Conf keys a client may set (in session params or the query's conf). */
 export const CONF = {

@@ -3,12 +3,13 @@ import { DB_POOL, LOGGER } from '@quarry/platform';
 import { PgListener } from '@quarry/eventstore';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { FINISHED_CHANNEL } from './query-channels';
+import { FINISHED_CHANNEL, finishedInterest } from './query-channels';
 import { LocalExecution } from './local-execution';
 
 /**
  * Tells waiters on this node (EXECUTE_WITH_TIMEOUT) the moment a query ends anywhere in the
- * cluster, through PostgreSQL NOTIFY, so they need not poll. Waiters re-check the query's stream
+ * cluster, through PostgreSQL NOTIFY, so they need not poll; a wait for a query run elsewhere
+ * says so first (heed), as an end is NOTIFYed only to the nodes that wait for it. Waiters re-check the query's stream
  * on every wake-up and at a slow interval besides, so a missed notice only costs time.
  */
 @Injectable()
@@ -29,6 +30,16 @@ export class QueryFinishListener implements OnModuleInit, OnApplicationShutdown 
   onApplicationShutdown(): void {
     this.listener.stop();
     for (const set of this.waiters.values()) set.forEach((wake) => wake());
+  }
+
+  /**
+   * Waits to come for a query another node may end: its end NOTIFYs only the nodes that say they
+   * wait (finishedInterest). Resolves once this node is heard as waiting; call the result when done.
+   */
+  async heed(queryHandle: string): Promise<() => void> {
+    const interest = finishedInterest(queryHandle);
+    await this.listener.hold(interest);
+    return () => this.listener.release(interest);
   }
 
   private wake(queryHandle: string): void {

@@ -191,18 +191,25 @@ export class QueryService {
 
   private async waitFor(session: SessionState, queryHandle: string, timeoutMs: number): Promise<QueryView> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      // Listen before looking, so an end between the look and the wait is not missed.
-      const woken = this.finishes.next(queryHandle, Math.min(500, Math.max(1, deadline - Date.now())));
-      const ended = this.local.takeEnding(queryHandle);
-      // Running here: its end is handed over by the executor (see LocalExecution.ended), no read needed till then.
-      if (!ended && this.local.executor?.isRunning(queryHandle) && Date.now() < deadline) {
+    let stopHeeding: (() => void) | undefined;
+    try {
+      for (;;) {
+        // Listen before looking, so an end between the look and the wait is not missed.
+        const woken = this.finishes.next(queryHandle, Math.min(500, Math.max(1, deadline - Date.now())));
+        const ended = this.local.takeEnding(queryHandle);
+        // Running here: its end is handed over by the executor (see LocalExecution.ended), no read needed till then.
+        if (!ended && this.local.executor?.isRunning(queryHandle) && Date.now() < deadline) {
+          await woken;
+          continue;
+        }
+        // Another node may end it: it NOTIFYs only the nodes heard waiting, so say so before looking.
+        if (!ended && !stopHeeding) stopHeeding = await this.finishes.heed(queryHandle);
+        const view = ended ? await this.viewOfLoaded(session, queryHandle, ended.state) : await this.view(session, queryHandle);
+        if (isSettled(view.state) || Date.now() >= deadline) return view;
         await woken;
-        continue;
       }
-      const view = ended ? await this.viewOfLoaded(session, queryHandle, ended.state) : await this.view(session, queryHandle);
-      if (isSettled(view.state) || Date.now() >= deadline) return view;
-      await woken;
+    } finally {
+      stopHeeding?.();
     }
   }
 
@@ -214,6 +221,16 @@ export class QueryService {
    */
   async *watch(handle: SessionHandle, queryHandle: string, stopped: () => boolean): AsyncGenerator<QueryView> {
     const session = await this.sessions.get(handle);
+    // Its end comes from whichever node records it: NOTIFYed only to the nodes heard waiting.
+    const stopHeeding = await this.finishes.heed(queryHandle);
+    try {
+      yield* this.watchHeeded(session, queryHandle, stopped);
+    } finally {
+      stopHeeding();
+    }
+  }
+
+  private async *watchHeeded(session: SessionState, queryHandle: string, stopped: () => boolean): AsyncGenerator<QueryView> {
     let last: string | undefined;
     while (!stopped()) {
       // Listen before looking, so an end between the look and the wait is not missed.

@@ -14,9 +14,11 @@ import { queryStatus, startQueryCluster, submitQuery, type QueryCluster } from '
  */
 describe('the query path in Quarry database', () => {
   /**
-   * Measured 5: the session read 1 (the wait of EXECUTE_WITH_TIMEOUT uses the session its submit
-   * checked), submit 1, finish 1, each append's NOTIFY after its commit (ADR 11; two when one query
-   * runs at a time, gathered under load). One of slack for a rare second look, so an added statement fails.
+   * Measured 3.1: the session read 1 (the wait of EXECUTE_WITH_TIMEOUT uses the session its submit
+   * checked), submit 1, finish 1; a NOTIFY after an append's commit only while the outbox relay
+   * sleeps (RELAY_ASLEEP_LOCK), and the finish's only to nodes heard waiting elsewhere (ADR 11,
+   * "Eighth pass"). At most two of those when the relay sleeps before every append, and one of
+   * slack for a rare second look, so an added statement fails.
    */
   const MAX_STATEMENTS_PER_QUERY = 6;
   const WRITE_COMMITS_PER_QUERY = 2;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { getRequestTarget, LensClient, waitFor, type Cluster, type TestDatabase } from '@quarry/testing';
+import { FINISHED_INTEREST_CLASS } from '@quarry/query';
 import { executorOf, getResultset, metricOf, rowsIn, SERVING_ONLY, startResultCluster, statusOf, submit, succeeded, type ResultCluster } from './result-api';
 
 async function eventsOf(db: TestDatabase, handle: string, type: string) {
@@ -51,6 +52,27 @@ describe('in-memory results held by the node that ran the query (three nodes, ba
     const data = answer.json<{ lensAPIResult: { data: { queryHandle: { handleId: string }; result: { rows: { values: { value: unknown }[] }[] } } } }>().lensAPIResult.data;
     expect(data.result.rows.map((r) => r.values.map((v) => v.value))).toEqual([[1], [2], [3]]);
     expect(await executorOf(db.pool, data.queryHandle.handleId)).toBe('L1');
+  });
+
+  it('EXECUTE_WITH_TIMEOUT on L3 for a query L1 runs: L3 is heard waiting for its end (its interest held) until it answers', async () => {
+    const session = await lens.open('cid');
+    /** Interests in a query's end held in Quarry's database (FINISHED_INTEREST_CLASS): only this test's wait holds one. */
+    const interests = async () =>
+      (
+        await db.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.mode = 'ShareLock' AND l.granted AND l.classid = $1 AND l.objsubid = 2`,
+          [FINISHED_INTEREST_CLASS],
+        )
+      ).rows[0].n;
+    const answering = client('L3').request('POST', 'queryapi/queries', {
+      form: { sessionid: session.xml, query: 'SELECT 7 AS n FROM pg_sleep(3)', operation: 'EXECUTE_WITH_TIMEOUT', timeoutmillis: '60000' },
+      accept: 'application/json',
+    });
+    await waitFor('L3 heard waiting for the end', async () => (await interests()) === 1);
+    const data = (await answering).json<{ lensAPIResult: { data: { queryHandle: { handleId: string }; result: { rows: { values: { value: unknown }[] }[] } } } }>().lensAPIResult.data;
+    expect(data.result.rows.map((r) => r.values.map((v) => v.value))).toEqual([[7]]);
+    expect(await executorOf(db.pool, data.queryHandle.handleId)).toBe('L1');
+    await waitFor('the interest released once L3 answered', async () => (await interests()) === 0);
   });
 
   it('pages in-memory and persisted results: fromindex/fetchsize give exactly the asked slice, in order, on every node', async () => {
