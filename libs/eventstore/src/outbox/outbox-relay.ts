@@ -306,7 +306,8 @@ export class OutboxRelay {
   /** Awake after a read that moved rows: under load the next read lingers (lingerMs), else it comes AWAKE_LOOK_MS later. */
   private async awakeWait(published: number): Promise<void> {
     if (published >= LINGER_AFTER_ROWS) return this.linger();
-    if (this.running) await new Promise((resolve) => setTimeout(resolve, AWAKE_LOOK_MS));
+    // An append that NOTIFYs anyway (inside a caller's transaction, or in a group commit) cuts it short.
+    await this.pause(AWAKE_LOOK_MS);
   }
 
   private notify(): void {
