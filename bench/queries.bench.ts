@@ -21,6 +21,7 @@ import { PG_BASELINE_APPLICATION, pgSelectClient, pgSelectLoad } from './lib/pg-
 import { closedLoopOf, sleep, summarize, type LatencySummary } from './lib/stats';
 import { brokerPid, scratchPool, stackCpuDuring, type StackParts } from './lib/stack-processes';
 import { statementCounts } from './lib/db-statement-counts';
+import { ORDERED_NODE_PAIRS } from './lib/node-pairs';
 
 /**
  * The Lens query API on a cluster: three real node processes (L1, L2, L3) with a warehouse
@@ -287,14 +288,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   ctx.log(`SELECT 1 end to end: ${s.warmup} warm-up + ${s.samples} queries, submitter and poller rotating, each beside a raw pg SELECT 1`);
   const session = await openSession(direct[0], 'bench-e2e');
   const submit = submitQueryRequest(session, QUERY, 'EXECUTE');
-  const pairs = [
-    [0, 1],
-    [1, 2],
-    [2, 0],
-    [0, 2],
-    [1, 0],
-    [2, 1],
-  ];
+  const pairs = ORDERED_NODE_PAIRS;
   const samples: Sample[] = [];
   const pgMs: number[] = [];
   const oneQuery = async (i: number) => {

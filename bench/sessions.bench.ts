@@ -7,6 +7,7 @@ import { closedLoop, KeepAliveClient, type HttpAnswer, type LoadRun } from './li
 import { openSession as open, type OpenedSession } from './lib/lens-api';
 import { scratchPool, stackCpuDuring, type StackParts } from './lib/stack-processes';
 import { processCpuMs, summarize, type LatencySummary } from './lib/stats';
+import { ORDERED_NODE_PAIRS } from './lib/node-pairs';
 
 /**
  * The Lens session API on a cluster: three real node processes (L1, L2, L3), each on its own
@@ -89,14 +90,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   ctx.log(`first use on a new node: ${s.firstUseWarmup} warm-up + ${s.firstUseSamples} sessions, opener and server rotating`);
   const cold: number[] = [];
   const warm: number[] = [];
-  const pairs = [
-    [0, 1],
-    [1, 2],
-    [2, 0],
-    [0, 2],
-    [1, 0],
-    [2, 1],
-  ];
+  const pairs = ORDERED_NODE_PAIRS;
   const pairCounts = new Map<string, number>();
   for (let i = 0; i < s.firstUseWarmup + s.firstUseSamples; i++) {
     ctx.signal.throwIfAborted();
