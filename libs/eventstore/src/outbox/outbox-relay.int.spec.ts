@@ -177,4 +177,38 @@ describe('outbox relay (real Kafka and PostgreSQL)', () => {
     expect(batches).toEqual([1]);
     expect(await asleep()).toBe(false);
   });
+
+  it('sleeps again on its new lock connection when the one it slept on is terminated, and an append still wakes it', async () => {
+    const ownPrefix = await topicsOfItsOwn();
+    const store = new PgEventStore(db.pool, { nodeId: 'T1', nodeIncarnation: randomUUID() }, ownPrefix);
+    const pool = new Pool({ connectionString: db.url, max: 3 });
+    pool.on('error', () => undefined);
+    const batches: number[] = [];
+    // Its backup look every 2 s (20 x 100 ms) notices the lost connection.
+    const relay = new OutboxRelay(pool, kafka, { batchSize: 100, idleMs: 100, partitions: 3 }, logger, { published: (n) => batches.push(n) });
+    /** The backend holding RELAY_ASLEEP_LOCK exclusively, if one does. */
+    const sleeper = async () =>
+      (
+        await db.pool.query<{ pid: number }>(
+          `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ExclusiveLock' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`,
+          [RELAY_ASLEEP_LOCK],
+        )
+      ).rows[0]?.pid;
+    relay.start();
+    try {
+      const first = await waitFor('the relay asleep', sleeper);
+      await db.pool.query('SELECT pg_terminate_backend($1)', [first]);
+      await waitFor('the relay asleep on another connection', async () => {
+        const pid = await sleeper();
+        return pid !== undefined && pid !== first;
+      });
+      const publicId = randomUUID();
+      await store.appendIn(db.pool, streamId('session', publicId), 'no_stream', [SessionOpened.create({ publicId, secretIdSha256: 'd'.repeat(64), userName: 'ana', database: 'default', params: {} })]);
+      await waitFor('the event relayed', () => batches.length === 1, { timeoutMs: 10_000 });
+    } finally {
+      await relay.stop();
+      await pool.end();
+    }
+    expect(batches).toEqual([1]);
+  });
 });

@@ -160,7 +160,8 @@ export class OutboxRelay {
           await this.awakeWait(published);
           continue;
         }
-        if (!this.asleepOn && (await this.fallAsleep())) continue;
+        // Asleep only on the lock connection it leads with now: a lost one took the lock with it.
+        if (this.asleepOn !== this.leadership.client && (await this.fallAsleep())) continue;
         // Asleep: rows just sent are deleted once the outbox has been quiet for idleMs; after that,
         // with nothing left to delete, only a NOTIFY (or the slow backup look) wakes the relay.
         if (!(await this.pause(this.settings.idleMs * (this.relayed.length === 0 ? QUIET_LOOKS : 1)))) await this.deleteRelayed();
