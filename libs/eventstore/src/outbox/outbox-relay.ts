@@ -301,7 +301,7 @@ export class OutboxRelay {
     if (!client) return;
     this.asleepOn = undefined;
     // A lost lock connection took the lock with it; a new one never had it.
-    if (client && client === this.leadership.client) await client.query({ name: 'quarry-relay-wake', text: `SELECT pg_advisory_unlock(${RELAY_ASLEEP_LOCK})` });
+    if (client === this.leadership.client) await client.query({ name: 'quarry-relay-wake', text: `SELECT pg_advisory_unlock(${RELAY_ASLEEP_LOCK})` });
   }
 
   /** Awake after a read that moved rows: under load the next read lingers (lingerMs), else it comes AWAKE_LOOK_MS later. */

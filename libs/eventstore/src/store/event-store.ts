@@ -355,13 +355,13 @@ interface AppendedRow {
 }
 
 /**
- * The notices an append that committed on its own sends: the relay's only while it sleeps (its
- * first), a notice only some listen for only while someone does.
+ * The notices an append that committed on its own sends: the relay's only while it sleeps, a
+ * notice only some listen for only while someone does (`heard` answers those in order).
  */
 function noticesToSend(notify: Notification[], row: AppendedRow): Notification[] {
   let asked = 0;
-  return notify.filter((n, i) => {
-    if (i === 0) return !row.relay_awake;
+  return notify.filter((n) => {
+    if (n.channel === OUTBOX_CHANNEL) return !row.relay_awake;
     return n.onlyIfHeard ? row.heard?.[asked++] === true : true;
   });
 }

@@ -9,8 +9,8 @@ import { LocalExecution } from './local-execution';
 /**
  * Tells waiters on this node (EXECUTE_WITH_TIMEOUT) the moment a query ends anywhere in the
  * cluster, through PostgreSQL NOTIFY, so they need not poll; a wait for a query run elsewhere
- * says so first (heed), as an end is NOTIFYed only to the nodes that wait for it. Waiters re-check the query's stream
- * on every wake-up and at a slow interval besides, so a missed notice only costs time.
+ * says so first (heed), as an end is NOTIFYed only to the nodes that wait for it. Waiters re-check
+ * the query's stream on every wake-up and at a slow interval besides, so a missed notice only costs time.
  */
 @Injectable()
 export class QueryFinishListener implements OnModuleInit, OnApplicationShutdown {
