@@ -412,6 +412,55 @@ describe('PgDriver (real PostgreSQL)', () => {
     });
   });
 
+  describe('the rollback after a statement, off its answer', () => {
+    const ROLLBACK = 'ROLLBACK; SELECT pg_advisory_unlock_all()';
+
+    /** The driver's first rollback held back until `held` opens; every statement it sends, in order ('opening', 'rollback sent'). */
+    const holdFirstRollback = (held: ReturnType<typeof gate>) => {
+      const sent: string[] = [];
+      const query = Client.prototype.query;
+      let rollbacks = 0;
+      const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+        const send = () => {
+          sent.push(args[0] instanceof CursorOpening ? 'opening' : args[0] === ROLLBACK ? 'rollback sent' : String(args[0]));
+          return (query as (...a: unknown[]) => unknown).apply(this, args);
+        };
+        return args[0] === ROLLBACK && rollbacks++ === 0 ? held.opened.then(send) : send();
+      } as typeof Client.prototype.query);
+      return { sent, spy };
+    };
+
+    it.each([
+      ['a shared connection', sessionSpec('shared-first'), sessionSpec('shared-next')],
+      ['a session with init scripts', sessionSpec('scripted', 'v1', { 'init.sql': 'SET search_path TO public' }), sessionSpec('scripted', 'v1', { 'init.sql': 'SET search_path TO public' })],
+    ])('answers a statement while its rollback is still held, and runs the next on %s only after the rollback', async (_, first, next) => {
+      const incarnation = randomUUID();
+      const single = new PgDriver('pg', { warehouseUrl: db.readerUrl, sharedMax: 1, incarnation });
+      const mine = async () => (await driverConnections()).filter((c) => c.name.startsWith(`quarry ${incarnation.replace(/-/g, '').slice(0, 12)} `));
+      const held = gate();
+      const { sent, spy } = holdFirstRollback(held);
+      try {
+        const firstRows = new CollectingSink();
+        await expect(single.execute(first, 'SELECT 1 AS n', firstRows).done).resolves.toEqual({ rowCount: 1 });
+        expect(firstRows.rowsSeen).toEqual([[1]]);
+        // Answered with its transaction still open on the warehouse.
+        expect((await mine()).map((c) => c.state)).toEqual(['idle in transaction']);
+        const nextRows = new CollectingSink();
+        const nextDone = single.execute(next, 'SELECT 2 AS n', nextRows).done;
+        held.open();
+        await expect(nextDone).resolves.toEqual({ rowCount: 1 });
+        expect(nextRows.rowsSeen).toEqual([[2]]);
+        // One connection, and the next statement's transaction opened only after the first one's rollback was sent.
+        expect(sent.filter((s) => s === 'opening' || s === 'rollback sent')).toEqual(['opening', 'rollback sent', 'opening', 'rollback sent']);
+        await waitFor('the second rollback to be answered', async () => (await mine()).every((c) => c.state === 'idle'));
+        expect((await mine()).length).toBe(1);
+      } finally {
+        spy.mockRestore();
+        await single.close();
+      }
+    });
+  });
+
   describe('result limits (QUARRY_RESULT_MAX_VALUE_BYTES, QUARRY_RESULT_MAX_ROW_BYTES)', () => {
     const MiB = 1024 * 1024;
     let limited: PgDriver;

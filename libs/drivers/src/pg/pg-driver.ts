@@ -72,6 +72,8 @@ interface PgConn {
   guard: PgMessageGuard;
   /** Lost, or left in an unknown state: never used again. */
   broken?: boolean;
+  /** The last statement's transaction ending (its rollback): the connection serves nothing else before it settled. */
+  ending?: Promise<void>;
 }
 
 /** Where a session's statements run: its own connection, or one of the shared ones. */
@@ -81,6 +83,7 @@ type Connections = Pick<SessionPool<PgConn>, 'run' | 'runNow'>;
 type SingleStatement = QueryConfig & { queryMode: 'extended'; rowMode?: 'array' };
 
 const CURSOR = 'quarry_rows';
+const ignore = () => undefined;
 
 const declareCursor = (sql: string) => `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`;
 const fetchFrom = (rows: number) => `FETCH ${rows} FROM ${CURSOR}`;
@@ -141,6 +144,7 @@ export class PgDriver implements Driver {
       idleMs: options.idleMs ?? 300_000,
       open: (session) => this.open(session, session.sessionId),
       close: (conn) => conn.client.end(),
+      ended: (conn) => conn.ending,
     });
     this.shared = new SharedPool({
       max: options.sharedMax ?? 16,
@@ -152,6 +156,7 @@ export class PgDriver implements Driver {
       close: (conn) => conn.client.end(),
       // Back to the pool only outside any transaction (every statement awaited, ROLLBACK done).
       reusable: (conn) => !conn.broken && conn.client.getTransactionStatus() === 'I',
+      ended: (conn) => conn.ending,
     });
     this.control = new Pool({
       connectionString: options.warehouseUrl,
@@ -384,32 +389,44 @@ export class PgDriver implements Driver {
   /**
    * One statement's transaction (read-only, time-limited, as the user's role: see
    * transactionPrelude; `work` opens it with openCursor), cancelable while it runs. It ends rolled
-   * back, with no cancel still on its way to the backend, before the connection serves anything else.
+   * back, with no cancel still on its way to the backend, before the connection serves anything
+   * else. A statement that succeeded answers before that end (every row is in hand): the pools
+   * hand the connection on only once `ending` settled, so the rollback's round trip is off the
+   * query's path. A failed one is answered after it, as the rollback may be what failed.
    */
   private async inTransaction(conn: PgConn, control: ExecutionControl, work: (limit: TimeLimit) => Promise<number>): Promise<number> {
     control.begin(() => this.cancelBackend(conn.pid));
     const limit = new TimeLimit(this.name, this.statementTimeoutMs, () => this.cancelBackend(conn.pid));
     let rowCount = 0;
-    let failure: unknown;
+    let failure: { error: unknown } | undefined;
     try {
       rowCount = await work(limit);
     } catch (error) {
-      failure = limit.expired && !control.canceled ? limit.error() : error;
+      failure = { error: limit.expired && !control.canceled ? limit.error() : error };
     } finally {
       control.end();
     }
     await Promise.all([control.stopsAnswered(), limit.stop()]);
-    try {
-      // Never COMMIT: a query has nothing to keep, and what read-only lets through (PostgreSQL 15
-      // creates large objects; session settings from set_config) goes with the transaction. Session
-      // advisory locks outlive it, so they go too: the connection may serve another session next.
-      await conn.client.query('ROLLBACK; SELECT pg_advisory_unlock_all()');
-    } catch (error) {
-      this.discard(conn);
-      failure ??= error;
+    const ending = this.endTransaction(conn);
+    if (failure) {
+      await ending;
+      this.rethrow(failure.error);
     }
-    if (failure) this.rethrow(failure);
+    const ended: Promise<void> = ending.then(() => {
+      if (conn.ending === ended) conn.ending = undefined;
+    });
+    conn.ending = ended;
     return rowCount;
+  }
+
+  /**
+   * Never COMMIT: a query has nothing to keep, and what read-only lets through (PostgreSQL 15
+   * creates large objects; session settings from set_config) goes with the transaction. Session
+   * advisory locks outlive it, so they go too: the connection may serve another session next.
+   * Sent at once (every stop sent was answered); a connection whose rollback failed is dropped.
+   */
+  private endTransaction(conn: PgConn): Promise<void> {
+    return conn.client.query('ROLLBACK; SELECT pg_advisory_unlock_all()').then(ignore, () => this.discard(conn));
   }
 
   private async cancelBackend(pid: number): Promise<void> {
