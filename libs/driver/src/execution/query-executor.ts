@@ -42,6 +42,8 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
   private readonly launchedLocally = new Map<string, Claimed>();
   /** Runs begun beside their submit's append (prestart), waiting for its commit (start) or failure (withdraw). */
   private readonly begunEarly = new Map<string, Promise<Outcome>>();
+  /** Of those, the ones whose end goes in the launch's own append (endInLaunch): start() records nothing more. */
+  private readonly endedInLaunch = new Set<string>();
   private listener?: PgListener;
   private stopping = false;
   private filling?: Promise<void>;
@@ -149,17 +151,33 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     this.begunEarly.set(queryHandle, outcome);
   }
 
+  async endInLaunch(queryHandle: string, state: QueryState, windowMs: number): Promise<QueryCommand[] | undefined> {
+    const early = this.begunEarly.get(queryHandle);
+    if (!early || windowMs <= 0) return undefined;
+    const outcome = await settledWithin(early, windowMs);
+    // A failure, or a run still going: recorded after the commit, as any run is.
+    if (!outcome || this.begunEarly.get(queryHandle) !== early) return undefined;
+    this.endedInLaunch.add(queryHandle);
+    return [{ type: 'Complete', attempt: state.attempt, resultAvailable: true, rowCount: outcome.rowCount, persisted: outcome.persisted, held: outcome.held }];
+  }
+
   start(queryHandle: string): void {
     const claimed = this.launchedLocally.get(queryHandle);
     const early = this.begunEarly.get(queryHandle);
+    const ended = this.endedInLaunch.delete(queryHandle);
     this.launchedLocally.delete(queryHandle);
     this.begunEarly.delete(queryHandle);
-    if (claimed) void this.run(claimed, early);
-    else this.release(queryHandle);
+    if (!claimed) this.release(queryHandle);
+    else if (ended) {
+      this.metrics.endedInLaunch.inc();
+      this.local.ended(queryHandle, { state: claimed.state, version: claimed.version });
+      this.runOver(queryHandle);
+    } else void this.run(claimed, early);
   }
 
   async withdraw(queryHandle: string): Promise<void> {
     const early = this.begunEarly.get(queryHandle);
+    this.endedInLaunch.delete(queryHandle);
     if (!early) return;
     this.begunEarly.delete(queryHandle);
     this.metrics.runsWithdrawn.inc();
@@ -170,6 +188,7 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
 
   release(queryHandle: string): void {
     this.launchedLocally.delete(queryHandle);
+    this.endedInLaunch.delete(queryHandle);
     if (!this.running.delete(queryHandle)) return;
     this.ended.splice(0).forEach((wake) => wake());
     if (this.mayHaveWaiting) this.fill();
@@ -277,12 +296,17 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     } catch (error) {
       await this.recordFailure(claimed, slot.canceled, error as Error);
     } finally {
-      this.running.delete(queryHandle);
-      this.local.ended(queryHandle);
-      this.ended.splice(0).forEach((wake) => wake());
-      // No claim while nothing can be waiting: a query queued meanwhile wakes this node (NOTIFY, or the poll).
-      if (this.mayHaveWaiting) this.fill();
+      this.runOver(queryHandle);
     }
+  }
+
+  /** A run's end is recorded (or was not this attempt's to record): its slot is free, its waiters here look. */
+  private runOver(queryHandle: string): void {
+    this.running.delete(queryHandle);
+    this.local.ended(queryHandle);
+    this.ended.splice(0).forEach((wake) => wake());
+    // No claim while nothing can be waiting: a query queued meanwhile wakes this node (NOTIFY, or the poll).
+    if (this.mayHaveWaiting) this.fill();
   }
 
   /** The engine's run of the query into its result (held or persisted); nothing is recorded. */
@@ -350,5 +374,16 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     if (!slot) return;
     slot.canceled = true;
     await slot.execution?.cancel().catch((error: Error) => this.logger.warn({ err: error.message, query: queryHandle }, 'cancel failed'));
+  }
+}
+
+/** The promise's value if it settles well within `ms`; undefined if it fails or takes longer. */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

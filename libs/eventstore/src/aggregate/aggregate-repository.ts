@@ -24,7 +24,7 @@ export interface ExecuteOptions<S> {
   alsoInTransaction?: (tx: PoolClient, state: S) => Promise<unknown>;
 }
 
-export interface ExecuteInOptions<S> extends Pick<ExecuteOptions<S>, 'check'> {
+export interface ExecuteInOptions<S, C = never> extends Pick<ExecuteOptions<S>, 'check'> {
   /** The state and version the caller holds; the stream is read only when it is not there any more. */
   from?: Loaded<S>;
   /** Notifications that commit with the events. */
@@ -34,9 +34,10 @@ export interface ExecuteInOptions<S> extends Pick<ExecuteOptions<S>, 'check'> {
   /**
    * Told the state the decided events leave, just before they are sent to be appended: work that
    * only that state needs may start beside the commit. Nothing is appended yet, and the append may
-   * still fail or be refused.
+   * still fail or be refused. It may answer, in time, with further commands: decided on that state
+   * and appended with the rest, in the same statement.
    */
-  beforeAppend?: (state: S) => void;
+  beforeAppend?: (state: S) => void | Promise<readonly C[] | undefined>;
 }
 
 export interface Decided<S> extends Loaded<S> {
@@ -107,7 +108,7 @@ export class AggregateRepository<S, C> {
    * state the caller already holds (a stream it just created, an attempt it runs): the stream is
    * read only if it moved on since.
    */
-  async executeIn(tx: Sql, id: string, commands: C | readonly C[], options: ExecuteInOptions<S> = {}): Promise<Decided<S>> {
+  async executeIn(tx: Sql, id: string, commands: C | readonly C[], options: ExecuteInOptions<S, C> = {}): Promise<Decided<S>> {
     this.cache.delete(id);
     const stream = streamId(this.decider.family, id);
     let loaded = options.from;
@@ -118,9 +119,14 @@ export class AggregateRepository<S, C> {
       }
       const { state, version } = loaded;
       options.check?.(state);
-      const { events, after } = this.decideAll(commands, state);
-      if (events.length === 0) return { state, version, events };
-      options.beforeAppend?.(after ?? this.evolveDated(state, events, new Date().toISOString()));
+      const decided = this.decideAll(commands, state);
+      if (decided.events.length === 0) return { state, version, events: decided.events };
+      let events = decided.events;
+      if (options.beforeAppend) {
+        const after = decided.after ?? this.evolveDated(state, events, new Date().toISOString());
+        const more = await options.beforeAppend(after);
+        if (more && more.length > 0) events = [...events, ...this.decideAll(more, after).events];
+      }
       try {
         const result = await this.store.appendIn(tx, stream, version === 0 ? 'no_stream' : version, events, { notify: options.notify, conditions: options.conditions });
         return { state: result.events.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), state), version: result.nextExpectedVersion, events };

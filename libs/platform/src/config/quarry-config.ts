@@ -78,6 +78,12 @@ export interface ResultSettings {
 export interface QuerySettings {
   /** Queries one node runs at once; the rest wait QUEUED with a queue number. */
   maxRunningPerNode: number;
+  /**
+   * How long a submit that launches its query on its own node waits for the run to end before its
+   * append is sent: ended by then, the query is recorded from submitted to succeeded in that one
+   * commit (0: never waits; every query then takes a second commit for its end).
+   */
+  quickEndMs: number;
   /** How long a submit reuses the driver chosen for the same query text, database, user and resources (0: never). */
   driverChoiceTtlMs: number;
   /** Finished queries become CLOSED this long after they finished. */
@@ -186,6 +192,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
     auth: readAuth(env),
     queries: {
       maxRunningPerNode: readInt(env, 'QUARRY_MAX_RUNNING_QUERIES', 8, 1, 1000),
+      quickEndMs: readInt(env, 'QUARRY_QUICK_END_MS', 10, 0, 1000),
       driverChoiceTtlMs: readInt(env, 'QUARRY_DRIVER_CHOICE_TTL_MS', 30_000, 0, 86_400_000),
       retentionMs: readInt(env, 'QUARRY_QUERY_RETENTION_MS', 3_600_000, 1000),
       retentionCheckMs: readInt(env, 'QUARRY_QUERY_RETENTION_CHECK_MS', 60_000, 50),

@@ -110,6 +110,13 @@ export class QuarryMetrics {
     registers: [this.registry],
   });
 
+  /** Queries recorded from submitted to succeeded in their submit's one commit (ADR 11, ninth pass). */
+  readonly endedInLaunch = new Counter({
+    name: 'quarry_queries_ended_in_launch_total',
+    help: 'Queries whose run ended before their submit was appended, so that one commit recorded them from submitted to succeeded',
+    registers: [this.registry],
+  });
+
   readonly driverChoices = new Counter({
     name: 'quarry_driver_choices_total',
     help: 'Drivers chosen for submitted queries: planned on every driver, reused from a recent choice (QUARRY_DRIVER_CHOICE_TTL_MS), or named by lens.query.driver',

@@ -27,6 +27,13 @@ export interface LocalExecutor {
    * Nothing of it is recorded or answered before start(); withdraw() drops it.
    */
   prestart(queryHandle: string, state: QueryState, session: SessionState): void;
+  /**
+   * After prestart, before the append is sent: waits up to `windowMs` for that run. Ended well by
+   * then, it answers the command recording its end (decided with the launch, so that one commit
+   * records the query from submitted to succeeded, and start() records nothing more); otherwise
+   * nothing, and the run goes on to be recorded after the commit as before.
+   */
+  endInLaunch(queryHandle: string, state: QueryState, windowMs: number): Promise<QueryCommand[] | undefined>;
   /** After the commit: runs the launched query (or goes on with what prestart began). */
   start(queryHandle: string): void;
   /** The launch did not commit: stops what prestart began and drops its rows, before the query may be queued. */

@@ -25,7 +25,7 @@ export class QueryCommands {
   }
 
   /** Decides and appends within the caller's transaction or statement (a claim, an attempt's end). */
-  executeIn(tx: Sql, queryHandle: string, commands: QueryCommand | readonly QueryCommand[], options?: ExecuteInOptions<QueryState>): Promise<Decided<QueryState>> {
+  executeIn(tx: Sql, queryHandle: string, commands: QueryCommand | readonly QueryCommand[], options?: ExecuteInOptions<QueryState, QueryCommand>): Promise<Decided<QueryState>> {
     return this.repository.executeIn(tx, queryHandle, commands, options);
   }
 }

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
 import { chooseDriver, type Driver } from '@quarry/drivers';
 import { AppendRefused, inTransaction, type Decided } from '@quarry/eventstore';
-import { DB_POOL, DRIVERS } from '@quarry/platform';
+import { DB_POOL, DRIVERS, QUARRY_CONFIG, type QuarryConfig } from '@quarry/platform';
 import { SessionService, type SessionHandle, type SessionState } from '@quarry/session';
 import type { Pool } from 'pg';
 import { QueryRefused } from '../domain/query.errors';
@@ -50,6 +50,7 @@ export class QueryService {
     private readonly finishes: QueryFinishListener,
     private readonly local: LocalExecution,
     private readonly choices: DriverChoices,
+    @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
   ) {}
 
   async submit(handle: SessionHandle, input: SubmitInput): Promise<string> {
@@ -96,22 +97,36 @@ export class QueryService {
     };
     // One statement, committing on its own: the events, the work row and the request id together.
     // Launched here (owned from the start) only while no query waits; otherwise it waits too.
-    const append = (owner: WorkOwner | undefined) =>
-      this.repository.executeIn(this.pool, queryHandle, owner ? [submit, local!.launchCommand()] : submit, {
+    // A run that ended before the append was sent goes in it too, and leaves no work row.
+    let endedInLaunch = false;
+    const append = (owner: WorkOwner | undefined) => {
+      // A launch refused after its run ended is queued: that append has its work row.
+      endedInLaunch = false;
+      return this.repository.executeIn(this.pool, queryHandle, owner ? [submit, local!.launchCommand()] : submit, {
         // A new handle: its stream is known to be empty, so nothing is read.
         from: { state: INITIAL_QUERY, version: 0 },
         notify: owner ? [] : [{ channel: QUEUE_CHANNEL, payload: queryHandle }],
-        // Launched here: the engine starts on it while the append commits (ADR 11, seventh pass).
-        beforeAppend: owner && local ? (state) => local.prestart(queryHandle, state, session) : undefined,
+        // Launched here: the engine starts on it while the append commits (ADR 11, seventh pass), or
+        // before it, for a run that ends within the window (ninth pass).
+        beforeAppend:
+          owner && local
+            ? async (state) => {
+                local.prestart(queryHandle, state, session);
+                const end = await local.endInLaunch(queryHandle, state, this.config.queries.quickEndMs);
+                endedInLaunch = end !== undefined;
+                return end;
+              }
+            : undefined,
         conditions: (sql) => ({
           onlyIf: owner && queryWork.nothingWaiting(sql, QUEUE_GRACE_MS),
           writes: [
-            queryWork.inserted(sql, queryHandle, priority, owner),
+            ...(endedInLaunch ? [] : [queryWork.inserted(sql, queryHandle, priority, owner)]),
             // Two retries racing: the second waits on this key, then fails on it and writes nothing.
             ...(requestId ? [queryRequests.inserted(sql, session.userName!, requestId, queryHandle)] : []),
           ],
         }),
       });
+    };
     let launched: Decided<QueryState> | undefined;
     try {
       if (local) {

@@ -41,6 +41,7 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
   const duckdbDir = mkdtempSync(join(tmpdir(), 'quarry-duck-'));
   const roots = mkdtempSync(join(tmpdir(), 'quarry-roots-'));
 
+  const QUICK_END_MS = 1000;
   const submit = (client: LensClient, s: OpenedSession, query: string, extra: Record<string, string> = {}) =>
     client.request('POST', 'queryapi/queries', { form: { sessionid: s.xml, query, operation: 'EXECUTE', ...extra }, accept: 'application/json' });
   const handleOf = (answer: { json: <T>() => T }) => answer.json<{ lensAPIResult: { data: { handleId: string } } }>().lensAPIResult.data.handleId;
@@ -76,6 +77,8 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
         QUARRY_RESOURCE_ROOTS: roots,
         QUARRY_MAX_RUNNING_QUERIES: '2',
         QUARRY_MAX_SESSIONS_PER_USER: '50',
+        // Long enough for a SELECT on a loaded machine to end within it, whatever CI runs beside.
+        QUARRY_QUICK_END_MS: String(QUICK_END_MS),
       },
     });
     lens = new LensClient(cluster.balancerUrl);
@@ -186,14 +189,12 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
   it('uses a setting from a .sql resource added on L1 in queries that execute on L2 and on L3', async () => {
     const s = await nodes[0].open('ana');
     expect((await nodes[0].addResource(s, 'file', join(roots, 'init.sql'))).status).toBe(200);
-    const executors = new Set<string>();
-    await waitFor('executions on L2 and L3', async () => {
-      const handle = handleOf(await submit(lens, s, "SELECT 21 * current_setting('quarry.factor')::int AS v"));
+    // Submitted to L2 and to L3, each launches it itself (a free slot, nothing waiting).
+    for (const [index, node] of [[1, nodes[1]], [2, nodes[2]]] as const) {
+      const handle = handleOf(await submit(node, s, "SELECT 21 * current_setting('quarry.factor')::int AS v"));
       const done = await finished(handle, lens, s);
-      expect([done.status.status, (await rowsOf(lens, s, handle))[0]?.[0]]).toEqual(['SUCCESSFUL', 42]);
-      (await launchedOn(handle)).forEach((n) => executors.add(n));
-      return executors.has('L2') && executors.has('L3');
-    }, { timeoutMs: 60_000, intervalMs: 1 });
+      expect([done.status.status, (await rowsOf(lens, s, handle))[0]?.[0], await launchedOn(handle)]).toEqual(['SUCCESSFUL', 42, [`L${index + 1}`]]);
+    }
   });
 
   it('says, in the status, that a jar resource is not used by the driver rather than ignoring it', async () => {
@@ -266,6 +267,54 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     expect(await withdrawn()).toBe(withdrawnBefore + 1);
     const submitted = await db.pool.query(`SELECT count(*)::int AS n FROM events WHERE type = 'QuerySubmitted' AND payload->>'userName' = 'erin'`);
     expect(submitted.rows[0].n).toBe(1);
+  });
+
+  it('records a query whose run ends before its launch is appended in that one commit, and drops its rows when that commit fails', async () => {
+    const s = await lens.open('frank');
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await fetch(`${cluster.nodes[0].url}/metrics`).then((r) => r.text()))?.[1]);
+    const transactionsOf = async (handle: string) =>
+      (await db.pool.query<{ type: string; tx: string }>(`SELECT type, xmin::text AS tx FROM events WHERE stream_id = $1 ORDER BY stream_version`, [`query-${handle}`])).rows;
+    const endedBefore = await metric('quarry_queries_ended_in_launch_total');
+    // Answered (EXECUTE) only once it is on record: already SUCCESSFUL, from one transaction, with no work row left.
+    const quick = handleOf(await submit(nodes[0], s, 'SELECT 3 AS v'));
+    const events = await transactionsOf(quick);
+    expect(events.map((e) => e.type)).toEqual(['QuerySubmitted', 'QueryLaunched', 'QueryRunning', 'QueryExecuted', 'QuerySucceeded']);
+    expect(new Set(events.map((e) => e.tx)).size).toBe(1);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM query_queue WHERE query_handle = $1', [quick])).rows[0].n).toBe(0);
+    expect(await metric('quarry_queries_ended_in_launch_total')).toBe(endedBefore + 1);
+    expect((await status(nodes[1], s, quick)).status.status).toBe('SUCCESSFUL');
+    expect(await rowsOf(nodes[2], s, quick)).toEqual([[3]]);
+    // A run longer than the window: answered while it runs, its end recorded by a commit of its own.
+    const slow = handleOf(await submit(nodes[0], s, `SELECT 4 AS v FROM pg_sleep(${(QUICK_END_MS * 2) / 1000})`));
+    expect((await status(nodes[1], s, slow)).status.status).toBe('RUNNING');
+    expect((await finished(slow, nodes[2], s)).status.status).toBe('SUCCESSFUL');
+    expect(new Set((await transactionsOf(slow)).map((e) => e.tx)).size).toBe(2);
+
+    // Ended before its append, which then waits on a request id another transaction took, and fails on it.
+    const held = () => metric('quarry_held_results');
+    const withdrawn = () => metric('quarry_query_runs_withdrawn_total');
+    const [heldBefore, withdrawnBefore] = [await held(), await withdrawn()];
+    const blocker = await db.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`INSERT INTO query_requests (user_name, request_id, query_handle) VALUES ('frank', 'taken-8', $1)`, [quick]);
+      const conf = '<conf><properties><entry><key>quarry.query.request.id</key><value>taken-8</value></entry></properties></conf>';
+      const answer = submit(nodes[0], s, 'SELECT 8 AS v', { conf });
+      await waitFor('the append to wait on the request id', async () =>
+        (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n === 1 ? true : undefined,
+      );
+      await blocker.query('COMMIT');
+      expect(handleOf(await answer)).toBe(quick);
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+    }
+    // Its rows dropped, nothing of it on record, not counted as ended in its launch.
+    expect(await held()).toBe(heldBefore);
+    expect(await withdrawn()).toBe(withdrawnBefore + 1);
+    expect(await metric('quarry_queries_ended_in_launch_total')).toBe(endedBefore + 1);
+    const submitted = await db.pool.query(`SELECT count(*)::int AS n FROM events WHERE type = 'QuerySubmitted' AND payload->>'userName' = 'frank'`);
+    expect(submitted.rows[0].n).toBe(2);
   });
 
   it('takes 200 concurrent submits from several clients to a terminal state, each exactly once', async () => {
