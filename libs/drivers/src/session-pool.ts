@@ -6,8 +6,6 @@ export interface SessionPoolOptions<C> {
   /** Opens a connection and runs the session's init scripts on it. */
   open(session: DriverSessionSpec): Promise<C>;
   close(conn: C): Promise<void>;
-  /** What the work left running on the connection after it answered (a transaction's end): the session's next work waits for it. */
-  ended?(conn: C): Promise<void> | undefined;
 }
 
 interface Entry<C> {
@@ -45,10 +43,7 @@ export class SessionPool<C> {
     entry.busy++;
     clearTimeout(entry.idleTimer);
     const result = entry.tail.then(() => entry.conn).then(work);
-    entry.tail = result
-      .then(ignore, ignore)
-      .then(() => entry.opened && this.options.ended?.(entry.opened))
-      .then(ignore, ignore);
+    entry.tail = result.then(ignore, ignore);
     void entry.tail.then(() => {
       if (--entry.busy === 0) this.scheduleIdle(session.sessionId, entry);
     });

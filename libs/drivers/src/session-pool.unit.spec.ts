@@ -7,7 +7,6 @@ interface FakeConn {
   session: string;
   version: string;
   closed: boolean;
-  ending?: Promise<void>;
 }
 
 function fakePool(options: { maxSessions?: number; idleMs?: number; failOpens?: number } = {}) {
@@ -25,7 +24,6 @@ function fakePool(options: { maxSessions?: number; idleMs?: number; failOpens?: 
     close: async (conn) => {
       conn.closed = true;
     },
-    ended: (conn) => conn.ending,
   });
   const idOf = (session: DriverSessionSpec) => pool.run(session, async (conn) => conn.id);
   return { pool, opened, idOf };
@@ -35,24 +33,6 @@ function fakePool(options: { maxSessions?: number; idleMs?: number; failOpens?: 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('SessionPool', () => {
-  it("answers a session's work at once, and runs its next work only once what the last left running ended", async () => {
-    const { pool } = fakePool();
-    const rollback = gate();
-    const order: string[] = [];
-    const first = await pool.run(sessionSpec('a'), async (conn) => {
-      conn.ending = rollback.opened.then(() => void order.push('first ended'));
-      return conn.id;
-    });
-    const next = pool.run(sessionSpec('a'), async (conn) => {
-      order.push('next ran');
-      return conn.id;
-    });
-    await settle();
-    expect(order).toEqual([]);
-    rollback.open();
-    expect([first, await next, order]).toEqual([1, 1, ['first ended', 'next ran']]);
-  });
-
   it('keeps one connection per session while its resources stay the same', async () => {
     const { opened, idOf } = fakePool();
     expect([await idOf(sessionSpec('a')), await idOf(sessionSpec('a')), await idOf(sessionSpec('b'))]).toEqual([1, 1, 2]);

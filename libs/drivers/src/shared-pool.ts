@@ -12,8 +12,6 @@ export interface SharedPoolOptions<C> {
   close(conn: C): Promise<void>;
   /** Whether a connection whose work ended may serve the next one (not lost, not inside a transaction). */
   reusable(conn: C): boolean;
-  /** What the work left running on the connection after it answered (a transaction's end): it is judged and handed on once that settled. */
-  ended?(conn: C): Promise<void> | undefined;
 }
 
 /** A statement (may run long), or a plan (short, and a submit waits for it). */
@@ -55,8 +53,6 @@ export class SharedPool<C> {
   /** Connections open and not yet closed by the pool (idle or in use). */
   private readonly live = new Set<C>();
   private readonly closing = new Set<Promise<void>>();
-  /** By key: connections whose work answered and whose end (`ended`) is still running; each is about to be free. */
-  private readonly ending = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly options: SharedPoolOptions<C>) {
@@ -99,15 +95,7 @@ export class SharedPool<C> {
     try {
       return await work(conn);
     } finally {
-      const ending = this.options.ended?.(conn);
-      if (ending) {
-        this.ending.set(key, (this.ending.get(key) ?? 0) + 1);
-        const release = () => {
-          this.ending.set(key, (this.ending.get(key) ?? 1) - 1);
-          this.release(conn, key, use);
-        };
-        void ending.then(release, release);
-      } else this.release(conn, key, use);
+      this.release(conn, key, use);
     }
   }
 
@@ -131,12 +119,9 @@ export class SharedPool<C> {
 
   /**
    * In order, each waiter that may start: on an idle connection of its key, else on a new one
-   * (below `max`, or in the place of the longest idle connection, another key's). A waiter for
-   * which a connection of its key is about to end its work waits for it instead: that end is a
-   * round trip, an open is a connection and its checks.
+   * (below `max`, or in the place of the longest idle connection, another key's).
    */
   private serveWaiters(): void {
-    const awaited = new Map<string, number>();
     for (let i = 0; i < this.waiters.length; ) {
       const waiter = this.waiters[i];
       if (waiter.use === 'statement' && this.statements >= this.statementsMax) {
@@ -144,12 +129,6 @@ export class SharedPool<C> {
         continue;
       }
       const idle = this.takeIdle(waiter.key);
-      const soonFree = (this.ending.get(waiter.key) ?? 0) - (awaited.get(waiter.key) ?? 0);
-      if (idle === undefined && soonFree > 0) {
-        awaited.set(waiter.key, (awaited.get(waiter.key) ?? 0) + 1);
-        i++;
-        continue;
-      }
       if (idle === undefined && !this.makeRoom()) return;
       this.waiters.splice(i, 1);
       if (waiter.use === 'statement') this.statements++;

@@ -8,8 +8,6 @@ interface FakeConn {
   closed: boolean;
   /** What `reusable` answers for it: a test sets it as a lost connection or an open transaction would. */
   clean: boolean;
-  /** What its last work left running (a rollback), as `ended` answers it. */
-  ending?: Promise<void>;
 }
 
 const userSession = (sessionId: string, user: string): DriverSessionSpec => ({ ...sessionSpec(sessionId), user });
@@ -31,7 +29,6 @@ function fakePool(options: { max?: number; idleMs?: number; failOpens?: number; 
       conn.closed = true;
     },
     reusable: (conn) => conn.clean,
-    ended: (conn) => conn.ending,
   });
   /** Work that holds its connection until the test opens the gate. */
   const hold = (session: DriverSessionSpec, run: 'run' | 'runNow' = 'run') => {
@@ -52,25 +49,6 @@ function fakePool(options: { max?: number; idleMs?: number; failOpens?: number; 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('SharedPool', () => {
-  it('answers work at once, and hands its connection on once what the work left running ended; the next waits for it rather than opening one', async () => {
-    const { pool, opened, idOf } = fakePool({ max: 4 });
-    const rollback = gate();
-    const first = await pool.run(sessionSpec('a'), async (conn) => {
-      conn.clean = false;
-      conn.ending = rollback.opened.then(() => void (conn.clean = true));
-      return conn.id;
-    });
-    expect(first).toBe(1);
-    let next: number | undefined;
-    const nextDone = idOf(sessionSpec('b')).then((id) => (next = id));
-    await settle();
-    expect(next).toBeUndefined();
-    rollback.open();
-    await nextDone;
-    // Judged after the end: clean again, so reused rather than closed.
-    expect([next, opened.length, opened[0].closed]).toEqual([1, 1, false]);
-  });
-
   it('runs the statements of one session side by side on different connections, then reuses them', async () => {
     const { pool, opened, hold, idOf } = fakePool({ max: 4 });
     const a = hold(sessionSpec('s'));

@@ -33,10 +33,11 @@ export class CursorOpening implements Submittable {
   private fields: FieldDef[] = [];
   private parsers: ((text: string) => unknown)[] = [];
   private readonly rows: unknown[][] = [];
+  private described = false;
 
-  /** `statements`: the transaction's prelude and the DECLARE, run in order; `fetch`: the FETCH whose rows are returned. */
+  /** `statements`: an owed rollback, the transaction's prelude and the DECLARE, run in order; `fetch`: the FETCH whose rows are returned. */
   constructor(
-    private readonly statements: string[],
+    readonly statements: string[],
     readonly fetch: string,
   ) {
     this.done = new Promise((resolve, reject) => {
@@ -65,11 +66,15 @@ export class CursorOpening implements Submittable {
   }
 
   handleRowDescription(message: RowDescription): void {
+    this.described = true;
     this.fields = message.fields;
     this.parsers = message.fields.map((f) => PG_VALUE_TYPES.getTypeParser(f.dataTypeID) as (text: string) => unknown);
   }
 
+  // Rows only from the FETCH, the one statement described: an owed rollback's
+  // pg_advisory_unlock_all() before it answers a row too, undescribed.
   handleDataRow(message: DataRow): void {
+    if (!this.described) return;
     this.rows.push(message.fields.map((value, i) => (value === null ? null : this.parsers[i](value))));
   }
 

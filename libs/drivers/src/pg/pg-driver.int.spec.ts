@@ -369,7 +369,7 @@ describe('PgDriver (real PostgreSQL)', () => {
         expect(await rowsOf(single, sessionSpec('reader'), "SELECT current_setting('transaction_read_only'), current_setting('default_transaction_read_only')")).toEqual([['on', 'on']]);
         // A session-level advisory lock outlives a rollback: released before the connection serves anyone else.
         await rowsOf(single, sessionSpec('setter'), 'SELECT pg_advisory_lock(4343)');
-        expect((await db.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = $1`, [pid])).rows).toEqual([{ n: 0 }]);
+        expect(await rowsOf(single, sessionSpec('reader'), `SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`)).toEqual([[0]]);
       } finally {
         await single.close();
       }
@@ -412,50 +412,45 @@ describe('PgDriver (real PostgreSQL)', () => {
     });
   });
 
-  describe('the rollback after a statement, off its answer', () => {
-    const ROLLBACK = 'ROLLBACK; SELECT pg_advisory_unlock_all()';
-
-    /** The driver's first rollback held back until `held` opens; every statement it sends, in order ('opening', 'rollback sent'). */
-    const holdFirstRollback = (held: ReturnType<typeof gate>) => {
-      const sent: string[] = [];
-      const query = Client.prototype.query;
-      let rollbacks = 0;
-      const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
-        const send = () => {
-          sent.push(args[0] instanceof CursorOpening ? 'opening' : args[0] === ROLLBACK ? 'rollback sent' : String(args[0]));
-          return (query as (...a: unknown[]) => unknown).apply(this, args);
-        };
-        return args[0] === ROLLBACK && rollbacks++ === 0 ? held.opened.then(send) : send();
-      } as typeof Client.prototype.query);
-      return { sent, spy };
-    };
+  describe('the rollback after a statement, owed to the connection next use', () => {
+    it('answers with its transaction open, and rolls it back once the connection idles, advisory locks too', async () => {
+      const incarnation = randomUUID();
+      const single = new PgDriver('pg', { warehouseUrl: db.readerUrl, sharedMax: 1, incarnation });
+      const mine = async () => (await driverConnections()).filter((c) => c.name.startsWith(`quarry ${incarnation.replace(/-/g, '').slice(0, 12)} `));
+      const query = jest.spyOn(Client.prototype, 'query');
+      // The driver's statements (the test's own pool reads pg_stat_activity through Client#query too).
+      const sent = () => query.mock.calls.map(([statement]) => (statement instanceof CursorOpening ? 'opening' : String(statement))).filter((s) => s === 'opening' || s.startsWith('ROLLBACK'));
+      try {
+        const [[pid]] = await rowsOf(single, sessionSpec('locker'), 'SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock(4545)) taken');
+        expect(sent()).toEqual(['opening']);
+        expect((await mine()).map((c) => c.state)).toEqual(['idle in transaction']);
+        // Idle, it is rolled back on its own: its transaction and its lock gone, nothing else sent.
+        await waitFor('the idle connection to roll back', async () => (await mine()).every((c) => c.state === 'idle'));
+        expect((await db.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = $1`, [pid])).rows).toEqual([{ n: 0 }]);
+        expect(sent()).toEqual(['opening', 'ROLLBACK; SELECT pg_advisory_unlock_all()']);
+      } finally {
+        query.mockRestore();
+        await single.close();
+      }
+    });
 
     it.each([
       ['a shared connection', sessionSpec('shared-first'), sessionSpec('shared-next')],
       ['a session with init scripts', sessionSpec('scripted', 'v1', { 'init.sql': 'SET search_path TO public' }), sessionSpec('scripted', 'v1', { 'init.sql': 'SET search_path TO public' })],
-    ])('answers a statement while its rollback is still held, and runs the next on %s only after the rollback', async (_, first, next) => {
-      const incarnation = randomUUID();
-      const single = new PgDriver('pg', { warehouseUrl: db.readerUrl, sharedMax: 1, incarnation });
-      const mine = async () => (await driverConnections()).filter((c) => c.name.startsWith(`quarry ${incarnation.replace(/-/g, '').slice(0, 12)} `));
-      const held = gate();
-      const { sent, spy } = holdFirstRollback(held);
+    ])('sends it first in the next opening on %s, and plans after it', async (_, first, next) => {
+      const single = new PgDriver('pg', { warehouseUrl: db.readerUrl, sharedMax: 1 });
+      const query = jest.spyOn(Client.prototype, 'query');
       try {
-        const firstRows = new CollectingSink();
-        await expect(single.execute(first, 'SELECT 1 AS n', firstRows).done).resolves.toEqual({ rowCount: 1 });
-        expect(firstRows.rowsSeen).toEqual([[1]]);
-        // Answered with its transaction still open on the warehouse.
-        expect((await mine()).map((c) => c.state)).toEqual(['idle in transaction']);
-        const nextRows = new CollectingSink();
-        const nextDone = single.execute(next, 'SELECT 2 AS n', nextRows).done;
-        held.open();
-        await expect(nextDone).resolves.toEqual({ rowCount: 1 });
-        expect(nextRows.rowsSeen).toEqual([[2]]);
-        // One connection, and the next statement's transaction opened only after the first one's rollback was sent.
-        expect(sent.filter((s) => s === 'opening' || s === 'rollback sent')).toEqual(['opening', 'rollback sent', 'opening', 'rollback sent']);
-        await waitFor('the second rollback to be answered', async () => (await mine()).every((c) => c.state === 'idle'));
-        expect((await mine()).length).toBe(1);
+        expect(await rowsOf(single, first, 'SELECT 1 AS n')).toEqual([[1]]);
+        expect(await rowsOf(single, next, 'SELECT 2 AS n')).toEqual([[2]]);
+        expect((await single.estimate(next, 'SELECT 3')).cost).toBeGreaterThan(0);
+        const sent = query.mock.calls.map(([statement]) => (statement instanceof CursorOpening ? statement : String(typeof statement === 'string' ? statement : (statement as { text: string }).text)));
+        const openings = sent.filter((s): s is CursorOpening => s instanceof CursorOpening);
+        // One round trip each: the second opening carries the first statement's rollback.
+        expect(openings.map((o) => o.statements[0])).toEqual(['BEGIN READ ONLY', 'ROLLBACK']);
+        expect(sent.slice(-2)).toEqual(['ROLLBACK; SELECT pg_advisory_unlock_all()', 'EXPLAIN (FORMAT JSON) SELECT 3']);
       } finally {
-        spy.mockRestore();
+        query.mockRestore();
         await single.close();
       }
     });
@@ -544,14 +539,11 @@ describe('PgDriver (real PostgreSQL)', () => {
       expect(fetchesSent()).toEqual([4, 2]);
     });
 
-    it('runs a one-row query in two round trips: the opening (transaction, cursor, first FETCH), then the rollback', async () => {
+    it('runs a one-row query in one round trip: the opening (the last rollback, transaction, cursor, first FETCH)', async () => {
       await rowsOf(driver, sessionSpec('round-trips'), 'SELECT 1 AS one');
       query.mockClear();
       expect(await rowsOf(driver, sessionSpec('round-trips'), 'SELECT 1 AS one')).toEqual([[1]]);
-      expect(query.mock.calls.map(([statement]) => (statement instanceof CursorOpening ? 'opening' : textOf(statement)))).toEqual([
-        'opening',
-        'ROLLBACK; SELECT pg_advisory_unlock_all()',
-      ]);
+      expect(query.mock.calls.map(([statement]) => (statement instanceof CursorOpening ? 'opening' : textOf(statement)))).toEqual(['opening']);
     });
 
     it('fails a statement whose rows grow past what its FETCH was sized for, naming the budget; the session runs its next statement', async () => {

@@ -72,8 +72,12 @@ interface PgConn {
   guard: PgMessageGuard;
   /** Lost, or left in an unknown state: never used again. */
   broken?: boolean;
-  /** The last statement's transaction ending (its rollback): the connection serves nothing else before it settled. */
-  ending?: Promise<void>;
+  /**
+   * The last statement succeeded and its transaction is still open: its rollback goes first in
+   * the connection's next use, or on its own once the connection idled ROLLBACK_OWED_MS.
+   */
+  owesRollback?: boolean;
+  owedTimer?: NodeJS.Timeout;
 }
 
 /** Where a session's statements run: its own connection, or one of the shared ones. */
@@ -83,6 +87,19 @@ type Connections = Pick<SessionPool<PgConn>, 'run' | 'runNow'>;
 type SingleStatement = QueryConfig & { queryMode: 'extended'; rowMode?: 'array' };
 
 const CURSOR = 'quarry_rows';
+/**
+ * What ends a statement's transaction. Never COMMIT: a query has nothing to keep, and what
+ * read-only lets through (PostgreSQL 15 creates large objects; session settings from set_config)
+ * goes with the transaction. Session advisory locks outlive it, so they go too: the connection may
+ * serve another session next.
+ */
+const TRANSACTION_END = ['ROLLBACK', 'SELECT pg_advisory_unlock_all()'];
+/**
+ * How long a connection idles with a succeeded statement's transaction open before it is rolled
+ * back on its own: its snapshot and its locks (a table's ACCESS SHARE, an advisory lock the query
+ * took) last that long at most. Reused before, the rollback rides on the next opening's round trip.
+ */
+const ROLLBACK_OWED_MS = 50;
 const ignore = () => undefined;
 
 const declareCursor = (sql: string) => `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`;
@@ -143,8 +160,7 @@ export class PgDriver implements Driver {
       maxSessions: options.maxSessions ?? 50,
       idleMs: options.idleMs ?? 300_000,
       open: (session) => this.open(session, session.sessionId),
-      close: (conn) => conn.client.end(),
-      ended: (conn) => conn.ending,
+      close: (conn) => this.closeConn(conn),
     });
     this.shared = new SharedPool({
       max: options.sharedMax ?? 16,
@@ -153,10 +169,10 @@ export class PgDriver implements Driver {
       // connections never run another user's statements, plans included.
       keyOf: (session) => (options.rolePerUser ? (session.user ?? '') : ''),
       open: (session) => this.open(session, SHARED),
-      close: (conn) => conn.client.end(),
-      // Back to the pool only outside any transaction (every statement awaited, ROLLBACK done).
-      reusable: (conn) => !conn.broken && conn.client.getTransactionStatus() === 'I',
-      ended: (conn) => conn.ending,
+      close: (conn) => this.closeConn(conn),
+      // Back to the pool only outside any transaction (every statement awaited, ROLLBACK done), or
+      // inside a succeeded statement's transaction, whose rollback the next use sends first.
+      reusable: (conn) => !conn.broken && (conn.client.getTransactionStatus() === 'I' || (conn.owesRollback === true && conn.client.getTransactionStatus() === 'T')),
     });
     this.control = new Pool({
       connectionString: options.warehouseUrl,
@@ -318,6 +334,7 @@ export class PgDriver implements Driver {
   private async plan(session: DriverSessionSpec, sql: string, again = false): Promise<PgPlan & { json: string }> {
     try {
       return await this.connectionsOf(session).runNow(session, async (conn) => {
+        await this.settle(conn);
         const query: SingleStatement = { text: `EXPLAIN (FORMAT JSON) ${sql}`, queryMode: 'extended', rowMode: 'array' };
         const result = await conn.client.query(query).catch((error) => {
           if (isDatabaseUnavailable(error)) this.discard(conn);
@@ -362,10 +379,12 @@ export class PgDriver implements Driver {
 
   /**
    * The query's transaction opened (transactionPrelude), its cursor declared and `rows` of it
-   * fetched, in one round trip (CursorOpening): every statement's transaction starts here.
+   * fetched, in one round trip (CursorOpening): every statement's transaction starts here, after
+   * the rollback of the connection's last one when that is still owed.
    */
   private openCursor(conn: PgConn, sql: string, rows: number): Promise<FirstFetch> {
-    const opening = new CursorOpening([...conn.prelude, declareCursor(sql)], fetchFrom(rows));
+    const owed = this.takeOwedRollback(conn) ? TRANSACTION_END : [];
+    const opening = new CursorOpening([...owed, ...conn.prelude, declareCursor(sql)], fetchFrom(rows));
     conn.client.query(opening);
     return opening.done;
   }
@@ -388,11 +407,10 @@ export class PgDriver implements Driver {
 
   /**
    * One statement's transaction (read-only, time-limited, as the user's role: see
-   * transactionPrelude; `work` opens it with openCursor), cancelable while it runs. It ends rolled
-   * back, with no cancel still on its way to the backend, before the connection serves anything
-   * else. A statement that succeeded answers before that end (every row is in hand): the pools
-   * hand the connection on only once `ending` settled, so the rollback's round trip is off the
-   * query's path. A failed one is answered after it, as the rollback may be what failed.
+   * transactionPrelude; `work` opens it with openCursor), cancelable while it runs. Once no cancel
+   * is on its way to the backend it is over: a failed one is rolled back before it answers (the
+   * rollback may be what fails); a succeeded one answers at once and owes its rollback, which the
+   * connection's next use sends first in its own round trip (or ROLLBACK_OWED_MS of idling sends).
    */
   private async inTransaction(conn: PgConn, control: ExecutionControl, work: (limit: TimeLimit) => Promise<number>): Promise<number> {
     control.begin(() => this.cancelBackend(conn.pid));
@@ -407,26 +425,42 @@ export class PgDriver implements Driver {
       control.end();
     }
     await Promise.all([control.stopsAnswered(), limit.stop()]);
-    const ending = this.endTransaction(conn);
-    if (failure) {
-      await ending;
-      this.rethrow(failure.error);
+    if (!failure) {
+      this.oweRollback(conn);
+      return rowCount;
     }
-    const ended: Promise<void> = ending.then(() => {
-      if (conn.ending === ended) conn.ending = undefined;
-    });
-    conn.ending = ended;
-    return rowCount;
+    await this.endTransaction(conn);
+    this.rethrow(failure.error);
   }
 
-  /**
-   * Never COMMIT: a query has nothing to keep, and what read-only lets through (PostgreSQL 15
-   * creates large objects; session settings from set_config) goes with the transaction. Session
-   * advisory locks outlive it, so they go too: the connection may serve another session next.
-   * Sent at once (every stop sent was answered); a connection whose rollback failed is dropped.
-   */
+  private oweRollback(conn: PgConn): void {
+    conn.owesRollback = true;
+    clearTimeout(conn.owedTimer);
+    conn.owedTimer = setTimeout(() => void this.settle(conn), ROLLBACK_OWED_MS);
+    conn.owedTimer.unref();
+  }
+
+  /** Whether the connection owed its last transaction's rollback; the caller sends it now. */
+  private takeOwedRollback(conn: PgConn): boolean {
+    if (!conn.owesRollback) return false;
+    conn.owesRollback = false;
+    clearTimeout(conn.owedTimer);
+    return true;
+  }
+
+  /** Sends an owed rollback on its own (a plan's use, or an idle connection). */
+  private async settle(conn: PgConn): Promise<void> {
+    if (this.takeOwedRollback(conn) && !conn.broken) await this.endTransaction(conn);
+  }
+
+  /** TRANSACTION_END in one round trip; a connection whose rollback failed is dropped. */
   private endTransaction(conn: PgConn): Promise<void> {
-    return conn.client.query('ROLLBACK; SELECT pg_advisory_unlock_all()').then(ignore, () => this.discard(conn));
+    return conn.client.query(TRANSACTION_END.join('; ')).then(ignore, () => this.discard(conn));
+  }
+
+  private closeConn(conn: PgConn): Promise<void> {
+    this.takeOwedRollback(conn);
+    return conn.client.end();
   }
 
   private async cancelBackend(pid: number): Promise<void> {

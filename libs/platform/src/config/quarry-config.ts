@@ -192,7 +192,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
     auth: readAuth(env),
     queries: {
       maxRunningPerNode: readInt(env, 'QUARRY_MAX_RUNNING_QUERIES', 8, 1, 1000),
-      quickEndMs: readInt(env, 'QUARRY_QUICK_END_MS', 10, 0, 1000),
+      quickEndMs: readInt(env, 'QUARRY_QUICK_END_MS', 50, 0, 1000),
       driverChoiceTtlMs: readInt(env, 'QUARRY_DRIVER_CHOICE_TTL_MS', 30_000, 0, 86_400_000),
       retentionMs: readInt(env, 'QUARRY_QUERY_RETENTION_MS', 3_600_000, 1000),
       retentionCheckMs: readInt(env, 'QUARRY_QUERY_RETENTION_CHECK_MS', 60_000, 50),

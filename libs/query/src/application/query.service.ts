@@ -63,11 +63,12 @@ export class QueryService {
    */
   async submitAndWait(handle: SessionHandle, input: SubmitInput, timeoutMs: number): Promise<{ queryHandle: string; view: QueryView }> {
     const session = await this.sessions.get(handle);
-    const queryHandle = await this.submitFor(session, input);
+    const queryHandle = await this.submitFor(session, input, timeoutMs);
     return { queryHandle, view: await this.waitFor(session, queryHandle, timeoutMs) };
   }
 
-  private async submitFor(session: SessionState, input: SubmitInput): Promise<string> {
+  /** `answerWithinMs`: the caller's own wait (EXECUTE_WITH_TIMEOUT), which the quick-end window never outlasts. */
+  private async submitFor(session: SessionState, input: SubmitInput, answerWithinMs = Infinity): Promise<string> {
     const conf = { ...session.params, ...input.conf };
     checkResultTtl(conf[CONF.resultTtlSeconds]);
     const requestId = conf[CONF.requestId];
@@ -112,7 +113,7 @@ export class QueryService {
           owner && local
             ? async (state) => {
                 local.prestart(queryHandle, state, session);
-                const end = await local.endInLaunch(queryHandle, state, this.config.queries.quickEndMs);
+                const end = await local.endInLaunch(queryHandle, state, Math.min(this.config.queries.quickEndMs, answerWithinMs));
                 endedInLaunch = end !== undefined;
                 return end;
               }

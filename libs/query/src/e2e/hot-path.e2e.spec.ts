@@ -32,7 +32,7 @@ describe('the query path in Quarry database', () => {
 
   beforeAll(async () => {
     // A choice outlives the test however slow the machine is (30 s by default).
-    // A SELECT 1 ends within the quick-end window however slow the machine (10 ms by default).
+    // A SELECT 1 ends within the quick-end window however slow the machine (50 ms by default).
     qc = await startQueryCluster({ QUARRY_DB_COUNT_BY_PURPOSE: 'true', QUARRY_DRIVER_CHOICE_TTL_MS: '600000', QUARRY_QUICK_END_MS: '1000' }, { size: 1 });
   });
   afterAll(async () => {
