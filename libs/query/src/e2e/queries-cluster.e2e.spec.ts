@@ -53,6 +53,29 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
       .inMemoryQueryResult.rows?.map((r) => (r.values ?? []).map((cell) => cell?.value ?? null)) ?? [];
   const launchedOn = async (handle: string) =>
     (await db.pool.query<{ node: string }>(`SELECT payload->>'executorNodeId' AS node FROM events WHERE stream_id = $1 AND type = 'QueryLaunched'`, [`query-${handle}`])).rows.map((r) => r.node);
+  /** A series without labels in L1's /metrics. */
+  const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await fetch(`${cluster.nodes[0].url}/metrics`).then((r) => r.text()))?.[1]);
+  const held = () => metric('quarry_held_results');
+  const withdrawn = () => metric('quarry_query_runs_withdrawn_total');
+  /**
+   * `user`'s request id taken for `earlier` by a transaction the submit cannot see yet: the submit
+   * `send` starts (with that request id in its conf) appends, waits on the key once `waiting` holds,
+   * then fails on it once the transaction commits, and answers the earlier handle.
+   */
+  const withRequestIdTaken = async (user: string, requestId: string, earlier: string, send: (conf: string) => ReturnType<typeof submit>, waiting: [string, () => Promise<boolean>]) => {
+    const blocker = await db.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`INSERT INTO query_requests (user_name, request_id, query_handle) VALUES ($1, $2, $3)`, [user, requestId, earlier]);
+      const answer = send(`<conf><properties><entry><key>quarry.query.request.id</key><value>${requestId}</value></entry></properties></conf>`);
+      await waitFor(waiting[0], async () => ((await waiting[1]()) ? true : undefined));
+      await blocker.query('COMMIT');
+      expect(handleOf(await answer)).toBe(earlier);
+    } finally {
+      await blocker.query('ROLLBACK'); // nothing left open when the test failed before its COMMIT
+      blocker.release();
+    }
+  };
   const finished = (handle: string, client = lens, s = session) =>
     waitFor(`query ${handle} to finish`, async () => {
       const q = await status(client, s, handle);
@@ -236,31 +259,16 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     const s = await lens.open('erin');
     const first = handleOf(await submit(nodes[0], s, 'SELECT 1'));
     await finished(first, lens, s);
-    // A series without labels in L1's /metrics.
-    const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await fetch(`${cluster.nodes[0].url}/metrics`).then((r) => r.text()))?.[1]);
-    const held = () => metric('quarry_held_results');
-    const withdrawn = () => metric('quarry_query_runs_withdrawn_total');
     const heldBefore = await held();
     const withdrawnBefore = await withdrawn();
     const early = async () =>
       // Its cursor's FETCH is what the warehouse shows running; the sleep is the only one there now.
       (await warehouse.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND wait_event = 'PgSleep'`)).rows[0].n;
-    // The request id is taken by a transaction the submit cannot see yet: its append waits on the
-    // key, then fails on it, so the launch never commits.
-    const blocker = await db.pool.connect();
-    try {
-      await blocker.query('BEGIN');
-      await blocker.query(`INSERT INTO query_requests (user_name, request_id, query_handle) VALUES ('erin', 'taken-7', $1)`, [first]);
-      const conf = '<conf><properties><entry><key>quarry.query.request.id</key><value>taken-7</value></entry></properties></conf>';
-      const answer = submit(nodes[0], s, 'SELECT pg_sleep(60), 7', { conf });
-      // The engine is on the query while the append waits: it began before anything committed.
-      await waitFor('the query to run on the warehouse beside the waiting append', async () => ((await early()) === 1 ? true : undefined));
-      await blocker.query('COMMIT');
-      expect(handleOf(await answer)).toBe(first);
-    } finally {
-      await blocker.query('ROLLBACK'); // nothing left open when the test failed before its COMMIT
-      blocker.release();
-    }
+    // The engine is on the query while the append waits: it began before anything committed.
+    await withRequestIdTaken('erin', 'taken-7', first, (conf) => submit(nodes[0], s, 'SELECT pg_sleep(60), 7', { conf }), [
+      'the query to run on the warehouse beside the waiting append',
+      async () => (await early()) === 1,
+    ]);
     // Withdrawn: the engine stopped, no rows kept, nothing of the second query on record.
     expect(await early()).toBe(0);
     expect(await held()).toBe(heldBefore);
@@ -271,7 +279,6 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
 
   it('records a query whose run ends before its launch is appended in that one commit, and drops its rows when that commit fails', async () => {
     const s = await lens.open('frank');
-    const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await fetch(`${cluster.nodes[0].url}/metrics`).then((r) => r.text()))?.[1]);
     const transactionsOf = async (handle: string) =>
       (await db.pool.query<{ type: string; tx: string }>(`SELECT type, xmin::text AS tx FROM events WHERE stream_id = $1 ORDER BY stream_version`, [`query-${handle}`])).rows;
     const endedBefore = await metric('quarry_queries_ended_in_launch_total');
@@ -291,24 +298,11 @@ describe('queries across a three-node cluster (pg and DuckDB drivers)', () => {
     expect(new Set((await transactionsOf(slow)).map((e) => e.tx)).size).toBe(2);
 
     // Ended before its append, which then waits on a request id another transaction took, and fails on it.
-    const held = () => metric('quarry_held_results');
-    const withdrawn = () => metric('quarry_query_runs_withdrawn_total');
     const [heldBefore, withdrawnBefore] = [await held(), await withdrawn()];
-    const blocker = await db.pool.connect();
-    try {
-      await blocker.query('BEGIN');
-      await blocker.query(`INSERT INTO query_requests (user_name, request_id, query_handle) VALUES ('frank', 'taken-8', $1)`, [quick]);
-      const conf = '<conf><properties><entry><key>quarry.query.request.id</key><value>taken-8</value></entry></properties></conf>';
-      const answer = submit(nodes[0], s, 'SELECT 8 AS v', { conf });
-      await waitFor('the append to wait on the request id', async () =>
-        (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n === 1 ? true : undefined,
-      );
-      await blocker.query('COMMIT');
-      expect(handleOf(await answer)).toBe(quick);
-    } finally {
-      await blocker.query('ROLLBACK');
-      blocker.release();
-    }
+    await withRequestIdTaken('frank', 'taken-8', quick, (conf) => submit(nodes[0], s, 'SELECT 8 AS v', { conf }), [
+      'the append to wait on the request id',
+      async () => (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n === 1,
+    ]);
     // Its rows dropped, nothing of it on record, not counted as ended in its launch.
     expect(await held()).toBe(heldBefore);
     expect(await withdrawn()).toBe(withdrawnBefore + 1);
