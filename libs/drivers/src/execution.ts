@@ -1,3 +1,4 @@
+import { withTimeout } from '@quarry/platform';
 import { DriverCanceled, type Execution } from './driver';
 
 /** A cancel that reached the engine between two of its statements is lost, so it is repeated. */
@@ -66,16 +67,10 @@ export function startExecution(driver: string, work: (control: ExecutionControl)
       const deadline = Date.now() + CANCEL_GIVE_UP_MS;
       while (!settled && control.stop && Date.now() < deadline) {
         await control.stop();
-        await within(finished, CANCEL_RETRY_MS);
+        await withTimeout(finished, CANCEL_RETRY_MS).catch(ignore);
       }
     },
   };
-}
-
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).catch(ignore);
-  clearTimeout(timer);
 }
 
 /** A driver's executions still running, so close() can stop them instead of waiting for them. */

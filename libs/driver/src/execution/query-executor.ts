@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DriverCanceled, type Driver, type Execution } from '@quarry/drivers';
 import { AppendRefused, inTransaction, PgListener, type Loaded } from '@quarry/eventstore';
-import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, NodeDrain, QUARRY_CONFIG, QuarryMetrics, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
+import { DB_POOL, DRIVERS, LOGGER, NODE_IDENTITY, NodeDrain, QUARRY_CONFIG, QuarryMetrics, withTimeout, type NodeIdentity, type QuarryConfig } from '@quarry/platform';
 import { CANCEL_CHANNEL, driverSessionFor, FINISHED_CHANNEL, finishedInterest, LocalExecution, QueryCommands, QueryRefused, QueryTakeover, queryWork, QUEUE_CHANNEL, type LocalExecutor, type QueryCommand, type QueryState, type WorkOwner } from '@quarry/query';
 import { SessionRepository, type SessionState } from '@quarry/session';
 import type { Pool } from 'pg';
@@ -154,7 +154,7 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
   async endInLaunch(queryHandle: string, state: QueryState, windowMs: number): Promise<QueryCommand[] | undefined> {
     const early = this.begunEarly.get(queryHandle);
     if (!early || windowMs <= 0) return undefined;
-    const outcome = await settledWithin(early, windowMs);
+    const outcome = await withTimeout(early, windowMs).catch(() => undefined);
     // A failure, or a run still going: recorded after the commit, as any run is.
     if (!outcome || this.begunEarly.get(queryHandle) !== early) return undefined;
     this.endedInLaunch.add(queryHandle);
@@ -374,16 +374,5 @@ export class QueryExecutor implements OnModuleInit, OnApplicationBootstrap, OnAp
     if (!slot) return;
     slot.canceled = true;
     await slot.execution?.cancel().catch((error: Error) => this.logger.warn({ err: error.message, query: queryHandle }, 'cancel failed'));
-  }
-}
-
-/** The promise's value if it settles well within `ms`; undefined if it fails or takes longer. */
-async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([promise.catch(() => undefined), late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

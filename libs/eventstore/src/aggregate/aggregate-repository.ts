@@ -2,7 +2,7 @@ import { storedEvent, streamId, type EventEnvelope, type NewEvent, type QuarryEv
 import { BoundedCache } from '@quarry/platform';
 import type { PoolClient } from 'pg';
 import { ConcurrencyError } from '../store/concurrency-error';
-import type { AppendOptions, Notification, PgEventStore } from '../store/event-store';
+import type { AppendConditions, AppendSql, Notification, PgEventStore } from '../store/event-store';
 import type { Sql } from '../db/sql';
 
 export interface Decider<S, C> {
@@ -29,8 +29,8 @@ export interface ExecuteInOptions<S, C = never> extends Pick<ExecuteOptions<S>, 
   from?: Loaded<S>;
   /** Notifications that commit with the events. */
   notify?: Notification[];
-  /** The caller's own statements in the append's (a work row): see AppendConditions. */
-  conditions?: AppendOptions['conditions'];
+  /** The caller's own statements in the append's (a work row): see AppendConditions. Told the state all the events leave. */
+  conditions?: (sql: AppendSql, state: S) => AppendConditions;
   /**
    * Told the state the decided events leave, just before they are sent to be appended: work that
    * only that state needs may start beside the commit. Nothing is appended yet, and the append may
@@ -121,14 +121,23 @@ export class AggregateRepository<S, C> {
       options.check?.(state);
       const decided = this.decideAll(commands, state);
       if (decided.events.length === 0) return { state, version, events: decided.events };
-      let events = decided.events;
+      let { events, after } = decided;
       if (options.beforeAppend) {
-        const after = decided.after ?? this.evolveDated(state, events, new Date().toISOString());
+        after ??= this.evolveDated(state, events, new Date().toISOString());
         const more = await options.beforeAppend(after);
-        if (more && more.length > 0) events = [...events, ...this.decideAll(more, after).events];
+        if (more && more.length > 0) {
+          const extra = this.decideAll(more, after);
+          events = [...events, ...extra.events];
+          after = extra.after;
+        }
       }
+      const { conditions } = options;
+      const leaves = (): S => (after ??= this.evolveDated(state, events, new Date().toISOString()));
       try {
-        const result = await this.store.appendIn(tx, stream, version === 0 ? 'no_stream' : version, events, { notify: options.notify, conditions: options.conditions });
+        const result = await this.store.appendIn(tx, stream, version === 0 ? 'no_stream' : version, events, {
+          notify: options.notify,
+          conditions: conditions && ((sql) => conditions(sql, leaves())),
+        });
         return { state: result.events.reduce((s, e) => this.decider.evolve(s, storedEvent(e)), state), version: result.nextExpectedVersion, events };
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= ATTEMPTS) throw error;

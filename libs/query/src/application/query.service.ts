@@ -99,11 +99,8 @@ export class QueryService {
     // One statement, committing on its own: the events, the work row and the request id together.
     // Launched here (owned from the start) only while no query waits; otherwise it waits too.
     // A run that ended before the append was sent goes in it too, and leaves no work row.
-    let endedInLaunch = false;
-    const append = (owner: WorkOwner | undefined) => {
-      // A launch refused after its run ended is queued: that append has its work row.
-      endedInLaunch = false;
-      return this.repository.executeIn(this.pool, queryHandle, owner ? [submit, local!.launchCommand()] : submit, {
+    const append = (owner: WorkOwner | undefined) =>
+      this.repository.executeIn(this.pool, queryHandle, owner ? [submit, local!.launchCommand()] : submit, {
         // A new handle: its stream is known to be empty, so nothing is read.
         from: { state: INITIAL_QUERY, version: 0 },
         notify: owner ? [] : [{ channel: QUEUE_CHANNEL, payload: queryHandle }],
@@ -113,21 +110,18 @@ export class QueryService {
           owner && local
             ? async (state) => {
                 local.prestart(queryHandle, state, session);
-                const end = await local.endInLaunch(queryHandle, state, Math.min(this.config.queries.quickEndMs, answerWithinMs));
-                endedInLaunch = end !== undefined;
-                return end;
+                return local.endInLaunch(queryHandle, state, Math.min(this.config.queries.quickEndMs, answerWithinMs));
               }
             : undefined,
-        conditions: (sql) => ({
+        conditions: (sql, state) => ({
           onlyIf: owner && queryWork.nothingWaiting(sql, QUEUE_GRACE_MS),
           writes: [
-            ...(endedInLaunch ? [] : [queryWork.inserted(sql, queryHandle, priority, owner)]),
+            ...(isSettled(state) ? [] : [queryWork.inserted(sql, queryHandle, priority, owner)]),
             // Two retries racing: the second waits on this key, then fails on it and writes nothing.
             ...(requestId ? [queryRequests.inserted(sql, session.userName!, requestId, queryHandle)] : []),
           ],
         }),
       });
-    };
     let launched: Decided<QueryState> | undefined;
     try {
       if (local) {
