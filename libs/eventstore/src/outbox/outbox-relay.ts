@@ -152,16 +152,21 @@ export class OutboxRelay {
           continue;
         }
         const published = await this.publishBatch();
-        // Rows came (a NOTIFY woke it, or its own look found them): the relay is awake again.
-        if (published > 0) await this.wakeUp();
-        if (published >= this.settings.batchSize) continue;
         if (published > 0) {
-          // Awake: the appends send no NOTIFY, so the relay looks again itself.
+          // Rows came (a NOTIFY woke it, or its own look found them): the relay is awake again.
+          await this.wakeUp();
           await this.awakeWait(published);
           continue;
         }
         // Asleep only on the lock connection it leads with now: a lost one took the lock with it.
-        if (this.asleepOn !== this.leadership.client && (await this.fallAsleep())) continue;
+        if (this.asleepOn !== this.leadership.client) {
+          const found = await this.fallAsleep();
+          if (found > 0) {
+            // Its last look found rows (an append that had seen it awake): awake again, as above.
+            await this.awakeWait(found);
+            continue;
+          }
+        }
         // Asleep: rows just sent are deleted once the outbox has been quiet for idleMs; after that,
         // with nothing left to delete, only a NOTIFY (or the slow backup look) wakes the relay.
         if (!(await this.pause(this.settings.idleMs * (this.relayed.length === 0 ? QUIET_LOOKS : 1)))) await this.deleteRelayed();
@@ -283,16 +288,16 @@ export class OutboxRelay {
 
   /**
    * Takes RELAY_ASLEEP_LOCK (it waits for the appends that saw the relay awake to commit), then
-   * looks once more: from here every append NOTIFYs. True when that look found rows (published,
-   * and the relay is awake again).
+   * looks once more: from here every append NOTIFYs. Returns how many rows that look moved (if
+   * any, published, and the relay is awake again).
    */
-  private async fallAsleep(): Promise<boolean> {
+  private async fallAsleep(): Promise<number> {
     const client = this.leadership.client!;
     await client.query({ name: 'quarry-relay-sleep', text: `SELECT pg_advisory_lock(${RELAY_ASLEEP_LOCK})` });
     this.asleepOn = client;
     const published = await this.publishBatch();
     if (published > 0) await this.wakeUp();
-    return published > 0;
+    return published;
   }
 
   /** Gives RELAY_ASLEEP_LOCK back: the appends stop sending NOTIFYs. */
@@ -304,8 +309,12 @@ export class OutboxRelay {
     if (client === this.leadership.client) await client.query({ name: 'quarry-relay-wake', text: `SELECT pg_advisory_unlock(${RELAY_ASLEEP_LOCK})` });
   }
 
-  /** Awake after a read that moved rows: under load the next read lingers (lingerMs), else it comes AWAKE_LOOK_MS later. */
+  /**
+   * Awake after a read that moved rows: a full batch reads again at once; under load the next read
+   * lingers (lingerMs), else it comes AWAKE_LOOK_MS later.
+   */
   private async awakeWait(published: number): Promise<void> {
+    if (published >= this.settings.batchSize) return;
     if (published >= LINGER_AFTER_ROWS) return this.linger();
     // An append that NOTIFYs anyway (inside a caller's transaction, or in a group commit) cuts it short.
     await this.pause(AWAKE_LOOK_MS);
