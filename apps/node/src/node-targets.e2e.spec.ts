@@ -87,7 +87,7 @@ describe('a node process', () => {
       node: 'A1',
       ready: true,
       checks: { database: 'up', kafka: 'up' },
-      projections: expect.objectContaining({ nodes: { eventsBehind: expect.any(Number), topicResets: 0 } }),
+      projections: expect.objectContaining({ sessions: { eventsBehind: expect.any(Number), topicResets: 0 } }),
     });
   });
 

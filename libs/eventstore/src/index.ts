@@ -19,3 +19,4 @@ export * from './projections/catch-up';
 export * from './projections/streams-behind';
 export * from './projections/inline-projection';
 export * from './kafka/node-event-feed';
+export * from './projections/leading-projection-runner';

@@ -7,5 +7,6 @@ export { MembershipModule } from './membership.module';
 export { NodeDirectory, type NodeEntry } from './directory/node-directory';
 export { ClusterView, type ClusterNode } from './directory/cluster-view';
 export const MEMBERSHIP_MIGRATIONS = [Nodes1764000000100, NodeHeartbeats1764000000110, HeartbeatUrl1764000000120];
-export const MEMBERSHIP_PROJECTIONS = [nodesProjection];
+/** Kept by the appends (ADR 12): `nodes`. */
+export const MEMBERSHIP_INLINE_PROJECTIONS = [nodesProjection];
 export { NodeEndWatcher, type NodeEnded, type NodeEndHandler } from './liveness/node-end-watcher';

@@ -1,26 +1,45 @@
-import type { QuarryEvent } from '@quarry/contracts';
-import type { Projection, Sql } from '@quarry/eventstore';
+import { inlineProjection, type AppendingEvent, type InlineSql } from '@quarry/eventstore';
 
-export const nodesProjection: Projection = {
+type NodeEvent = Extract<AppendingEvent, { type: 'NodeJoined' | 'NodeLeft' | 'NodeDown' }>;
+type NodeEnd = Extract<NodeEvent, { type: 'NodeLeft' | 'NodeDown' }>;
+
+/**
+ * The `nodes` read model: every incarnation, its URL and whether it is up. Other nodes read it to
+ * find the holder of a result right after that node joined, so it is kept by the append itself
+ * (ADR 12) rather than through Kafka: a projection consumer that waits for a dead member's
+ * session to lapse would leave a node that just joined unknown meanwhile (ADR 11, eleventh pass).
+ */
+export const nodesProjection = inlineProjection({
   name: 'nodes',
   families: ['node'],
   tables: ['nodes'],
-  async apply(tx: Sql, event: QuarryEvent) {
-    switch (event.type) {
-      case 'NodeJoined':
-        await tx.query(
-          `INSERT INTO nodes (node_id, incarnation, http_url, services, state, joined_at)
-           VALUES ($1, $2, $3, $4, 'UP', $5) ON CONFLICT (node_id, incarnation) DO NOTHING`,
-          [event.payload.nodeId, event.payload.incarnation, event.payload.httpUrl, event.payload.services, event.occurredAt],
-        );
-        return;
-      case 'NodeLeft':
-      case 'NodeDown':
-        await tx.query(
-          `UPDATE nodes SET state = $3, ended_at = $4 WHERE node_id = $1 AND incarnation = $2 AND state = 'UP'`,
-          [event.payload.nodeId, event.payload.incarnation, event.type === 'NodeLeft' ? 'LEFT' : 'DOWN', event.occurredAt],
-        );
-        return;
-    }
+  write(events, sql) {
+    const nodeEvents = events.filter((e): e is NodeEvent => e.type === 'NodeJoined' || e.type === 'NodeLeft' || e.type === 'NodeDown');
+    const joined = nodeEvents.findIndex((e) => e.type === 'NodeJoined');
+    const endAt = nodeEvents.map((e) => e.type !== 'NodeJoined').lastIndexOf(true);
+    if (joined >= 0) return insertRow(nodeEvents[joined] as Extract<NodeEvent, { type: 'NodeJoined' }>, endAt > joined ? (nodeEvents[endAt] as NodeEnd) : undefined, events.indexOf(nodeEvents[joined]), sql);
+    if (endAt >= 0) return endRow(nodeEvents[endAt] as NodeEnd, events.indexOf(nodeEvents[endAt]), sql);
+    return undefined;
   },
-};
+});
+
+function endState(end: NodeEnd): 'LEFT' | 'DOWN' {
+  return end.type === 'NodeLeft' ? 'LEFT' : 'DOWN';
+}
+
+/** A new incarnation (ended already if its end came in the same append); one seen before keeps its row. */
+function insertRow(joined: Extract<NodeEvent, { type: 'NodeJoined' }>, end: NodeEnd | undefined, index: number, sql: InlineSql): string {
+  const { nodeId, incarnation, httpUrl, services } = joined.payload;
+  return `INSERT INTO nodes (node_id, incarnation, http_url, services, state, joined_at, ended_at)
+    SELECT ${sql.bind(nodeId)}::text, ${sql.bind(incarnation)}::uuid, ${sql.bind(httpUrl)}::text, ${sql.bind(services)}::text[],
+           ${sql.bind(end ? endState(end) : 'UP')}::text, ${sql.bind(joined.occurredAt)}::timestamptz, ${sql.bind(end?.occurredAt ?? null)}::timestamptz
+    WHERE ${sql.versionOf(index)} IS NOT NULL
+    ON CONFLICT (node_id, incarnation) DO NOTHING`;
+}
+
+/** An incarnation's end: the first one recorded stays (a NodeDown after its NodeLeft changes nothing). */
+function endRow(end: NodeEnd, index: number, sql: InlineSql): string {
+  return `UPDATE nodes SET state = ${sql.bind(endState(end))}::text, ended_at = ${sql.bind(end.occurredAt)}::timestamptz
+    WHERE node_id = ${sql.bind(end.payload.nodeId)}::text AND incarnation = ${sql.bind(end.payload.incarnation)}::uuid AND state = 'UP'
+      AND ${sql.versionOf(index)} IS NOT NULL`;
+}

@@ -2,6 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { NodeEventFeed, PgEventStore } from '@quarry/eventstore';
 import { DbPurposes, DB_POOL, DRIVERS, FastRoutes, RESULT_STORE, IncarnationEnd, KAFKA, NodeDrain, LensExceptionFilter, LOGGER, NODE_IDENTITY, QUARRY_CONFIG, QuarryMetrics, RUNNING_SERVICES } from '@quarry/platform';
+import { BalancerNotice } from '../health/balancer-notice';
 import { HealthController } from '../health/health.controller';
 import { MetricsController } from '../metrics/metrics.controller';
 import { NODE_PROJECTION_LIST, ProjectionHost } from '../projections/projection-host';
@@ -49,6 +50,7 @@ export class CoreModule {
         { provide: NODE_PROJECTION_LIST, useValue: ctx.projections },
         { provide: APP_FILTER, useClass: LensExceptionFilter },
         ProjectionHost,
+        BalancerNotice,
         OutboxRelayHost,
         NodeEventFeedHost,
         driversProvider,

@@ -1,9 +1,10 @@
-import { Controller, Get, HttpStatus, Inject, Res, type OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Inject, Req, Res, type OnModuleDestroy } from '@nestjs/common';
 import { ApiRoute, DB_POOL, IncarnationEnd, KAFKA, NODE_IDENTITY, RUNNING_SERVICES, type NodeIdentity } from '@quarry/platform';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { ProjectionHost } from '../projections/projection-host';
+import { BalancerNotice } from './balancer-notice';
 import { checkReadiness } from './readiness';
 
 /** Liveness names the node (and says when it is leaving); readiness says whether its database and broker answer, and how far behind its projections are. */
@@ -18,13 +19,15 @@ export class HealthController implements OnModuleDestroy {
     @Inject(KAFKA) private readonly kafka: Kafka,
     private readonly end: IncarnationEnd,
     private readonly projections: ProjectionHost,
+    private readonly notice: BalancerNotice,
   ) {}
 
   /** 503 while the node drains or halts, so a balancer stops sending it new work. */
   @ApiRoute({ tag: 'node', summary: 'Liveness: the node, its incarnation and services; 503 while it drains', answer: { json: { type: 'object', properties: { status: { type: 'string', enum: ['up', 'leaving'] }, node: { type: 'string' }, incarnation: { type: 'string' }, services: { type: 'array', items: { type: 'string' } }, startedAt: { type: 'string', format: 'date-time' } } } }, otherAnswers: { 503: 'the node is leaving (drain after SIGTERM)' } })
   @Get('health')
-  health(@Res({ passthrough: true }) res: Response) {
+  health(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
     if (this.end.isLeaving) res.status(HttpStatus.SERVICE_UNAVAILABLE);
+    this.notice.answered(req.socket.remoteAddress, this.end.isLeaving);
     return {
       status: this.end.isLeaving ? 'leaving' : 'up',
       node: this.identity.nodeId,

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { PgEventStore, ProjectionRunner, type Projection, type ProjectionLag } from '@quarry/eventstore';
+import { LeadingProjectionRunner, PgEventStore, ProjectionRunner, type Projection, type ProjectionLag } from '@quarry/eventstore';
 import { DbPurposes, DB_POOL, KAFKA, LOGGER, QUARRY_CONFIG, QuarryMetrics, type QuarryConfig } from '@quarry/platform';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
@@ -7,10 +7,15 @@ import type { Logger } from 'pino';
 
 export const NODE_PROJECTION_LIST = Symbol('NODE_PROJECTION_LIST');
 
-/** Runs one consumer (ProjectionRunner) for every Kafka-fed projection this node's services keep current. */
+/**
+ * Runs one consumer (ProjectionRunner) for every Kafka-fed projection this node's services keep
+ * current, while this node keeps them: of the nodes that run the same projections, the one holding
+ * their lock (LeadingProjectionRunner). Every node reports their lag, read from PostgreSQL.
+ */
 @Injectable()
 export class ProjectionHost implements OnApplicationBootstrap, OnApplicationShutdown {
   private runner?: ProjectionRunner;
+  private leading?: LeadingProjectionRunner;
 
   constructor(
     @Inject(NODE_PROJECTION_LIST) private readonly projections: Projection[],
@@ -34,8 +39,13 @@ export class ProjectionHost implements OnApplicationBootstrap, OnApplicationShut
     this.runner = runner;
     this.metrics.projectionLagSource = async () =>
       Object.fromEntries(Object.entries(await this.lags()).map(([name, lag]) => [name, lag.eventsBehind]));
-    if (this.projections.length > 0) await this.purposes.run('projection', () => runner.start());
-    this.logger.info({ projections: this.projections.map((p) => p.name) }, 'projections running');
+    if (this.projections.length > 0) {
+      // The lock tries are timers' work (`background`); what the consumer does is `projection`.
+      this.leading = new LeadingProjectionRunner(runner, this.pool, this.logger, (start) => this.purposes.run('projection', start));
+      await this.leading.start();
+    }
+    const kept = this.leading?.keeping ? 'by this node' : 'by another node';
+    this.logger.info({ projections: this.projections.map((p) => p.name), kept }, 'projections running');
   }
 
   /** Each projection's lag, computed now (a query per projection): for a scrape or /ready, never periodic. */
@@ -44,6 +54,6 @@ export class ProjectionHost implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.runner?.stop();
+    await this.leading?.stop();
   }
 }
