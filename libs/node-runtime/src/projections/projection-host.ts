@@ -44,8 +44,8 @@ export class ProjectionHost implements OnApplicationBootstrap, OnApplicationShut
       this.leading = new LeadingProjectionRunner(runner, this.pool, this.logger, (start) => this.purposes.run('projection', start));
       await this.leading.start();
     }
-    const kept = this.leading?.keeping ? 'by this node' : 'by another node';
-    this.logger.info({ projections: this.projections.map((p) => p.name), kept }, 'projections running');
+    const keeper = this.leading ? (this.leading.keeping ? 'this node' : 'another node') : 'none to keep';
+    this.logger.info({ projections: this.projections.map((p) => p.name), keeper }, 'projections running');
   }
 
   /** Each projection's lag, computed now (a query per projection): for a scrape or /ready, never periodic. */
