@@ -1,7 +1,9 @@
 import { inlineProjection, type AppendingEvent, type InlineSql } from '@quarry/eventstore';
 
-type NodeEvent = Extract<AppendingEvent, { type: 'NodeJoined' | 'NodeLeft' | 'NodeDown' }>;
-type NodeEnd = Extract<NodeEvent, { type: 'NodeLeft' | 'NodeDown' }>;
+type NodeJoinedEvent = Extract<AppendingEvent, { type: 'NodeJoined' }>;
+type NodeEnd = Extract<AppendingEvent, { type: 'NodeLeft' | 'NodeDown' }>;
+
+const isEnd = (e: AppendingEvent): e is NodeEnd => e.type === 'NodeLeft' || e.type === 'NodeDown';
 
 /**
  * The `nodes` read model: every incarnation, its URL and whether it is up. Other nodes read it to
@@ -14,12 +16,11 @@ export const nodesProjection = inlineProjection({
   families: ['node'],
   tables: ['nodes'],
   write(events, sql) {
-    const nodeEvents = events.filter((e): e is NodeEvent => e.type === 'NodeJoined' || e.type === 'NodeLeft' || e.type === 'NodeDown');
-    const joined = nodeEvents.findIndex((e) => e.type === 'NodeJoined');
-    const endAt = nodeEvents.map((e) => e.type !== 'NodeJoined').lastIndexOf(true);
-    if (joined >= 0) return insertRow(nodeEvents[joined] as Extract<NodeEvent, { type: 'NodeJoined' }>, endAt > joined ? (nodeEvents[endAt] as NodeEnd) : undefined, events.indexOf(nodeEvents[joined]), sql);
-    if (endAt >= 0) return endRow(nodeEvents[endAt] as NodeEnd, events.indexOf(nodeEvents[endAt]), sql);
-    return undefined;
+    const joinedAt = events.findIndex((e) => e.type === 'NodeJoined');
+    const endAt = events.map(isEnd).lastIndexOf(true);
+    const end = endAt >= 0 ? (events[endAt] as NodeEnd) : undefined;
+    if (joinedAt >= 0) return insertRow(events[joinedAt] as NodeJoinedEvent, endAt > joinedAt ? end : undefined, joinedAt, sql);
+    return end ? endRow(end, endAt, sql) : undefined;
   },
 });
 
@@ -28,7 +29,7 @@ function endState(end: NodeEnd): 'LEFT' | 'DOWN' {
 }
 
 /** A new incarnation (ended already if its end came in the same append); one seen before keeps its row. */
-function insertRow(joined: Extract<NodeEvent, { type: 'NodeJoined' }>, end: NodeEnd | undefined, index: number, sql: InlineSql): string {
+function insertRow(joined: NodeJoinedEvent, end: NodeEnd | undefined, index: number, sql: InlineSql): string {
   const { nodeId, incarnation, httpUrl, services } = joined.payload;
   return `INSERT INTO nodes (node_id, incarnation, http_url, services, state, joined_at, ended_at)
     SELECT ${sql.bind(nodeId)}::text, ${sql.bind(incarnation)}::uuid, ${sql.bind(httpUrl)}::text, ${sql.bind(services)}::text[],
