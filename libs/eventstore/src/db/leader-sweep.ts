@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import { AdvisoryLeadership } from './advisory-leadership';
 
 /**
- * A periodic pass that every node schedules and only the leader runs (expiry, retention, ...):
- * one pass at a time, a failed pass logged and retried at the next tick, the lock given back on
- * stop.
+ * A periodic pass that every node schedules and only the leader runs (expiry, retention, keeping
+ * a consumer running, ...): one pass at a time, a failed pass logged and retried at the next tick,
+ * the lock given back on stop. `onLost` is told when a lock this node held goes with its connection.
  */
 export class LeaderSweep {
   private readonly leadership: AdvisoryLeadership;
@@ -18,14 +18,28 @@ export class LeaderSweep {
     private readonly what: string,
     private readonly logger: Logger,
     private readonly pass: () => Promise<void>,
+    onLost?: () => void,
   ) {
-    this.leadership = new AdvisoryLeadership(pool, lockKey, what, logger);
+    this.leadership = new AdvisoryLeadership(pool, lockKey, what, logger, onLost && ((leads) => leads || onLost()));
+  }
+
+  /** Whether this node holds the lock now. */
+  get leads(): boolean {
+    return this.leadership.client !== undefined;
+  }
+
+  /** One pass now (waiting for one under way), before or besides the ticks. */
+  async runNow(): Promise<void> {
+    await (this.running ??= this.runOnce().finally(() => (this.running = undefined)));
+  }
+
+  /** Gives the lock up (a pass that cannot do its work lets another node try). */
+  release(): Promise<void> {
+    return this.leadership.release();
   }
 
   start(everyMs: number): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.runOnce().finally(() => (this.running = undefined));
-    }, everyMs);
+    this.timer = setInterval(() => void this.runNow(), everyMs);
     this.timer.unref();
   }
 
