@@ -241,10 +241,13 @@ const PAGES_METRIC = 'quarry_result_pages_total';
 type PageCounts = Record<string, number>;
 /** `quarry_result_pages_total{served="forwarded"} 12`: the label and the value. */
 const PAGES_LINE = new RegExp(`^${PAGES_METRIC}\\{(?:[^}]*,)?served="([^"]+)"[^}]*\\}\\s+(\\S+)`);
+const READ_AHEAD_METRIC = 'quarry_result_read_ahead_total';
+/** `quarry_result_read_ahead_total{outcome="used"} 19`: counted as `read ahead, used`. */
+const READ_AHEAD_LINE = new RegExp(`^${READ_AHEAD_METRIC}\\{(?:[^}]*,)?outcome="([^"]+)"[^}]*\\}\\s+(\\S+)`);
 
 /**
- * The `quarry_result_pages_total{served="…"}` counters of one node, read from its /metrics
- * (a counter not yet incremented is absent there: 0).
+ * The `quarry_result_pages_total{served="…"}` counters of one node, and its pages read ahead
+ * (`read ahead, <outcome>`), read from its /metrics (a counter not yet incremented is absent there: 0).
  */
 async function pageCountsOf(client: KeepAliveClient, node: string): Promise<PageCounts> {
   const answer = await client.request({ path: '/metrics', timeoutMs: TRANSFER_IDLE_MS });
@@ -253,6 +256,8 @@ async function pageCountsOf(client: KeepAliveClient, node: string): Promise<Page
   for (const line of answer.body.split('\n')) {
     const match = PAGES_LINE.exec(line);
     if (match) counts[match[1]] = (counts[match[1]] ?? 0) + Number(match[2]);
+    const ahead = READ_AHEAD_LINE.exec(line);
+    if (ahead) counts[`read ahead, ${ahead[1]}`] = (counts[`read ahead, ${ahead[1]}`] ?? 0) + Number(ahead[2]);
   }
   return counts;
 }
@@ -365,7 +370,7 @@ async function inMemoryFetches(ctx: BenchContext, s: Settings, cluster: BenchClu
   checkForwarding(part, holderIndex, cluster.nodes.map((n) => n.nodeId), asked, growth);
   const forwardedPages = others.reduce((sum, i) => sum + asked[i], 0);
   ctx.log(
-    `  ${PAGES_METRIC}: ${others.map((i) => `${cluster.nodes[i].nodeId} forwarded +${growth[i]['forwarded'] ?? 0}`).join(', ')} ` +
+    `  ${PAGES_METRIC}: ${others.map((i) => `${cluster.nodes[i].nodeId} forwarded +${growth[i]['forwarded'] ?? 0} (read ahead and used +${growth[i]['read ahead, used'] ?? 0})`).join(', ')} ` +
       `(of ${forwardedPages} pages asked of non-holders), ${holder} here +${growth[holderIndex]['here'] ?? 0} (${asked[holderIndex]} direct + ${forwardedPages} forwarded)`,
   );
   return part;

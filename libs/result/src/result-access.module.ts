@@ -8,6 +8,7 @@ import { ResultCapture } from './capture/result-capture';
 import { HeldResults } from './held/held-results';
 import { ResultsetPages } from './http/resultset-pages';
 import { KnownHolders } from './remote/known-holders';
+import { PageReadAhead } from './remote/page-read-ahead';
 
 /**
  * Results as other services use them, without routes or sweeps: the gateway reads pages (wherever
@@ -16,7 +17,7 @@ import { KnownHolders } from './remote/known-holders';
  */
 @Module({
   imports: [QueryAccessModule],
-  providers: [HeldResults, NodeDirectory, ResultLocator, ResultReader, KnownHolders, ResultsetPages, ResultDeletion, ResultCapture],
+  providers: [HeldResults, NodeDirectory, ResultLocator, ResultReader, KnownHolders, PageReadAhead, ResultsetPages, ResultDeletion, ResultCapture],
   // HeldResults goes to the result service's own keeper and mover, not out of the lib.
   exports: [HeldResults, ResultReader, ResultsetPages, ResultDeletion, ResultCapture],
 })

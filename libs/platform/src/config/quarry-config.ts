@@ -63,6 +63,8 @@ export interface ResultSettings {
   overflow: 'fail' | 'persist';
   /** A GET on a node that does not hold the result: forward to the holder, or 307 to its URL. */
   fetchMode: 'forward' | 'redirect';
+  /** Memory for pages a forwarding node reads ahead from their holder (PageReadAhead); 0: no read-ahead. */
+  readAheadBytes: number;
   /** Re-run a query whose in-memory result is gone instead of answering 410 (quarry.query.rerun.on.lost.result). */
   rerunOnLost: boolean;
   /** How long a result request waits for such a re-run before answering 503 with "poll the status". */
@@ -216,6 +218,7 @@ export function loadConfig(env: Env = process.env): QuarryConfig {
       heldTotalBytes: readInt(env, 'QUARRY_RESULT_MEMORY_TOTAL_BYTES', 512 * 1024 * 1024, 1024, 2 ** 40),
       overflow: readEnum(env, 'QUARRY_RESULT_OVERFLOW', ['fail', 'persist'] as const, 'fail'),
       fetchMode: readEnum(env, 'QUARRY_RESULT_FETCH', ['forward', 'redirect'] as const, 'forward'),
+      readAheadBytes: readInt(env, 'QUARRY_RESULT_READ_AHEAD_BYTES', 64 * 1024 * 1024, 0, 2 ** 40),
       rerunOnLost: readBoolean(env, 'QUARRY_RERUN_ON_LOST_RESULT'),
       rerunWaitMs: readInt(env, 'QUARRY_RERUN_WAIT_MS', 30_000, 0, 600_000),
       ...readResultLimits(env),

@@ -148,6 +148,13 @@ export class QuarryMetrics {
     registers: [this.registry],
   });
 
+  readonly resultReadAhead = new Counter({
+    name: 'quarry_result_read_ahead_total',
+    help: 'Pages of forwarded results this node read ahead from their holder, by what became of them: asked for (used), not asked for in time (expired), or their session closed or result deleted first (dropped)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   /** Read on a scrape (set by the node from the pool's counts). */
   dbStatementsSource?: () => Record<string, PurposeCounts>;
 

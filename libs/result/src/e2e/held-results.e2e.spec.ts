@@ -125,6 +125,48 @@ describe('in-memory results held by the node that ran the query (three nodes, ba
     }
   });
 
+  it('a client paging on a node that does not hold the result gets each next page read ahead, the holder\'s own bytes; never after its session closed or the result was deleted', async () => {
+    const readAhead = (outcome: string) => metricOf(cluster.node('L3').url, 'quarry_result_read_ahead_total', `outcome="${outcome}"`);
+    const rows3000 = `SELECT g AS id, 'row ' || g AS label FROM generate_series(1, 3000) g ORDER BY g`;
+    const pageOf = (handle: string, who: { xml: string }) => (id: string, fromindex: string) =>
+      client(id).request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: who.xml, fromindex, fetchsize: '1000' }, accept: 'application/json' });
+
+    const session = await lens.open('rae');
+    const handle = await submit(lens, session, rows3000);
+    await succeeded(lens, session, handle);
+    expect(await executorOf(db.pool, handle)).toBe('L1');
+    const page = pageOf(handle, session);
+    const used = await readAhead('used');
+    for (const from of ['0', '1000', '2000']) {
+      const [forwarded, direct] = [await page('L3', from), await page('L1', from)];
+      expect([from, forwarded.status, forwarded.header('content-type'), forwarded.header('content-length')]).toEqual([from, 200, direct.header('content-type'), direct.header('content-length')]);
+      expect(forwarded.text === direct.text).toBe(true);
+    }
+    // Pages 1000 and 2000 were read ahead and served; none past the last row.
+    expect(await readAhead('used')).toBe(used + 2);
+
+    // Read ahead, then the result deleted through L2: L3 drops the page and answers as the holder does.
+    const dropped = await readAhead('dropped');
+    expect((await page('L3', '0')).status).toBe(200);
+    const deleted = await client('L2').request('DELETE', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml }, accept: 'application/json' });
+    expect(deleted.status).toBe(200);
+    await waitFor('L3 to drop the page of the deleted result', async () => (await readAhead('dropped')) === dropped + 1);
+    const gone = await page('L3', '1000');
+    expect([gone.status, gone.errorCode, gone.text.includes('deleted')]).toEqual([410, 9002, true]);
+
+    // Read ahead, then the session closed: the page is dropped, the closed session gets no rows.
+    const closing = await lens.open('rex');
+    const itsHandle = await submit(lens, closing, rows3000);
+    await succeeded(lens, closing, itsHandle);
+    const itsPage = pageOf(itsHandle, closing);
+    expect((await itsPage('L3', '0')).status).toBe(200);
+    expect((await lens.close(closing)).status).toBe(200);
+    await waitFor('L3 to drop the page of the closed session', async () => (await readAhead('dropped')) === dropped + 2);
+    const refused = await itsPage('L3', '1000');
+    expect([refused.status >= 400 && refused.status < 500, refused.text.includes('row 1001')]).toEqual([true, false]);
+    expect(await readAhead('used')).toBe(used + 2);
+  });
+
   it('a node that forwarded a page asks the holder straight away next time; the holder still refuses a wrong secret or another user, and a deleted result is 410', async () => {
     const session = await lens.open('bex');
     const other = await lens.open('cal');

@@ -5,9 +5,13 @@ import { driverRowsOf, MAX_FETCH, persistentResultOf, QueryService, queryHandleF
 import type { Request, Response } from 'express';
 import { readCsvPage } from '../store/csv-page-reader';
 import { ResultReader } from '../application/result-reader';
-import { forwardToHolder, passBack } from '../remote/forward-to-holder';
+import { passBack } from '../remote/forward-to-holder';
 import { KnownHolders } from '../remote/known-holders';
-import { askHolder, heldResultsetRoute, holderUrl, resultsetRoute } from '../remote/remote-results';
+import { PageReadAhead, ROWS_TOTAL_HEADER, rowsTotalOf, type PageAsked } from '../remote/page-read-ahead';
+import { askHolder, heldResultsetRoute, holderUrl, resultsetRoute, type Holder } from '../remote/remote-results';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { persistedReadFailure } from './persisted-read-failure';
 import type { ResultStore } from '../store/result-store';
 
@@ -21,6 +25,7 @@ export class ResultsetPages {
     private readonly queries: QueryService,
     private readonly reader: ResultReader,
     private readonly knownHolders: KnownHolders,
+    private readonly readAhead: PageReadAhead,
     private readonly metrics: QuarryMetrics,
     @Inject(RESULT_STORE) private readonly store: ResultStore,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
@@ -31,7 +36,7 @@ export class ResultsetPages {
    * persisted result answers where it lies, unless a page is asked for: then the rows of that page.
    */
   async answer(req: Request, res: Response, raw: string, remote: 'point' | 'refuse'): Promise<void> {
-    if (remote === 'point' && this.config.results.fetchMode === 'forward' && (await this.forwardToKnownHolder(req, res, raw))) return;
+    if (remote === 'point' && this.config.results.fetchMode === 'forward' && ((await this.answerReadAhead(req, res, raw)) || (await this.forwardToKnownHolder(req, res, raw)))) return;
     const view = await this.view(req, raw);
     const { from, size } = pageBounds(req);
     if (!this.reader.answersFor(view.state)) return this.persisted(req, res, this.withResult(view), from, size);
@@ -45,11 +50,13 @@ export class ResultsetPages {
         const query = { sessionid: sessionId, ...pageAsked(req, from, size) };
         if (this.config.results.fetchMode === 'redirect') return res.redirect(307, holderUrl(holder, resultsetRoute(view.state.handle!, query)).toString());
         this.knownHolders.remember(view.state.handle!, holder);
-        return forwardToHolder(holder, heldResultsetRoute(view.state.handle!, query), this.config.clusterSecret, req.headers.accept, res);
+        return this.passOn(await askHolder(holder, heldResultsetRoute(view.state.handle!, query), this.config.clusterSecret, req.headers.accept), res, holder, pageOf(req, raw, from, size));
       }
       case 'persisted':
         return this.persisted(req, res, answer.view, from, size);
       case 'rows':
+        // To the node that forwarded it: whether a next page follows, its cue to read ahead.
+        if (remote === 'refuse') res.setHeader(ROWS_TOTAL_HEADER, String(answer.page.rowCount));
         reply(req, res, 200, { kind: 'driverRows', value: driverRowsOf(answer.page.rows, answer.page.columns) });
     }
   }
@@ -77,8 +84,34 @@ export class ResultsetPages {
       return false;
     }
     this.metrics.resultPages.inc({ served: 'forwarded' });
-    await passBack(answer, res);
+    await this.passOn(answer, res, holder, pageOf(req, raw, from, size));
     return true;
+  }
+
+  /**
+   * The page, if this node read it ahead for exactly this request (PageReadAhead): sent as the
+   * holder answered it (what has arrived at once, the rest as it comes), and the next one read
+   * ahead in turn. False when there is none, or its read failed: the request then goes on to the holder.
+   */
+  private async answerReadAhead(req: Request, res: Response, raw: string): Promise<boolean> {
+    const asked = explicitPageOf(req, raw);
+    const ready = asked && this.readAhead.take(asked);
+    const page = ready && (await ready);
+    if (!asked || !page) return false;
+    this.metrics.resultPages.inc({ served: 'forwarded' });
+    res.status(200);
+    if (page.head.contentType !== undefined) res.setHeader('content-type', page.head.contentType);
+    res.setHeader('content-length', page.head.length);
+    // The holder is free once this page has come: the next is asked for then, while this one still goes out.
+    void page.arrived.then(() => page.complete && this.readAhead.readNext(page.head.holder, asked, page.head.rowsTotal));
+    await pipeline(Readable.from(page.body()), res);
+    return true;
+  }
+
+  /** The holder's answer streamed back to the client; then, if it was a page of several, the next read ahead. */
+  private async passOn(answer: IncomingMessage, res: Response, holder: Holder, asked: PageAsked | undefined): Promise<void> {
+    await passBack(answer, res);
+    if (asked && answer.statusCode === 200) this.readAhead.readNext(holder, asked, rowsTotalOf(answer));
   }
 
   view(req: Request, raw: string): Promise<QueryView> {
@@ -127,4 +160,25 @@ function pageAsked(req: Request, from: number, size: number): Record<string, str
     ...(req.query['fromindex'] !== undefined && { fromindex: String(from) }),
     ...(req.query['fetchsize'] !== undefined && { fetchsize: String(size) }),
   };
+}
+
+/**
+ * The page a client asked for, when it named both its first row and its size (a client paging
+ * through a result); undefined otherwise, or when the values do not parse (the full way says why).
+ */
+function explicitPageOf(req: Request, raw: string): PageAsked | undefined {
+  try {
+    const { from, size } = pageBounds(req);
+    return pageOf(req, raw, from, size);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The page asked for, named by its bounds as parsed; undefined unless the client gave both. */
+function pageOf(req: Request, raw: string, from: number, size: number): PageAsked | undefined {
+  if (req.query['fromindex'] === undefined || req.query['fetchsize'] === undefined) return undefined;
+  const sessionId = req.query['sessionid'];
+  if (typeof sessionId !== 'string') return undefined;
+  return { queryHandle: queryHandleFrom(raw), sessionId, publicSessionId: sessionIdFrom(sessionId).publicId, from, size, accept: req.headers.accept };
 }

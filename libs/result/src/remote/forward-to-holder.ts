@@ -1,18 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { askHolder, type Holder, type HolderRoute } from './remote-results';
 import type { Response } from 'express';
 
 /** What of the holder's answer goes back to the client: the body's type and size, Lens's error code. */
 const PASSED_BACK = ['content-type', 'content-length', 'x-lens-error-code'];
-
-/**
- * The client's request, asked of the node holding the result, and its answer streamed back as
- * the holder wrote it: the rows are rendered once, by the holder, and only bytes pass here.
- */
-export async function forwardToHolder(holder: Holder, route: HolderRoute, clusterSecret: string | undefined, accept: string | undefined, res: Response): Promise<void> {
-  return passBack(await askHolder(holder, route, clusterSecret, accept), res);
-}
 
 /** The holder's answer, streamed to the client: its status, type, length, Lens error code and body. */
 export async function passBack(answer: IncomingMessage, res: Response): Promise<void> {
