@@ -150,7 +150,7 @@ export class QuarryMetrics {
 
   readonly resultReadAhead = new Counter({
     name: 'quarry_result_read_ahead_total',
-    help: 'Pages of forwarded results this node read ahead from their holder, by what became of them: asked for (used), not asked for in time (expired), or their session closed or result deleted first (dropped)',
+    help: 'Pages of forwarded results this node read ahead from their holder, by what became of them: asked for (used), asked for but the holder had not answered with the page (failed), not asked for in time (expired), or their session closed or result deleted first (dropped)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -48,7 +48,7 @@ interface Ahead {
  * reaching this node drops the session's pages, a deleted result's notice (RESULT_RELEASED_CHANNEL,
  * the holder's own cue) the result's: both within the time a notice takes to arrive. Memory is
  * bounded (QUARRY_RESULT_READ_AHEAD_BYTES, 0 turns it off); a page nobody asks for is counted
- * (`quarry_result_read_ahead_total{outcome="expired"|"dropped"}`).
+ * (`quarry_result_read_ahead_total{outcome="expired"|"dropped"}`; `failed` when the holder did not answer with the page).
  */
 @Injectable()
 export class PageReadAhead implements OnApplicationShutdown {
@@ -75,14 +75,19 @@ export class PageReadAhead implements OnApplicationShutdown {
     for (const [key, ahead] of this.pages) this.forget(key, ahead);
   }
 
-  /** The page read ahead for exactly this request, taken (served once); undefined if there is none. */
+  /**
+   * The page read ahead for exactly this request, taken (served once); undefined if there is none.
+   * It settles undefined (counted `failed`) when the holder's answer was not a page to keep.
+   */
   take(asked: PageAsked): Promise<ArrivingPage | undefined> | undefined {
     const key = keyOf(asked);
     const ahead = this.pages.get(key);
     if (!ahead) return undefined;
     this.forget(key, ahead);
-    this.metrics.resultReadAhead.inc({ outcome: 'used' });
-    return ahead.page;
+    return ahead.page.then((page) => {
+      this.metrics.resultReadAhead.inc({ outcome: page ? 'used' : 'failed' });
+      return page;
+    });
   }
 
   /**
