@@ -94,6 +94,7 @@ export class ResultsetPages {
    * ahead in turn. False when there is none, or its read failed: the request then goes on to the holder.
    */
   private async answerReadAhead(req: Request, res: Response, raw: string): Promise<boolean> {
+    if (this.readAhead.empty) return false;
     const asked = explicitPageOf(req, raw);
     const ready = asked && this.readAhead.take(asked);
     const page = ready && (await ready);

@@ -25,7 +25,7 @@ export class ArrivingPage {
   /** Settles once the whole page has arrived, or its answer broke off. */
   readonly arrived: Promise<void>;
 
-  private constructor(
+  constructor(
     readonly head: PageHead,
     private readonly answer: IncomingMessage,
   ) {
@@ -41,10 +41,6 @@ export class ArrivingPage {
         resolve();
       }),
     );
-  }
-
-  static from(answer: IncomingMessage, head: PageHead): ArrivingPage {
-    return new ArrivingPage(head, answer);
   }
 
   /** The whole page came (once `arrived` has settled). */

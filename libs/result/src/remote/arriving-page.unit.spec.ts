@@ -18,7 +18,7 @@ async function pieces(page: ArrivingPage): Promise<string[]> {
 describe('ArrivingPage', () => {
   it('gives what came before it was taken in one piece, then each later piece as it comes, and says when it is complete', async () => {
     const holder = answer();
-    const page = ArrivingPage.from(holder, head);
+    const page = new ArrivingPage(head, holder);
     holder.write('ab');
     holder.write('cd');
     await new Promise((resolve) => setImmediate(resolve));
@@ -32,7 +32,7 @@ describe('ArrivingPage', () => {
 
   it('fails the reader when the holder\'s answer breaks off, and is not complete', async () => {
     const holder = answer();
-    const page = ArrivingPage.from(holder, head);
+    const page = new ArrivingPage(head, holder);
     holder.write('ab');
     const reading = pieces(page);
     holder.destroy(new Error('holder went away'));
@@ -43,7 +43,7 @@ describe('ArrivingPage', () => {
 
   it('cancel stops reading the holder\'s answer', async () => {
     const holder = answer();
-    const page = ArrivingPage.from(holder, head);
+    const page = new ArrivingPage(head, holder);
     page.cancel();
     await page.arrived;
     expect([holder.destroyed, page.complete]).toEqual([true, false]);

@@ -75,6 +75,11 @@ export class PageReadAhead implements OnApplicationShutdown {
     for (const [key, ahead] of this.pages) this.forget(key, ahead);
   }
 
+  /** Whether any page is read ahead now: while none is, a request need not even be looked at. */
+  get empty(): boolean {
+    return this.pages.size === 0;
+  }
+
   /**
    * The page read ahead for exactly this request, taken (served once); undefined if there is none.
    * It settles undefined (counted `failed`) when the holder's answer was not a page to keep.
@@ -122,7 +127,7 @@ export class PageReadAhead implements OnApplicationShutdown {
     }
     ahead.bytes = length;
     this.bytes += length;
-    return ArrivingPage.from(answer, { holder, contentType: answer.headers['content-type'], length, rowsTotal: rowsTotalOf(answer) });
+    return new ArrivingPage({ holder, contentType: answer.headers['content-type'], length, rowsTotal: rowsTotalOf(answer) }, answer);
   }
 
   /** A page nobody asked for in time (`expired`), or whose session or result ended (`dropped`). */
