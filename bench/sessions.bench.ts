@@ -180,7 +180,7 @@ async function healthDirectVsBalancers(ctx: BenchContext, s: Settings, cluster: 
   for (const kind of kinds) {
     if (kind === cluster.balancer.kind) targets.push({ name: kind, client: cluster.viaBalancer, balancer: cluster.balancer, runs: [] });
     else {
-      const other = await BalancerProcess.start(ctx, nodes.map((n) => n.url), kind);
+      const other = await BalancerProcess.start(ctx, nodes.map((n) => `${n.nodeId}=${n.url}`), kind);
       targets.push({ name: kind, client: client(other.url), balancer: other, runs: [] });
     }
   }

@@ -48,7 +48,7 @@ export interface CpuShares {
 export async function startCluster(ctx: BenchContext, options: ClusterOptions): Promise<BenchCluster> {
   const nodeIds = options.nodeIds ?? ['L1', 'L2', 'L3'];
   const nodes = await Promise.all(nodeIds.map((nodeId) => QuarryNode.start(ctx, { nodeId, partitions: options.partitions ?? 3, env: options.env })));
-  const balancer = await BalancerProcess.start(ctx, nodes.map((n) => n.url));
+  const balancer = await BalancerProcess.start(ctx, nodes.map((n) => `${n.nodeId}=${n.url}`));
   ctx.log(`balancer: ${balancer.kind} on ${balancer.url} (QUARRY_BALANCER=${process.env.QUARRY_BALANCER || 'auto'})`);
   const direct = nodes.map((n) => new KeepAliveClient(n.url, options.directSockets ?? 4));
   const viaBalancer = new KeepAliveClient(balancer.url, options.balancerSockets);

@@ -1,6 +1,11 @@
 // Round-robin HTTP reverse proxy in front of several Quarry server nodes (node:http only).
 //
 //   node tools/stack/balancer.mjs --port 8080 --backends http://127.0.0.1:3001,http://127.0.0.1:3002
+//   node tools/stack/balancer.mjs --port 8080 --backends L1=http://127.0.0.1:3001,L2=http://127.0.0.1:3002
+//
+// Backends named by their node id can be routed to: a node that does not hold a result sends the
+// client's page request back through the balancer to the node that does (ADR 21), instead of
+// relaying the page itself.
 //
 // Bodies are streamed both ways, never buffered, so large result downloads stay constant-memory.
 // A backend that cannot be connected to is skipped for that request; nothing is retried once any
@@ -32,8 +37,15 @@ const hopByHopHeaders = new Set([
   'expect', // node:http already answered `100 Continue` to the client
 ]);
 
-// Set by nodes on requests between themselves (a forwarded result fetch); a client must not send them.
-const nodeOnlyHeaders = ['x-quarry-forwarded-by', 'x-quarry-cluster-secret'];
+// Routing a result's pages to their holder (ADR 21; the names are libs/platform's balancer-routing.ts).
+// A backend given as `<node id>=http://host:port` can be routed to: every request passed on says
+// which node ids (ROUTES_HEADER), and a request naming one in HOLDER_PARAM goes to that node first.
+const ROUTES_HEADER = 'x-quarry-balancer-routes';
+const HOLDER_PARAM = 'quarry.holder';
+
+// Set by nodes on requests between themselves (a forwarded result fetch), or by the balancer itself;
+// a client must not send them.
+const nodeOnlyHeaders = ['x-quarry-forwarded-by', 'x-quarry-cluster-secret', ROUTES_HEADER];
 
 // The response timeout stays above the 30 s a node may rightly wait before its headers by default
 // (EXECUTE_WITH_TIMEOUT's timeoutmillis, QUARRY_RERUN_WAIT_MS); a frozen node is the health check's job.
@@ -67,8 +79,8 @@ export async function startBalancer({ port = 0, host = '127.0.0.1', backends, lo
     const healthy = targets.filter((b) => b.healthy);
     const pool = healthy.length > 0 ? healthy : targets;
     const start = nextIndex++ % pool.length;
-    const order = pool.map((_, i) => pool[(start + i) % pool.length]);
-    forward({ req, res, path, order, agent, log, responseTimeoutMs });
+    const order = holderFirst(pool.map((_, i) => pool[(start + i) % pool.length]), healthy, path);
+    forward({ req, res, path, order, agent, log, responseTimeoutMs, routes: routesOf(targets) });
   });
   server.listen(port, host);
   await once(server, 'listening');
@@ -106,15 +118,43 @@ export async function startBalancer({ port = 0, host = '127.0.0.1', backends, lo
   };
 }
 
-/** Backends with their health; one already known (same URL) keeps its state. */
+/**
+ * Backends with their health; one already known (same node id and URL) keeps its state. An entry
+ * is `http://host:port`, or `<node id>=http://host:port` for a node that pages can be routed to.
+ */
 function parseBackends(list, known) {
   if (!Array.isArray(list)) throw new Error('backends must be an array of http:// URLs');
   return list.map((entry) => {
-    const url = new URL(entry);
+    const { id, address } = parseBackendEntry(entry);
+    const url = new URL(address);
     if (url.protocol !== 'http:') throw new Error(`Unsupported backend ${entry}: only http:// is supported`);
     // `waiting` holds, per request still waiting for response headers, the function that cuts it.
-    return known.find((b) => b.url.href === url.href) ?? { given: entry, url, healthy: true, failures: 0, waiting: new Set() };
+    return known.find((b) => b.url.href === url.href && b.id === id) ?? { id, given: address, url, healthy: true, failures: 0, waiting: new Set() };
   });
+}
+
+/** `<node id>=<url>` or `<url>`: { id (undefined without one), address }. Shared with haproxy-config.mjs. */
+export function parseBackendEntry(entry) {
+  const match = /^([A-Za-z0-9._-]+)=(.*)$/.exec(entry);
+  if (!match) return { id: undefined, address: entry };
+  return { id: match[1], address: match[2] };
+}
+
+/** The node ids the balancer routes to, as ROUTES_HEADER says them; undefined when no backend has one. */
+function routesOf(targets) {
+  const ids = targets.map((b) => b.id).filter(Boolean);
+  return ids.length > 0 ? ids.join(',') : undefined;
+}
+
+/**
+ * A page sent back by a node for its holder (HOLDER_PARAM) goes to that node first when it is in
+ * the rotation; otherwise round robin as any request (the node it reaches forwards it).
+ */
+function holderFirst(order, healthy, path) {
+  if (!path.includes(`${HOLDER_PARAM}=`)) return order;
+  const holderId = new URLSearchParams(path.slice(path.indexOf('?') + 1)).get(HOLDER_PARAM);
+  const holder = healthy.find((b) => b.id !== undefined && b.id === holderId);
+  return holder ? [holder, ...order.filter((b) => b !== holder)] : order;
 }
 
 /**
@@ -194,7 +234,7 @@ function isInternalPath(target) {
 }
 
 /** Sends `req` to order[0]; moves on to order[1..] only if nothing of it reached order[0]. */
-function forward({ req, res, path, order, agent, log, responseTimeoutMs }) {
+function forward({ req, res, path, order, agent, log, responseTimeoutMs, routes }) {
   const [backend, ...rest] = order;
   const proxyReq = http.request({
     agent,
@@ -203,7 +243,7 @@ function forward({ req, res, path, order, agent, log, responseTimeoutMs }) {
     port: backend.url.port,
     method: req.method,
     path,
-    headers: forwardedRequestHeaders(req),
+    headers: forwardedRequestHeaders(req, routes),
   });
 
   // Until response headers come, the request can be cut: by the response timeout, or at once when
@@ -244,7 +284,7 @@ function forward({ req, res, path, order, agent, log, responseTimeoutMs }) {
     const untouched = nothingReachedBackend({ error, connected, responded, proxyReq, req });
     if (untouched && rest.length > 0) {
       log(`balancer: ${backend.url.host} failed (${reason}); trying the next backend`);
-      return forward({ req, res, path, order: rest, agent, log, responseTimeoutMs });
+      return forward({ req, res, path, order: rest, agent, log, responseTimeoutMs, routes });
     }
     log(`balancer: ${backend.url.host} failed (${reason})`);
     if (res.headersSent) return res.destroy(error);
@@ -271,9 +311,10 @@ function hasBody(req) {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
-function forwardedRequestHeaders(req) {
+function forwardedRequestHeaders(req, routes) {
   const headers = withoutHopByHop(req.headers);
   for (const name of nodeOnlyHeaders) delete headers[name];
+  if (routes !== undefined) headers[ROUTES_HEADER] = routes;
   const clientAddress = req.socket.remoteAddress ?? 'unknown';
   headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${clientAddress}` : clientAddress;
   return headers;
@@ -331,7 +372,7 @@ async function main() {
     },
   });
   if (!values.backends) {
-    console.error('usage: node tools/stack/balancer.mjs --port 8080 --backends http://127.0.0.1:3001,http://127.0.0.1:3002');
+    console.error('usage: node tools/stack/balancer.mjs --port 8080 --backends [L1=]http://127.0.0.1:3001,[L2=]http://127.0.0.1:3002');
     console.error('       [--health-interval-ms 1000] [--health-timeout-ms 1000] [--unhealthy-after 2] [--response-timeout-ms 60000]');
     return 2;
   }

@@ -1,7 +1,7 @@
 // The HAProxy configuration that does what tools/stack/balancer.mjs does (ADR 15): strict round
 // robin over the nodes that pass GET /health, kept-alive connections to them, the same refusals
 // (absolute-form targets 400, /internal/ paths 404, node-only headers dropped) and X-Forwarded-For.
-import { defaults } from './balancer.mjs';
+import { defaults, parseBackendEntry } from './balancer.mjs';
 
 // The Node balancer's answers, so a client sees the same JSON bodies whichever balancer runs (but for
 // targets HAProxy's own parser refuses first, such as an absolute form whose host differs from the
@@ -19,7 +19,8 @@ const refusals = {
 export function haproxyConfig({ host = '127.0.0.1', port, backends, ...options }) {
   const { healthIntervalMs, healthTimeoutMs, unhealthyAfter, responseTimeoutMs } = { ...defaults, ...options };
   if (!Number.isInteger(port) || port < 1) throw new Error(`haproxy needs a port chosen in advance, got ${port}`);
-  const servers = backends.map(serverAddress);
+  const servers = backends.map(server);
+  const routed = servers.filter((s) => s.id !== undefined);
   return [
     'global',
     // One thread: a few tens of thousands of requests per second, and no second core taken from the nodes.
@@ -51,6 +52,8 @@ export function haproxyConfig({ host = '127.0.0.1', port, backends, ...options }
     `  bind ${host}:${port}`,
     '  http-request del-header x-quarry-forwarded-by',
     '  http-request del-header x-quarry-cluster-secret',
+    // The node ids pages can be routed to (ADR 21); set-header replaces a client's copy.
+    routed.length > 0 ? `  http-request set-header x-quarry-balancer-routes ${routed.map((s) => s.id).join(',')}` : '  http-request del-header x-quarry-balancer-routes',
     // An absolute-form target names a host; a node must never be led to act on a host a client chose.
     `  http-request return status 400 content-type application/json string '${json(refusals.absoluteForm)}' if { url_reg -i ^[a-z][a-z0-9+.-]*:// }`,
     `  http-request return status 400 content-type application/json string '${json(refusals.badTarget)}' if !{ url_beg / } !{ url * }`,
@@ -73,6 +76,8 @@ export function haproxyConfig({ host = '127.0.0.1', port, backends, ...options }
     '  option redispatch 1',
     '  retry-on conn-failure empty-response',
     '  http-request disable-l7-retry if { req.hdr_cnt(transfer-encoding) gt 0 } || { req.hdr_val(content-length) gt 0 }',
+    // A page a node sent back for its holder goes there; a holder that is down is skipped (round robin).
+    ...routed.map((s) => `  use-server ${s.name} if { urlp(quarry.holder) -m str ${s.id} }`),
     '  option httpchk GET /health',
     '  http-check expect status 200',
     // HAProxy counts the interval from the end of a check, the Node balancer from its start: after a
@@ -82,20 +87,25 @@ export function haproxyConfig({ host = '127.0.0.1', port, backends, ...options }
     // connections, only this purge: every 500 ms it closes half of those no longer needed, so a
     // burst's connections are gone within a few seconds, as the Node balancer closes its at 4 s.
     `  default-server inter ${healthIntervalMs}ms fastinter ${Math.min(healthIntervalMs, 100)}ms fall ${unhealthyAfter} rise 1 pool-purge-delay 500ms`,
-    ...servers.map((address) => `  server ${address} ${address} check`),
+    ...servers.map((s) => `  server ${s.name} ${s.address} check`),
     // With every node out, still try them all (a slow answer is better than none): unchecked copies
     // that HAProxy uses only when no checked server is up.
     '  option allbackups',
-    ...servers.map((address) => `  server ${address}-fallback ${address} backup`),
+    ...servers.map((s) => `  server ${s.name}-fallback ${s.address} backup`),
     '',
   ].join('\n');
 }
 
-/** `host:port` of an http:// backend URL (also the server's name: HAProxy allows `.` and `:` in names). */
-function serverAddress(entry) {
-  const url = new URL(entry);
+/**
+ * A backend `[<node id>=]http://host:port`: its `host:port`, and its server name, the node id when
+ * given (use-server routes on it), else the address (HAProxy allows `.` and `:` in names).
+ */
+function server(entry) {
+  const { id, address } = parseBackendEntry(entry);
+  const url = new URL(address);
   if (url.protocol !== 'http:' || !url.port) throw new Error(`Unsupported backend ${entry}: only http://host:port is supported`);
-  return `${url.hostname}:${url.port}`;
+  const hostPort = `${url.hostname}:${url.port}`;
+  return { id, name: id ?? hostPort, address: hostPort };
 }
 
 function json(error) {

@@ -127,7 +127,7 @@ async function main() {
       await waitFor(() => answersHealth(node.url), { timeoutMs: 120_000, description: `${node.id} on ${node.url}` });
     }
     // HAProxy runs in the foreground (-db) as a child like the nodes, so it stops with them.
-    const command = await balancerCommand({ choice: balancerChoice, port: balancerPort, backends: nodes.map((n) => n.url) });
+    const command = await balancerCommand({ choice: balancerChoice, port: balancerPort, backends: nodes.map((n) => `${n.id}=${n.url}`) }); // named: pages are routed to their holder (ADR 21)
     const balancer = startProcess('balancer', command);
     processes.push(balancer);
     balancer.exited.then((code) => {

@@ -66,8 +66,9 @@ interface Balancer {
   process: OwnedProcess;
 }
 
-async function startBalancer(kind: BalancerKind, backends: Backend[], args: string[] = []): Promise<Balancer> {
-  const balancer = await startChosenBalancer({ kind, backends: backends.map((b) => b.url), args });
+/** `named`: each backend given as `<name>=<url>`, as nodes are by their id, so that pages can be routed to it (ADR 21). */
+async function startBalancer(kind: BalancerKind, backends: Backend[], args: string[] = [], named = false): Promise<Balancer> {
+  const balancer = await startChosenBalancer({ kind, backends: backends.map((b) => (named ? `${b.name}=${b.url}` : b.url)), args });
   started.push(balancer.process);
   await waitFor('the balancer to answer', async () => (await getJson(`${balancer.url}/who`)).status === 200, { timeoutMs: 15_000 });
   return balancer;
@@ -102,7 +103,21 @@ function watched(url: string, init: RequestInit = {}) {
   };
 }
 
-/** What each balancer prints when a backend leaves the rotation and comes back (HAProxy names servers host:port). */
+/** Which backends answer `count` GETs of `path` in a row, and the headers the last one saw; each must succeed. */
+async function answeringPath(url: string, path: string, count: number, headers: Record<string, string> = {}): Promise<{ names: string[]; headers: Record<string, string> }> {
+  const names: string[] = [];
+  let seen: Record<string, string> = {};
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`${url}${path}`, { headers });
+    expect(response.status).toBe(200);
+    const echo = (await response.json()) as Echo;
+    names.push(echo.backend);
+    seen = echo.headers;
+  }
+  return { names, headers: seen };
+}
+
+/** What each balancer prints when a backend leaves the rotation and comes back (HAProxy names servers host:port, or by the name given). */
 const healthLines: Record<BalancerKind, { down: (b: Backend) => string; up: (b: Backend) => string; answered503: string }> = {
   node: { down: (b) => `balancer: ${b.host} is down`, up: (b) => `balancer: ${b.host} is up again`, answered503: 'the last: GET /health answered 503' },
   haproxy: { down: (b) => `Server nodes/${b.host} is DOWN`, up: (b) => `Server nodes/${b.host} is UP`, answered503: 'code: 503' },
@@ -195,13 +210,40 @@ describe.each(kinds)('the %s balancer in front of plain backends', (kind) => {
     }
   });
 
-  it('drops the headers only nodes set between themselves (x-quarry-forwarded-by, x-quarry-cluster-secret) and appends the client to X-Forwarded-For', async () => {
-    const headers = { 'x-quarry-forwarded-by': 'L9', 'x-quarry-cluster-secret': 'guessed', 'x-other': 'kept', 'x-forwarded-for': '203.0.113.7' };
+  it('routes a page sent back for its holder (quarry.holder) to that backend, tells each backend which it routes to, and goes round robin while that one is down', async () => {
+    const routing = await startBalancer(kind, [a, b, c], [], true);
+    try {
+      const path = '/lensapi/queryapi/queries/q/resultset?sessionid=s&quarry.holder=B';
+      const routed = await answeringPath(routing.url, path, 6, { 'x-quarry-balancer-routes': 'Z' });
+      expect(routed.names).toEqual(['B', 'B', 'B', 'B', 'B', 'B']);
+      // Set by the balancer itself: a client's copy is replaced, never passed on.
+      expect(routed.headers['x-quarry-balancer-routes']).toBe('A,B,C');
+      // Other requests still go round robin, and a name it does not know routes nowhere in particular.
+      expect(new Set((await answeringPath(routing.url, '/who', 3)).names)).toEqual(new Set(['A', 'B', 'C']));
+      expect(new Set((await answeringPath(routing.url, '/who?quarry.holder=Z', 3)).names)).toEqual(new Set(['A', 'B', 'C']));
+
+      process.kill(b.process.pid, 'SIGSTOP');
+      try {
+        const down = kind === 'haproxy' ? 'Server nodes/B is DOWN' : lines.down(b);
+        await waitFor('the routing balancer to mark B down', () => printed(routing, down), { timeoutMs: 20_000 });
+        // The node it reaches instead forwards the page to its holder, or says the holder is gone.
+        expect(new Set((await answeringPath(routing.url, path, 4)).names)).toEqual(new Set(['A', 'C']));
+      } finally {
+        process.kill(b.process.pid, 'SIGCONT');
+      }
+    } finally {
+      await routing.process.stop(5_000);
+    }
+  });
+
+  it('drops the headers only nodes or the balancer set (x-quarry-forwarded-by, x-quarry-cluster-secret, x-quarry-balancer-routes) and appends the client to X-Forwarded-For', async () => {
+    const headers = { 'x-quarry-forwarded-by': 'L9', 'x-quarry-cluster-secret': 'guessed', 'x-quarry-balancer-routes': 'L1', 'x-other': 'kept', 'x-forwarded-for': '203.0.113.7' };
     const plain = await fetch(`${balancer.url}/lensapi/echo`, { headers });
     const echo = (await plain.json()) as Echo;
-    expect([plain.status, echo.url, echo.headers['x-quarry-forwarded-by'], echo.headers['x-quarry-cluster-secret'], echo.headers['x-other'], echo.headers['x-forwarded-for']]).toEqual([
+    expect([plain.status, echo.url, echo.headers['x-quarry-forwarded-by'], echo.headers['x-quarry-cluster-secret'], echo.headers['x-quarry-balancer-routes'], echo.headers['x-other'], echo.headers['x-forwarded-for']]).toEqual([
       200,
       '/lensapi/echo',
+      undefined,
       undefined,
       undefined,
       'kept',

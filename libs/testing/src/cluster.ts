@@ -42,7 +42,7 @@ export class Cluster {
         nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port, grpcPort, env }));
       }
       const backends = nodes.filter((n) => !options.balanced || options.balanced.includes(n.options.nodeId));
-      balancer = await startBalancer({ backends: backends.map((n) => n.url), args: options.balancerArgs });
+      balancer = await startBalancer({ backends: backends.map((n) => `${n.options.nodeId}=${n.url}`), args: options.balancerArgs });
       const url = balancer.url;
       await waitFor(`the ${balancer.kind} balancer to answer`, async () => (await getJson(`${url}/health`)).status === 200, { timeoutMs: 15_000 });
       return new Cluster(nodes, balancer.process, balancer.url, balancer.kind);

@@ -66,8 +66,9 @@ export class ResultReader {
         return { kind: 'rows', page: this.held.page(queryHandle, request.from, request.size) ?? this.gone(queryHandle, { kind: 'expired', nodeId: this.identity.nodeId }) };
       case 'remote':
         if (request.remote === 'refuse') throw new LensError('RESULT_UNAVAILABLE', `node ${this.identity.nodeId} does not hold the result of query ${queryHandle}`);
-        this.metrics.resultPages.inc({ served: request.remote === 'point' && this.config.results.fetchMode === 'redirect' ? 'redirected' : 'forwarded' });
+        // Pointed to, the caller counts how it answered (forwarded, or sent to the holder).
         if (request.remote === 'point') return { kind: 'remote', url: location.url, nodeId: location.nodeId };
+        this.metrics.resultPages.inc({ served: 'forwarded' });
         return {
           kind: 'rows',
           page: await fetchHeldPage(location, queryHandle, {

@@ -167,6 +167,57 @@ describe('in-memory results held by the node that ran the query (three nodes, ba
     expect(await readAhead('used')).toBe(used + 2);
   });
 
+  it('through the balancer, a page asked of a node that does not hold the result is sent back to the holder (a relative 307); a page marked for its holder is never sent back twice', async () => {
+    const session = await lens.open('rou');
+    const handle = await submit(lens, session, `SELECT g AS id, 'row ' || g AS label FROM generate_series(1, 3000) g ORDER BY g`);
+    await succeeded(lens, session, handle);
+    expect(await executorOf(db.pool, handle)).toBe('L1');
+    const served = (id: string, how: string) => metricOf(cluster.node(id).url, 'quarry_result_pages_total', `served="${how}"`);
+    const servedBy = async (how: string) => Object.fromEntries(await Promise.all(['L1', 'L2', 'L3'].map(async (id) => [id, await served(id, how)] as const)));
+    const page = (id: string, fromindex: string, extra: { headers?: Record<string, string>; query?: Record<string, string> } = {}) =>
+      client(id).request('GET', `queryapi/queries/${handle}/resultset`, { query: { sessionid: session.xml, fromindex, fetchsize: '1000', ...extra.query }, accept: 'application/json', headers: extra.headers, redirect: 'manual' });
+    // What the balancer in front of this cluster tells every node it passes a request to.
+    const routes = { 'x-quarry-balancer-routes': 'L1,L2,L3' };
+
+    // The first time the full way (L3 reads the query and finds L1), the next straight from what it learned: both a 307 back
+    // through the balancer, relative (no node's address reaches the client), naming the holder.
+    const redirectedBefore = await served('L3', 'redirected');
+    for (const from of ['0', '1000']) {
+      const answer = await page('L3', from, { headers: routes });
+      expect([from, answer.status]).toEqual([from, 307]);
+      const location = new URL(answer.location!, 'http://balancer');
+      expect(answer.location!.startsWith(`/lensapi/queryapi/queries/${handle}/resultset?`)).toBe(true);
+      expect(Object.fromEntries(location.searchParams)).toEqual({ sessionid: session.xml, fromindex: from, fetchsize: '1000', 'quarry.holder': 'L1' });
+    }
+    expect(await served('L3', 'redirected')).toBe(redirectedBefore + 2);
+    // Bad input is answered as on the full way, not sent on.
+    const bad = await page('L3', 'minus one', { headers: routes });
+    expect([bad.status, bad.errorCode]).toEqual([400, 1006]);
+
+    // Through the real balancer, every page is the holder's own, served by L1; none is forwarded.
+    const [here, forwarded, redirected] = [await servedBy('here'), await servedBy('forwarded'), await servedBy('redirected')];
+    for (const from of ['0', '1000', '2000', '0', '1000', '2000']) {
+      const [routed, direct] = [await getResultset(lens, session, handle, { fromindex: from, fetchsize: '1000' }), await page('L1', from)];
+      expect([from, routed.status, routed.header('content-length')]).toEqual([from, 200, direct.header('content-length')]);
+      expect(routed.text === direct.text).toBe(true);
+    }
+    expect(await served('L1', 'here')).toBe(here['L1']! + 12);
+    expect(await servedBy('forwarded')).toEqual(forwarded);
+    // Round robin landed some of the six on L2 and L3, which sent them back.
+    const sentBack = (await served('L2', 'redirected')) - redirected['L2']! + (await served('L3', 'redirected')) - redirected['L3']!;
+    expect(sentBack).toBeGreaterThanOrEqual(2);
+
+    // A page marked for L1 that reaches L3 (L1 was down at the balancer, or the balancer does not route) is forwarded, never sent back.
+    const forwardedBefore = await served('L3', 'forwarded');
+    const marked = await page('L3', '2000', { headers: routes, query: { 'quarry.holder': 'L1' } });
+    expect(marked.status).toBe(200);
+    expect(marked.text === (await page('L1', '2000')).text).toBe(true);
+    expect(await served('L3', 'forwarded')).toBe(forwardedBefore + 1);
+    // A balancer that does not route to L1 (say, only to the serving nodes) gets the page forwarded too.
+    expect((await page('L3', '0', { headers: { 'x-quarry-balancer-routes': 'L2,L3' } })).status).toBe(200);
+    expect(await served('L3', 'forwarded')).toBe(forwardedBefore + 2);
+  });
+
   it('a node that forwarded a page asks the holder straight away next time; the holder still refuses a wrong secret or another user, and a deleted result is 410', async () => {
     const session = await lens.open('bex');
     const other = await lens.open('cal');
@@ -308,6 +359,9 @@ describe('in-memory results held by the node that ran the query (three nodes, ba
     });
     expect(status.statusMessage).toContain('lost: node L1 is down');
     expect((await eventsOf(db, plain, 'ResultLost')).map((p) => [p['nodeId'], p['reason']])).toEqual([['L1', 'node-down']]);
+    // Through the balancer too: a page sent back for L1 reaches another node, which says it is gone.
+    const goneViaBalancer = await getResultset(lens, session, plain);
+    expect([goneViaBalancer.status, goneViaBalancer.errorCode]).toEqual([410, 9002]);
 
     // L1, the only node that runs queries, comes back as a new incarnation and runs it again.
     await cluster.restart('L1');

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
-import { QUARRY_CONFIG, QuarryMetrics, reply, RESULT_STORE, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
+import { BALANCER_ROUTES_HEADER, balancerRoutesTo, HOLDER_PARAM, QUARRY_CONFIG, QuarryMetrics, reply, RESULT_STORE, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
 import { driverRowsOf, MAX_FETCH, persistentResultOf, QueryService, queryHandleFrom, wholeNumber, type QueryView } from '@quarry/query';
 import type { Request, Response } from 'express';
 import { readCsvPage } from '../store/csv-page-reader';
@@ -36,7 +36,9 @@ export class ResultsetPages {
    * persisted result answers where it lies, unless a page is asked for: then the rows of that page.
    */
   async answer(req: Request, res: Response, raw: string, remote: 'point' | 'refuse'): Promise<void> {
-    if (remote === 'point' && this.config.results.fetchMode === 'forward' && ((await this.answerReadAhead(req, res, raw)) || (await this.forwardToKnownHolder(req, res, raw)))) return;
+    if (remote === 'point' && this.config.results.fetchMode === 'forward') {
+      if (this.routeToKnownHolder(req, res, raw) || (await this.answerReadAhead(req, res, raw)) || (await this.forwardToKnownHolder(req, res, raw))) return;
+    }
     const view = await this.view(req, raw);
     const { from, size } = pageBounds(req);
     if (!this.reader.answersFor(view.state)) return this.persisted(req, res, this.withResult(view), from, size);
@@ -48,8 +50,10 @@ export class ResultsetPages {
         // nothing of the client's request target or Host header reaches another host.
         const holder = { nodeId: answer.nodeId, url: answer.url };
         const query = { sessionid: sessionId, ...pageAsked(req, from, size) };
-        if (this.config.results.fetchMode === 'redirect') return res.redirect(307, holderUrl(holder, resultsetRoute(view.state.handle!, query)).toString());
+        if (this.config.results.fetchMode === 'redirect') return this.sendTo(res, holderUrl(holder, resultsetRoute(view.state.handle!, query)).toString());
         this.knownHolders.remember(view.state.handle!, holder);
+        if (balancerRoutesTo(req, holder.nodeId)) return this.sendTo(res, throughBalancer(view.state.handle!, query, holder));
+        this.metrics.resultPages.inc({ served: 'forwarded' });
         return this.passOn(await askHolder(holder, heldResultsetRoute(view.state.handle!, query), this.config.clusterSecret, req.headers.accept), res, holder, pageOf(req, raw, from, size));
       }
       case 'persisted':
@@ -59,6 +63,27 @@ export class ResultsetPages {
         if (remote === 'refuse') res.setHeader(ROWS_TOTAL_HEADER, String(answer.page.rowCount));
         reply(req, res, 200, { kind: 'driverRows', value: driverRowsOf(answer.page.rows, answer.page.columns) });
     }
+  }
+
+  /**
+   * A page of a result whose holder this node knows, sent back through a balancer that routes to
+   * that holder (ADR 21): a relative 307, so the page's bytes pass through the balancer only, not
+   * through this node as well. Nothing is read here: the holder checks the session, its owner and
+   * the result for every page, as for a forwarded one. The input is checked as on the full way.
+   */
+  private routeToKnownHolder(req: Request, res: Response, raw: string): boolean {
+    if (req.headers[BALANCER_ROUTES_HEADER] === undefined) return false;
+    const queryHandle = queryHandleFrom(raw);
+    const holder = this.knownHolders.get(queryHandle);
+    if (!holder || !balancerRoutesTo(req, holder.nodeId)) return false;
+    this.sendTo(res, throughBalancer(queryHandle, checkedPage(req).query, holder));
+    return true;
+  }
+
+  /** A 307 to where the page is answered: the holder's URL, or the balancer's route to it. */
+  private sendTo(res: Response, location: string): void {
+    this.metrics.resultPages.inc({ served: 'redirected' });
+    res.redirect(307, location);
   }
 
   /**
@@ -73,10 +98,8 @@ export class ResultsetPages {
     const queryHandle = queryHandleFrom(raw);
     const holder = this.knownHolders.get(queryHandle);
     if (!holder) return false;
-    sessionIdFrom(req.query['sessionid']);
-    const sessionId = textField(req.query['sessionid'], 'sessionid')!;
-    const { from, size } = pageBounds(req);
-    const route = heldResultsetRoute(queryHandle, { sessionid: sessionId, ...pageAsked(req, from, size) });
+    const { from, size, query } = checkedPage(req);
+    const route = heldResultsetRoute(queryHandle, query);
     const answer = await askHolder(holder, route, this.config.clusterSecret, req.headers.accept).catch(() => undefined);
     if (answer?.statusCode !== 200) {
       answer?.resume();
@@ -145,6 +168,23 @@ export class ResultsetPages {
       });
     reply(req, res, 200, { kind: 'driverRows', value: driverRowsOf(rows, persisted.columns) });
   }
+}
+
+/**
+ * The same page through the balancer again, marked for the holder: a relative URL (the client
+ * comes back the way it came, and no node's address reaches it), built from the validated handle
+ * and the parsed values only, never from the client's request target.
+ */
+function throughBalancer(queryHandle: string, query: Record<string, string>, holder: Holder): string {
+  return `${resultsetRoute(queryHandle, query).path}?${new URLSearchParams({ ...query, [HOLDER_PARAM]: holder.nodeId }).toString()}`;
+}
+
+/** The session id and page bounds, checked as on the full way, and the query values to pass on. */
+function checkedPage(req: Request): { from: number; size: number; query: Record<string, string> } {
+  sessionIdFrom(req.query['sessionid']);
+  const sessionId = textField(req.query['sessionid'], 'sessionid')!;
+  const { from, size } = pageBounds(req);
+  return { from, size, query: { sessionid: sessionId, ...pageAsked(req, from, size) } };
 }
 
 /** `fromindex` and `fetchsize`, checked, with their defaults. */
