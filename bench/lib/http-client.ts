@@ -7,6 +7,8 @@ export interface HttpAnswer {
   status: number;
   body: string;
   ms: number;
+  /** Where a redirect points (its Location header), for a caller that follows it. */
+  location?: string;
 }
 
 export interface HttpRequest {
@@ -51,7 +53,7 @@ export class KeepAliveClient {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.once('error', reject);
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0, location: res.headers.location }));
       });
       const timeoutMs = request.timeoutMs ?? REQUEST_TIMEOUT_MS;
       req.setTimeout(timeoutMs, () => req.destroy(new Error(`${request.method ?? 'GET'} ${this.baseUrl}${request.path.slice(0, 60)} got no answer in ${timeoutMs} ms`)));

@@ -42,6 +42,11 @@ const hopByHopHeaders = new Set([
 // which node ids (ROUTES_HEADER), and a request naming one in HOLDER_PARAM goes to that node first.
 const ROUTES_HEADER = 'x-quarry-balancer-routes';
 const HOLDER_PARAM = 'quarry.holder';
+// The later pages of a result go to the node its last page was sent back to, as HAProxy's stick
+// table does (haproxy-config.mjs): at most this many results, each for this long after its last mark.
+const REMEMBERED_RESULTS = 100_000;
+const REMEMBER_RESULT_MS = 10 * 60_000;
+const RESULT_PAGE_PATH = /^\/lensapi\/queryapi\/queries\/([^/?]+)\/resultset(?:\?|$)/;
 
 // Set by nodes on requests between themselves (a forwarded result fetch), or by the balancer itself;
 // a client must not send them.
@@ -64,6 +69,7 @@ export async function startBalancer({ port = 0, host = '127.0.0.1', backends, lo
   const { healthIntervalMs, healthTimeoutMs, unhealthyAfter, responseTimeoutMs } = { ...defaults, ...options };
   let targets = parseBackends(backends, []);
   let nextIndex = 0;
+  const holders = new ResultHolders();
   // Backend sockets idle for 4 s are closed before a typical 5 s server keep-alive timeout closes
   // them under us, which would fail a request sent on a socket the backend is just closing.
   const agent = new http.Agent({ keepAlive: true, timeout: 4000 });
@@ -79,7 +85,7 @@ export async function startBalancer({ port = 0, host = '127.0.0.1', backends, lo
     const healthy = targets.filter((b) => b.healthy);
     const pool = healthy.length > 0 ? healthy : targets;
     const start = nextIndex++ % pool.length;
-    const order = holderFirst(pool.map((_, i) => pool[(start + i) % pool.length]), healthy, path);
+    const order = holderFirst(pool.map((_, i) => pool[(start + i) % pool.length]), healthy, path, holders);
     forward({ req, res, path, order, agent, log, responseTimeoutMs, routes: routesOf(targets) });
   });
   server.listen(port, host);
@@ -148,13 +154,35 @@ function routesOf(targets) {
 
 /**
  * A page sent back by a node for its holder (HOLDER_PARAM) goes to that node first when it is in
- * the rotation; otherwise round robin as any request (the node it reaches forwards it).
+ * the rotation, and so do the later pages of that result; otherwise round robin as any request
+ * (the node it reaches forwards it, or sends it back again).
  */
-function holderFirst(order, healthy, path) {
-  if (!path.includes(`${HOLDER_PARAM}=`)) return order;
-  const holderId = new URLSearchParams(path.slice(path.indexOf('?') + 1)).get(HOLDER_PARAM);
+function holderFirst(order, healthy, path, holders) {
+  const handle = RESULT_PAGE_PATH.exec(path)?.[1];
+  if (handle === undefined) return order;
+  const marked = path.includes(`${HOLDER_PARAM}=`) ? new URLSearchParams(path.slice(path.indexOf('?') + 1)).get(HOLDER_PARAM) : null;
+  const holderId = marked ?? holders.get(handle);
   const holder = healthy.find((b) => b.id !== undefined && b.id === holderId);
-  return holder ? [holder, ...order.filter((b) => b !== holder)] : order;
+  if (!holder) return order;
+  if (marked !== null) holders.set(handle, holder.id);
+  return [holder, ...order.filter((b) => b !== holder)];
+}
+
+/** Which node holds each result, as its pages were last sent back: bounded, and forgotten after a while. */
+class ResultHolders {
+  #holders = new Map();
+
+  get(handle) {
+    const known = this.#holders.get(handle);
+    if (known === undefined || Date.now() - known.at > REMEMBER_RESULT_MS) return undefined;
+    return known.id;
+  }
+
+  set(handle, id) {
+    this.#holders.delete(handle); // re-inserted last: the Map's order is the age
+    this.#holders.set(handle, { id, at: Date.now() });
+    if (this.#holders.size > REMEMBERED_RESULTS) this.#holders.delete(this.#holders.keys().next().value);
+  }
 }
 
 /**

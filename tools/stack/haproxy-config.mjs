@@ -78,6 +78,9 @@ export function haproxyConfig({ host = '127.0.0.1', port, backends, ...options }
     '  http-request disable-l7-retry if { req.hdr_cnt(transfer-encoding) gt 0 } || { req.hdr_val(content-length) gt 0 }',
     // A page a node sent back for its holder goes there; a holder that is down is skipped (round robin).
     ...routed.map((s) => `  use-server ${s.name} if { urlp(quarry.holder) -m str ${s.id} }`),
+    // The later pages of that result go there at once: one 307 a result, not one a page. A node
+    // that no longer holds it sends the next page back again, which stores the new holder.
+    ...(routed.length > 0 ? resultHolderMemory : []),
     '  option httpchk GET /health',
     '  http-check expect status 200',
     // HAProxy counts the interval from the end of a check, the Node balancer from its start: after a
@@ -95,6 +98,14 @@ export function haproxyConfig({ host = '127.0.0.1', port, backends, ...options }
     '',
   ].join('\n');
 }
+
+/** The results' holders, by query handle (the 5th field of /lensapi/queryapi/queries/<handle>/resultset). */
+const resultHolderMemory = [
+  '  stick-table type string len 64 size 100k expire 10m',
+  '  acl result_page path_end /resultset',
+  '  stick match path,field(5,/) if result_page',
+  '  stick store-request path,field(5,/) if result_page { urlp(quarry.holder) -m found }',
+];
 
 /**
  * A backend `[<node id>=]http://host:port`: its `host:port`, and its server name, the node id when

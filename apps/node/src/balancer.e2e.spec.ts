@@ -210,26 +210,33 @@ describe.each(kinds)('the %s balancer in front of plain backends', (kind) => {
     }
   });
 
-  it('routes a page sent back for its holder (quarry.holder) to that backend, tells each backend which it routes to, and goes round robin while that one is down', async () => {
+  it('routes a page sent back for its holder (quarry.holder) to that backend, and the later pages of that result too; tells each backend which it routes to; round robin while that one is down', async () => {
     const routing = await startBalancer(kind, [a, b, c], [], true);
     try {
-      const path = '/lensapi/queryapi/queries/q/resultset?sessionid=s&quarry.holder=B';
-      const routed = await answeringPath(routing.url, path, 6, { 'x-quarry-balancer-routes': 'Z' });
+      const page = (handle: string, holder?: string) => `/lensapi/queryapi/queries/${handle}/resultset?sessionid=s${holder ? `&quarry.holder=${holder}` : ''}`;
+      const routed = await answeringPath(routing.url, page('q', 'B'), 6, { 'x-quarry-balancer-routes': 'Z' });
       expect(routed.names).toEqual(['B', 'B', 'B', 'B', 'B', 'B']);
       // Set by the balancer itself: a client's copy is replaced, never passed on.
       expect(routed.headers['x-quarry-balancer-routes']).toBe('A,B,C');
-      // Other requests still go round robin, and a name it does not know routes nowhere in particular.
+      // The result's later pages, unmarked, go where its last page was sent: no 307 a page.
+      expect((await answeringPath(routing.url, page('q'), 3)).names).toEqual(['B', 'B', 'B']);
+      // Other results' pages and other requests still go round robin; a name it does not know routes nowhere in particular.
+      expect(new Set((await answeringPath(routing.url, page('r'), 3)).names)).toEqual(new Set(['A', 'B', 'C']));
       expect(new Set((await answeringPath(routing.url, '/who', 3)).names)).toEqual(new Set(['A', 'B', 'C']));
       expect(new Set((await answeringPath(routing.url, '/who?quarry.holder=Z', 3)).names)).toEqual(new Set(['A', 'B', 'C']));
+      // Sent back to another holder (a re-run elsewhere): the result's pages follow it.
+      expect((await answeringPath(routing.url, page('q', 'C'), 1)).names).toEqual(['C']);
+      expect((await answeringPath(routing.url, page('q'), 3)).names).toEqual(['C', 'C', 'C']);
 
-      process.kill(b.process.pid, 'SIGSTOP');
+      process.kill(c.process.pid, 'SIGSTOP');
       try {
-        const down = kind === 'haproxy' ? 'Server nodes/B is DOWN' : lines.down(b);
-        await waitFor('the routing balancer to mark B down', () => printed(routing, down), { timeoutMs: 20_000 });
-        // The node it reaches instead forwards the page to its holder, or says the holder is gone.
-        expect(new Set((await answeringPath(routing.url, path, 4)).names)).toEqual(new Set(['A', 'C']));
+        const down = kind === 'haproxy' ? 'Server nodes/C is DOWN' : lines.down(c);
+        await waitFor('the routing balancer to mark C down', () => printed(routing, down), { timeoutMs: 20_000 });
+        // Another node gets them (HAProxy then keeps to the one it picked), which forwards the page to its holder or says it is gone.
+        const elsewhere = [...(await answeringPath(routing.url, page('q', 'C'), 4)).names, ...(await answeringPath(routing.url, page('q'), 4)).names];
+        expect(elsewhere.filter((name) => name !== 'A' && name !== 'B')).toEqual([]);
       } finally {
-        process.kill(b.process.pid, 'SIGCONT');
+        process.kill(c.process.pid, 'SIGCONT');
       }
     } finally {
       await routing.process.stop(5_000);
