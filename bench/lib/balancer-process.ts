@@ -30,6 +30,7 @@ export const BalancerProcess = {
     return (JSON.parse(stdout) as { kind: BalancerKind }).kind;
   },
 
+  /** `backends`: `http://host:port`, or `<node id>=http://host:port` to route result pages to that node (ADR 21). */
   async start(ctx: BenchContext, backends: string[], kind?: BalancerKind): Promise<BalancerProcess> {
     const script = join(ctx.repoRoot, 'tools/stack/balancer-command.mjs');
     const { stdout } = await promisify(execFile)(process.execPath, [script, '--port', '0', '--host', '127.0.0.1', '--backends', backends.join(',')], { env: withChoice(kind) });

@@ -7,6 +7,7 @@ import { BALANCER_COMMAND_SCRIPT } from './repo-paths';
 export type BalancerKind = 'node' | 'haproxy';
 
 export interface BalancerOptions {
+  /** `http://host:port`, or `<node id>=http://host:port` for a node result pages can be routed to (ADR 21). */
   backends: string[];
   /** Flags of tools/stack/balancer.mjs beyond its backends (HAProxy's configuration takes them too). */
   args?: string[];
