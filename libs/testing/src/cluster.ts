@@ -18,6 +18,11 @@ export interface ClusterOptions extends Omit<NodeOptions, 'nodeId' | 'port' | 'g
   balancerArgs?: string[];
   /** The nodes clients reach through the balancer (the front door, e.g. gateway-only nodes); all by default. */
   balanced?: string[];
+  /**
+   * Whether the balancer routes result pages to their holder (ADR 21: backends named by node id,
+   * as `npm start` names them); true by default. False: plain backends, and nodes forward pages.
+   */
+  routeResults?: boolean;
 }
 
 /** N real node processes (L1, L2, ...) behind the round-robin balancer QUARRY_BALANCER chooses, itself a process. */
@@ -42,7 +47,7 @@ export class Cluster {
         nodes.push(await NodeProcess.start({ ...options, nodeId, targets: options.nodeTargets?.[nodeId] ?? options.targets, port, grpcPort, env }));
       }
       const backends = nodes.filter((n) => !options.balanced || options.balanced.includes(n.options.nodeId));
-      balancer = await startBalancer({ backends: backends.map((n) => `${n.options.nodeId}=${n.url}`), args: options.balancerArgs });
+      balancer = await startBalancer({ backends: backends.map((n) => (options.routeResults === false ? n.url : `${n.options.nodeId}=${n.url}`)), args: options.balancerArgs });
       const url = balancer.url;
       await waitFor(`the ${balancer.kind} balancer to answer`, async () => (await getJson(`${url}/health`)).status === 200, { timeoutMs: 15_000 });
       return new Cluster(nodes, balancer.process, balancer.url, balancer.kind);

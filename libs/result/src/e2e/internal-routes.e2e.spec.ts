@@ -23,7 +23,8 @@ async function startDecoy(): Promise<{ port: number; connections: () => number; 
 }
 
 /**
- * Three nodes behind the balancer; queries run on L1 only, so L2 and L3 hold no result and forward.
+ * Three nodes behind a balancer that does not route pages to their holder (ADR 21); queries run on
+ * L1 only, so L2 and L3 hold no result and forward.
  * The others reach L1 through a TCP proxy (its advertised URL), so a test can reset the kept-alive
  * connections between nodes as a server closing them would.
  */
@@ -41,6 +42,8 @@ describe('node-to-node traffic: internal routes, forwards and keep-alive (three 
       // balancer would then cut that node's requests (502, its frozen-node policy, tested on its own).
       // This suite is about node-to-node traffic, so the balancer gives /health more time here.
       balancerArgs: ['--health-timeout-ms', '5000'],
+      // Forwarding is what this suite is about: a routing balancer would take the pages to L1 itself.
+      routeResults: false,
       nodeEnv: async (nodeId, port) => {
         if (nodeId !== 'L1') return {};
         toL1 = await TcpProxy.start({ host: '127.0.0.1', port });

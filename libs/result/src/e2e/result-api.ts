@@ -77,7 +77,7 @@ export interface ResultCluster {
   stop(): Promise<void>;
 }
 
-export async function startResultCluster(options: Pick<ClusterOptions, 'size' | 'nodeTargets' | 'env' | 'nodeEnv' | 'balancerArgs'> & { kafkaBrokers?: string[] } = {}): Promise<ResultCluster> {
+export async function startResultCluster(options: Pick<ClusterOptions, 'size' | 'nodeTargets' | 'env' | 'nodeEnv' | 'balancerArgs' | 'routeResults'> & { kafkaBrokers?: string[] } = {}): Promise<ResultCluster> {
   const resultDir = mkdtempSync(join(tmpdir(), 'quarry-results-'));
   const warehouse = await createTestWarehouse();
   const running = await startTestCluster({ ...options, env: { QUARRY_PG_WAREHOUSE_URL: warehouse.readerUrl, QUARRY_RESULT_DIR: resultDir, ...options.env } }).catch(async (error: Error) => {

@@ -6,6 +6,7 @@ import type { Request, Response } from 'express';
 import { readCsvPage } from '../store/csv-page-reader';
 import { ResultReader } from '../application/result-reader';
 import { passBack } from '../remote/forward-to-holder';
+import { HeldResults } from '../held/held-results';
 import { KnownHolders } from '../remote/known-holders';
 import { PageReadAhead, ROWS_TOTAL_HEADER, rowsTotalOf, type PageAsked } from '../remote/page-read-ahead';
 import { askHolder, heldResultsetRoute, holderUrl, resultsetRoute, type Holder } from '../remote/remote-results';
@@ -26,6 +27,7 @@ export class ResultsetPages {
     private readonly reader: ResultReader,
     private readonly knownHolders: KnownHolders,
     private readonly readAhead: PageReadAhead,
+    private readonly held: HeldResults,
     private readonly metrics: QuarryMetrics,
     @Inject(RESULT_STORE) private readonly store: ResultStore,
     @Inject(QUARRY_CONFIG) private readonly config: QuarryConfig,
@@ -76,6 +78,11 @@ export class ResultsetPages {
     const queryHandle = queryHandleFrom(raw);
     const holder = this.knownHolders.get(queryHandle);
     if (!holder || !balancerRoutesTo(req, holder.nodeId)) return false;
+    // Re-run here since: the hint is stale, and sending the page away would bounce it back.
+    if (this.held.has(queryHandle)) {
+      this.knownHolders.forget(queryHandle);
+      return false;
+    }
     this.sendTo(res, throughBalancer(queryHandle, checkedPage(req).query, holder));
     return true;
   }
