@@ -310,7 +310,7 @@ async function sigkillRounds(ctx: BenchContext, s: Settings, cluster: BenchClust
     for (const handle of handles) {
       const status = lensQueryFrom(await viaBalancer.request(queryStatusRequest(session, handle))).status.status;
       if (status !== 'SUCCESSFUL') throw new Error(`query ${handle} has its QuerySucceeded but reads ${status}`);
-      const answer = await viaBalancer.request(resultSetRequest(session, handle));
+      const answer = await viaBalancer.requestFollowing(resultSetRequest(session, handle));
       let got: unknown;
       try {
         got = firstValue(answer);
@@ -506,7 +506,7 @@ async function rollingRestart(ctx: BenchContext, s: Settings, cluster: BenchClus
       stats.requests[kind]++;
       let failure: string;
       try {
-        const answer = await viaBalancer.request({ ...request(), timeoutMs: REQUEST_TIMEOUT_MS });
+        const answer = await viaBalancer.requestFollowing({ ...request(), timeoutMs: REQUEST_TIMEOUT_MS });
         if (answer.status === 200) return answer;
         failure = `HTTP ${answer.status}`;
         const body = `${kind} HTTP ${answer.status}: ${blank(answer.body)}`;

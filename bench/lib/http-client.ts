@@ -44,6 +44,17 @@ export class KeepAliveClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'fifo', timeout: PEER_IDLE_MS });
   }
 
+  /**
+   * `request`, following a relative 307 once, as a Lens client does on GET (a routing balancer
+   * sends a result's page back to its holder, ADR 21); `ms` counts both.
+   */
+  async requestFollowing(request: HttpRequest): Promise<HttpAnswer> {
+    const first = await this.request(request);
+    if (first.status !== 307 || !first.location?.startsWith('/')) return first;
+    const second = await this.request({ ...request, path: first.location });
+    return { ...second, ms: first.ms + second.ms };
+  }
+
   request(request: HttpRequest): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       const t0 = performance.now();
