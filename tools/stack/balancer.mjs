@@ -68,6 +68,7 @@ const RECHECK_AFTER_FAILURE_MS = 100;
 export async function startBalancer({ port = 0, host = '127.0.0.1', backends, log = () => {}, ...options }) {
   const { healthIntervalMs, healthTimeoutMs, unhealthyAfter, responseTimeoutMs } = { ...defaults, ...options };
   let targets = parseBackends(backends, []);
+  let routes = routesOf(targets);
   let nextIndex = 0;
   const holders = new ResultHolders();
   // Backend sockets idle for 4 s are closed before a typical 5 s server keep-alive timeout closes
@@ -86,7 +87,7 @@ export async function startBalancer({ port = 0, host = '127.0.0.1', backends, lo
     const pool = healthy.length > 0 ? healthy : targets;
     const start = nextIndex++ % pool.length;
     const order = holderFirst(pool.map((_, i) => pool[(start + i) % pool.length]), healthy, path, holders);
-    forward({ req, res, path, order, agent, log, responseTimeoutMs, routes: routesOf(targets) });
+    forward({ req, res, path, order, agent, log, responseTimeoutMs, routes });
   });
   server.listen(port, host);
   await once(server, 'listening');
@@ -107,6 +108,7 @@ export async function startBalancer({ port = 0, host = '127.0.0.1', backends, lo
     port: actualPort,
     setBackends(list) {
       targets = parseBackends(list, targets);
+      routes = routesOf(targets);
     },
     /** The backends in the rotation now, as given (`http://host:port`). */
     healthyBackends() {
