@@ -141,7 +141,7 @@ interface Fetch {
   ms: number;
   pageMs: number[];
   /** Pages answered with a 307 marked for the holder and then fetched from there: how many, their rows, their time (both requests). */
-  sentBack: { pages: number; rows: number; ms: number; redirectMs: number[] };
+  sentBack: { pages: number; redirectMs: number[] };
   /**
    * CPU time (user + system) per page of the holder, of the node asked when it is another one
    * (the forwarder), and of the bench process (the client: its requests and the quick check of
@@ -167,7 +167,7 @@ interface FetchedPage {
 async function fetchAll(ctx: BenchContext, client: KeepAliveClient, node: string, session: OpenedSession, handle: string, rows: number, holderMark?: string): Promise<Fetch & { fetched: FetchedPage[] }> {
   const pageMs: number[] = [];
   const fetched: FetchedPage[] = [];
-  const sentBack = { pages: 0, rows: 0, ms: 0, redirectMs: [] as number[] };
+  const sentBack = { pages: 0, redirectMs: [] as number[] };
   let from = 0;
   const t0 = performance.now();
   for (;;) {
@@ -175,18 +175,15 @@ async function fetchAll(ctx: BenchContext, client: KeepAliveClient, node: string
     const what = `${node}: page from ${from} of ${handle}`;
     const asked = resultSetRequest(session, handle, { fromIndex: from, fetchSize: FETCH_SIZE });
     const request = { ...asked, path: holderMark === undefined ? asked.path : `${asked.path}&quarry.holder=${encodeURIComponent(holderMark)}`, timeoutMs: TRANSFER_IDLE_MS };
-    const first = await client.request(request);
-    const redirected = first.status === 307;
-    if (redirected && !first.location?.startsWith('/')) throw new Error(`${what}: a 307 to ${first.location}, not a path of the balancer`);
-    const answer = redirected ? await client.request({ ...request, path: first.location! }) : first;
-    if (answer.status === 307) throw new Error(`${what}: sent back twice (${first.location}, then ${answer.location})`);
-    const ms = redirected ? first.ms + answer.ms : answer.ms;
-    pageMs.push(ms);
+    const answer = await client.requestFollowing(request);
+    // Still a 307: one to another host, or a page sent back twice (a loop).
+    if (answer.status === 307) throw new Error(`${what}: a 307 not followed (to ${answer.location})`);
+    pageMs.push(answer.ms);
     const count = quickPageCheck(answer, from, what);
     fetched.push({ answer, from, rows: count });
-    if (redirected) {
-      Object.assign(sentBack, { pages: sentBack.pages + 1, rows: sentBack.rows + count, ms: sentBack.ms + ms });
-      sentBack.redirectMs.push(first.ms);
+    if (answer.redirectMs !== undefined) {
+      sentBack.pages++;
+      sentBack.redirectMs.push(answer.redirectMs);
     }
     from += count;
     if (count < FETCH_SIZE) break;

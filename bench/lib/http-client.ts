@@ -9,6 +9,8 @@ export interface HttpAnswer {
   ms: number;
   /** Where a redirect points (its Location header), for a caller that follows it. */
   location?: string;
+  /** requestFollowing: the time of the 307 it followed (included in `ms`). */
+  redirectMs?: number;
 }
 
 export interface HttpRequest {
@@ -52,7 +54,7 @@ export class KeepAliveClient {
     const first = await this.request(request);
     if (first.status !== 307 || !first.location?.startsWith('/')) return first;
     const second = await this.request({ ...request, path: first.location });
-    return { ...second, ms: first.ms + second.ms };
+    return { ...second, ms: first.ms + second.ms, redirectMs: first.ms };
   }
 
   request(request: HttpRequest): Promise<HttpAnswer> {
