@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, TEST_CLUSTER_SECRET } from '@quarry/testing';
+import { freePort, NODE_RUNTIME_FLAGS, TEST_CLUSTER_SECRET } from '@quarry/testing';
 import type { BenchContext } from './context';
 import { processCpuMs, sleep } from './stats';
 
@@ -86,7 +86,7 @@ export class QuarryNode {
     const grpcPort = options.grpcPort ?? (await freePort());
     // QUARRY_BENCH_NODE_ARGS: extra node flags for every node process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
     const nodeFlags = (process.env.QUARRY_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-    const args = [...nodeFlags, ctx.nodeMain, ...(options.targets ? [`--target=${options.targets}`] : [])];
+    const args = [...NODE_RUNTIME_FLAGS, ...nodeFlags, ctx.nodeMain, ...(options.targets ? [`--target=${options.targets}`] : [])];
     const child = spawn(process.execPath, args, {
       cwd: ctx.repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],

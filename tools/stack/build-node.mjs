@@ -1,9 +1,12 @@
 // Compiles apps/node (and the libs it imports) into dist/, the way `nx run node:build` does.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './paths.mjs';
 
 export const nodeMain = join(repoRoot, 'dist/apps/node/apps/node/src/main.js');
+/** The node flags a Quarry node is started with (apps/node/runtime-flags.json says why). */
+export const nodeRuntimeFlags = JSON.parse(readFileSync(join(repoRoot, 'apps/node/runtime-flags.json'), 'utf8')).flags;
 
 export function buildNodeApp({ log = () => {} } = {}) {
   const tsconfig = 'apps/node/tsconfig.app.json';

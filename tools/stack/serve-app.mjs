@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeRuntimeFlags } from './build-node.mjs';
 import { kafkaAnswers } from './kafka.mjs';
 import { cacheDir, repoRoot } from './paths.mjs';
 
@@ -47,7 +48,7 @@ async function main() {
     process.exit(1);
   }
   const main = join(repoRoot, 'dist/apps', name, 'apps', name, 'src/main.js');
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...nodeRuntimeFlags, main], {
     cwd: repoRoot,
     stdio: 'inherit',
     env: {

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { balancerCommand, chooseBalancer } from './balancer-command.mjs';
-import { buildNodeApp, nodeMain } from './build-node.mjs';
+import { buildNodeApp, nodeMain, nodeRuntimeFlags } from './build-node.mjs';
 import { cacheDir, repoRoot } from './paths.mjs';
 import { stackUp } from './stack.mjs';
 import { seedWarehouse, warehouseOf } from '../warehouse/seed.mjs';
@@ -111,7 +111,7 @@ async function main() {
     // A node that the cluster declared down while it was alive exits 75 to start again as a new
     // incarnation, as a supervisor would restart it; any other exit is left for the user to see.
     const launch = (node) => {
-      const p = startProcess(node.id, { args: [nodeMain, '--target=all'], env: nodeEnv(node) });
+      const p = startProcess(node.id, { args: [...nodeRuntimeFlags, nodeMain, '--target=all'], env: nodeEnv(node) });
       processes.push(p);
       p.exited.then((code) => {
         if (stopping) return;

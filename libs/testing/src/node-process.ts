@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { OwnedProcess } from './child-process';
 import { getJson } from './http';
-import { NODE_MAIN } from './repo-paths';
+import { NODE_MAIN, NODE_RUNTIME_FLAGS } from './repo-paths';
 import { waitFor } from './wait-for';
 
 export interface NodeOptions {
@@ -30,7 +30,7 @@ export class NodeProcess {
   readonly grpcAddress?: string;
 
   private constructor(readonly options: NodeOptions) {
-    const args = [NODE_MAIN, ...(options.targets ? [`--target=${options.targets}`] : [])];
+    const args = [...NODE_RUNTIME_FLAGS, NODE_MAIN, ...(options.targets ? [`--target=${options.targets}`] : [])];
     this.url = `http://127.0.0.1:${options.port}`;
     if (options.grpcPort !== undefined) this.grpcAddress = `127.0.0.1:${options.grpcPort}`;
     this.process = new OwnedProcess(options.nodeId, process.execPath, args, {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** The nearest folder above `from` that holds nx.json: the kit also runs compiled, from dist/ (npm run chaos). */
@@ -12,6 +12,8 @@ function repoRootAbove(from: string): string {
 export const REPO_ROOT = repoRootAbove(__dirname);
 /** Where `tsc -p apps/node/tsconfig.app.json` puts the node's entry point. */
 export const NODE_MAIN = join(REPO_ROOT, 'dist/apps/node/apps/node/src/main.js');
+/** The node flags every node process is started with, as `npm start` does (apps/node/runtime-flags.json says why). */
+export const NODE_RUNTIME_FLAGS: string[] = (JSON.parse(readFileSync(join(REPO_ROOT, 'apps/node/runtime-flags.json'), 'utf8')) as { flags: string[] }).flags;
 /** The projection rebuild command, built beside the node. */
 export const REBUILD_SCRIPT = join(REPO_ROOT, 'dist/apps/node/apps/node/src/rebuild-projection.js');
 /** Prints a users-file line for a user whose password comes on stdin. */
