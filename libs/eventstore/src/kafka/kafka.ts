@@ -38,20 +38,6 @@ export const LASTING_CONSUMER = {
 } satisfies Omit<ConsumerConfig, 'groupId'>;
 
 /**
- * The node event feed's consumer: a group of one member per node id, so nothing waits on its
- * rebalances but the same node's own restart (which starts the feed in the background, the
- * reconciliations covering the meantime). Its empty polls are the most frequent thing an idle
- * cluster asks of the broker (three of its four consumers): a 5 s wait sends 2.5 times fewer
- * fetches and heartbeats than LASTING_CONSUMER's 2 s, and an event is delivered as soon as it
- * comes either way. The session timeout stays three waits long.
- */
-export const NODE_FEED_CONSUMER = {
-  ...LASTING_CONSUMER,
-  sessionTimeout: 15_000,
-  maxWaitTimeInMs: 5000,
-} satisfies Omit<ConsumerConfig, 'groupId'>;
-
-/**
  * How often, at most, a lasting consumer commits its resolved offsets (on the next batch after this
  * long), instead of an OffsetCommit request per batch. A member that resumes a partition is
  * delivered again what was handled since the last commit: the projections skip it by their stored

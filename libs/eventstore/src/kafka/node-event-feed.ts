@@ -1,7 +1,7 @@
 import { topicFor, type StreamFamily } from '@quarry/contracts';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
-import { KAFKA_COMMIT_MS, NODE_FEED_CONSUMER } from './kafka';
+import { KAFKA_COMMIT_MS, LASTING_CONSUMER } from './kafka';
 
 /** Gets each event (its JSON, parsed) of the family it was registered for. */
 export type NodeEventHandler = (event: unknown) => Promise<void> | void;
@@ -49,7 +49,7 @@ export class NodeEventFeed {
   }
 
   private async consume(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.groupId, ...NODE_FEED_CONSUMER });
+    const consumer = this.kafka.consumer({ groupId: this.groupId, ...LASTING_CONSUMER });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.handlers.keys()], fromBeginning: false });
