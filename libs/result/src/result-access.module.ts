@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { NodeDirectory } from '@quarry/membership';
 import { QueryAccessModule } from '@quarry/query';
+import { SessionAccessModule } from '@quarry/session';
 import { ResultDeletion } from './application/result-deletion';
 import { ResultLocator } from './application/result-locator';
 import { ResultReader } from './application/result-reader';
@@ -16,7 +17,7 @@ import { PageReadAhead } from './remote/page-read-ahead';
  * memory, or the shared store). One HeldResults per node, whoever asks.
  */
 @Module({
-  imports: [QueryAccessModule],
+  imports: [QueryAccessModule, SessionAccessModule],
   providers: [HeldResults, NodeDirectory, ResultLocator, ResultReader, KnownHolders, PageReadAhead, ResultsetPages, ResultDeletion, ResultCapture],
   // HeldResults goes to the result service's own keeper and mover, not out of the lib.
   exports: [HeldResults, ResultReader, ResultsetPages, ResultDeletion, ResultCapture],

@@ -166,10 +166,4 @@ export class AggregateRepository<S, C> {
   private evolveDated(state: S, events: readonly NewEvent[], occurredAt: string): S {
     return events.reduce((s, e) => this.decider.evolve(s, { ...e, occurredAt } as QuarryEvent), state);
   }
-
-  /** Drops a cached aggregate that an event from elsewhere shows to be behind. */
-  forgetIfOlder(id: string, version: number): void {
-    const cached = this.cache.get(id);
-    if (cached && cached.version < version) this.cache.delete(id);
-  }
 }

@@ -1,5 +1,6 @@
+import { topicFor } from '@quarry/contracts';
 import { startTestCluster, testEnv, waitFor, type TestCluster } from '@quarry/testing';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, type Admin } from 'kafkajs';
 
 describe("a node's own Kafka consumer group (two nodes)", () => {
   let running: TestCluster;
@@ -46,5 +47,12 @@ describe("a node's own Kafka consumer group (two nodes)", () => {
       return member !== undefined && member !== l1Member;
     });
     expect(await groups()).toEqual(before);
+  });
+
+  it('reads the node topic only: a session event costs no node a fetch (ADR 22)', async () => {
+    await waitFor("L2's node feed to be joined", () => soleMember(feedOf('L2')));
+    const [group] = (await admin.describeGroups([feedOf('L2')])).groups;
+    const subscribed = group.members.map((m) => AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics);
+    expect(subscribed).toEqual([[topicFor('node', prefix)]]);
   });
 });

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LensError } from '@quarry/contracts';
 import { BALANCER_ROUTES_HEADER, balancerRoutesTo, HOLDER_PARAM, QUARRY_CONFIG, QuarryMetrics, reply, RESULT_STORE, sessionIdFrom, textField, type QuarryConfig } from '@quarry/platform';
 import { driverRowsOf, MAX_FETCH, persistentResultOf, QueryService, queryHandleFrom, wholeNumber, type QueryView } from '@quarry/query';
+import { SessionService } from '@quarry/session';
 import type { Request, Response } from 'express';
 import { readCsvPage } from '../store/csv-page-reader';
 import { ResultReader } from '../application/result-reader';
@@ -24,6 +25,7 @@ import type { ResultStore } from '../store/result-store';
 export class ResultsetPages {
   constructor(
     private readonly queries: QueryService,
+    private readonly sessions: SessionService,
     private readonly reader: ResultReader,
     private readonly knownHolders: KnownHolders,
     private readonly readAhead: PageReadAhead,
@@ -126,7 +128,9 @@ export class ResultsetPages {
   private async answerReadAhead(req: Request, res: Response, raw: string): Promise<boolean> {
     if (this.readAhead.empty) return false;
     const asked = explicitPageOf(req, raw);
-    const ready = asked && this.readAhead.take(asked);
+    // The holder checked the session when it made the page; it is read again now (one gathered
+    // statement, while the page arrives), so a session closed since gets none of it.
+    const ready = asked && this.readAhead.take(asked, () => this.sessions.get(sessionIdFrom(asked.sessionId)).then(() => true));
     const page = ready && (await ready);
     if (!asked || !page) return false;
     this.metrics.resultPages.inc({ served: 'forwarded' });
@@ -228,5 +232,5 @@ function pageOf(req: Request, raw: string, from: number, size: number): PageAske
   if (req.query['fromindex'] === undefined || req.query['fetchsize'] === undefined) return undefined;
   const sessionId = req.query['sessionid'];
   if (typeof sessionId !== 'string') return undefined;
-  return { queryHandle: queryHandleFrom(raw), sessionId, publicSessionId: sessionIdFrom(sessionId).publicId, from, size, accept: req.headers.accept };
+  return { queryHandle: queryHandleFrom(raw), sessionId, from, size, accept: req.headers.accept };
 }

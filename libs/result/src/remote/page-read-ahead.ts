@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { SessionClosed, type EventEnvelope } from '@quarry/contracts';
-import { NodeEventFeed, PgListener } from '@quarry/eventstore';
+import { PgListener } from '@quarry/eventstore';
 import { DB_POOL, LOGGER, QUARRY_CONFIG, QuarryMetrics, type QuarryConfig } from '@quarry/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -22,7 +21,6 @@ export const READ_AHEAD_TTL_MS = 3_000;
 export interface PageAsked {
   queryHandle: string;
   sessionId: string;
-  publicSessionId: string;
   from: number;
   size: number;
   accept: string | undefined;
@@ -30,7 +28,6 @@ export interface PageAsked {
 
 interface Ahead {
   queryHandle: string;
-  publicSessionId: string;
   /** Settles once the holder's answer began: the page as it arrives, or undefined for anything but a 200 within the limit. */
   page: Promise<ArrivingPage | undefined>;
   /** Reserved for the page, given back once it has arrived and is no longer kept. */
@@ -44,9 +41,10 @@ interface Ahead {
  * N still goes out and the client reads it, so the holder's rendering overlaps the relay and the
  * client's work instead of following them. The page read ahead is served once, to the same
  * session id (secret included) asking the same rows in the same format, within
- * READ_AHEAD_TTL_MS; the holder checked that session and owner when it answered. A SessionClosed
- * reaching this node drops the session's pages, a deleted result's notice (RESULT_RELEASED_CHANNEL,
- * the holder's own cue) the result's: both within the time a notice takes to arrive. Memory is
+ * READ_AHEAD_TTL_MS; the holder checked that session and owner when it answered, and the session
+ * is read again when the page is taken (`take`), so a session closed meanwhile gets nothing (ADR
+ * 22). A deleted result's notice (RESULT_RELEASED_CHANNEL, the holder's own cue) drops the
+ * result's pages, within the time a notice takes to arrive. Memory is
  * bounded (QUARRY_RESULT_READ_AHEAD_BYTES, 0 turns it off); a page nobody asks for is counted
  * (`quarry_result_read_ahead_total{outcome="expired"|"dropped"}`; `failed` when the holder did not answer with the page).
  */
@@ -62,13 +60,7 @@ export class PageReadAhead implements OnApplicationShutdown {
     @Inject(DB_POOL) private readonly pool: Pool,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: QuarryMetrics,
-    feed: NodeEventFeed,
-  ) {
-    feed.on('session', (json) => {
-      const event = json as EventEnvelope<string, { publicId?: string }>;
-      if (event.type === SessionClosed.type && event.payload?.publicId) this.drop((ahead) => ahead.publicSessionId === event.payload.publicId);
-    });
-  }
+  ) {}
 
   onApplicationShutdown(): void {
     this.releases?.stop();
@@ -82,16 +74,18 @@ export class PageReadAhead implements OnApplicationShutdown {
 
   /**
    * The page read ahead for exactly this request, taken (served once); undefined if there is none.
-   * It settles undefined (counted `failed`) when the holder's answer was not a page to keep.
+   * It settles undefined when the holder's answer was not a page to keep (counted `failed`), or
+   * when `stillAllowed` (the session checked again now, beside the page's arrival) says no (`dropped`: the page goes nowhere).
    */
-  take(asked: PageAsked): Promise<ArrivingPage | undefined> | undefined {
+  take(asked: PageAsked, stillAllowed: () => Promise<boolean>): Promise<ArrivingPage | undefined> | undefined {
     const key = keyOf(asked);
     const ahead = this.pages.get(key);
     if (!ahead) return undefined;
     this.forget(key, ahead);
-    return ahead.page.then((page) => {
-      this.metrics.resultReadAhead.inc({ outcome: page ? 'used' : 'failed' });
-      return page;
+    return Promise.all([ahead.page, stillAllowed().catch(() => false)]).then(([page, allowed]) => {
+      if (page && !allowed) page.cancel();
+      this.metrics.resultReadAhead.inc({ outcome: !page ? 'failed' : allowed ? 'used' : 'dropped' });
+      return allowed ? page : undefined;
     });
   }
 
@@ -106,7 +100,7 @@ export class PageReadAhead implements OnApplicationShutdown {
     const key = keyOf(next);
     if (this.pages.has(key)) return;
     this.listenToReleases();
-    const ahead: Ahead = { queryHandle: asked.queryHandle, publicSessionId: asked.publicSessionId, page: Promise.resolve(undefined), bytes: 0, expiry: setTimeout(() => this.end(key, ahead, 'expired'), READ_AHEAD_TTL_MS) };
+    const ahead: Ahead = { queryHandle: asked.queryHandle, page: Promise.resolve(undefined), bytes: 0, expiry: setTimeout(() => this.end(key, ahead, 'expired'), READ_AHEAD_TTL_MS) };
     ahead.expiry.unref();
     ahead.page = this.fetch(holder, next, ahead).catch(() => undefined);
     this.pages.set(key, ahead);
@@ -130,7 +124,7 @@ export class PageReadAhead implements OnApplicationShutdown {
     return new ArrivingPage({ holder, contentType: answer.headers['content-type'], length, rowsTotal: rowsTotalOf(answer) }, answer);
   }
 
-  /** A page nobody asked for in time (`expired`), or whose session or result ended (`dropped`). */
+  /** A page nobody asked for in time (`expired`), or whose result was deleted (`dropped`). */
   private end(key: string, ahead: Ahead, outcome: 'expired' | 'dropped'): void {
     if (this.pages.get(key) !== ahead) return;
     this.forget(key, ahead);
